@@ -1,0 +1,26 @@
+"""One exception base with a subclass per stage, so the CLI and the task runner
+can map each to a clear one-line message and an exit code in one place."""
+
+
+class DataraumError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(DataraumError):
+    """A YAML file under config/ is missing, malformed or inconsistent."""
+
+    exit_code = 2
+
+
+class ImportFailed(DataraumError):
+    """A CSV file cannot be imported at all (empty, unreadable, not CSV)."""
+
+
+class PhaseError(DataraumError):
+    """A phase could not produce its artifacts from its inputs."""
+
+
+class StateError(DataraumError):
+    """The state directory or an upstream manifest is missing or inconsistent."""
