@@ -1,0 +1,29 @@
+"""doit entry point: the tasks of config/pipeline.yaml for every source of
+config/sources.yaml. Loading this file reads YAML and lists CSV files; it opens no
+database. Run `doit list --all` to see the tasks, `doit -n 4` to run them."""
+
+from pathlib import Path
+
+from doit.exceptions import InvalidDodoFile
+
+from phases.errors import ConfigError
+from phases.layout import DOIT_DB
+from phases.project import load_project
+from phases.tasks import generate_tasks
+
+ROOT = Path(__file__).resolve().parent
+
+DOIT_CONFIG = {
+    "backend": "sqlite3_durable",  # commits per task: see phases/doit_backend.py
+    "dep_file": str(ROOT / DOIT_DB),
+    "verbosity": 2,
+}
+
+
+def task_pipeline():
+    """Yield the tasks of every enabled phase (doit names them after the phase)."""
+    try:
+        project = load_project(ROOT)
+        yield from generate_tasks(project)
+    except ConfigError as exc:
+        raise InvalidDodoFile(str(exc)) from None

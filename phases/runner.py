@@ -1,0 +1,168 @@
+"""Run one task of the pipeline in its own process:
+
+    python -m phases.runner --root ROOT PHASE SOURCE [TABLE]
+
+It clears the task's folder, calls the phase function, describes the artifacts,
+writes the manifest last and atomically, and records the run in the history
+store. Any failure prints one clear line to stderr and exits non-zero, so doit
+fails this task only."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from phases.context import PhaseOutput, TaskContext
+from phases.errors import DataraumError, PhaseError
+from phases.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
+from phases.manifest import MANIFEST_NAME, Artifact, Manifest, file_sha256, read_manifest, write_manifest
+from phases.project import Project, load_project
+from phases.sources import find_table
+from phases.tasks import upstream_manifests
+
+
+def build_context(project: Project, phase: str, source: str, table: str | None) -> TaskContext:
+    spec = project.pipeline.phase(phase)
+    if (spec.scope == "table") != (table is not None):
+        raise PhaseError(f"phase {phase!r} has scope {spec.scope!r}: give a table name exactly when scope is 'table'")
+    tables = project.tables(source)
+    upstream: dict[str, dict[str | None, Manifest]] = {}
+    for path in upstream_manifests(project, spec, source, table):
+        manifest = read_manifest(path)
+        upstream.setdefault(manifest.phase, {})[manifest.table] = manifest
+    return TaskContext(
+        root=project.root, pipeline=project.pipeline, spec=spec, source=project.source(source),
+        table=find_table(tables, table) if table else None, tables=tables,
+        out_dir=task_dir(project.root, source, phase, table), settings=project.phase_settings(spec),
+        runtime=project.runtime, upstream=upstream,
+    )
+
+
+def load_function(dotted: str) -> Callable[[TaskContext], PhaseOutput]:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def describe_artifacts(out_dir: Path, files: Mapping[str, str]) -> dict[str, Artifact]:
+    """Digest every artifact; Parquet files also get their row count and schema."""
+    import duckdb
+
+    described = {}
+    with duckdb.connect() as con:
+        for name, file_name in sorted(files.items()):
+            path = out_dir / file_name
+            if not path.is_file():
+                raise PhaseError(f"artifact {name!r}: the phase did not write {path}")
+            rows = columns = None
+            if path.suffix == ".parquet":
+                rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]
+                schema = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+                columns = tuple((row[0], row[1]) for row in schema)
+            described[name] = Artifact(
+                path=file_name, sha256=file_sha256(path), bytes=path.stat().st_size, rows=rows, columns=columns
+            )
+    return described
+
+
+def input_hash(project: Project, ctx: TaskContext) -> str:
+    digest = hashlib.sha256()
+    inputs = upstream_manifests(project, ctx.spec, ctx.source.name, ctx.table.name if ctx.table else None)
+    if ctx.table is not None and not ctx.spec.inputs:
+        inputs.insert(0, ctx.table.path)
+    for path in inputs:
+        digest.update(file_sha256(path).encode())
+    return digest.hexdigest()
+
+
+def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest:
+    """Run one task in this process; return its manifest or raise."""
+    project = load_project(root, check_functions=False)
+    ctx = build_context(project, phase, source, table)
+    # A stale manifest must never describe half-rewritten artifacts: remove it first.
+    manifest_path(root, source, phase, table).unlink(missing_ok=True)
+    shutil.rmtree(ctx.out_dir, ignore_errors=True)
+    ctx.out_dir.mkdir(parents=True)
+    output = load_function(ctx.spec.function)(ctx)
+    missing = set(ctx.spec.outputs) - set(output.artifacts)
+    extra = set(output.artifacts) - set(ctx.spec.outputs)
+    if missing or extra:
+        raise PhaseError(
+            f"phase {phase!r} returned artifacts {sorted(output.artifacts)}, but pipeline.yaml declares "
+            f"{sorted(ctx.spec.outputs)}"
+        )
+    shutil.rmtree(ctx.out_dir / ".duckdb_tmp", ignore_errors=True)
+    artifacts = describe_artifacts(ctx.out_dir, output.artifacts)
+    path = write_manifest(ctx.out_dir, phase, source, table, artifacts, output.summary)
+    _record(project, ctx, output, success=True)
+    return read_manifest(path)
+
+
+_started = time.time()
+
+
+def _record(project: Project, ctx: TaskContext | None, output: PhaseOutput | None, success: bool,
+            error: str | None = None, names: tuple[str, str, str | None] | None = None) -> None:
+    """Write the run history; a history failure is reported but never fails the task."""
+    from phases import store
+
+    phase, source, table = names or (ctx.spec.name, ctx.source.name, ctx.table.name if ctx.table else None)
+    finished = time.time()
+    try:
+        engine = store.open_store(state_dir(project.root) / HISTORY_DB)
+        manifest_text = None
+        if success:
+            manifest_text = (ctx.out_dir / MANIFEST_NAME).read_text(encoding="utf-8")
+        store.record_checkpoint(engine, store.Checkpoint(
+            task=task_name(phase, source, table), source=source, phase=phase, table_name=table,
+            started_at=datetime.fromtimestamp(_started, UTC), finished_at=datetime.fromtimestamp(finished, UTC),
+            duration_s=round(finished - _started, 3), success=success,
+            input_hash=input_hash(project, ctx) if ctx else "", output_summary=manifest_text, error=error,
+        ))
+        if success and output is not None:
+            store.record_catalog(
+                engine, source, project.source(source).path, table,
+                ctx.table.path.name if ctx.table else None, output.catalog_table, output.catalog_columns,
+            )
+        engine.dispose()
+    except Exception as exc:  # history is a record, not the result: warn and go on
+        print(f"warning: could not record the run history: {exc}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m phases.runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, required=True, help="project root (holds config/ and state/)")
+    parser.add_argument("phase")
+    parser.add_argument("source")
+    parser.add_argument("table", nargs="?")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    sys.path.insert(0, str(root))  # a project may keep its own phase modules at its root
+    name = task_name(args.phase, args.source, args.table)
+    try:
+        run_task(root, args.phase, args.source, args.table)
+        return 0
+    except DataraumError as exc:
+        message = str(exc)
+        print(f"{name} failed: {message}", file=sys.stderr)
+    except Exception as exc:  # a bug in a phase: keep the traceback for whoever fixes it
+        message = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc(file=sys.stderr)
+        print(f"{name} failed with an unexpected error: {message}", file=sys.stderr)
+    try:
+        project = load_project(root, check_functions=False)
+        _record(project, None, None, success=False, error=message, names=(args.phase, args.source, args.table))
+    except DataraumError:
+        pass
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Run history and catalogue in state/history.sqlite (SQLAlchemy 2.0 ORM).
+
+History, not the source of truth for up-to-dateness (that stays doit's). Each
+task's runner process writes its own row once, so WAL and a busy timeout make
+`doit -n 4` safe without a coordinating process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, ForeignKeyConstraint, String, create_engine, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Checkpoint(Base):
+    """One row per task execution, successful or not."""
+
+    __tablename__ = "pipeline_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(String, index=True)
+    source: Mapped[str] = mapped_column(String, index=True)
+    phase: Mapped[str] = mapped_column(String, index=True)
+    table_name: Mapped[str | None]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    duration_s: Mapped[float]
+    success: Mapped[bool]
+    input_hash: Mapped[str]
+    output_summary: Mapped[str | None]  # JSON: artifact rows and digests from the manifest
+    error: Mapped[str | None]
+
+
+class SourceEntry(Base):
+    __tablename__ = "catalog_sources"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    path: Mapped[str]
+
+
+class TableEntry(Base):
+    __tablename__ = "catalog_tables"
+
+    source: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(primary_key=True)
+    file: Mapped[str]
+    rows: Mapped[int | None]
+    quarantined: Mapped[int | None]
+
+
+class ColumnEntry(Base):
+    __tablename__ = "catalog_columns"
+    __table_args__ = (
+        ForeignKeyConstraint(["source", "table_name"], ["catalog_tables.source", "catalog_tables.name"]),
+    )
+
+    source: Mapped[str] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(primary_key=True)
+    original: Mapped[str | None]
+    position: Mapped[int | None]
+    type: Mapped[str | None]
+    unit: Mapped[str | None]
+    confidence: Mapped[float | None]
+
+
+CATALOG_COLUMN_FIELDS = ("original", "position", "type", "unit", "confidence")
+
+
+def open_store(path: Path) -> Engine:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def record_checkpoint(engine: Engine, row: Checkpoint) -> None:
+    with Session(engine) as session, session.begin():
+        session.add(row)
+
+
+def record_catalog(
+    engine: Engine, source: str, source_path: str, table: str | None, file: str | None,
+    table_facts: Mapping[str, Any], columns: Iterable[Mapping[str, Any]],
+) -> None:
+    """Upsert what a task learned about its source, table and columns."""
+    with Session(engine) as session, session.begin():
+        session.merge(SourceEntry(name=source, path=source_path))
+        if table is None:
+            return
+        entry = session.get(TableEntry, (source, table)) or TableEntry(source=source, name=table, file=file or "")
+        entry.file = file or entry.file
+        for key in ("rows", "quarantined"):
+            if key in table_facts:
+                setattr(entry, key, table_facts[key])
+        session.merge(entry)
+        for facts in columns:
+            column = session.get(ColumnEntry, (source, table, facts["name"])) or ColumnEntry(
+                source=source, table_name=table, name=facts["name"]
+            )
+            for key in CATALOG_COLUMN_FIELDS:
+                if key in facts:
+                    setattr(column, key, facts[key])
+            session.merge(column)
+
+
+def history(engine: Engine, source: str | None = None, limit: int = 50) -> list[Checkpoint]:
+    query = select(Checkpoint).order_by(Checkpoint.id.desc()).limit(limit)
+    if source:
+        query = query.where(Checkpoint.source == source)
+    with Session(engine) as session:
+        return list(session.scalars(query))
+
+
+def summary_json(manifest_summary: Mapping[str, Any]) -> str:
+    return json.dumps(manifest_summary, sort_keys=True, default=str)

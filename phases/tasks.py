@@ -1,0 +1,95 @@
+"""Compile the project's DAG into doit task dictionaries.
+
+Each task runs its phase as a command (`python -m phases.runner ...`), so a phase
+that crashes or is killed by the OS fails only its own task, and nothing relies on
+fork. `file_dep` is the set of upstream manifests (plus the CSV file for import),
+`targets` is the task's own manifest, and `config_changed` carries the phase's
+config section and code digest, so doit reruns exactly what a change touches."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from doit.tools import config_changed
+
+from phases.dag import PhaseSpec, code_digest
+from phases.layout import manifest_path, subtask_name, task_dir
+from phases.project import Project
+from phases.sources import TableRef
+
+
+def task_signature(project: Project, spec: PhaseSpec, source: str, table: str | None,
+                   code: str) -> dict[str, Any]:
+    """Everything besides input files that decides a task's output."""
+    src = project.source(source)
+    used: dict[str, Any] = {}
+    if "csv" in spec.source_keys:
+        used["csv"] = src.csv.model_dump(mode="json")
+    if "overrides" in spec.source_keys:
+        chosen = {table: src.overrides.get(table, {})} if table else src.overrides
+        used["overrides"] = {
+            t: {c: o.model_dump(mode="json") for c, o in cols.items()} for t, cols in chosen.items()
+        }
+    return {"code": code, "settings": project.phase_settings(spec), "source": used}
+
+
+def signature_text(project: Project, spec: PhaseSpec, source: str, table: str | None, code: str) -> str:
+    # YAML may hold dates; str() keeps the text stable and JSON-safe for doit's state.
+    return json.dumps(task_signature(project, spec, source, table, code), sort_keys=True, default=str)
+
+
+def upstream_manifests(project: Project, spec: PhaseSpec, source: str, table: str | None) -> list[Path]:
+    deps: list[Path] = []
+    for up in project.pipeline.upstream(spec):
+        if up.scope == "source":
+            deps.append(manifest_path(project.root, source, up.name))
+        elif table is not None:
+            deps.append(manifest_path(project.root, source, up.name, table))
+        else:
+            deps += [manifest_path(project.root, source, up.name, t.name) for t in project.tables(source)]
+    return deps
+
+
+def runner_command(project: Project, spec: PhaseSpec, source: str, table: str | None) -> list[str]:
+    command = [sys.executable, "-m", "phases.runner", "--root", str(project.root), spec.name, source]
+    return command + ([table] if table is not None else [])
+
+
+def remove_task_dir(folder: str) -> None:
+    """`doit clean`: remove the task's artifacts along with its manifest."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _task(project: Project, spec: PhaseSpec, source: str, table: TableRef | None, code: str) -> dict:
+    table_name = table.name if table else None
+    file_dep = upstream_manifests(project, spec, source, table_name)
+    if table is not None and not spec.inputs:
+        file_dep.insert(0, table.path)  # a table's first phase reads its CSV file
+    what = f"table {table_name!r} of source {source!r}" if table else f"source {source!r}"
+    return {
+        "basename": spec.name,
+        "name": subtask_name(source, table_name),
+        "doc": f"{spec.name} of {what}",
+        "actions": [runner_command(project, spec, source, table_name)],
+        "file_dep": [str(p) for p in file_dep],
+        "targets": [str(manifest_path(project.root, source, spec.name, table_name))],
+        "uptodate": [config_changed(signature_text(project, spec, source, table_name, code))],
+        "clean": [(remove_task_dir, [str(task_dir(project.root, source, spec.name, table_name))])],
+    }
+
+
+def generate_tasks(project: Project) -> Iterator[dict]:
+    """One task per (enabled phase, source) or (enabled phase, table), plus a group
+    task per phase so that `doit typing` runs all of its subtasks."""
+    for spec in project.pipeline.enabled:
+        code = code_digest(spec.module)
+        yield {"basename": spec.name, "name": None, "doc": spec.description or f"phase {spec.name}"}
+        for source in sorted(project.sources):
+            tables = project.tables(source) if spec.scope == "table" else (None,)
+            for table in tables:
+                yield _task(project, spec, source, table, code)

@@ -1,0 +1,40 @@
+"""Tiny phases for testing the orchestration itself: fast, with knobs to be slow
+or to die the way an out-of-memory kill does."""
+
+import os
+import signal
+import time
+
+from phases.context import PhaseOutput, TaskContext
+
+
+def _knobs(ctx: TaskContext) -> None:
+    sleep = ctx.settings.get("sleep", {}).get(ctx.spec.name, 0)
+    time.sleep(sleep)
+    if ctx.spec.name in ctx.settings.get("die", []):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def count_lines(ctx: TaskContext) -> PhaseOutput:
+    """Per table: the number of data lines of the CSV file."""
+    _knobs(ctx)
+    lines = ctx.table.path.read_text(encoding="utf-8").splitlines()
+    (ctx.out_dir / "count.txt").write_text(f"{len(lines) - 1}\n")
+    return PhaseOutput(artifacts={"line_count": "count.txt"}, summary={"lines": len(lines) - 1})
+
+
+def double(ctx: TaskContext) -> PhaseOutput:
+    """Per table: twice the count (depends only on the count, not on the CSV bytes)."""
+    _knobs(ctx)
+    count = int(ctx.input_path("line_count").read_text())
+    (ctx.out_dir / "double.txt").write_text(f"{2 * count}\n")
+    return PhaseOutput(artifacts={"doubled": "double.txt"})
+
+
+def total(ctx: TaskContext) -> PhaseOutput:
+    """Per source: the sum over tables."""
+    _knobs(ctx)
+    paths = ctx.input_paths("doubled")
+    value = sum(int(p.read_text()) for p in paths.values())
+    (ctx.out_dir / "total.txt").write_text(f"{value}\n")
+    return PhaseOutput(artifacts={"grand_total": "total.txt"}, summary={"tables": sorted(paths)})
