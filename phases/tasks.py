@@ -8,6 +8,7 @@ config section and code digest, so doit reruns exactly what a change touches."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -38,9 +39,11 @@ def task_signature(project: Project, spec: PhaseSpec, source: str, table: str | 
     return {"code": code, "settings": project.phase_settings(spec), "source": used}
 
 
-def signature_text(project: Project, spec: PhaseSpec, source: str, table: str | None, code: str) -> str:
-    # YAML may hold dates; str() keeps the text stable and JSON-safe for doit's state.
-    return json.dumps(task_signature(project, spec, source, table, code), sort_keys=True, default=str)
+def signature_digest(project: Project, spec: PhaseSpec, source: str, table: str | None, code: str) -> str:
+    """sha256 of the signature; doit stores it per task and reruns the task when it changes."""
+    # YAML may hold dates; str() keeps the text stable and JSON-safe.
+    text = json.dumps(task_signature(project, spec, source, table, code), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def upstream_manifests(project: Project, spec: PhaseSpec, source: str, table: str | None) -> list[Path]:
@@ -78,7 +81,7 @@ def _task(project: Project, spec: PhaseSpec, source: str, table: TableRef | None
         "actions": [runner_command(project, spec, source, table_name)],
         "file_dep": [str(p) for p in file_dep],
         "targets": [str(manifest_path(project.root, source, spec.name, table_name))],
-        "uptodate": [config_changed(signature_text(project, spec, source, table_name, code))],
+        "uptodate": [config_changed(signature_digest(project, spec, source, table_name, code))],
         "clean": [(remove_task_dir, [str(task_dir(project.root, source, spec.name, table_name))])],
     }
 

@@ -9,9 +9,11 @@ from phases.context import PhaseOutput, TaskContext
 
 
 def _knobs(ctx: TaskContext) -> None:
-    sleep = ctx.settings.get("sleep", {}).get(ctx.spec.name, 0)
-    time.sleep(sleep)
-    if ctx.spec.name in ctx.settings.get("die", []):
+    # Environment knobs, not settings: they must not change a task's signature.
+    # DEMO_SLEEP="double=30" sleeps in that phase; DEMO_DIE="double" SIGKILLs it.
+    sleeps = dict(item.split("=") for item in os.environ.get("DEMO_SLEEP", "").split(",") if item)
+    time.sleep(float(sleeps.get(ctx.spec.name, 0)))
+    if ctx.spec.name in os.environ.get("DEMO_DIE", "").split(","):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

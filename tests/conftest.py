@@ -1,0 +1,59 @@
+"""Shared fixtures: throw-away project folders and a way to run doit in them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass
+class DoitRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ran(self) -> set[str]:
+        """Tasks doit executed ('.  name' lines)."""
+        return {line[3:].strip() for line in self.stdout.splitlines() if line.startswith(".  ")}
+
+    @property
+    def skipped(self) -> set[str]:
+        """Tasks doit found up to date ('-- name' lines)."""
+        return {line[3:].strip() for line in self.stdout.splitlines() if line.startswith("-- ")}
+
+
+def run_doit(root: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> DoitRun:
+    proc = subprocess.run(
+        [sys.executable, "-m", "doit", *args], cwd=root, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    return DoitRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def make_project(target: Path, template: Path) -> Path:
+    shutil.copytree(template, target, dirs_exist_ok=True)
+    shutil.copy(REPO / "dodo.py", target / "dodo.py")
+    return target
+
+
+@pytest.fixture
+def demo_project(tmp_path: Path) -> Path:
+    """A three-table project of tiny test phases (tests/data/demo_project)."""
+    return make_project(tmp_path / "demo", DATA / "demo_project")
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    with duckdb.connect() as connection:
+        yield connection
