@@ -83,50 +83,64 @@ def input_hash(project: Project, ctx: TaskContext) -> str:
 
 
 def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest:
-    """Run one task in this process; return its manifest or raise."""
+    """Run one task in this process, record it in the history, return its manifest or raise."""
+    started = time.time()
     project = load_project(root, check_functions=False)
-    ctx = build_context(project, phase, source, table)
+    ctx = None
+    try:
+        ctx = build_context(project, phase, source, table)
+        output = _produce(ctx)
+    except BaseException as exc:
+        _record(project, started, (phase, source, table), ctx, None, error=_one_line(exc))
+        raise
+    _record(project, started, (phase, source, table), ctx, output)
+    return read_manifest(manifest_path(root, source, phase, table))
+
+
+def _produce(ctx: TaskContext) -> PhaseOutput:
+    """Clear the task's folder, call the phase, then write the manifest last."""
     # A stale manifest must never describe half-rewritten artifacts: remove it first.
-    manifest_path(root, source, phase, table).unlink(missing_ok=True)
+    (ctx.out_dir / MANIFEST_NAME).unlink(missing_ok=True)
     shutil.rmtree(ctx.out_dir, ignore_errors=True)
     ctx.out_dir.mkdir(parents=True)
     output = load_function(ctx.spec.function)(ctx)
-    missing = set(ctx.spec.outputs) - set(output.artifacts)
-    extra = set(output.artifacts) - set(ctx.spec.outputs)
-    if missing or extra:
+    if set(output.artifacts) != set(ctx.spec.outputs):
         raise PhaseError(
-            f"phase {phase!r} returned artifacts {sorted(output.artifacts)}, but pipeline.yaml declares "
+            f"phase {ctx.spec.name!r} returned artifacts {sorted(output.artifacts)}, but pipeline.yaml declares "
             f"{sorted(ctx.spec.outputs)}"
         )
     shutil.rmtree(ctx.out_dir / ".duckdb_tmp", ignore_errors=True)
     artifacts = describe_artifacts(ctx.out_dir, output.artifacts)
-    path = write_manifest(ctx.out_dir, phase, source, table, artifacts, output.summary)
-    _record(project, ctx, output, success=True)
-    return read_manifest(path)
+    table = ctx.table.name if ctx.table else None
+    write_manifest(ctx.out_dir, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)
+    return output
 
 
-_started = time.time()
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, DataraumError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
-def _record(project: Project, ctx: TaskContext | None, output: PhaseOutput | None, success: bool,
-            error: str | None = None, names: tuple[str, str, str | None] | None = None) -> None:
+def _record(project: Project, started: float, names: tuple[str, str, str | None], ctx: TaskContext | None,
+            output: PhaseOutput | None, error: str | None = None) -> None:
     """Write the run history; a history failure is reported but never fails the task."""
     from phases import store
 
-    phase, source, table = names or (ctx.spec.name, ctx.source.name, ctx.table.name if ctx.table else None)
+    phase, source, table = names
     finished = time.time()
     try:
         engine = store.open_store(state_dir(project.root) / HISTORY_DB)
         manifest_text = None
-        if success:
-            manifest_text = (ctx.out_dir / MANIFEST_NAME).read_text(encoding="utf-8")
+        if output is not None:
+            manifest_text = manifest_path(project.root, source, phase, table).read_text(encoding="utf-8")
         store.record_checkpoint(engine, store.Checkpoint(
             task=task_name(phase, source, table), source=source, phase=phase, table_name=table,
-            started_at=datetime.fromtimestamp(_started, UTC), finished_at=datetime.fromtimestamp(finished, UTC),
-            duration_s=round(finished - _started, 3), success=success,
+            started_at=datetime.fromtimestamp(started, UTC), finished_at=datetime.fromtimestamp(finished, UTC),
+            duration_s=round(finished - started, 3), success=output is not None,
             input_hash=input_hash(project, ctx) if ctx else "", output_summary=manifest_text, error=error,
         ))
-        if success and output is not None:
+        if output is not None:
             store.record_catalog(
                 engine, source, project.source(source).path, table,
                 ctx.table.path.name if ctx.table else None, output.catalog_table, output.catalog_columns,
@@ -150,17 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         run_task(root, args.phase, args.source, args.table)
         return 0
     except DataraumError as exc:
-        message = str(exc)
-        print(f"{name} failed: {message}", file=sys.stderr)
+        print(f"{name} failed: {exc}", file=sys.stderr)
     except Exception as exc:  # a bug in a phase: keep the traceback for whoever fixes it
-        message = f"{type(exc).__name__}: {exc}"
         traceback.print_exc(file=sys.stderr)
-        print(f"{name} failed with an unexpected error: {message}", file=sys.stderr)
-    try:
-        project = load_project(root, check_functions=False)
-        _record(project, None, None, success=False, error=message, names=(args.phase, args.source, args.table))
-    except DataraumError:
-        pass
+        print(f"{name} failed with an unexpected error: {_one_line(exc)}", file=sys.stderr)
     return 1
 
 

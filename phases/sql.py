@@ -1,0 +1,21 @@
+"""Quoting helpers for the SQL text we build by hand.
+
+Column names are data (they come from CSV headers), so they may hold quotes,
+spaces, semicolons or any letter: every identifier and every literal pasted into
+SQL goes through one of these two functions. Prefer query parameters for values
+where DuckDB accepts them.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def quote_ident(name: str) -> str:
+    """`name` as a double-quoted SQL identifier: `a"b` becomes `"a""b"`."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str | os.PathLike[str]) -> str:
+    """`value` (text or a path) as a single-quoted SQL string literal: `it's` becomes `'it''s'`."""
+    return "'" + os.fspath(value).replace("'", "''") + "'"

@@ -1,0 +1,134 @@
+"""The real pipeline, run by doit as a user runs it, on the bundled example and on
+a source whose names are hostile."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO, run_doit
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE = REPO / "examples" / "finance_example"
+TABLES = ["customer_table", "master_txn_table", "payment_method", "product_service_table", "vendor_table"]
+
+
+def make_repo_project(target: Path, sources_yaml: str | None = None) -> Path:
+    shutil.copytree(REPO / "config", target / "config")
+    shutil.copy(REPO / "dodo.py", target / "dodo.py")
+    shutil.copytree(EXAMPLE, target / "examples" / "finance_example")
+    if sources_yaml is not None:
+        (target / "config" / "sources.yaml").write_text(sources_yaml)
+    return target
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory) -> tuple[Path, object, object]:
+    root = make_repo_project(tmp_path_factory.mktemp("example"))
+    first = run_doit(root, "-n", "4", timeout=300)
+    second = run_doit(root, timeout=120)
+    return root, first, second
+
+
+def manifest(root: Path, phase: str, table: str) -> dict:
+    return json.loads((root / "state/finance_example" / phase / table / "manifest.json").read_text())
+
+
+def test_the_example_runs_import_and_typing_for_every_table(example_run):
+    _root, first, _second = example_run
+    assert first.returncode == 0, first.stderr
+    assert {f"{p}:finance_example.{t}" for p in ("import", "typing") for t in TABLES} <= first.ran
+
+
+def test_a_second_run_does_nothing(example_run):
+    _root, _first, second = example_run
+    assert second.returncode == 0
+    assert second.ran == set()
+
+
+def test_import_conserves_rows_and_turns_the_placeholder_token_into_null(example_run):
+    root, _first, _second = example_run
+    defects = json.loads((EXAMPLE / "defects.json").read_text())["defects"]
+    memo = next(d for d in defects if d["kind"] == "null_token" and d["column"] == "Memo")
+    raw = root / "state/finance_example/import/master_txn_table/raw.parquet"
+    with duckdb.connect() as con:
+        rows, dashes = con.execute(
+            'SELECT count(*), count(*) FILTER (WHERE "Memo" = \'--\') FROM read_parquet(?)', [str(raw)]
+        ).fetchone()
+    lines = (EXAMPLE / "Master_txn_table.csv").read_text().count("\n") - 1
+    summary = manifest(root, "import", "master_txn_table")["summary"]
+    assert summary["rows_loaded"] + summary["rows_quarantined"] == lines == rows
+    assert dashes == 0 and memo["count"] > 0
+
+
+def test_typing_records_exactly_the_unparseable_amounts(example_run):
+    root, _first, _second = example_run
+    defects = json.loads((EXAMPLE / "defects.json").read_text())["defects"]
+    broken = next(d for d in defects if d["kind"] == "unparseable_amount")
+    typing_dir = root / "state/finance_example/typing/master_txn_table"
+    with duckdb.connect() as con:
+        failures = con.execute(
+            """SELECT t."Transaction ID", f.raw_value FROM read_parquet(?) f
+               JOIN read_parquet(?) t USING (_row_id) WHERE f."column" = 'Amount' ORDER BY 1""",
+            [str(typing_dir / "cast_failures.parquet"), str(typing_dir / "typed.parquet")],
+        ).fetchall()
+        types = dict(con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(typing_dir / "typed.parquet")])
+                     .fetchall()[i][:2] for i in range(17))
+    assert failures == sorted(zip(broken["rows"], broken["values"], strict=True))
+    assert types["Transaction Date"] == "DATE"
+    assert types["Amount"] == "DOUBLE"
+    assert types["Transaction ID"] == "VARCHAR"
+
+
+def test_the_run_history_has_one_row_per_task_and_the_catalogue_has_every_column(example_run):
+    import sqlite3
+
+    root, _first, _second = example_run
+    with sqlite3.connect(root / "state/history.sqlite") as db:
+        runs = db.execute("SELECT count(*), min(success) FROM pipeline_checkpoints").fetchone()
+        typed = db.execute(
+            "SELECT type FROM catalog_columns WHERE table_name = 'product_service_table' AND name = 'SKU'"
+        ).fetchone()
+    assert runs == (10, 1)
+    assert typed == ("text",)  # leading zeros keep SKU an identifier
+
+
+def test_a_forced_rerun_writes_a_byte_identical_manifest(example_run):
+    root, _first, _second = example_run
+    path = root / "state/finance_example/typing/customer_table/manifest.json"
+    before = path.read_bytes()
+    run_doit(root, "forget", "import:finance_example.customer_table")
+    rerun = run_doit(root)
+    assert rerun.ran == {"import:finance_example.customer_table"}  # typing stays up to date
+    assert path.read_bytes() == before
+
+
+HOSTILE_HEADER = '"Kunde ""Name""";Betrag; €;"a;b";Datum\n'
+
+
+def test_hostile_file_and_column_names_go_through_import_and_typing(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / 'Umsätze; 2024 "final".csv').write_text(
+        HOSTILE_HEADER + '"Müller ""GmbH""";1.234,50;x;1;31.12.2024\nSchmidt;99,00;y;2;01.02.2024\n',
+        encoding="utf-8",
+    )
+    (data / "broken.csv").write_bytes(b"\x00\x01\x02binary")
+    root = make_repo_project(tmp_path / "project", f"sources:\n  hostile:\n    path: {data}\n")
+    result = run_doit(root, "-n", "2", "--continue", timeout=300)
+    assert "typing:hostile.umsatze_2024_final" in result.ran
+    assert result.returncode != 0  # broken.csv fails its own task ...
+    assert "broken.csv" in result.stdout + result.stderr  # ... with a message naming the file
+    typed = root / "state/hostile/typing/umsatze_2024_final/typed.parquet"
+    with duckdb.connect() as con:
+        rows = con.execute(
+            'SELECT "Kunde ""Name""", "Betrag", "a;b", "Datum" FROM read_parquet(?) ORDER BY _row_id', [str(typed)]
+        ).fetchall()
+    assert [r[0] for r in rows] == ['Müller "GmbH"', "Schmidt"]
+    assert [r[1] for r in rows] == [1234.5, 99.0]
+    assert str(rows[0][3]) == "2024-12-31"
