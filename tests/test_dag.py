@@ -56,13 +56,20 @@ def test_phases_are_ordered_by_dependency_not_by_yaml_order(tmp_path):
     ("change", "message"),
     [
         (("inputs: [raw]\n", "inputs: [rwa]\n"), r"phase 'shape', field 'inputs': no phase produces artifact 'rwa'"),
-        (("outputs: [shaped]", "outputs: [raw]"), r"phase 'shape', field 'outputs': artifact 'raw' is already produced"),
+        (
+            ("outputs: [shaped]", "outputs: [raw]"),
+            r"phase 'shape', field 'outputs': artifact 'raw' is already produced",
+        ),
         (("scope: source", "scope: galaxy"), r"phase 'sum'.*scope: Input should be 'table' or 'source'"),
         (("    outputs: [raw]\n", "    outputs: [raw]\n    colour: red\n"), r"phase 'load'.*colour: Extra inputs"),
-        (("function: phases.runner.main\n    scope: source",
-          "function: phases.nowhere.main\n    scope: source"), r"phase 'sum', field 'function': cannot import module"),
-        (("function: phases.runner.main\n    scope: source",
-          "function: phases.runner.no_such\n    scope: source"), r"phase 'sum', field 'function'.*no function 'no_such'"),
+        (
+            ("function: phases.runner.main\n    scope: source", "function: phases.nowhere.main\n    scope: source"),
+            r"phase 'sum', field 'function': cannot import module",
+        ),
+        (
+            ("function: phases.runner.main\n    scope: source", "function: phases.runner.no_such\n    scope: source"),
+            r"phase 'sum', field 'function'.*no function 'no_such'",
+        ),
     ],
     ids=["unknown-input", "two-producers", "bad-scope", "unknown-key", "missing-module", "missing-function"],
 )
@@ -85,7 +92,8 @@ def test_an_enabled_phase_may_not_read_a_disabled_one(tmp_path):
 
 def test_a_disabled_phase_needs_no_importable_function(tmp_path):
     text = GOOD.replace(
-        "function: phases.runner.main\n    scope: source", "function: phases.later.sum\n    scope: source\n    enabled: false"
+        "function: phases.runner.main\n    scope: source",
+        "function: phases.later.sum\n    scope: source\n    enabled: false",
     )
     pipeline = load_pipeline(write(tmp_path, text))
     assert [p.name for p in pipeline.enabled] == ["load", "shape"]
