@@ -132,3 +132,27 @@ def test_hostile_file_and_column_names_go_through_import_and_typing(tmp_path):
     assert [r[0] for r in rows] == ['Müller "GmbH"', "Schmidt"]
     assert [r[1] for r in rows] == [1234.5, 99.0]
     assert str(rows[0][3]) == "2024-12-31"
+
+
+def test_an_override_reruns_only_its_table_and_wins_over_inference(tmp_path):
+    root = make_repo_project(tmp_path / "project")
+    assert run_doit(root, "-n", "2", "typing").returncode == 0
+    sources = root / "config" / "sources.yaml"
+    sources.write_text(
+        sources.read_text() + "    overrides:\n      product_service_table:\n        SKU: {type: integer}\n"
+    )
+    result = run_doit(root, "typing")
+    assert result.ran == {"typing:finance_example.product_service_table"}
+    types = json.loads((root / "state/finance_example/typing/product_service_table/column_types.json").read_text())
+    sku = next(c for c in types["columns"] if c["name"] == "SKU")
+    assert (sku["type"], sku["decided_by"], sku["failures"]) == ("integer", "override", 0)
+
+
+def test_a_typing_threshold_change_reruns_typing_but_not_import(tmp_path):
+    root = make_repo_project(tmp_path / "project")
+    assert run_doit(root, "-n", "2", "typing").returncode == 0
+    settings = root / "config" / "typing.yaml"
+    settings.write_text(settings.read_text().replace("max_failure_examples: 5", "max_failure_examples: 3"))
+    result = run_doit(root, "-n", "2", "typing")
+    assert result.ran == {f"typing:finance_example.{t}" for t in TABLES}
+    assert not any(name.startswith("import:") for name in result.ran)

@@ -126,7 +126,6 @@ def test_amounts_that_all_start_with_5_are_a_nonconformity_finding(con):
 @pytest.mark.parametrize(("sql_type", "semantic", "values", "reason"), [
     ("DOUBLE", "currency", log_uniform(100), "only 100 non-zero values"),
     ("DOUBLE", "decimal", [100 + 899 * (i / 1000) ** 3 for i in range(1000)], "orders of magnitude"),
-    ("DOUBLE", "decimal", [float(i) for i in range(1, 2001)], "skewness 0.00 is below"),
     ("BIGINT", "integer", list(range(1, 2001)), "identifier"),
     ("BIGINT", "integer", [1000 + (i * 37) % 900 for i in range(2000)], "code: every value has 4 digits"),
     ("BIGINT", "integer", [1 + i % 500 for i in range(2000)], "assigned numbers"),
@@ -169,11 +168,38 @@ def test_outlier_methods_do_not_apply_to_an_id_column(con, test):
 
 
 def test_modified_z_falls_back_to_the_mean_absolute_deviation_when_mad_is_zero(con):
-    report = quality(con, "DOUBLE", [0.0] * 60 + [float(i) for i in range(1, 41)] + [1000.0], "decimal")
+    values = [0.0] * 60 + [float(i) for i in range(1, 41)] + [1000.0]
+    report = quality(con, "DOUBLE", values, "decimal", outliers={"log_scale_min_orders": 0})  # linear scale
     modz = check(report, "outliers_modified_z")
-    assert (modz.evidence["mad"], modz.evidence["scale"]) == (0.0, "mean_absolute_deviation")
+    assert (modz.evidence["mad"], modz.evidence["spread"]) == (0.0, "mean_absolute_deviation")
     finding = next(f for f in report.findings if f.kind == "outliers_modified_z")
     assert finding.examples[0].value == 1000.0
+
+
+@pytest.mark.parametrize("test", ["outliers_iqr", "outliers_modified_z"])
+def test_positive_amounts_spanning_decades_are_judged_on_the_log_scale(con, test):
+    clean = check(quality(con, "DOUBLE", log_uniform(2000), "currency"), test)
+    assert (clean.evidence["scale"], clean.evidence["count"]) == ("log10_magnitude", 0)
+    linear = check(quality(con, "DOUBLE", log_uniform(2000), "currency", outliers={"log_scale_min_orders": 0}), test)
+    assert (linear.evidence["scale"], linear.evidence["count"] > 100) == ("linear", True)
+
+
+@pytest.mark.parametrize("test", ["outliers_iqr", "outliers_modified_z"])
+def test_log_scale_fences_are_in_the_columns_units_and_find_values_out_of_line(con, test):
+    report = quality(con, "DOUBLE", log_uniform(1000, decades=3) + [1e6, 1e-3], "currency")
+    finding = next(f for f in report.findings if f.kind == test)
+    assert sorted(e.value for e in finding.examples) == [1e-3, 1e6]  # each ~4.5 decades from the median
+    assert 1e-3 < finding.evidence["lower_fence"] < 1 and 1000 < finding.evidence["upper_fence"] < 1e6
+
+
+def test_signed_and_zero_inflated_amounts_are_judged_on_their_non_zero_magnitudes(con):
+    magnitudes = log_uniform(1000, decades=4)
+    values = [m if i % 2 else -m for i, m in enumerate(magnitudes)] + [0.0] * 800 + [-1e9]
+    report = quality(con, "DOUBLE", values, "currency")
+    for test in ("outliers_iqr", "outliers_modified_z"):
+        outliers = check(report, test)
+        assert (outliers.evidence["scale"], outliers.evidence["count"]) == ("log10_magnitude", 1)
+        assert next(f for f in report.findings if f.kind == test).examples[0].value == -1e9
 
 
 def test_iqr_does_not_apply_when_half_the_values_are_equal(con):
@@ -279,7 +305,7 @@ def test_case_and_spacing_variants_of_one_category(con):
     report = quality(con, "VARCHAR", ["Paid", "paid", " paid", "PAID ", "paid", "open", "open"])
     finding = next(f for f in report.findings if f.kind == "case_variants")
     assert [(e.value, e.count) for e in finding.examples] == [("paid", 2), (" paid", 1), ("PAID ", 1), ("Paid", 1)]
-    assert finding.evidence == {"variants": 4, "count": 5, "ratio": round(5 / 7, 10)}
+    assert finding.evidence == {"variants": 4, "count": 5, "ratio": round(5 / 7, 10), "other_spellings": 3}
 
 
 def test_mixed_currencies_come_from_the_typing_units(con):
