@@ -39,10 +39,13 @@ def manifest(root: Path, phase: str, table: str) -> dict:
     return json.loads((root / "state/finance_example" / phase / table / "manifest.json").read_text())
 
 
-def test_the_example_runs_import_and_typing_for_every_table(example_run):
+PHASES = ("import", "typing", "statistics", "temporal", "statistical_quality")
+
+
+def test_the_example_runs_every_enabled_phase_for_every_table(example_run):
     _root, first, _second = example_run
     assert first.returncode == 0, first.stderr
-    assert {f"{p}:finance_example.{t}" for p in ("import", "typing") for t in TABLES} <= first.ran
+    assert first.ran == {f"{p}:finance_example.{t}" for p in PHASES for t in TABLES}
 
 
 def test_a_second_run_does_nothing(example_run):
@@ -94,8 +97,58 @@ def test_the_run_history_has_one_row_per_task_and_the_catalogue_has_every_column
         typed = db.execute(
             "SELECT type FROM catalog_columns WHERE table_name = 'product_service_table' AND name = 'SKU'"
         ).fetchone()
-    assert runs == (10, 1)
+    assert runs == (len(PHASES) * len(TABLES), 1)
     assert typed == ("text",)  # leading zeros keep SKU an identifier
+
+
+def defect(kind: str, column: str | None = None) -> dict:
+    defects = json.loads((EXAMPLE / "defects.json").read_text())["defects"]
+    return next(d for d in defects if d["kind"] == kind and column in (None, d["column"]))
+
+
+def transaction_ids(root: Path, row_ids: list[int]) -> list[str]:
+    typed = root / "state/finance_example/typing/master_txn_table/typed.parquet"
+    with duckdb.connect() as con:
+        rows = con.execute(
+            'SELECT "Transaction ID" FROM read_parquet(?) WHERE _row_id IN (SELECT unnest(?)) ORDER BY 1',
+            [str(typed), row_ids],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def findings(root: Path, kind: str, column: str) -> list[dict]:
+    path = root / "state/finance_example/statistical_quality/master_txn_table/quality_findings.json"
+    return [f for f in json.loads(path.read_text())["findings"] if f["kind"] == kind and f["column"] == column]
+
+
+def test_quality_finds_the_planted_outlier(example_run):
+    root, _first, _second = example_run
+    (finding,) = findings(root, "outliers_modified_z", "Amount")
+    planted = defect("outlier")
+    assert transaction_ids(root, [e["row_id"] for e in finding["examples"]]) == planted["rows"]
+
+
+def test_quality_finds_the_padded_customer_names_and_the_lowercase_type(example_run):
+    root, _first, _second = example_run
+    (spaces,) = findings(root, "whitespace", "Customer")
+    assert transaction_ids(root, [e["row_id"] for e in spaces["examples"]]) == sorted(
+        defect("whitespace", "Customer")["rows"]
+    )
+    (case,) = findings(root, "case_variants", "Transaction Type")
+    assert case["evidence"]["other_spellings"] == defect("case_variant")["count"]
+
+
+def test_statistics_finds_the_key_and_temporal_the_due_date(example_run):
+    root, _first, _second = example_run
+    base = root / "state/finance_example"
+    table = json.loads((base / "statistics/master_txn_table/table_profile.json").read_text())
+    assert table["candidate_keys"] == [["Transaction ID"]]
+    temporal = json.loads((base / "temporal/master_txn_table/temporal_profiles.json").read_text())
+    columns = {c["name"]: c for c in temporal["columns"]}
+    assert columns["Transaction Date"]["granularity"]["unit"] == "day"
+    assert columns["Transaction Date"]["completeness"]["ratio"] == 1.0
+    assert columns["Due Date"]["role"]["kind"] == "due_date"
+    assert columns["Due Date"]["role"]["relative_to"] == "Transaction Date"
 
 
 def test_a_forced_rerun_writes_a_byte_identical_manifest(example_run):
