@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING
 
+from phases.profiles import round_sig
 from phases.sql import quote_ident
 
 if TYPE_CHECKING:
@@ -35,12 +36,7 @@ ANALYSED = "analysed"
 
 # ---------------------------------------------------------------- shared helpers
 
-def rnd(value: float | None) -> float | None:
-    """10 significant digits, so reruns and platforms print the same JSON."""
-    if value is None or not math.isfinite(value):
-        return None
-    rounded = float(f"{value:.10g}")
-    return 0.0 if rounded == 0 else rounded  # no "-0.0"
+rnd = round_sig  # 10 significant digits, so reruns and platforms print the same JSON
 
 
 def format_instant(value: datetime) -> str:
