@@ -1,6 +1,6 @@
 """Compile the project's DAG into doit task dictionaries.
 
-Each task runs its phase as a command (`python -m phases.runner ...`), so a phase
+Each task runs its phase in a child process (`python -m phases.runner ...`), so a phase
 that crashes or is killed by the OS fails only its own task, and nothing relies on
 fork. `file_dep` is the set of upstream manifests (plus the CSV file for import),
 `targets` is the task's own manifest, and `config_changed` carries the phase's
@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from phases.dag import PhaseSpec, code_digest
@@ -63,6 +66,24 @@ def runner_command(project: Project, spec: PhaseSpec, source: str, table: str | 
     return command + ([table] if table is not None else [])
 
 
+def run_in_subprocess(command: list[str]) -> TaskFailed | None:
+    """The doit action of every task: run the phase in a child process, so that a
+    crash or an out-of-memory kill ends only that child and fails only this task
+    (a killed doit worker would hang `doit -n`). Module-level with plain arguments,
+    so it pickles under any multiprocessing start method."""
+    proc = subprocess.run(command, capture_output=True, text=True)
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    if proc.returncode < 0:
+        name = signal.Signals(-proc.returncode).name
+        hint = " (the operating system may have run out of memory)" if name == "SIGKILL" else ""
+        return TaskFailed(f"the phase process was killed by {name}{hint}; its task is not done")
+    if proc.returncode > 0:
+        lines = proc.stderr.strip().splitlines()
+        return TaskFailed(lines[-1] if lines else f"the phase process exited with status {proc.returncode}")
+    return None
+
+
 def remove_task_dir(folder: str) -> None:
     """`doit clean`: remove the task's artifacts along with its manifest."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -78,7 +99,7 @@ def _task(project: Project, spec: PhaseSpec, source: str, table: TableRef | None
         "basename": spec.name,
         "name": subtask_name(source, table_name),
         "doc": f"{spec.name} of {what}",
-        "actions": [runner_command(project, spec, source, table_name)],
+        "actions": [(run_in_subprocess, [runner_command(project, spec, source, table_name)])],
         "file_dep": [str(p) for p in file_dep],
         "targets": [str(manifest_path(project.root, source, spec.name, table_name))],
         "uptodate": [config_changed(signature_digest(project, spec, source, table_name, code))],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import pickle
 import sys
 from pathlib import Path
 
@@ -45,11 +46,13 @@ def test_file_dep_are_upstream_manifests_and_targets_the_own_manifest(demo_proje
     assert tasks["total:demo"].targets == [str(state / "total" / "manifest.json")]
 
 
-def test_actions_are_plain_commands_so_nothing_depends_on_fork(demo_project):
+def test_actions_are_picklable_functions_with_plain_arguments_so_nothing_depends_on_fork(demo_project):
     tasks = load_dodo(demo_project)
     (action,) = tasks["double:demo.b"].actions
-    assert action._action[:3] == [sys.executable, "-m", "phases.runner"]
-    assert action._action[-3:] == ["double", "demo", "b"]
+    (command,) = action.args
+    assert command[:3] == [sys.executable, "-m", "phases.runner"]
+    assert command[-3:] == ["double", "demo", "b"]
+    assert pickle.loads(pickle.dumps(action.py_callable)) is action.py_callable
 
 
 def test_a_phase_signature_changes_with_its_own_config_only(demo_project):
