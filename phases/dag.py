@@ -5,8 +5,10 @@ message naming the phase and the field, before any task is generated."""
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -156,6 +158,7 @@ def _check_enabled_upstream(specs: tuple[PhaseSpec, ...], producer: dict[str, st
                 )
 
 
+@functools.cache
 def module_file(module: str) -> Path | None:
     """The source file of a module, found without importing the module itself."""
     try:
@@ -204,15 +207,25 @@ def code_digest(module: str) -> str:
     return digest.hexdigest()
 
 
-def _project_imports(source: Path) -> list[str]:
-    tree = ast.parse(source.read_bytes(), filename=str(source))
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(phases(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)"  # from phases.x import ...
+    r"|import[ \t]+(phases\.[\w.]+))",  # import phases.x
+    re.M,
+)
+
+
+@functools.cache
+def _project_imports(source: Path) -> tuple[str, ...]:
+    """The `phases.*` modules a file imports. A regular expression, not the syntax
+    tree: dodo.py runs this for every phase on every doit call, and it must stay cheap."""
     found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [alias.name for alias in node.names if alias.name.startswith("phases.")]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "phases":
-                found += [f"phases.{alias.name}" for alias in node.names]
-            elif node.module.startswith("phases."):
-                found.append(node.module)
-    return found
+    for package, names, plain in _IMPORT.findall(source.read_text(encoding="utf-8")):
+        if plain:
+            found.append(plain)
+        elif package == "phases":
+            for name in names.strip("()").split(","):
+                if name.strip():
+                    found.append(f"phases.{name.split()[0]}")  # 'sql as q' -> phases.sql
+        else:
+            found.append(package)
+    return tuple(found)

@@ -112,3 +112,17 @@ def test_doit_list_shows_the_message_not_a_traceback(demo_project):
     assert result.returncode != 0
     assert "no phase produces artifact 'line_cuont'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_code_signature_follows_every_form_of_project_import(tmp_path):
+    from phases.dag import _project_imports
+
+    source = tmp_path / "phase.py"
+    source.write_text(
+        "import os\nimport phases.sql\nfrom phases import profiles, sql as q\n"
+        "from phases.config import (\n    Model,\n    parse_model,\n)\nfrom phases.errors import PhaseError  # why\n"
+        "def f():\n    from phases.store import history\n"
+    )
+    assert sorted(set(_project_imports(source))) == [
+        "phases.config", "phases.errors", "phases.profiles", "phases.sql", "phases.store",
+    ]
