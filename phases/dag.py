@@ -158,7 +158,6 @@ def _check_enabled_upstream(specs: tuple[PhaseSpec, ...], producer: dict[str, st
                 )
 
 
-@functools.cache
 def module_file(module: str) -> Path | None:
     """The source file of a module, found without importing the module itself."""
     try:
@@ -214,12 +213,18 @@ _IMPORT = re.compile(
 )
 
 
-@functools.cache
 def _project_imports(source: Path) -> tuple[str, ...]:
     """The `phases.*` modules a file imports. A regular expression, not the syntax
-    tree: dodo.py runs this for every phase on every doit call, and it must stay cheap."""
+    tree: dodo.py runs this for every phase on every doit call, and it must stay cheap.
+    Cached per file version, so a long-lived process still sees edits."""
+    stat = source.stat()
+    return _imports_in(str(source), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _imports_in(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
     found = []
-    for package, names, plain in _IMPORT.findall(source.read_text(encoding="utf-8")):
+    for package, names, plain in _IMPORT.findall(Path(path).read_text(encoding="utf-8")):
         if plain:
             found.append(plain)
         elif package == "phases":

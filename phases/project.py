@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phases.config import RuntimeSettings, SourceConfig, load_runtime, load_sources, read_yaml
+from phases.config import RuntimeSettings, SourceConfig, SourcesFile, load_runtime, load_sources, read_yaml
 from phases.dag import PhaseSpec, Pipeline, load_pipeline
 from phases.errors import ConfigError
 from phases.sources import TableRef, discover_tables
+
+# Folders added by `dataraum run PATH`, read together with config/sources.yaml.
+ADDED_SOURCES = "state/added_sources.yaml"
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,26 @@ def _merge_settings(config_dir: Path, spec: PhaseSpec) -> dict[str, Any]:
     return section
 
 
+def load_all_sources(root: Path) -> dict[str, SourceConfig]:
+    """config/sources.yaml plus the folders `dataraum run PATH` added; a name may be in only one."""
+    sources = load_sources(root / "config")
+    added = root / ADDED_SOURCES
+    if added.is_file():
+        extra = SourcesFile.from_yaml(read_yaml(added), str(added)).sources
+        clash = sorted(sources.keys() & extra.keys())
+        if clash:
+            raise ConfigError(
+                f"{added}: source(s) {clash} are also in config/sources.yaml; remove them from one of the two files"
+            )
+        sources.update(extra)
+    return sources
+
+
 def load_project(root: Path, check_functions: bool = True) -> Project:
     config_dir = root / "config"
     return Project(
         root=root,
         pipeline=load_pipeline(config_dir / "pipeline.yaml", check_functions=check_functions),
-        sources=load_sources(config_dir),
+        sources=load_all_sources(root),
         runtime=load_runtime(config_dir),
     )

@@ -150,13 +150,27 @@ def _record(project: Project, started: float, names: tuple[str, str, str | None]
         print(f"warning: could not record the run history: {exc}", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m phases.runner", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, required=True, help="project root (holds config/ and state/)")
     parser.add_argument("phase")
     parser.add_argument("source")
     parser.add_argument("table", nargs="?")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def record_killed(argv: list[str], started: float, error: str) -> None:
+    """History for a runner process that was killed before it could record itself."""
+    args = _parser().parse_args(argv)
+    try:
+        project = load_project(args.root.resolve(), check_functions=False)
+    except DataraumError:
+        return
+    _record(project, started, (args.phase, args.source, args.table), None, None, error=error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     root = args.root.resolve()
     sys.path.insert(0, str(root))  # a project may keep its own phase modules at its root
     name = task_name(args.phase, args.source, args.table)

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,13 +72,18 @@ def run_in_subprocess(command: list[str]) -> TaskFailed | None:
     crash or an out-of-memory kill ends only that child and fails only this task
     (a killed doit worker would hang `doit -n`). Module-level with plain arguments,
     so it pickles under any multiprocessing start method."""
+    started = time.time()
     proc = subprocess.run(command, capture_output=True, text=True)
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)
     if proc.returncode < 0:
         name = signal.Signals(-proc.returncode).name
         hint = " (the operating system may have run out of memory)" if name == "SIGKILL" else ""
-        return TaskFailed(f"the phase process was killed by {name}{hint}; its task is not done")
+        message = f"the phase process was killed by {name}{hint}; its task is not done"
+        from phases.runner import record_killed  # only now: keeps the worker light
+
+        record_killed(command[3:], started, message)
+        return TaskFailed(message)
     if proc.returncode > 0:
         lines = proc.stderr.strip().splitlines()
         return TaskFailed(lines[-1] if lines else f"the phase process exited with status {proc.returncode}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -74,6 +75,10 @@ def test_a_phase_killed_by_the_os_fails_its_task_without_hanging_the_run(demo_pr
     assert "killed by SIGKILL (the operating system may have run out of memory)" in result.stdout + result.stderr
     assert {"count:demo.a", "count:demo.b", "count:demo.c"} <= result.ran
     assert not (demo_project / "state/demo/double/a/manifest.json").exists()
+    with sqlite3.connect(demo_project / "state/history.sqlite") as db:
+        errors = db.execute("SELECT error FROM pipeline_checkpoints WHERE task = 'double:demo.a'").fetchall()
+    assert errors == [("the phase process was killed by SIGKILL (the operating system may have run out of memory);"
+                       " its task is not done",)]
 
 
 def test_thread_mode_runs_the_same_tasks(demo_project):

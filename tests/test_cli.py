@@ -1,0 +1,237 @@
+"""The `dataraum` command line, run for real with click's CliRunner on the demo
+project (each test starts from the restored snapshot of one full run; see
+tests/test_api.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from phases import api
+from phases.cli import LiveView, cli
+from tests.test_api import ALL, restored_project
+
+COMMANDS = ("run", "status", "reset", "graph", "history", "context", "entropy")
+
+
+@pytest.fixture
+def ran_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return restored_project(tmp_path_factory)
+
+
+def dataraum(root, *args: str, **kwargs):
+    return CliRunner().invoke(cli, ["--root", str(root), *args], **kwargs)
+
+
+def test_help_lists_every_command_and_each_has_an_example():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert f"  {command} " in result.output
+        help_text = CliRunner().invoke(cli, [command, "--help"]).output
+        assert "Example" in help_text, command
+
+
+def test_python_dash_m_phases_is_the_same_command():
+    done = subprocess.run([sys.executable, "-m", "phases", "--help"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0
+    assert "Usage: dataraum" in done.stdout
+
+
+def test_run_in_a_pipe_prints_one_plain_line_per_event_and_a_summary(ran_project):
+    result = dataraum(ran_project, "run", "--phase", "count", "--table", "a", "--force")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["plan      1 tasks", "start     count:demo.a"]
+    assert lines[2].startswith("done      count:demo.a  ")
+    assert lines[3].startswith("ran 1, up to date 0, failed 0 in ")
+    assert "context of demo: not produced yet (" in lines[4]
+    assert "\x1b[" not in result.stdout
+
+
+def test_a_second_run_reports_every_task_up_to_date(ran_project):
+    result = dataraum(ran_project, "run")
+    assert result.exit_code == 0
+    assert sum(line.startswith("skip ") for line in result.stdout.splitlines()) == len(ALL)
+    assert "ran 0, up to date 7, failed 0" in result.stdout
+
+
+def test_events_writes_one_json_object_per_task_event(ran_project, tmp_path):
+    events = tmp_path / "events.jsonl"
+    result = dataraum(ran_project, "run", "--phase", "double", "--table", "b", "--force", "--events", str(events))
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [(e["event"], e.get("task")) for e in lines] == [
+        ("plan", None), ("uptodate", "count:demo.b"), ("start", "double:demo.b"),
+        ("success", "double:demo.b"), ("finish", None),
+    ]
+    assert lines[0]["tasks"] == ["count:demo.b", "double:demo.b"]
+    success = lines[3]
+    assert (success["phase"], success["source"], success["table"]) == ("double", "demo", "b")
+    assert success["duration_s"] > 0
+    assert all(e["time"].endswith("+00:00") for e in lines)
+
+
+def test_status_after_touching_a_csv_says_downstream_will_run_and_why(ran_project):
+    before = dataraum(ran_project, "status")
+    assert before.stdout.splitlines()[:2] == ["source  count  double  total", "demo    done   done    done"]
+    with (ran_project / "data" / "b.csv").open("a") as handle:
+        handle.write("3,z\n")
+    after = dataraum(ran_project, "status").stdout
+    assert "demo    will run 1/3  will run 1/3  will run" in after
+    assert "count:demo.b   file changed: data/b.csv\n" in after
+    assert "double:demo.b  upstream count:demo.b will run *\n" in after
+    assert "total:demo     upstream double:demo.b will run *\n" in after
+    run = dataraum(ran_project, "run")
+    assert "ran 3, up to date 4, failed 0" in run.stdout  # what status announced
+
+
+def test_status_folds_tables_unless_asked(ran_project):
+    result = dataraum(ran_project, "status", "--tables")
+    assert result.stdout.splitlines()[:5] == [
+        "source  count  double  total", "demo                   done",
+        "demo.a  done   done", "demo.b  done   done", "demo.c  done   done",
+    ]
+
+
+def test_status_json_is_what_the_api_returns(ran_project):
+    (ran_project / "config" / "demo.yaml").write_text("label: changed\n")
+    result = dataraum(ran_project, "status", "--json")
+    assert json.loads(result.stdout) == api.pipeline_status(root=ran_project).to_json()
+    assert json.loads(result.stdout)["counts"]["will run"] == len(ALL)
+
+
+def test_reset_downstream_forgets_the_task_and_everything_after_it(ran_project):
+    result = dataraum(ran_project, "reset", "--phase", "double", "--table", "a", "--downstream", "--yes")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "Will forget 2 task(s):", "  double:demo.a", "  total:demo", "Forgot 2 task(s)",
+    ]
+    status = json.loads(dataraum(ran_project, "status", "--json").stdout)
+    forgotten = {t["task"]: t["reasons"][0]["kind"] for t in status["tasks"] if t["state"] != "done"}
+    assert forgotten == {"double:demo.a": "forgotten", "total:demo": "forgotten"}
+
+
+def test_reset_asks_first_and_a_no_forgets_nothing(ran_project):
+    declined = dataraum(ran_project, "reset", "--phase", "total", input="n\n")
+    assert declined.exit_code == 0
+    assert "Nothing forgotten." in declined.stdout
+    unanswered = dataraum(ran_project, "reset", "--phase", "total")  # no terminal, no --yes
+    assert unanswered.exit_code == 2
+    assert "pass --yes" in unanswered.stderr
+    assert api.pipeline_status(root=ran_project).to_run == ()
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [
+    ("text", " 1  ● count   done"),
+    ("mermaid", "    p_count --> p_double"),
+    ("dot", '    "count" -> "double";'),
+])
+def test_graph_renders_each_text_format_with_the_status(ran_project, fmt, expected):
+    result = dataraum(ran_project, "graph", "--format", fmt)
+    assert result.exit_code == 0
+    assert expected in result.stdout
+    assert "done" in result.stdout
+
+
+def test_graph_writes_a_file_in_the_format_of_its_suffix(ran_project, tmp_path):
+    target = tmp_path / "pipeline.mmd"
+    assert dataraum(ran_project, "graph", "-o", str(target)).exit_code == 0
+    assert target.read_text().startswith("flowchart LR\n")
+
+
+def test_graph_as_svg_needs_graphviz_and_says_so(ran_project, tmp_path):
+    result = dataraum(ran_project, "graph", "-o", str(tmp_path / "pipeline.svg"))
+    if shutil.which("dot"):
+        assert result.exit_code == 0
+        assert "<svg" in (tmp_path / "pipeline.svg").read_text()
+    else:
+        assert result.exit_code == 2
+        assert "needs Graphviz's `dot`, which is not installed" in result.stderr
+
+
+def test_history_shows_each_past_run(ran_project):
+    lines = dataraum(ran_project, "history").stdout.splitlines()
+    assert lines[0].split() == ["started", "task", "took", "result", "error"]
+    assert sorted(line.split()[2] for line in lines[1:]) == sorted(ALL)
+    assert all(line.split()[4] == "ok" for line in lines[1:])
+
+
+def test_context_says_in_one_line_that_the_entropy_phase_has_not_produced_it(ran_project):
+    result = dataraum(ran_project, "context")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: the entropy phase has not produced a context for source 'demo' yet")
+    assert dataraum(ran_project, "entropy").exit_code == 1
+
+
+def test_context_and_entropy_print_what_the_entropy_phase_wrote(ran_project):
+    folder = ran_project / "state/demo/entropy"
+    folder.mkdir(parents=True)
+    (folder / "context.md").write_text("# Context of demo\n")
+    (folder / "context.json").write_text(json.dumps({"columns": [
+        {"table": "a", "column": "v", "score": 0.25, "readiness": "ready", "issues": []},
+        {"table": "b", "column": "v", "score": 0.75, "readiness": "investigate", "issues": ["mixed units"]},
+    ]}))
+    assert dataraum(ran_project, "context").stdout == "# Context of demo\n"
+    assert json.loads(dataraum(ran_project, "context", "--format", "json").stdout)["columns"][0]["table"] == "a"
+    assert dataraum(ran_project, "entropy").stdout.splitlines() == [
+        "table  column  entropy  readiness    top issues",
+        "b      v       0.75     investigate  mixed units",
+        "a      v       0.25     ready",
+    ]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["status", "--source", "nope"], 2, "error: config/sources.yaml: no source 'nope'; known sources: demo\n"),
+    (["run", "--phase", "nope"], 2, "error: unknown phase 'nope'; the pipeline has: count, double, total\n"),
+    (["run", "--jobs", "0"], 2, "Invalid value for '-j' / '--jobs'"),
+    (["history", "--limit", "x"], 2, "Invalid value for '--limit'"),
+])
+def test_usage_and_configuration_errors_exit_2_with_one_line(ran_project, args, code, message):
+    result = dataraum(ran_project, *args)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_failed_phase_exits_1_and_names_the_task_and_the_error(ran_project, monkeypatch):
+    monkeypatch.setenv("DEMO_DIE", "count")
+    result = dataraum(ran_project, "run", "--phase", "count", "--table", "c", "--force")
+    assert result.exit_code == 1
+    assert "FAILED    count:demo.c" in result.stdout
+    assert "failed: count:demo.c: the phase process was killed by SIGKILL" in result.stdout
+
+
+def test_debug_lets_the_traceback_through(ran_project):
+    result = dataraum(ran_project, "--debug", "status", "--source", "nope")
+    assert result.exit_code == 1
+    assert type(result.exception).__name__ == "ConfigError"
+
+
+def test_outside_a_project_the_error_says_where_to_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 2
+    assert "no dataraum project at" in result.stderr
+
+
+def test_the_live_view_redraws_in_place_with_elapsed_time():
+    out = io.StringIO()
+    view = LiveView(out, jobs=2)
+    view(api.TaskEvent("plan", tasks=("count:demo.a", "total:demo")))
+    view(api.TaskEvent("start", "count:demo.a"))
+    view(api.TaskEvent("success", "count:demo.a", duration_s=0.5))
+    view.close()
+    frames = out.getvalue()
+    assert "▶ count:demo.a  running 0.0s" in frames
+    last = click.unstyle(frames.split("\x1b[3F")[-1])  # each frame backs up over the 3 lines before
+    assert last.splitlines()[1:] == ["  ✓ count:demo.a  0.5s", "  · total:demo    waiting"]
