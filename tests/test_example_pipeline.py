@@ -40,12 +40,15 @@ def manifest(root: Path, phase: str, table: str) -> dict:
 
 
 PHASES = ("import", "typing", "statistics", "temporal", "statistical_quality")
+SOURCE_PHASES = ("relationships", "correlations", "topology")
 
 
-def test_the_example_runs_every_enabled_phase_for_every_table(example_run):
+def test_the_example_runs_every_enabled_phase(example_run):
     _root, first, _second = example_run
     assert first.returncode == 0, first.stderr
-    assert first.ran == {f"{p}:finance_example.{t}" for p in PHASES for t in TABLES}
+    assert first.ran == {f"{p}:finance_example.{t}" for p in PHASES for t in TABLES} | {
+        f"{p}:finance_example" for p in SOURCE_PHASES
+    }
 
 
 def test_a_second_run_does_nothing(example_run):
@@ -97,7 +100,7 @@ def test_the_run_history_has_one_row_per_task_and_the_catalogue_has_every_column
         typed = db.execute(
             "SELECT type FROM catalog_columns WHERE table_name = 'product_service_table' AND name = 'SKU'"
         ).fetchone()
-    assert runs == (len(PHASES) * len(TABLES), 1)
+    assert runs == (len(PHASES) * len(TABLES) + len(SOURCE_PHASES), 1)
     assert typed == ("text",)  # leading zeros keep SKU an identifier
 
 
@@ -149,6 +152,40 @@ def test_statistics_finds_the_key_and_temporal_the_due_date(example_run):
     assert columns["Transaction Date"]["completeness"]["ratio"] == 1.0
     assert columns["Due Date"]["role"]["kind"] == "due_date"
     assert columns["Due Date"]["role"]["relative_to"] == "Transaction Date"
+
+
+def source_artifact(root: Path, phase: str, name: str) -> dict:
+    return json.loads((root / "state/finance_example" / phase / name).read_text())
+
+
+def test_relationships_find_the_customer_key_with_its_planted_orphans(example_run):
+    root, _first, _second = example_run
+    found = source_artifact(root, "relationships", "relationships.json")["relationships"]
+    by_id = {r["id"]: r for r in found}
+    customer = by_id["master_txn_table.Customer->customer_table.Customer"]
+    orphan = defect("orphan_reference")
+    padded = defect("whitespace", "Customer")
+    examples = {e["value"]: e["rows"] for e in customer["orphan_examples"]}
+    assert examples[orphan["values"][0]] == orphan["count"]
+    assert customer["orphan_rows"] == orphan["count"] + padded["count"]  # padded names do not match either
+    assert customer["cardinality"] == "many_to_one"
+    assert {r["parent_table"] for r in found} == {"customer_table", "vendor_table", "product_service_table",
+                                                  "payment_method"}
+
+
+def test_correlations_find_the_derived_amount_columns(example_run):
+    root, _first, _second = example_run
+    derived = source_artifact(root, "correlations", "derived_columns.json")
+    formulas = {d["formula"]: d for d in derived["derived_columns"] if d["table"] == "master_txn_table"}
+    assert formulas["Amount = Debit - Credit"]["match_rate"] == 1.0
+    assert formulas["Amount = Quantity * Rate"]["match_rate"] == 1.0
+
+
+def test_topology_sees_the_ledger_as_a_star_around_the_transactions(example_run):
+    root, _first, _second = example_run
+    graph = source_artifact(root, "topology", "schema_graph.json")
+    assert graph["facts"] == ["master_txn_table"]
+    assert graph["isolated_tables"] == []
 
 
 def test_a_forced_rerun_writes_a_byte_identical_manifest(example_run):
