@@ -1,18 +1,29 @@
 """The library behind the `typing` phase: decide each column's type from its values.
 
 Input is the import phase's `raw.parquet` (`_row_id`, then every CSV column as
-VARCHAR). The decision is made on the whole column in a fixed number of passes,
-whatever the column count:
+VARCHAR). The decision is made on the whole column, yet usually every value is cast
+only once, in the pass that writes it:
 
 1. sample pass: the distinct trimmed values of a deterministic row sample (evenly
    spaced runs of rows; at most `sample_values` per column, chosen by the hash of the
    value) are matched against every format of the catalogue (`phases.type_formats`);
-   formats matching enough of them become candidates, best match rate first;
-2. confirmation pass: one query over the full table counts, for every column and
-   each of its leading candidates, how many non-null values the format parses;
-   the first candidate whose full parse rate reaches the minimum wins, else text;
-3. the typed table is written with the winning expressions (the very same SQL);
-4. only if some value failed: the failures are listed, from one more scan.
+   formats matching enough of them become candidates, best match rate first. The
+   leading candidate is the column's guess (text if the sample shows leading zeros);
+2. write pass: typed.parquet is written with every column's guess, in the raw file's
+   row order when that is _row_id order (no sort). Its Parquet footer then tells how
+   many values each guess parsed (its non-null cells), the raw file's footer how many
+   values are non-null and, from min/max, whether any can be blank;
+3. count pass, over the columns that need it, for what the footers cannot tell: the
+   rival reading of an ambiguous guess (day/month, ',' vs '.'), currency units, blank
+   values, leading zeros (see `_need`);
+4. only if a decision differs from its guess (the leading candidate parses too few
+   values, the rival reading wins, leading zeros beyond the sample): every candidate
+   of those columns is counted, and typed.parquet is written again;
+5. only if some value failed: the failures are listed, from one more scan.
+
+The decisions are exactly those of counting every candidate on the full column (the
+rules are in `_pick` and `_decide`); the guesses only decide how much of that work
+can be skipped.
 
 Column names are arbitrary text: they are only ever used as quoted identifiers or
 literals; the SQL refers to columns through generated aliases (c0, c1, ...).
@@ -25,7 +36,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -45,6 +57,8 @@ _NO_FAILURES = (
     'SELECT CAST(NULL AS BIGINT) AS _row_id, CAST(NULL AS VARCHAR) AS "column", '
     "CAST(NULL AS VARCHAR) AS raw_value, CAST(NULL AS VARCHAR) AS target_type LIMIT 0"
 )
+# A number with leading zeros ('007'): integer-looking columns holding one stay text.
+_ZEROS = quote_literal("[+-]?0[0-9]+(?:[.,][0-9]+)?")
 
 
 class TypingSettings(Model):
@@ -204,16 +218,37 @@ class _Sample:
     total: int = 0  # occurrences of the sampled distinct values in the sample rows
     rates: dict[str, float] = field(default_factory=dict)  # format key -> match rate
     evidence: dict[str, int] = field(default_factory=dict)  # format key -> values with evidence
+    zeros: int = 0  # occurrences of sampled values with leading zeros ('007')
 
 
 @dataclass
 class _Stats:
-    """Full-column counts for one column from the confirmation pass."""
+    """Full-column counts for one column; `parsed` holds only the formats counted."""
 
     non_null: int = 0
     parsed: dict[str, int] = field(default_factory=dict)
-    leading_zeros: int = 0
+    leading_zeros: int | None = None  # None: not counted
     units: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Need:
+    """What a count pass computes for one column."""
+
+    non_null: bool = False  # the non-blank, non-null values
+    formats: tuple[Format, ...] = ()  # how many values each parses (and currency units)
+    zeros: bool = False  # how many values have leading zeros
+    zeros_parsed: Format | None = None  # how many of those it parses (they were written as NULL)
+    units: Format | None = None  # its currency units of every value
+
+
+@dataclass(frozen=True)
+class _Footer:
+    """What a Parquet file's footer tells about it; lists are per column after _row_id."""
+
+    rows: int
+    non_null: list[int]
+    blank_free: list[bool]  # min/max prove that no value is blank (empty or whitespace only)
 
 
 @dataclass(frozen=True)
@@ -235,17 +270,24 @@ def infer_types(
     _check_overrides(overrides, names)
     catalogue = build_catalogue(settings)
     values = ValueSql(settings.trim_characters)
-    samples = _sample_pass(con, source, names, catalogue, settings, values)
+    raw = _footer(con, raw_parquet, names)
+    samples = _sample_pass(con, source, names, raw.rows, catalogue, settings, values)
     plans = [
         _plan(sample, catalogue, settings, overrides.get(name)) for sample, name in zip(samples, names, strict=True)
     ]
-    rows, stats = _confirm_pass(con, source, names, plans, values)
-    decisions = [_decide(name, plan, st, settings) for name, plan, st in zip(names, plans, stats, strict=True)]
+    guesses = [_guess(plan, sample, settings) for plan, sample in zip(plans, samples, strict=True)]
+    marked = {i for i, (p, g) in enumerate(zip(plans, guesses, strict=True)) if _marks_zeros(p, g, settings)}
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_typed(con, source, decisions, values, out_dir / "typed.parquet")
+    typed_path = out_dir / "typed.parquet"
+    ordered = _in_row_order(con, raw_parquet, names)
+    _write_typed(con, source, names, guesses, marked, values, typed_path, ordered)
+    stats = _measure(con, source, names, plans, guesses, marked, values, raw, _footer(con, typed_path, names))
+    decisions = _decide_all(con, source, names, plans, stats, settings, values)
+    if any(d.fmt.key != guess.key for d, guess in zip(decisions, guesses, strict=True)):
+        _write_typed(con, source, names, [d.fmt for d in decisions], set(), values, typed_path, ordered)
     examples = _write_failures(con, source, decisions, values, out_dir / "cast_failures.parquet", settings)
     columns = tuple(_with_examples(d.typing, examples.get(d.typing.name, ())) for d in decisions)
-    return TypingResult(rows=rows, cast_failures=sum(c.failures for c in columns), columns=columns)
+    return TypingResult(rows=raw.rows, cast_failures=sum(c.failures for c in columns), columns=columns)
 
 
 # --- identifiers and inputs ------------------------------------------------------------
@@ -270,6 +312,48 @@ def _check_overrides(overrides: Mapping[str, ColumnOverride], names: Sequence[st
         )
 
 
+def _footer(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[str]) -> _Footer:
+    """Row count, non-null values and blank-free columns of a Parquet file from its footer
+    alone. A blank value sorts below '!' or at or above U+00A0 (TypingSettings checks the
+    trim characters), so a row group whose min starts at or above '!' and whose max starts
+    below U+00A0 has none; min/max may be truncated prefixes, whose first character holds."""
+    got = con.execute(
+        "SELECT row_group_id, row_group_num_rows, column_id, stats_null_count, stats_min_value, stats_max_value "
+        "FROM parquet_metadata(?) ORDER BY row_group_id, column_id",
+        [str(path)],
+    ).fetchall()
+    groups = {g: n for g, n, *_ in got}
+    non_null, clean = [0] * len(names), [True] * len(names)
+    for _, num_rows, column, nulls, low, high in got:
+        if column == 0 or column > len(names):
+            continue
+        if nulls is None:  # no statistics (not written by DuckDB): count instead
+            return _counted(con, path, names)
+        non_null[column - 1] += num_rows - nulls
+        if nulls < num_rows and not (low and high and low[0] >= "!" and high[0] < "\u00a0"):
+            clean[column - 1] = False
+    return _Footer(sum(groups.values()), non_null, clean)
+
+
+def _counted(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[str]) -> _Footer:
+    counts = "".join(f", count({quote_ident(n)})" for n in names)
+    rows, *non_null = con.execute(f"SELECT count(*){counts} FROM read_parquet({quote_literal(str(path))})").fetchone()
+    return _Footer(rows, non_null, [False] * len(names))
+
+
+def _in_row_order(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[str]) -> bool:
+    """True if the file holds _row_id 1, 2, 3, ... in file order, as the import writes it.
+    The typed table then keeps the file order (insertion order is preserved), which saves
+    sorting the whole table by _row_id."""
+    if "file_row_number" in names:  # the name read_parquet would give the row number
+        return False
+    (ordered,) = con.execute(
+        "SELECT coalesce(bool_and(_row_id = file_row_number + 1), true) FROM read_parquet(?, file_row_number = true)",
+        [str(path)],
+    ).fetchone()
+    return bool(ordered)
+
+
 # --- pass 1: sample ------------------------------------------------------------------------
 
 
@@ -277,21 +361,21 @@ def _sample_pass(
     con: duckdb.DuckDBPyConnection,
     source: str,
     names: Sequence[str],
+    rows: int,
     catalogue: Sequence[Format],
     settings: TypingSettings,
     values: ValueSql,
 ) -> list[_Sample]:
     """Per column: the match rate of every format on the sampled distinct values, each
     weighted by its occurrences in the sample rows, and how many matching values carry
-    the format's evidence."""
+    the format's evidence; and how many sampled values have leading zeros."""
     samples = [_Sample() for _ in names]
     if not names:
         return samples
     cols = ", ".join(f"{quote_ident(n)} AS c{i}" for i, n in enumerate(names))
-    rows = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]  # parquet metadata only
     positions = ", ".join(str(i) for i in range(len(names)))
     raw = ", ".join(f"c{i}" for i in range(len(names)))
-    flags, measures = [], []
+    flags, measures = [f"regexp_full_match(v, {_ZEROS}) AS z"], ["sum(CASE WHEN z THEN n END) AS z"]
     for j, f in enumerate(catalogue):  # each format is applied once per sample value
         flags.append(f"{f.cast('v')} IS NOT NULL AS f{j}")
         measures.append(f"sum(CASE WHEN f{j} THEN n END) AS m{j}")
@@ -311,7 +395,7 @@ def _sample_pass(
     for row in cur.fetchall():
         got = dict(zip(header, row, strict=True))
         sample = samples[got["pos"]]
-        sample.total = got["total"]
+        sample.total, sample.zeros = got["total"], got["z"] or 0
         for j, f in enumerate(catalogue):
             if got[f"m{j}"]:
                 sample.rates[f.key] = got[f"m{j}"] / sample.total
@@ -357,56 +441,172 @@ def _plan(
     return _Plan(tuple(by_key[k] for k in proposed if k in keep), sample.total, type_rates)
 
 
-# --- pass 2: confirmation ------------------------------------------------------------------
+def _guess(plan: _Plan, sample: _Sample, settings: TypingSettings) -> Format:
+    """The format typed.parquet is first written with: the leading candidate, or text if
+    the sample already shows enough leading zeros to keep the column text."""
+    if not plan.candidates:
+        return TEXT
+    first = plan.candidates[0]
+    zeros = sample.zeros > 0 and sample.zeros / sample.total >= settings.leading_zero_text_share
+    return TEXT if plan.override is None and first.leading_zero_check and zeros else first
 
 
-def _confirm_pass(
-    con: duckdb.DuckDBPyConnection, source: str, names: Sequence[str], plans: Sequence[_Plan], values: ValueSql
-) -> tuple[int, list[_Stats]]:
-    """One aggregate query over the full table: per column the non-null count and, per
-    candidate, how many values it parses (plus leading zeros and currency units). The
-    casts are computed once in the inner projection (k..), the aggregates only read them."""
-    cols = [f"{quote_ident(n)} AS c{i}" for i, n in enumerate(names)] or ["1 AS none"]
-    measures = ["count(*) AS n_rows"]
-    zeros = quote_literal("[+-]?0[0-9]+(?:[.,][0-9]+)?")
-    for i, plan in enumerate(plans):
-        c = f"c{i}"
-        measures.append(f"count(CASE WHEN NOT {values.blank(c)} THEN {c} END) AS nn{i}")
-        for j, f in enumerate(plan.candidates):
-            if f is TEXT:
-                continue
-            cols.append(f"{values.cast(f, c)} AS k{i}_{j}")
-            measures.append(f"count(k{i}_{j}) AS ok{i}_{j}")
+def _marks_zeros(plan: _Plan, guess: Format, settings: TypingSettings) -> bool:
+    """With a zero share, one value with leading zeros anywhere makes the column text. Such
+    values are then written as NULL: the guess's count falls short of the raw count, which
+    asks for the count pass (instead of counting leading zeros in every column)."""
+    return plan.override is None and guess.leading_zero_check and settings.leading_zero_text_share == 0.0
+
+
+# --- passes 2 to 4: write, count, decide ---------------------------------------------------
+
+
+def _leading_zeros(col: str) -> str:
+    """True if the raw value has leading zeros ('007', '-00.5'). Such values start with '+',
+    '-' or '0', all in ['+', '1'): the range test spares most values the regex."""
+    return f"CASE WHEN {col} >= '+' AND {col} < '1' THEN regexp_full_match({col}, {_ZEROS}) END"
+
+
+def _measure(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    names: Sequence[str],
+    plans: Sequence[_Plan],
+    guesses: Sequence[Format],
+    marked: set[int],
+    values: ValueSql,
+    raw: _Footer,
+    typed: _Footer,
+) -> list[_Stats]:
+    """Full-column counts for every column's guess. The typed file's non-null values are the
+    values the guess parsed. When there are as many as raw non-null values, no value is
+    blank, failed or was marked (all become NULL). One count pass gives the rest."""
+    needs = {}
+    for i, (plan, guess) in enumerate(zip(plans, guesses, strict=True)):
+        exact = typed.non_null[i] == raw.non_null[i]
+        needs[i] = _need(plan, guess, i in marked, exact, raw.blank_free[i])
+    got = _count_pass(con, source, names, needs, values)
+    stats = []
+    for i, guess in enumerate(guesses):
+        st = _stats(got, i, needs[i])
+        if not needs[i].non_null:
+            st.non_null = raw.non_null[i]
+        if guess is not TEXT and guess.key not in st.parsed:
+            st.parsed[guess.key] = typed.non_null[i] + got.get(f"zp{i}", 0)
+        if needs[i].units is not None:
+            st.units[guess.key] = dict(got[f"h{i}"] or {})
+        if st.leading_zeros is None and i in marked:
+            st.leading_zeros = 0  # none was written as NULL
+        stats.append(st)
+    return stats
+
+
+def _need(plan: _Plan, guess: Format, marked: bool, exact: bool, blank_free: bool) -> _Need:
+    """What the footers cannot tell about one column: its non-blank values unless none is
+    blank; the rival reading of the guess; the currency units (of every value if every value
+    parsed, else of those the cast parses); leading zeros, unless marked and none was; and
+    every count when text was guessed for leading zeros."""
+    if guess is TEXT:
+        if plan.override is None and plan.candidates:
+            return replace(_every_count(plan), non_null=not blank_free)
+        return _Need(non_null=not blank_free)
+    counted = [guess] if guess.unit_sql and not exact else []
+    if plan.override is None:
+        counted += [f for f in plan.candidates if f.key == guess.partner]
+    zeros = plan.override is None and guess.leading_zero_check and not (marked and exact)
+    return _Need(
+        non_null=not (exact or blank_free),
+        formats=tuple(counted),
+        zeros=zeros,
+        zeros_parsed=guess if marked and not exact else None,
+        units=guess if guess.unit_sql and exact else None,
+    )
+
+
+def _every_count(plan: _Plan) -> _Need:
+    return _Need(True, plan.candidates, any(f.leading_zero_check for f in plan.candidates))
+
+
+def _decide_all(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    names: Sequence[str],
+    plans: Sequence[_Plan],
+    stats: Sequence[_Stats],
+    settings: TypingSettings,
+    values: ValueSql,
+) -> list[_Decision]:
+    """Decide every column; where a count the decision needs was not taken (the guess fell
+    through to another candidate), count every candidate of the column first."""
+    decisions = [_decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)]
+    missing = {i: _every_count(plans[i]) for i, d in enumerate(decisions) if d is None}
+    got = _count_pass(con, source, names, missing, values)
+    for i, need in missing.items():
+        decisions[i] = _decide(names[i], plans[i], _stats(got, i, need), settings)
+    return decisions
+
+
+def _count_pass(
+    con: duckdb.DuckDBPyConnection, source: str, names: Sequence[str], needs: Mapping[int, _Need], values: ValueSql
+) -> dict[str, object]:
+    """One aggregate query over the full table computing what `needs` asks per column (none
+    if nothing); returns the aggregates by name. The casts are computed once in the middle
+    projection (k..), the aggregates only read them. Only the innermost projection reads
+    the source: a column of it named like an alias (c0, ...) would shadow the alias."""
+    cols, casts, measures = [], [], []
+    for i, need in needs.items():
+        c, before = f"c{i}", len(measures)
+        if need.non_null:
+            measures.append(f"count(CASE WHEN NOT {values.blank(c)} THEN {c} END) AS nn{i}")
+        for j, f in enumerate(need.formats):
+            if f is not TEXT:
+                casts.append(f"{values.cast(f, c)} AS k{i}_{j}")
+                measures.append(f"count(k{i}_{j}) AS ok{i}_{j}")
             if f.unit_sql:
                 measures.append(f"histogram(CASE WHEN k{i}_{j} IS NOT NULL THEN {f.unit_sql(c)} END) AS u{i}_{j}")
-        if any(f.leading_zero_check for f in plan.candidates):
-            # LIKE first: the regular expression only runs on values starting with a zero.
+        if need.zeros:
+            measures.append(f"count(CASE WHEN {_leading_zeros(c)} THEN 1 END) AS lz{i}")
+        if need.zeros_parsed is not None:  # the cast runs on those values only
             measures.append(
-                f"count(CASE WHEN {c} LIKE '0%' OR {c} LIKE '-0%' OR {c} LIKE '+0%' "
-                f"THEN CASE WHEN regexp_full_match({c}, {zeros}) THEN 1 END END) AS lz{i}"
+                f"count(CASE WHEN {_leading_zeros(c)} THEN {values.cast(need.zeros_parsed, c)} END) AS zp{i}"
             )
-    cur = con.execute(f"SELECT {', '.join(measures)} FROM (SELECT {', '.join(cols)} FROM {source})")
-    got = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
-    stats = []
-    for i, plan in enumerate(plans):
-        st = _Stats(non_null=got[f"nn{i}"], leading_zeros=got.get(f"lz{i}", 0))
-        for j, f in enumerate(plan.candidates):
-            st.parsed[f.key] = got.get(f"ok{i}_{j}", st.non_null)
-            st.units[f.key] = dict(got.get(f"u{i}_{j}") or {})
-        stats.append(st)
-    return got["n_rows"], stats
+        if need.units is not None:
+            measures.append(f"histogram({need.units.unit_sql(c)}) AS h{i}")
+        if len(measures) > before:
+            cols.append(f"{quote_ident(names[i])} AS {c}")
+    if not measures:
+        return {}
+    inner = f"SELECT {', '.join(cols)} FROM {source}"
+    cur = con.execute(f"SELECT {', '.join(measures)} FROM (SELECT {', '.join(['*', *casts])} FROM ({inner}))")
+    return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
 
 
-def _pick(plan: _Plan, st: _Stats, settings: TypingSettings) -> tuple[Format | None, bool]:
+def _stats(got: Mapping[str, object], i: int, need: _Need) -> _Stats:
+    """Column i's counts from a count pass."""
+    st = _Stats(non_null=got.get(f"nn{i}", 0), leading_zeros=got.get(f"lz{i}"))
+    for j, f in enumerate(need.formats):
+        st.parsed[f.key] = got.get(f"ok{i}_{j}", st.non_null)  # text parses every value
+        st.units[f.key] = dict(got.get(f"u{i}_{j}") or {})
+    return st
+
+
+def _pick(plan: _Plan, st: _Stats, settings: TypingSettings) -> tuple[Format | None, bool] | None:
     """The first candidate whose full parse rate reaches its minimum; if its partner (the
     rival reading of the same text) parses more values, the partner; if exactly as many,
-    the preferred one of the two, marked ambiguous. Returns (format or None, ambiguous)."""
+    the preferred one of the two, marked ambiguous. Returns (format or None, ambiguous),
+    or None if that needs a count that was not taken."""
     by_key = {f.key: f for f in plan.candidates}
     for f in plan.candidates:
+        if f.key not in st.parsed:
+            return None
         if st.parsed[f.key] / st.non_null < (f.min_parse_rate or settings.min_parse_rate):
             continue
         partner = by_key.get(f.partner) if f.partner else None
-        if partner is None or st.parsed[partner.key] < st.parsed[f.key]:
+        if partner is None:
+            return f, False
+        if partner.key not in st.parsed:
+            return None
+        if st.parsed[partner.key] < st.parsed[f.key]:
             return f, False
         if st.parsed[partner.key] > st.parsed[f.key]:
             return partner, False
@@ -414,19 +614,21 @@ def _pick(plan: _Plan, st: _Stats, settings: TypingSettings) -> tuple[Format | N
     return None, False
 
 
-def _decide(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision:
+def _decide(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision | None:
+    """The column's decision, or None if that needs a count that was not taken."""
     if plan.override is not None:
         return _typed(name, plan.candidates[0], False, plan, st, settings)
     if st.non_null == 0:
         return _text(name, plan, st, 0.0, "no non-null values: typed as text")
-    fmt, ambiguous = _pick(plan, st, settings)
-    if (
-        fmt is not None
-        and fmt.leading_zero_check
-        and st.leading_zeros > 0
-        and st.leading_zeros / st.non_null >= settings.leading_zero_text_share
-    ):
-        return _text(name, plan, st, 1.0, "leading zeros: kept as text")
+    picked = _pick(plan, st, settings)
+    if picked is None:
+        return None
+    fmt, ambiguous = picked
+    if fmt is not None and fmt.leading_zero_check:
+        if st.leading_zeros is None:
+            return None
+        if st.leading_zeros > 0 and st.leading_zeros / st.non_null >= settings.leading_zero_text_share:
+            return _text(name, plan, st, 1.0, "leading zeros: kept as text")
     if fmt is None:
         return _rejected(name, plan, st, settings)
     return _typed(name, fmt, ambiguous, plan, st, settings)
@@ -513,26 +715,50 @@ def _alternatives(plan: _Plan, chosen: str) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(others, key=lambda tr: (-tr[1], tr[0])))
 
 
-# --- passes 3 and 4: outputs ---------------------------------------------------------------
+# --- outputs -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep the row order of the input in the output (the unsorted typed table relies on it)."""
+    (kept,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
 
 
 def _copy(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
     """COPY to a temporary name, then rename: a crash never leaves a partial file behind."""
     tmp = path.with_name(f".{path.name}.tmp")
-    con.execute(f"COPY ({select_sql}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
+    with _insertion_order(con):
+        con.execute(f"COPY ({select_sql}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
     os.replace(tmp, path)
 
 
 def _write_typed(
-    con: duckdb.DuckDBPyConnection, source: str, decisions: Sequence[_Decision], values: ValueSql, path: Path
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    names: Sequence[str],
+    formats: Sequence[Format],
+    marked: set[int],
+    values: ValueSql,
+    path: Path,
+    ordered: bool,
 ) -> None:
-    """_row_id, then every column with its chosen type (text keeps the raw value as is)."""
+    """_row_id, then every column with its format's type (text keeps the raw value as is),
+    in _row_id order: the raw file's order if it has it, else sorted. In `marked` columns,
+    values with leading zeros are written as NULL (see _marks_zeros)."""
     inner, outer = ["_row_id"], ["CAST(_row_id AS BIGINT) AS _row_id"]
-    for i, d in enumerate(decisions):
-        col = quote_ident(d.typing.name)
-        inner.append(f"{col} AS c{i}")
-        outer.append(f"CAST({values.cast(d.fmt, f'c{i}')} AS {d.fmt.sql_type}) AS {col}")
-    _copy(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source}) ORDER BY _row_id", path)
+    for i, (name, fmt) in enumerate(zip(names, formats, strict=True)):
+        value = values.cast(fmt, f"c{i}")
+        if i in marked:
+            value = f"CASE WHEN {_leading_zeros(f'c{i}')} THEN NULL ELSE {value} END"
+        inner.append(f"{quote_ident(name)} AS c{i}")
+        outer.append(f"CAST({value} AS {fmt.sql_type}) AS {quote_ident(name)}")
+    order = "" if ordered else " ORDER BY _row_id"
+    _copy(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source}){order}", path)
 
 
 def _write_failures(

@@ -19,6 +19,7 @@ from phases.type_inference import ColumnTyping, TypingResult, TypingSettings, in
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "typing.yaml"
 DEFAULTS = TypingSettings()
+ONE_CHUNK = DEFAULTS.model_copy(update={"sample_rows": 100, "sample_chunks": 1})  # a 100-row sample
 
 
 def write_raw(path: Path, columns: dict[str, list[str | None]]) -> Path:
@@ -323,6 +324,14 @@ def test_awkward_column_names_are_kept_exactly(tmp_path):
     assert [f[1] for f in failures(tmp_path)] == names
 
 
+def test_column_names_like_the_generated_aliases_do_not_shadow_them(tmp_path):
+    dates = ["20240131"] * 999
+    dates[900] = "20241341"  # makes the count pass cast every candidate of column 0
+    cols = {"a": dates, "c0": ["x"] * 999, "k0_0": ["1.5"] * 999, "nn0": ["2024-01-01"] * 999}
+    result = run(tmp_path, cols, settings=ONE_CHUNK)
+    assert [c.type for c in result.columns] == ["integer", "text", "decimal", "date"]
+
+
 def test_typed_file_keeps_every_row_and_the_column_order(tmp_path):
     result = run(tmp_path, {"z": ["b", "a"], "a": ["1.5", "2"], "m": ["2024-01-01", None]})
     path = quote_literal(tmp_path / "out" / "typed.parquet")
@@ -362,6 +371,110 @@ def test_the_result_is_json_serialisable(known):
 def test_a_table_with_no_rows_types_every_column_as_text(tmp_path):
     result = run(tmp_path, {"a": [], "b": []})
     assert result.rows == 0 and [c.type for c in result.columns] == ["text", "text"]
+
+
+# --- decisions that differ from the sample's guess -------------------------------------
+# The typed table is first written with each column's leading candidate; these columns
+# make the full column overturn that guess, so the table must be rewritten.
+
+
+def test_leading_zeros_beyond_the_sample_make_the_column_text(tmp_path):
+    values = [str(i) for i in range(1, 1000)]
+    values[900] = "007"
+    result = run(tmp_path, {"id": values}, settings=ONE_CHUNK)
+    got = col(result, "id")
+    assert (got.type, got.note, got.non_null, got.failures) == ("text", "leading zeros: kept as text", 999, 0)
+    assert typed(tmp_path, "id") == values
+
+
+def test_a_few_leading_zeros_below_the_configured_share_keep_the_integer(tmp_path):
+    values = [str(i) for i in range(1, 100)] + ["007"]
+    settings = DEFAULTS.model_copy(update={"leading_zero_text_share": 0.5})
+    result = run(tmp_path, {"n": values}, settings=settings)
+    assert (col(result, "n").type, col(result, "n").failures) == ("integer", 0)
+    assert typed(tmp_path, "n")[-1] == 7
+
+
+def test_a_leading_candidate_failing_beyond_the_sample_falls_back_to_the_next(tmp_path):
+    values = ["20240131"] * 999
+    values[900] = "20241341"  # no such date: YYYYMMDD must parse every value, so integer
+    result = run(tmp_path, {"d": values}, settings=ONE_CHUNK)
+    got = col(result, "d")
+    assert (got.type, got.format, got.failures) == ("integer", None, 0)
+    assert typed(tmp_path, "d")[900] == 20241341 and failures(tmp_path) == []
+
+
+def test_a_column_failing_beyond_the_sample_becomes_text_with_its_raw_values(tmp_path):
+    values = [str(i) for i in range(100)] + [f"item {i}" for i in range(900)]
+    result = run(tmp_path, {"v": values}, settings=ONE_CHUNK)
+    got = col(result, "v")
+    assert (got.type, got.failures) == ("text", 0) and "minimum parse rate" in got.note
+    assert typed(tmp_path, "v") == values and failures(tmp_path) == []
+
+
+def test_the_rival_reading_winning_beyond_the_sample_rewrites_the_dates(tmp_path):
+    values = ["01/02/2024"] * 999
+    values[900] = "13/02/2024"
+    run(tmp_path, {"d": values}, settings=ONE_CHUNK)
+    out = typed(tmp_path, "d")
+    assert out[0] == date(2024, 2, 1) and out[900] == date(2024, 2, 13)
+
+
+def test_currency_units_count_only_the_values_that_parse(tmp_path):
+    result = run(tmp_path, {"amount": ["$1.00"] * 40 + ["€n/a"]})
+    got = col(result, "amount")
+    assert (got.type, got.unit, got.units, got.failures) == ("currency", "USD", (), 1)
+
+
+def test_an_amount_with_an_exponent_is_a_cast_failure(tmp_path):
+    result = run(tmp_path, {"amount": ["$1.00"] * 40 + ["$1e3"]})
+    assert (col(result, "amount").type, col(result, "amount").failure_examples) == ("currency", ("$1e3",))
+
+
+def test_blank_text_values_do_not_count_as_non_null(tmp_path):
+    result = run(tmp_path, {"t": ["a", "", "   ", "\u00a0", None, "b"], "u": ["\u00a0x", "y", None, "z", "w", "v"]})
+    assert (col(result, "t").non_null, col(result, "u").non_null) == (2, 5)
+    assert typed(tmp_path, "t") == ["a", "", "   ", "\u00a0", None, "b"]
+
+
+# --- row order and determinism -------------------------------------------------------
+
+
+def test_a_raw_table_out_of_row_order_is_typed_in_row_id_order(tmp_path):
+    raw = tmp_path / "raw.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT 1000 - i AS _row_id, CAST(1000 - i AS VARCHAR) AS n, 'x' || i AS t FROM range(1000) r(i)) "
+        f"TO {quote_literal(raw)} (FORMAT parquet)"
+    )
+    run(tmp_path, {})
+    path = quote_literal(tmp_path / "out" / "typed.parquet")
+    rows = duckdb.sql(f"SELECT _row_id, n FROM read_parquet({path})").fetchall()
+    assert rows == [(i, i) for i in range(1, 1001)]
+
+
+def test_a_column_named_like_the_parquet_row_number_is_kept(tmp_path):
+    result = run(tmp_path, {"file_row_number": ["1", "2", "x"] + ["3"] * 40})
+    assert col(result, "file_row_number").type == "integer"
+    assert typed(tmp_path, "file_row_number")[:3] == [1, 2, None]
+
+
+def test_outputs_are_byte_identical_whatever_the_thread_count(tmp_path):
+    raw = tmp_path / "raw.parquet"
+    rows = 300_000  # several row groups, so threads really split the work
+    duckdb.sql(
+        f"COPY (SELECT i + 1 AS _row_id, CASE WHEN i % 997 = 0 THEN 'n/a' ELSE CAST(i % 5000 AS VARCHAR) END AS n, "
+        f"'$' || format('{{:,.2f}}', i / 7) AS amount, 'text ' || (i % 13) AS t FROM range({rows}) r(i)) "
+        f"TO {quote_literal(raw)} (FORMAT parquet)"
+    )
+    outputs = []
+    for threads in (1, 2, 4):
+        con = duckdb.connect(config={"threads": threads})
+        result = infer_types(con, raw, tmp_path / f"t{threads}", DEFAULTS, {})
+        files = [(tmp_path / f"t{threads}" / n).read_bytes() for n in ("typed.parquet", "cast_failures.parquet")]
+        outputs.append((result, files))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert [c.type for c in outputs[0][0].columns] == ["integer", "currency", "text"]
 
 
 # --- settings ---------------------------------------------------------------------------
