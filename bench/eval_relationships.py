@@ -166,7 +166,7 @@ def report(name: str, root: Path, truth: Truth, seconds: float) -> tuple[float, 
 def generate_tpch(scale: float, folder: Path) -> Path | None:
     tool = shutil.which("tpchgen-cli") or str(Path(sys.executable).parent / "tpchgen-cli")
     if not Path(tool).exists():
-        print("tpchgen-cli not found: `pip install tpchgen-cli` to evaluate on TPC-H", file=sys.stderr)
+        print("tpchgen-cli not found: `pip install -e '.[bench]'` to evaluate on TPC-H", file=sys.stderr)
         return None
     folder.mkdir(parents=True, exist_ok=True)
     seconds = run([tool, "csv", "-s", str(scale), "-o", str(folder)], folder)
