@@ -12,6 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from phases.context import TaskContext
+from phases.project import load_project
+from phases.runner import build_context
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -57,3 +61,21 @@ def demo_project(tmp_path: Path) -> Path:
 def con() -> duckdb.DuckDBPyConnection:
     with duckdb.connect() as connection:
         yield connection
+
+
+def phase_context(root: Path, phase: str, tables: list[str], table: str | None = None, source: str = "s",
+                  threads: int = 1) -> TaskContext:
+    """The TaskContext the runner would build for `phase` in a project at `root` whose
+    upstream manifests a test has written under state/<source>/<phase>/[<table>/]: the
+    repository's config and pipeline, and a source of empty CSV files named after `tables`."""
+    data = root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for name in tables:
+        (data / f"{name}.csv").touch()
+    if not (root / "config").exists():
+        shutil.copytree(REPO / "config", root / "config")
+        (root / "config" / "sources.yaml").write_text(f"sources:\n  {source}:\n    path: data\n")
+        (root / "config" / "runtime.yaml").write_text(f"duckdb:\n  threads: {threads}\n")
+    ctx = build_context(load_project(root, check_functions=False), phase, source, table)
+    ctx.out_dir.mkdir(parents=True, exist_ok=True)
+    return ctx

@@ -14,9 +14,8 @@ import duckdb
 import pytest
 import yaml
 
-from phases.config import RuntimeSettings, SourceConfig, parse_model
+from phases.config import parse_model
 from phases.context import TaskContext
-from phases.dag import PhaseSpec, Pipeline
 from phases.errors import ConfigError, StateError
 from phases.key_candidates import NameParts, column_name_parts, table_prefix, words_similarity
 from phases.manifest import read_manifest, write_manifest
@@ -30,9 +29,9 @@ from phases.relationships import (
     load_relationships,
 )
 from phases.runner import describe_artifacts
-from phases.sources import TableRef
 from phases.sql import quote_ident
 from phases.statistics import StatisticsSettings, profile_columns, profile_keys
+from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "finance_example"
@@ -446,29 +445,10 @@ def write_upstream(root: Path, table: str, columns: Columns) -> tuple[Any, Any]:
 
 def build_context(tmp_path: Path) -> TaskContext:
     """A TaskContext as the runner builds it, over upstream manifests written by hand."""
-    upstream: dict[str, dict[str | None, Any]] = {"typing": {}, "statistics": {}}
-    for table, columns in star(random.Random(13)).items():
-        upstream["typing"][table], upstream["statistics"][table] = write_upstream(tmp_path, table, columns)
-    specs = (
-        PhaseSpec(name="typing", function="phases.type_inference.type_table", scope="table", inputs=("raw_table",),
-                  outputs=("typed_table", "column_types")),
-        PhaseSpec(name="statistics", function="phases.statistics.profile_table", scope="table",
-                  inputs=("typed_table", "column_types"), outputs=("column_profiles", "table_profile")),
-        PhaseSpec(name="relationships", function="phases.relationships.discover_relationships", scope="source",
-                  inputs=("typed_table", "column_profiles", "table_profile"), outputs=("relationships",),
-                  config=("relationships.yaml",)),
-    )
-    producer = {"typed_table": "typing", "column_types": "typing", "column_profiles": "statistics",
-                "table_profile": "statistics", "relationships": "relationships"}
-    tables = tuple(TableRef(source="s", name=t, path=tmp_path / f"{t}.csv") for t in sorted(upstream["typing"]))
-    out_dir = tmp_path / "state/s/relationships"
-    out_dir.mkdir(parents=True)
-    return TaskContext(
-        root=tmp_path, pipeline=Pipeline(phases=specs, producer=producer), spec=specs[2],
-        source=SourceConfig(name="s", path="."), table=None, tables=tables, out_dir=out_dir,
-        settings=yaml.safe_load((REPO / "config/relationships.yaml").read_text()), runtime=RuntimeSettings(),
-        upstream=upstream,
-    )
+    tables = star(random.Random(13))
+    for table, columns in tables.items():
+        write_upstream(tmp_path, table, columns)
+    return phase_context(tmp_path, "relationships", sorted(tables))
 
 
 def test_the_phase_writes_byte_identical_relationships_on_a_rerun(tmp_path):

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from test_statistics import make_table, phase_context, typing_manifest  # shared table/context builders
+from test_statistics import make_table, typing_manifest  # shared table builders
 
 from phases.benford import BENFORD_EXPECTED, benford_test, chi_square_sf, first_digit_sql
 from phases.config import read_yaml
@@ -26,6 +26,7 @@ from phases.statistical_quality import (
     grouped_text_measures,
 )
 from phases.statistics import StatisticsSettings, TypeInfo, profile_columns, profile_table
+from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = QualitySettings()
@@ -345,11 +346,11 @@ def statistics_manifest(ctx_dir: Path) -> Path:
 def test_the_phase_writes_identical_findings_on_every_run(con, tmp_path):
     make_table(con, {"id": ("BIGINT", list(range(1, 641))), "amount": ("DOUBLE", [float(i % 97) for i in range(640)]),
                      "status": ("VARCHAR", [" paid", "paid", "open", "Paid"] * 160)})
-    typing = typing_manifest(tmp_path, con)
-    stats = phase_context(tmp_path, "statistics", {"typing": typing}, "statistics.yaml")
+    typing_manifest(tmp_path, con)
+    stats = phase_context(tmp_path, "statistics", ["t"], table="t", source="src")
     profile_table(stats)
-    upstream = {"typing": typing, "statistics": statistics_manifest(stats.out_dir)}
-    ctx = phase_context(tmp_path, "statistical_quality", upstream, "statistical_quality.yaml")
+    statistics_manifest(stats.out_dir)
+    ctx = phase_context(tmp_path, "statistical_quality", ["t"], table="t", source="src")
     output = find_quality_issues(ctx)
     first = (ctx.out_dir / "quality_findings.json").read_bytes()
     assert find_quality_issues(ctx).summary == output.summary

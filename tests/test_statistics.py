@@ -13,11 +13,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from phases.config import RuntimeSettings, SourceConfig, read_yaml
-from phases.context import TaskContext
-from phases.dag import load_pipeline
+from phases.config import read_yaml
 from phases.errors import ConfigError, PhaseError
-from phases.manifest import Artifact, file_sha256, read_manifest, write_manifest
+from phases.manifest import Artifact, file_sha256, write_manifest
 from phases.profiles import (
     ColumnProfile,
     dump_json,
@@ -26,7 +24,6 @@ from phases.profiles import (
     round_scaled,
     round_sig,
 )
-from phases.sources import TableRef
 from phases.sql import quote_ident
 from phases.statistics import (
     StatisticsSettings,
@@ -36,6 +33,7 @@ from phases.statistics import (
     profile_table,
     read_column_types,
 )
+from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = StatisticsSettings()
@@ -360,23 +358,11 @@ def typing_manifest(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> Path:
     return write_manifest(folder, "typing", "src", "t", artifacts, {})
 
 
-def phase_context(tmp_path: Path, phase: str, upstream: dict[str, Path], config: str | None) -> TaskContext:
-    pipeline = load_pipeline(REPO / "config" / "pipeline.yaml", check_functions=False)
-    out_dir = tmp_path / "state" / "src" / phase / "t"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = TableRef(source="src", name="t", path=tmp_path / "t.csv")
-    return TaskContext(
-        root=tmp_path, pipeline=pipeline, spec=pipeline.phase(phase), source=SourceConfig(name="src", path="."),
-        table=table, tables=(table,), out_dir=out_dir,
-        settings=read_yaml(REPO / "config" / config) if config else {}, runtime=RuntimeSettings(),
-        upstream={name: {"t": read_manifest(path)} for name, path in upstream.items()},
-    )
-
-
 def test_the_phase_writes_both_artifacts_identically_on_every_run(con, tmp_path):
     make_table(con, {"id": ("BIGINT", [1, 2, 3, 4]), "amount": ("DOUBLE", [9.5, 12.25, None, 3.0]),
                      "status": ("VARCHAR", ["paid", "open", "paid", "void"])})
-    ctx = phase_context(tmp_path, "statistics", {"typing": typing_manifest(tmp_path, con)}, "statistics.yaml")
+    typing_manifest(tmp_path, con)
+    ctx = phase_context(tmp_path, "statistics", ["t"], table="t", source="src")
     output = profile_table(ctx)
     first = {name: (ctx.out_dir / file).read_bytes() for name, file in output.artifacts.items()}
     again = profile_table(ctx)

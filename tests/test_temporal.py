@@ -12,13 +12,10 @@ import duckdb
 import pytest
 import yaml
 
-from phases.config import RuntimeSettings, SourceConfig
 from phases.context import TaskContext
-from phases.dag import PhaseSpec, Pipeline
 from phases.errors import StateError
-from phases.manifest import read_manifest, write_manifest
+from phases.manifest import write_manifest
 from phases.runner import describe_artifacts
-from phases.sources import TableRef
 from phases.sql import quote_ident
 from phases.temporal import (
     TemporalSettings,
@@ -27,6 +24,7 @@ from phases.temporal import (
     profile_time,
     profiles_json,
 )
+from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULTS = TemporalSettings()
@@ -277,9 +275,8 @@ def test_the_yaml_file_holds_every_setting_at_its_default_with_a_comment():
 
 def build_context(tmp_path: Path) -> TaskContext:
     """A TaskContext as the runner builds it, with a typing manifest written by hand."""
-    typing_dir, out_dir = tmp_path / "state/s/typing/t", tmp_path / "state/s/temporal/t"
+    typing_dir = tmp_path / "state/s/typing/t"
     typing_dir.mkdir(parents=True)
-    out_dir.mkdir(parents=True)
     with duckdb.connect() as con:
         con.execute(f"""COPY (SELECT i + 1 AS _row_id, DATE '2023-01-01' + CAST(i // 5 AS INTEGER) AS "order date",
                               DATE '2023-01-01' + CAST(i // 5 AS INTEGER) + 30 AS due, (i % 97) * 1.5 AS amount,
@@ -290,19 +287,7 @@ def build_context(tmp_path: Path) -> TaskContext:
     (typing_dir / "column_types.json").write_text(json.dumps({"columns": columns}))
     files = {"typed_table": "typed.parquet", "column_types": "column_types.json"}
     write_manifest(typing_dir, "typing", "s", "t", describe_artifacts(typing_dir, files), {})
-    specs = (PhaseSpec(name="typing", function="phases.type_inference.type_table", scope="table",
-                       inputs=("raw_table",), outputs=("typed_table", "column_types")),
-             PhaseSpec(name="temporal", function="phases.temporal.profile_time", scope="table",
-                       inputs=("typed_table", "column_types"), outputs=("temporal_profiles",),
-                       config=("temporal.yaml",)))
-    pipeline = Pipeline(phases=specs, producer={"typed_table": "typing", "column_types": "typing",
-                                                "temporal_profiles": "temporal"})
-    table = TableRef(source="s", name="t", path=tmp_path / "t.csv")
-    return TaskContext(
-        root=tmp_path, pipeline=pipeline, spec=specs[1], source=SourceConfig(name="s", path="."), table=table,
-        tables=(table,), out_dir=out_dir, settings=yaml.safe_load((REPO / "config/temporal.yaml").read_text()),
-        runtime=RuntimeSettings(), upstream={"typing": {"t": read_manifest(typing_dir / "manifest.json")}},
-    )
+    return phase_context(tmp_path, "temporal", ["t"], table="t")
 
 
 def test_the_phase_writes_byte_identical_profiles_on_a_rerun(tmp_path):

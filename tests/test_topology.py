@@ -9,16 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from phases.config import RuntimeSettings, SourceConfig
 from phases.context import TaskContext
-from phases.dag import PhaseSpec, Pipeline
 from phases.errors import StateError
-from phases.manifest import read_manifest, write_manifest
+from phases.manifest import write_manifest
 from phases.profiles import dump_json
 from phases.relationships import Relationship, Relationships, TableSummary
 from phases.runner import describe_artifacts
-from phases.sources import TableRef
 from phases.topology import SchemaGraph, TopologySettings, load_schema_graph, map_schema, map_topology
+from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -169,8 +167,7 @@ def test_a_missing_artifact_is_a_state_error(tmp_path):
 
 def build_context(tmp_path: Path) -> TaskContext:
     """A TaskContext as the runner builds it, over a relationships manifest written by hand."""
-    rel_dir, out_dir = tmp_path / "state/s/relationships", tmp_path / "state/s/topology"
-    out_dir.mkdir(parents=True)
+    rel_dir = tmp_path / "state/s/relationships"
     names = ("customers", "fx_rates", "invoices", "payments")
     report = Relationships(
         source="s", tables={t: TableSummary(rows=10, columns=2) for t in names if t != "fx_rates"},
@@ -179,20 +176,7 @@ def build_context(tmp_path: Path) -> TaskContext:
     dump_json(rel_dir / "relationships.json", report)
     write_manifest(rel_dir, "relationships", "s", None,
                    describe_artifacts(rel_dir, {"relationships": "relationships.json"}), {})
-    specs = (
-        PhaseSpec(name="relationships", function="phases.relationships.discover_relationships", scope="source",
-                  inputs=(), outputs=("relationships",)),
-        PhaseSpec(name="topology", function="phases.topology.map_topology", scope="source",
-                  inputs=("relationships",), outputs=("schema_graph",), config=("topology.yaml",)),
-    )
-    return TaskContext(
-        root=tmp_path, pipeline=Pipeline(phases=specs, producer={"relationships": "relationships",
-                                                                  "schema_graph": "topology"}),
-        spec=specs[1], source=SourceConfig(name="s", path="."), table=None,
-        tables=tuple(TableRef(source="s", name=t, path=tmp_path / f"{t}.csv") for t in names), out_dir=out_dir,
-        settings=yaml.safe_load((REPO / "config/topology.yaml").read_text()), runtime=RuntimeSettings(),
-        upstream={"relationships": {None: read_manifest(rel_dir / "manifest.json")}},
-    )
+    return phase_context(tmp_path, "topology", list(names))
 
 
 def test_the_phase_writes_a_byte_identical_graph_on_a_rerun(tmp_path):
