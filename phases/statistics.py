@@ -21,7 +21,6 @@ they can tell something. DuckDB's SUMMARIZE is not used: it is approximate
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from phases.column_types import load_column_types
 from phases.config import ColumnType, Model
 from phases.context import PhaseOutput, TaskContext
-from phases.errors import PhaseError
 from phases.profiles import (
     Bucket,
     ColumnProfile,
@@ -431,19 +430,11 @@ def profile_keys(
 
 
 def read_column_types(path: Path) -> dict[str, TypeInfo]:
-    """The parts of column_types.json (the typing phase's artifact) that profiling uses."""
-    try:
-        return {
-            c["name"]: TypeInfo(
-                type=c["type"], unit=c.get("unit"), units=tuple((u, int(n)) for u, n in c.get("units") or ()),
-            )
-            for c in json.loads(path.read_text(encoding="utf-8"))["columns"]
-        }
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise PhaseError(
-            f"{path}: expected {{'columns': [{{'name': ..., 'type': ..., 'unit': ..., 'units': [...]}}]}} "
-            f"({type(exc).__name__}: {exc}); rerun the typing phase"
-        ) from None
+    """The parts of the typing decisions that profiling uses."""
+    return {
+        name: TypeInfo(type=c.type, unit=c.unit, units=tuple((u, int(n)) for u, n in c.units))
+        for name, c in load_column_types(path).items()
+    }
 
 
 def profile_parquet(

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from phases.column_types import load_column_types
 from phases.config import Model
 from phases.context import PhaseOutput, TaskContext
-from phases.errors import PhaseError, StateError
+from phases.errors import StateError
 from phases.manifest import canonical_json, write_atomically
 from phases.sql import quote_ident
 from phases.temporal_series import (
@@ -503,20 +504,10 @@ def load_temporal_profiles(path: Path) -> TemporalProfiles:
 
 # ---------------------------------------------------------------- phase adapter
 
-def read_column_types(path: Path) -> dict[str, str]:
-    """column name -> semantic type, in table order, from column_types.json."""
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))["columns"]
-        return {entry["name"]: entry["type"] for entry in entries}
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise PhaseError(f"{path}: expected {{'columns': [{{'name': ..., 'type': ...}}]}} ({exc}); "
-                         "rerun the typing phase") from None
-
-
 def profile_time(ctx: TaskContext) -> PhaseOutput:
     """Phase `temporal`: temporal_profiles.json for one table."""
     settings = ctx.parse_settings(TemporalSettings)
-    columns = read_column_types(ctx.input_path("column_types"))
+    columns = {name: c.type for name, c in load_column_types(ctx.input_path("column_types")).items()}
     typed = ctx.input_path("typed_table")
     wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES]
     # Only the columns used, held in memory: a dozen scans of a local table beat a dozen parquet decodes.

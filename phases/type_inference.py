@@ -34,7 +34,6 @@ keep their raw values untouched.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,6 +44,7 @@ from typing import Literal
 import duckdb
 from pydantic import Field, field_validator, model_validator
 
+from phases.column_types import COLUMN_TYPES_FILE, ColumnTyping
 from phases.config import ColumnOverride, Model
 from phases.context import PhaseOutput, TaskContext
 from phases.errors import ConfigError, PhaseError
@@ -169,29 +169,6 @@ class TypingSettings(Model):
         if set(self.true_tokens) & set(self.false_tokens):
             raise ValueError("true_tokens and false_tokens must not overlap")
         return self
-
-
-@dataclass(frozen=True)
-class ColumnTyping:
-    """The typing decision for one column; every field is JSON-friendly."""
-
-    name: str
-    type: str
-    sql_type: str
-    format: str | None
-    decimal_separator: str | None
-    unit: str | None
-    units: tuple[tuple[str, int], ...]  # (currency, count) when a column mixes currencies
-    confidence: float
-    parse_rate: float  # share of the column's non-null values that parse, full column
-    non_null: int
-    failures: int
-    failure_examples: tuple[str, ...]
-    alternatives: tuple[tuple[str, float], ...]  # (type, sample match rate) of other matches
-    ambiguous: bool
-    mixed: bool  # True when a currency column mixes currencies (see units)
-    note: str | None
-    decided_by: Literal["inferred", "override"]
 
 
 @dataclass(frozen=True)
@@ -810,9 +787,6 @@ def _with_examples(typing: ColumnTyping, examples: tuple[str, ...]) -> ColumnTyp
 
 # --- the phase ---------------------------------------------------------------------------
 
-COLUMN_TYPES_FILE = "column_types.json"
-
-
 def type_table(ctx: TaskContext) -> PhaseOutput:
     """Phase `typing`: raw_table -> typed_table, cast_failures and column_types."""
     settings = ctx.parse_settings(TypingSettings)
@@ -839,16 +813,3 @@ def type_table(ctx: TaskContext) -> PhaseOutput:
             {"name": c.name, "type": c.type, "unit": c.unit, "confidence": c.confidence} for c in result.columns
         ),
     )
-
-
-def load_column_types(path: Path) -> dict[str, ColumnTyping]:
-    """The typed reader of column_types.json: column name -> its typing decision."""
-    body = json.loads(path.read_text(encoding="utf-8"))
-    columns = {}
-    for raw in body["columns"]:
-        raw = dict(raw)
-        raw["units"] = tuple(tuple(u) for u in raw["units"])
-        raw["alternatives"] = tuple(tuple(a) for a in raw["alternatives"])
-        raw["failure_examples"] = tuple(raw["failure_examples"])
-        columns[raw["name"]] = ColumnTyping(**raw)
-    return columns
