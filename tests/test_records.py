@@ -1,0 +1,83 @@
+"""The generic JSON -> dataclass reader behind every artifact's loader."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from phases.annotations import Annotations, ColumnAnnotation, Evidence, TableAnnotation, load_annotations
+from phases.errors import StateError
+from phases.profiles import dump_json
+from phases.records import from_json, load_record
+
+
+@dataclass(frozen=True)
+class Inner:
+    kind: Literal["a", "b"]
+    pair: tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Outer:
+    name: str
+    ratio: float
+    inners: tuple[Inner, ...]
+    by_name: Mapping[str, Inner]
+    maybe: Inner | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def test_round_trip_rebuilds_nested_records(tmp_path: Path) -> None:
+    record = Outer("x", 0.5, (Inner("a", ("p", 1)),), {"k": Inner("b", ("q", 2))}, Inner("a", ("r", 3)), {"n": [1]})
+    dump_json(tmp_path / "r.json", record)
+    assert load_record(Outer, tmp_path / "r.json", "test") == record
+
+
+def test_an_integer_is_read_as_a_float_where_the_field_says_float() -> None:
+    got = from_json(Outer, {"name": "x", "ratio": 1, "inners": [], "by_name": {}})
+    assert got.ratio == 1.0 and isinstance(got.ratio, float)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": "x", "ratio": "high", "inners": [], "by_name": {}}, "expected a number"),
+        ({"name": "x", "ratio": 1, "inners": [{"kind": "c", "pair": ["p", 1]}], "by_name": {}}, "is not one of"),
+        ({"name": "x", "ratio": 1, "inners": [{"kind": "a", "pair": ["p"]}], "by_name": {}}, "expected 2 items"),
+        ({"ratio": 1, "inners": [], "by_name": {}}, "name"),
+    ],
+)
+def test_a_file_that_does_not_fit_names_the_phase_to_rerun(tmp_path: Path, data: dict, message: str) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(__import__("json").dumps(data))
+    with pytest.raises(StateError, match=message) as err:
+        load_record(Outer, path, "semantic")
+    assert "rerun the semantic phase" in str(err.value)
+
+
+def test_missing_artifact_says_which_phase_produces_it(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="run the semantic phase first"):
+        load_record(Outer, tmp_path / "none.json", "semantic")
+
+
+def test_annotations_round_trip_and_lookups(tmp_path: Path) -> None:
+    amount = ColumnAnnotation(
+        table="t", column="amt", role="measure", business_name="Amount", concept="amount", concept_confidence=0.8,
+        unit="USD", unit_source="typing", aggregation="additive", time_role=None, name_clarity="abbreviated",
+        pii=None, references=None, description="An amount.", confidence=0.8, decided_by="inferred",
+        evidence=(Evidence("name", "token amt expands to amount"),),
+    )
+    weak = ColumnAnnotation(**{**amount.__dict__, "column": "x", "concept_confidence": 0.3})
+    annotations = Annotations(
+        source="s", ontologies=("general",), columns=(weak, amount),
+        tables={"t": TableAnnotation("t", "fact", "invoice", ("id",), "date", 3, 0.9)},
+    )
+    dump_json(tmp_path / "annotations.json", annotations)
+    loaded = load_annotations(tmp_path / "annotations.json")
+    assert loaded == annotations
+    assert loaded.column("t", "amt") == amount and loaded.column("t", "nope") is None
+    assert [c.column for c in loaded.with_concept("amount")] == ["amt", "x"]  # most confident first
