@@ -30,6 +30,9 @@ class PhaseOutput:
     # and per column a dict with 'name' and any of 'original', 'position', 'type', 'unit', 'confidence'
     catalog_table: Mapping[str, Any] = field(default_factory=dict)
     catalog_columns: tuple[Mapping[str, Any], ...] = ()
+    # scores to keep in the history store, one per target, so a later run can be compared with
+    # this one: dicts with 'target', 'kind', 'score', 'readiness' and optionally 'dimension'
+    scores: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class TaskContext:
 
     def input_path(self, artifact: str) -> Path:
         return self.input_manifest(artifact).path(artifact)
+
+    def input_manifests(self, artifact: str) -> dict[str, Manifest]:
+        """For a source-scope phase reading a per-table artifact: table name -> its manifest."""
+        return {table: m for table, m in sorted(self._manifests(artifact).items()) if table}
 
     def input_paths(self, artifact: str) -> dict[str, Path]:
         """For a source-scope phase reading a per-table artifact: table name -> file."""

@@ -61,6 +61,7 @@ class DerivedSettings(Model):
     relative_tolerance: float = Field(0.001, ge=0, le=0.5)
     absolute_tolerance: float = Field(0.005, ge=0, le=1e6)
     min_match_rate: float = Field(0.95, gt=0, le=1)
+    copy_across_min_match_rate: float = Field(0.6, gt=0, le=1)
     min_rows: int = Field(10, ge=1, le=1_000_000)
     min_nonzero_matches: int = Field(5, ge=1, le=1_000_000)
     max_columns: int = Field(40, ge=2, le=200)
@@ -365,19 +366,20 @@ def verify(
 # --- step 3: one answer per relation ----------------------------------------------------------
 
 
-def _passes(m: Measured, s: DerivedSettings) -> bool:
+def _passes(m: Measured, s: DerivedSettings, across: bool = False) -> bool:
     """Enough rows, enough of them matching, and every operand doing work: with NULL read as 0,
     `Credit = Open Balance - Amount` holds wherever Open Balance is empty, which is only
     `Credit = -Amount`; and `a = b + c` with c always 0 is only a copy."""
-    return (m.compared >= s.min_rows and m.matched >= s.min_match_rate * m.compared
+    floor = s.copy_across_min_match_rate if across and m.candidate.operation == "copy" else s.min_match_rate
+    return (m.compared >= s.min_rows and m.matched >= floor * m.compared
             and m.nonzero >= s.min_nonzero_matches and all(u >= s.min_nonzero_matches for u in m.operand_uses))
 
 
-def _best_variants(measured: Sequence[Measured], s: DerivedSettings) -> list[Measured]:
+def _best_variants(measured: Sequence[Measured], s: DerivedSettings, across: bool = False) -> list[Measured]:
     """Per candidate, the passing variant that matches more rows (plain on a tie)."""
     best: dict[Candidate, Measured] = {}
     for m in measured:
-        if _passes(m, s) and (m.candidate not in best or m.matched > best[m.candidate].matched):
+        if _passes(m, s, across) and (m.candidate not in best or m.matched > best[m.candidate].matched):
             best[m.candidate] = m
     return list(best.values())
 
@@ -476,7 +478,7 @@ def search_derived_columns(
         return via is None or len({cols[i].table for i in _columns_of(c)}) > 1
 
     candidates, sampled = find_candidates(con, relation, cols, s, allowed) if len(cols) >= 2 else ([], 0)
-    kept = one_per_relation(_best_variants(verify(con, relation, cols, candidates, s), s), cols)
+    kept = one_per_relation(_best_variants(verify(con, relation, cols, candidates, s), s, via is not None), cols)
     records = [to_record(con, relation, cols, m, compared_in, via) for m in kept]
     search = DerivedSearch(
         table=compared_in, via=via, columns=tuple(_qualified(c, via is not None) for c in cols),

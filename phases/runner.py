@@ -145,6 +145,9 @@ def _record(project: Project, started: float, names: tuple[str, str, str | None]
                 engine, source, project.source(source).path, table,
                 ctx.table.path.name if ctx.table else None, output.catalog_table, output.catalog_columns,
             )
+            if output.scores:
+                digest = hashlib.sha256(manifest_text.encode()).hexdigest()
+                store.record_scores(engine, source, phase, digest, output.scores)
         engine.dispose()
     except Exception as exc:  # history is a record, not the result: warn and go on
         print(f"warning: could not record the run history: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,24 @@ class ColumnEntry(Base):
     confidence: Mapped[float | None]
 
 
+class ScoreEntry(Base):
+    """A phase's scores per target (the entropy of each column, table and source), once per
+    distinct output: a rerun with identical output adds nothing, a changed one adds a snapshot."""
+
+    __tablename__ = "score_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String, index=True)
+    phase: Mapped[str]
+    snapshot: Mapped[str] = mapped_column(String, index=True)  # sha256 of the manifest that holds the scores
+    recorded_at: Mapped[datetime]
+    target: Mapped[str]
+    kind: Mapped[str]  # column | table | source
+    score: Mapped[float]
+    readiness: Mapped[str | None]
+    dimension: Mapped[str | None]  # the worst dimension
+
+
 CATALOG_COLUMN_FIELDS = ("original", "position", "type", "unit", "confidence")
 
 
@@ -133,6 +151,29 @@ def record_catalog(
                 if key in facts:
                     setattr(column, key, facts[key])
             session.merge(column)
+
+
+def record_scores(engine: Engine, source: str, phase: str, snapshot: str, scores: Iterable[Mapping[str, Any]]) -> None:
+    with Session(engine) as session, session.begin():
+        seen = session.scalar(select(ScoreEntry.id).where(ScoreEntry.source == source,
+                                                           ScoreEntry.snapshot == snapshot).limit(1))
+        if seen is not None:
+            return
+        now = datetime.now(UTC)
+        session.add_all(ScoreEntry(source=source, phase=phase, snapshot=snapshot, recorded_at=now,
+                                   target=row["target"], kind=row["kind"], score=row["score"],
+                                   readiness=row.get("readiness"), dimension=row.get("dimension"))
+                        for row in scores)
+
+
+def score_snapshots(engine: Engine, source: str) -> list[tuple[str, datetime, dict[str, ScoreEntry]]]:
+    """The recorded snapshots of a source, oldest first: (snapshot, when, target -> entry)."""
+    with Session(engine) as session:
+        rows = list(session.scalars(select(ScoreEntry).where(ScoreEntry.source == source).order_by(ScoreEntry.id)))
+    snapshots: dict[str, tuple[datetime, dict[str, ScoreEntry]]] = {}
+    for row in rows:
+        snapshots.setdefault(row.snapshot, (row.recorded_at, {}))[1][f"{row.kind}:{row.target}"] = row
+    return [(key, when, entries) for key, (when, entries) in snapshots.items()]
 
 
 def history(engine: Engine, source: str | None = None, limit: int = 50) -> list[Checkpoint]:

@@ -182,3 +182,23 @@ def test_a_header_total_that_sums_its_lines_is_found_with_the_mismatching_header
     assert (d.formula, d.operation, d.nulls_as_zero) == ("headers.total = SUM(lines.amount)", "sum_of_children", True)
     assert (d.rows_compared, d.rows_matched, d.compared_in) == (10, 9, "headers")
     assert [m.row_id for m in d.mismatches] == [4]  # header id 3 is _row_id 4
+
+
+def test_a_copy_across_a_relationship_is_reported_down_to_its_own_lower_match_rate(con):
+    """A payment that should equal its invoice but does not on one row in four is a broken
+    reconciliation worth reporting; within one table the same rate is no relation at all."""
+    price = [float(5 + (i % 4) * 2) for i in range(10)]
+    header = [i % 10 for i in range(N)]
+    paid = [price[h] if i % 4 else price[h] * 1.1 for i, h in enumerate(header)]  # every 4th row is off
+    make_table(con, {"id": ("BIGINT", list(range(10))), "price": ("DOUBLE", price)}, "headers")
+    make_table(con, {"header": ("BIGINT", header), "paid": ("DOUBLE", paid)}, "lines")
+    profiles = {t: profiles_of(con, t, {"id": "integer", "header": "integer"})[0] for t in ("headers", "lines")}
+    join = Join("lines.header->headers.id", "lines", ("header",), "headers", ("id",), "many_to_one", 1.0, False)
+
+    _, _, found, _ = analyse_join(con, {"lines": "lines", "headers": "headers"}, join, profiles, settings())
+    (d,) = [d for d in found if d.formula == "lines.paid = headers.price"]
+    assert (d.rows_compared, d.rows_matched, d.via) == (N, 30, join.id)
+
+    strict = settings(derived={"copy_across_min_match_rate": 0.95})
+    _, _, found, _ = analyse_join(con, {"lines": "lines", "headers": "headers"}, join, profiles, strict)
+    assert [d.formula for d in found if d.formula == "lines.paid = headers.price"] == []

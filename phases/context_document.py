@@ -1,0 +1,244 @@
+"""The context document: what an LLM agent reads before it writes SQL over a source.
+
+`build_context` gathers the entropy scores and the earlier phases' evidence into one JSON
+document (schema `dataraum-context/1`, documented in docs/context-schema.md);
+`render_markdown` turns that document into Markdown for a prompt, ordered by what matters
+most and cut to a size budget (the least uncertain columns go first when it must cut).
+Sample values of columns flagged as personal data never enter either document.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from phases.entropy_evidence import Evidence
+from phases.entropy_records import ColumnEntropy, EntropyObject, EntropyScores
+from phases.entropy_settings import EntropySettings
+from phases.profiles import ColumnProfile
+
+SCHEMA = "dataraum-context/1"
+EXCLUDED_STATUS = re.compile(r"cancel|void|revers|reject|delet|draft|fail|refund", re.IGNORECASE)
+MONEY = frozenset({"amount", "revenue", "expense", "debit", "credit", "net_amount", "balance", "debit_balance",
+                   "credit_balance", "tax", "discount", "total", "unit_price"})
+
+
+def _q(name: str) -> str:
+    """An identifier as an agent should write it in SQL (double quotes when needed)."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
+
+
+def _stats(profile: ColumnProfile | None, pii: bool) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    stats: dict[str, Any] = {"rows": profile.rows, "nulls": profile.null_count, "distinct": profile.distinct_count}
+    if profile.numeric is not None:
+        n = profile.numeric
+        stats.update(min=n.min, max=n.max, mean=n.mean, median=n.quantiles.get("p50"), negatives=n.negative_count)
+    elif profile.temporal is not None:
+        stats.update(min=profile.temporal.min, max=profile.temporal.max)
+    if not pii and profile.distinct_count <= 20 and profile.numeric is None:
+        stats["values"] = {str(v.value): v.count for v in profile.top_values[:10]}
+    return stats
+
+
+def _issues(entropy: ColumnEntropy, objects: list[EntropyObject]) -> list[dict[str, Any]]:
+    issues = []
+    for top in entropy.top:
+        obj = next((o for o in objects if o.dimension == top.dimension and o.summary == top.summary), None)
+        issues.append({
+            "dimension": top.dimension, "layer": top.layer, "score": top.score, "description": top.summary,
+            "evidence": dict(obj.evidence) if obj else {},
+            "resolutions": [{"action": r.action, "expected_reduction": r.expected_reduction, "effort": r.effort}
+                            for r in (obj.resolutions if obj else ())],
+        })
+    return issues
+
+
+def _guidance(ev: Evidence, scores: EntropyScores, columns: list[dict[str, Any]]) -> list[str]:
+    """Explicit instructions, most severe first."""
+    out: list[str] = []
+    money_by_table: dict[str, list[str]] = {}
+    for c in columns:
+        if c["role"] == "measure" and c["concept"] in MONEY:
+            money_by_table.setdefault(c["table"], []).append(c["column"])
+    fx_tables = sorted({a.table for a in ev.annotations.columns if a.concept == "exchange_rate"}
+                       if ev.annotations else set())
+    for c in columns:
+        values = c["stats"].get("values") or {}
+        measures = money_by_table.get(c["table"], [])
+        if not measures or not values:
+            continue
+        sums = ", ".join(f"`{_q(m)}`" for m in measures)
+        if c["concept"] == "status" or c["column"].lower() in ("status", "state"):
+            excluded = sorted(v for v in values if EXCLUDED_STATUS.search(v))
+            if excluded:
+                listed = ", ".join(f"'{v}'" for v in excluded)
+                rows = sum(values[v] for v in excluded)
+                out.append(f"In `{c['table']}`, filter `{_q(c['column'])} NOT IN ({listed})` ({rows} rows) before "
+                           f"summing {sums}.")
+        if c["concept"] == "currency":
+            if len(values) > 1:
+                shares = ", ".join(f"{k} {v}" for k, v in sorted(values.items(), key=lambda kv: -kv[1]))
+                via = f" with `{fx_tables[0]}`" if fx_tables else ""
+                out.append(f"`{c['table']}` holds several currencies in `{_q(c['column'])}` ({shares}): convert "
+                           f"{sums} to one currency{via} before summing.")
+            elif len(values) == 1:
+                out.append(f"`{c['table']}`.{sums} are all in {next(iter(values))} (per `{_q(c['column'])}`).")
+    for c in columns:
+        for issue in c["issues"][:1]:
+            if c["readiness"] == "ready" or not issue["resolutions"]:
+                continue
+            out.append(f"`{c['table']}.{_q(c['column'])}` ({c['readiness']}): {issue['description']}. "
+                       f"Do: {issue['resolutions'][0]['action']}.")
+    for check in ev.validations.checks if ev.validations else ():
+        if check.status == "failed":
+            out.append(f"Validation `{check.id}` fails ({check.reason}): do not assume it holds in queries.")
+    return out
+
+
+def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> dict[str, Any]:
+    objects_by_column: dict[tuple[str, str], list[EntropyObject]] = {}
+    for o in scores.objects:
+        if o.column is not None and o.table is not None:
+            objects_by_column.setdefault((o.table, o.column), []).append(o)
+    columns = []
+    for entropy in scores.columns:
+        t, name = entropy.table, entropy.column
+        a = ev.annotation(t, name)
+        typing = ev.types.get(t, {}).get(name)
+        pii = bool(a and a.pii)
+        columns.append({
+            "table": t, "column": name, "sql": f"{_q(t)}.{_q(name)}",
+            "type": typing.type if typing else None, "sql_type": typing.sql_type if typing else None,
+            "role": a.role if a else None, "concept": a.concept if a else None,
+            "business_name": a.business_name if a else None, "unit": (a.unit if a else None) or (
+                typing.unit if typing else None),
+            "aggregation": a.aggregation if a else None, "time_role": a.time_role if a else None,
+            "pii": a.pii if a else None, "references": a.references if a else None,
+            "description": a.description if a else None,
+            "stats": _stats(ev.profiles.get(t, {}).get(name), pii),
+            "score": entropy.score, "readiness": entropy.readiness, "layers": dict(entropy.layers),
+            "issues": _issues(entropy, objects_by_column.get((t, name), [])),
+        })
+    tables = []
+    for te in scores.tables:
+        ta = ev.annotations.tables.get(te.table) if ev.annotations else None
+        profile = ev.table_profiles.get(te.table)
+        tables.append({
+            "table": te.table, "kind": ta.kind if ta else None, "entity": ta.entity if ta else None,
+            "grain": list(ta.grain) if ta else [], "time_column": ta.time_column if ta else None,
+            "rows": profile.rows if profile else None, "score": te.score, "readiness": te.readiness,
+            "reasons": list(te.reasons), "columns": dict(te.columns),
+        })
+    rel_objects = {}
+    for o in scores.objects:
+        if o.target_kind == "relationship":
+            rel_objects.setdefault(o.target, []).append(o.summary)
+    relationships = [{
+        "id": r.id, "from": f"{r.child_table}({', '.join(r.child_columns)})",
+        "to": f"{r.parent_table}({', '.join(r.parent_columns)})", "cardinality": r.cardinality,
+        "confidence": r.confidence, "orphan_rows": r.orphan_rows, "null_rows": r.null_rows,
+        "fans_out": r.fans_out, "join_safe": not rel_objects.get(r.id),
+        "issues": rel_objects.get(r.id, []),
+    } for r in ev.relationships.relationships]
+    ambiguous = [{"tables": [p.from_table, p.to_table], "shortest_paths": p.shortest_paths,
+                  "paths": [[s.relationship for s in path.steps] for path in p.paths[:3]]}
+                 for p in ev.schema.join_paths if p.ambiguous and p.from_table < p.to_table]
+    validation = {"failed": [], "skipped": [], "passed": []}
+    for check in ev.validations.checks if ev.validations else ():
+        validation[check.status].append({"id": check.id, "name": check.name, "columns": list(check.columns),
+                                         "violations": check.violations, "reason": check.reason})
+    return {
+        "schema": SCHEMA, "source": scores.source,
+        "readiness": {"level": scores.readiness, "score": scores.score, "blockers": list(scores.blockers)},
+        "guidance": _guidance(ev, scores, columns),
+        "tables": tables, "columns": columns, "relationships": relationships, "ambiguous_joins": ambiguous,
+        "validations": validation,
+        "slices": _slices(ev), "business_cycles": _cycles(ev),
+        "compound_risks": [{"target": h.target, "dimensions": list(h.dimensions), "multiplier": h.multiplier,
+                            "description": h.description} for h in scores.compound_risks],
+    }
+
+
+def _slices(ev: Evidence) -> list[dict[str, Any]]:
+    return []
+
+
+def _cycles(ev: Evidence) -> list[dict[str, Any]]:
+    return []
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+
+def _column_line(c: dict[str, Any], max_findings: int) -> list[str]:
+    facts = [x for x in (c["type"], c["role"], c["concept"] and f"concept {c['concept']}",
+                         c["unit"] and f"unit {c['unit']}", c["pii"] and f"PII ({c['pii']})") if x]
+    head = f"- **`{c['table']}.{_q(c['column'])}`** ({', '.join(facts)}) - {c['readiness']}, entropy {c['score']:.2f}"
+    lines = [head]
+    if c["description"]:
+        lines.append(f"  - {c['description']}")
+    for issue in c["issues"][:max_findings]:
+        action = f" -> {issue['resolutions'][0]['action']}" if issue["resolutions"] else ""
+        lines.append(f"  - {issue['dimension']} ({issue['score']:.2f}): {issue['description']}{action}")
+    return lines
+
+
+def render_markdown(doc: dict[str, Any], s: EntropySettings) -> str:
+    budget = s.context.max_markdown_chars
+    r = doc["readiness"]
+    head = [f"# Data context: {doc['source']}", "",
+            f"Readiness: **{r['level']}** (entropy {r['score']:.2f}; 0 = use as is, 1 = wrong answers).", ""]
+    if r["blockers"]:
+        head += ["## What decides it", *[f"- {b}" for b in r["blockers"][:10]], ""]
+    if doc["guidance"]:
+        head += ["## Before you write SQL", *[f"- {g}" for g in doc["guidance"][:25]], ""]
+    head += ["## Tables", "", "| table | kind | rows | grain | time column | readiness |", "|---|---|---:|---|---|---|"]
+    for t in doc["tables"]:
+        head.append(f"| `{t['table']}` | {t['kind'] or '?'} | {t['rows'] if t['rows'] is not None else '?'} | "
+                    f"{', '.join(t['grain']) or '-'} | {t['time_column'] or '-'} | {t['readiness']} |")
+    head.append("")
+    if doc["relationships"]:
+        head += ["## Joins", ""]
+        for rel in doc["relationships"]:
+            safe = "safe" if rel["join_safe"] else "CAREFUL: " + "; ".join(rel["issues"])
+            head.append(f"- `{rel['from']}` -> `{rel['to']}` ({rel['cardinality']}): {safe}")
+        for amb in doc["ambiguous_joins"]:
+            head.append(f"- `{amb['tables'][0]}` and `{amb['tables'][1]}` join along {amb['shortest_paths']} "
+                        "equally short paths: choose one explicitly")
+        head.append("")
+    failed = doc["validations"]["failed"]
+    if failed:
+        head += ["## Failed checks", *[f"- `{v['id']}` {v['name']}: {v['reason']}" for v in failed], ""]
+    tail = []
+    skipped = doc["validations"]["skipped"]
+    if skipped:
+        tail += ["## Checks that could not run", *[f"- `{v['id']}`: {v['reason']}" for v in skipped], ""]
+    text = "\n".join(head)
+    care = [c for c in doc["columns"] if c["readiness"] != "ready"]
+    ready = [c for c in doc["columns"] if c["readiness"] == "ready"]
+    blocks = ["\n".join(_column_line(c, s.context.max_findings_per_column))
+              for c in care[: s.context.max_columns_detailed]]
+    ready_lines = [f"- `{c['table']}.{_q(c['column'])}`: " + ", ".join(
+        x for x in (c["type"], c["role"], c["concept"], c["unit"]) if x) for c in ready]
+    body, left_out = ["## Columns that need care (most uncertain first)", ""], 0
+    used = len(text) + len("\n".join(tail)) + 200
+    for block in blocks:
+        if used + len(block) > budget:
+            left_out += 1
+            continue
+        body.append(block)
+        used += len(block) + 1
+    body += ["", "## Columns ready to use", ""]
+    for line in ready_lines:
+        if used + len(line) > budget:
+            left_out += 1
+            continue
+        body.append(line)
+        used += len(line) + 1
+    left_out += max(0, len(care) - s.context.max_columns_detailed)
+    if left_out:
+        body.append(f"\n({left_out} of the least uncertain columns left out to fit "
+                    f"{budget} characters; see context.json for all.)")
+    return "\n".join([text, *body, "", *tail]).rstrip() + "\n"
