@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from phases.entropy_evidence import Evidence
+from phases.entropy_measured import competing_paths
 from phases.entropy_records import ColumnEntropy, EntropyObject, EntropyScores
 from phases.entropy_settings import EntropySettings
 from phases.profiles import ColumnProfile
@@ -89,12 +90,14 @@ def _guidance(ev: Evidence, scores: EntropyScores, columns: list[dict[str, Any]]
         for issue in c["issues"][:1]:
             if c["readiness"] == "ready" or not issue["resolutions"]:
                 continue
-            out.append(f"`{c['table']}.{_q(c['column'])}` ({c['readiness']}): {issue['description']}. "
-                       f"Do: {issue['resolutions'][0]['action']}.")
-    for check in ev.validations.checks if ev.validations else ():
-        if check.status == "failed":
-            out.append(f"Validation `{check.id}` fails ({check.reason}): do not assume it holds in queries.")
+            out.append(f"`{c['table']}.{_q(c['column'])}` ({c['readiness']}, {issue['dimension']}): "
+                       f"{issue['resolutions'][0]['action']}; {_short(issue['description'])}.")
     return out
+
+
+def _short(text: str, limit: int = 180) -> str:
+    return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + " ..."
+
 
 
 def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> dict[str, Any]:
@@ -142,9 +145,9 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> di
         "fans_out": r.fans_out, "join_safe": not rel_objects.get(r.id),
         "issues": rel_objects.get(r.id, []),
     } for r in ev.relationships.relationships]
-    ambiguous = [{"tables": [p.from_table, p.to_table], "shortest_paths": p.shortest_paths,
-                  "paths": [[s.relationship for s in path.steps] for path in p.paths[:3]]}
-                 for p in ev.schema.join_paths if p.ambiguous and p.from_table < p.to_table]
+    ambiguous = [{"tables": [p.from_table, p.to_table], "shortest_paths": len(paths),
+                  "paths": [[step.relationship for step in path.steps] for path in paths[:3]]}
+                 for p in ev.schema.join_paths if len(paths := competing_paths(p)) > 1]
     validation = {"failed": [], "skipped": [], "passed": []}
     for check in ev.validations.checks if ev.validations else ():
         validation[check.status].append({"id": check.id, "name": check.name, "columns": list(check.columns),
@@ -161,12 +164,34 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> di
     }
 
 
-def _slices(ev: Evidence) -> list[dict[str, Any]]:
-    return []
+def _slices(ev: Evidence) -> dict[str, Any]:
+    """The dimensions to slice facts by, the slices whose quality departs from the rest, and
+    periods with unusual volume."""
+    if ev.slices is None:
+        return {"dimensions": [], "departures": [], "volume_anomalies": []}
+    sl = ev.slices
+    return {
+        "dimensions": [{"table": d.table, "column": d.column, "groups": d.groups,
+                        "values": {str(v.value): v.rows for v in d.values[:10]}} for d in sl.dimensions],
+        "departures": [{"table": d.table, "column": d.column, "value": d.value, "rows": d.rows, "score": d.score,
+                        "reasons": [f"{r.metric} of {r.measure}: {r.slice_value:.4g} vs {r.rest_value:.4g} elsewhere"
+                                    for r in d.reasons[:3]]} for d in sl.departures],
+        "volume_anomalies": [{"table": p.table, "column": p.column, "value": p.value, "period": a.period,
+                              "rows": a.rows, "median": a.median, "direction": a.direction,
+                              "partial_period": a.partial_period}
+                             for p in sl.periods for a in p.anomalies if not a.partial_period][:30],
+    }
 
 
 def _cycles(ev: Evidence) -> list[dict[str, Any]]:
-    return []
+    if ev.cycles is None:
+        return []
+    return [{"id": c.id, "name": c.name, "confidence": c.confidence, "tables": list(c.tables),
+             "stages": [f"{st.name}: {st.table}" for st in c.stages],
+             "metrics": {m.name: m.value for m in c.metrics},
+             "metric_sql": {m.name: m.sql for m in c.metrics},
+             "not_measured": [f"{m.name}: {m.reason}" for m in c.skipped], "missing": list(c.missing)}
+            for c in ev.cycles.cycles]
 
 
 # --- Markdown ------------------------------------------------------------------------------
@@ -191,7 +216,7 @@ def render_markdown(doc: dict[str, Any], s: EntropySettings) -> str:
     head = [f"# Data context: {doc['source']}", "",
             f"Readiness: **{r['level']}** (entropy {r['score']:.2f}; 0 = use as is, 1 = wrong answers).", ""]
     if r["blockers"]:
-        head += ["## What decides it", *[f"- {b}" for b in r["blockers"][:10]], ""]
+        head += ["## What decides it", *[f"- {_short(b, 200)}" for b in r["blockers"][:10]], ""]
     if doc["guidance"]:
         head += ["## Before you write SQL", *[f"- {g}" for g in doc["guidance"][:25]], ""]
     head += ["## Tables", "", "| table | kind | rows | grain | time column | readiness |", "|---|---|---:|---|---|---|"]
@@ -205,13 +230,30 @@ def render_markdown(doc: dict[str, Any], s: EntropySettings) -> str:
             safe = "safe" if rel["join_safe"] else "CAREFUL: " + "; ".join(rel["issues"])
             head.append(f"- `{rel['from']}` -> `{rel['to']}` ({rel['cardinality']}): {safe}")
         for amb in doc["ambiguous_joins"]:
-            head.append(f"- `{amb['tables'][0]}` and `{amb['tables'][1]}` join along {amb['shortest_paths']} "
-                        "equally short paths: choose one explicitly")
+            head.append(f"- `{amb['tables'][0]}` reaches `{amb['tables'][1]}` along {amb['shortest_paths']} "
+                        f"equally short paths ({'; '.join(' / '.join(p) for p in amb['paths'])}): choose one "
+                        "explicitly")
         head.append("")
     failed = doc["validations"]["failed"]
     if failed:
-        head += ["## Failed checks", *[f"- `{v['id']}` {v['name']}: {v['reason']}" for v in failed], ""]
+        head += ["## Failed checks (do not assume these hold in queries)",
+                 *[f"- `{v['id']}` {v['name']}: {_short(v['reason'] or '', 300)}" for v in failed], ""]
     tail = []
+    if doc["business_cycles"]:
+        tail += ["## Business processes", ""]
+        for c in doc["business_cycles"]:
+            metrics = ", ".join(f"{k} {v:.3g}" for k, v in c["metrics"].items() if v is not None)
+            tail.append(f"- **{c['name']}** (confidence {c['confidence']:.2f}; {'; '.join(c['stages'])}): {metrics}")
+            tail += [f"  - not measured: {m}" for m in c["not_measured"][:3]]
+            tail += [f"  - missing: {m}" for m in c["missing"][:3]]
+        tail.append("")
+    slices = doc["slices"]
+    if slices["dimensions"]:
+        tail += ["## Slices", ""]
+        tail += [f"- `{d['table']}` by `{_q(d['column'])}` ({d['groups']} groups)" for d in slices["dimensions"]]
+        tail += [f"- `{d['table']}.{_q(d['column'])} = {d['value']!r}` departs from the rest: {'; '.join(d['reasons'])}"
+                 for d in slices["departures"][:5]]
+        tail.append("")
     skipped = doc["validations"]["skipped"]
     if skipped:
         tail += ["## Checks that could not run", *[f"- `{v['id']}`: {v['reason']}" for v in skipped], ""]

@@ -55,14 +55,17 @@ DETECTORS = (
     type_fidelity, relationship_quality, join_paths,
     category_consistency, benford, temporal_drift, wrong_signs,
     business_meaning, units, time_roles,
-    derived_consistency, validations, aggregation_risk,
+    validations, aggregation_risk,
 )
 
 
 def detect(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
     """Every detector's objects for one source."""
     objects = [o for detector in DETECTORS for o in detector(ev, settings)]
-    return objects + nulls(ev, settings, typed, con) + outliers(ev, settings, typed, con)
+    # the detectors that measure on the typed tables themselves
+    for measuring in (nulls, outliers, derived_consistency):
+        objects += measuring(ev, settings, typed, con)
+    return objects
 
 
 def score(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], con: Any) -> EntropyScores:

@@ -57,7 +57,8 @@ def score_column(table: str, column: str, objects: list[EntropyObject], s: Entro
         a, b = rule.dimensions
         if a in worst and b in worst and min(worst[a].score, worst[b].score) >= rule.min_score:
             hits.append(CompoundRiskHit(f"{table}.{column}", (a, b), rule.multiplier, rule.description))
-            score = min(1.0, score * rule.multiplier)
+    if hits:  # the worst compound risk counts; several do not multiply each other
+        score = min(1.0, score * max(h.multiplier for h in hits))
     layers: dict[str, list[float]] = defaultdict(list)
     for d, w in weighted.items():
         layers[LAYER_OF[d]].append(w)

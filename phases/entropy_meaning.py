@@ -4,10 +4,15 @@ values, domain validations, aggregation behaviour)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 from phases.entropy_evidence import Evidence
 from phases.entropy_measured import finding, fix, pct
 from phases.entropy_records import EntropyObject
 from phases.entropy_settings import EntropySettings, ramp
+from phases.sql import quote_ident, quote_literal
 
 # Concepts whose values are money: without a currency an agent cannot add them up safely.
 MONEY_CONCEPTS = frozenset({
@@ -99,7 +104,51 @@ def time_roles(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     return out
 
 
-def derived_consistency(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+def _copy_scope(ev: Evidence, s: EntropySettings, d, typed: Mapping[str, Path], con: Any
+                ) -> tuple[str, float, list[str], int] | None:
+    """For a copy across a relationship (child.x = parent.y), the category column of either table
+    whose categories best separate where the copy applies from where it never does (a bill's
+    rate is not the product's sales price; a partial payment is not its invoice's amount):
+    (column, mismatch share within the categories where it applies, excluded categories, rows in
+    scope). None when no category leaves at least half the rows in scope."""
+    rel = next((r for r in ev.relationships.relationships if r.id == d.via), None)
+    if rel is None or rel.child_table not in typed or rel.parent_table not in typed or len(d.operands) != 1:
+        return None
+    c = s.computational
+    side = {rel.child_table: "c", rel.parent_table: "p"}
+    target = f"{side[d.table]}.{quote_ident(d.column)}"
+    operand = f"{side[d.operands[0].table]}.{quote_ident(d.operands[0].column)}"
+    on = " AND ".join(f"c.{quote_ident(a)} = p.{quote_ident(b)}"
+                      for a, b in zip(rel.child_columns, rel.parent_columns, strict=True))
+    t, o = f"TRY_CAST({target} AS DOUBLE)", f"TRY_CAST({operand} AS DOUBLE)"
+    bad = (f"abs({t} - {o}) > greatest({c.match_absolute_tolerance!r}, "
+           f"{c.match_relative_tolerance!r} * greatest(abs({t}), abs({o})))")
+    keys = set(rel.child_columns) | set(rel.parent_columns)
+    best = None
+    for table, alias in ((rel.child_table, "c"), (rel.parent_table, "p")):
+        for p in ev.profiles.get(table, {}).values():
+            most = min(s.nulls.structural_max_categories, p.rows / s.nulls.structural_min_rows_per_category)
+            if p.type not in ("text", "boolean") or p.name in keys or p.unique or not 2 <= p.distinct_count <= most:
+                continue
+            rows = con.execute(
+                f"SELECT {alias}.{quote_ident(p.name)}::VARCHAR, count(*) FILTER (WHERE {bad}), count(*) "
+                f"FROM read_parquet({quote_literal(str(typed[rel.child_table]))}) c "
+                f"JOIN read_parquet({quote_literal(str(typed[rel.parent_table]))}) p ON {on} "
+                f"WHERE {t} IS NOT NULL AND {o} IS NOT NULL GROUP BY 1"
+            ).fetchall()
+            total = sum(r[2] for r in rows)
+            scope = [r for r in rows if r[1] <= 0.5 * r[2]]
+            in_scope = sum(r[2] for r in scope)
+            if not total or in_scope < 0.5 * total or len(scope) == len(rows):
+                continue
+            share = sum(r[1] for r in scope) / in_scope
+            if best is None or share < best[1]:
+                best = (f"{table}.{p.name}", share, sorted(str(r[0]) for r in rows if r not in scope), in_scope)
+    return best
+
+
+def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any
+                        ) -> list[EntropyObject]:
     c = s.computational
     out = []
     for d in ev.derived.derived_columns if ev.derived else ():
@@ -112,26 +161,40 @@ def derived_consistency(ev: Evidence, s: EntropySettings) -> list[EntropyObject]
         start, full = (c.cross_table_mismatch_start, c.cross_table_mismatch_full) if across else (
             c.mismatch_start, c.mismatch_full)
         wrong = d.rows_compared - d.rows_matched
+        summary = (f"{d.formula} holds on {d.rows_matched} of {d.rows_compared} rows: {wrong} rows "
+                   f"({pct(mismatch)}) break it" + (f" (joined {d.via})" if across else ""))
+        evidence = {"formula": d.formula, "match_rate": d.match_rate, "rows_compared": d.rows_compared,
+                    "mismatching_rows": wrong, "via": d.via, "example_rows": [m.row_id for m in d.mismatches[:5]]}
+        scope = _copy_scope(ev, s, d, typed, con) if across and d.operation == "copy" else None
+        if scope is not None and scope[1] < mismatch:
+            column, share, excluded, rows = scope
+            shown = ", ".join(repr(x) for x in excluded[:5])
+            summary += (f"; it never holds where {column} is {shown}, and within the other {rows} rows "
+                        f"{pct(share)} still break it")
+            evidence.update(scope_column=column, out_of_scope=excluded[:20], in_scope_rows=rows,
+                            in_scope_mismatch=share)
+            mismatch = share
         targets = {(d.table, d.column)} | ({(o.table, o.column) for o in d.operands} if across else set())
         for table, column in sorted(targets):
             out.append(finding(
-                table, column, "derived_consistency", "derived_mismatch", ramp(mismatch, start, full),
-                f"{d.formula} holds on {d.rows_matched} of {d.rows_compared} rows: {wrong} rows "
-                f"({pct(mismatch)}) break it" + (f" (joined {d.via})" if across else ""),
-                {"formula": d.formula, "match_rate": d.match_rate, "rows_compared": d.rows_compared,
-                 "mismatching_rows": wrong, "via": d.via,
-                 "example_rows": [m.row_id for m in d.mismatches[:5]]},
+                table, column, "derived_consistency", "derived_mismatch", ramp(mismatch, start, full), summary,
+                evidence,
                 (fix(f"recompute {d.column} or find why {wrong} rows differ before using either side", 1.0,
                      "medium"),),
             ))
     return out
 
 
+# validation kinds that measure what a structural detector already scores (orphans of declared
+# relationships are relationship_quality): counting them twice would double one finding
+REMEASURED_ELSEWHERE = frozenset({"referential_integrity"})
+
+
 def validations(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     c = s.computational
     out = []
     for check in ev.validations.checks if ev.validations else ():
-        if check.status != "failed":
+        if check.status != "failed" or check.kind in REMEASURED_ELSEWHERE:
             continue
         ratio = check.violation_ratio or 0.0
         base = c.validation_error_score if check.severity == "error" else c.validation_warning_score
@@ -140,9 +203,10 @@ def validations(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                     "violation_ratio": check.violation_ratio, "severity": check.severity}
         resolution = (fix(f"resolve the {check.violations or 'reported'} violations of {check.name!r} or exclude "
                           "them from totals", 1.0, "medium"),)
+        # blame the values that break the check, not the keys and periods it groups by
         targets = [tuple(col.split(".", 1)) for col in check.columns if "." in col]
-        if not targets:
-            targets = [(t, None) for t in check.tables]
+        measures = [(t, c) for t, c in targets if (a := ev.annotation(t, c)) is not None and a.role == "measure"]
+        targets = measures or targets or [(t, None) for t in check.tables]
         for table, column in targets:
             out.append(finding(
                 table, column, "validation", f"validation:{check.id}", score,
@@ -153,9 +217,14 @@ def validations(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
 
 
 def aggregation_risk(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    """A point-in-time measure (a balance) in a table with a time dimension: summing it over the
+    periods counts it once per period. Without a time dimension (a customer's current balance)
+    there is nothing to sum it over."""
     out = []
-    for a in ev.annotations.columns if ev.annotations else ():
-        if a.role == "measure" and a.aggregation == "point_in_time":
+    annotations = ev.annotations.columns if ev.annotations else ()
+    timed = {a.table for a in annotations if a.role == "timestamp" or a.concept in ("fiscal_period", "period_date")}
+    for a in annotations:
+        if a.role == "measure" and a.aggregation == "point_in_time" and a.table in timed:
             out.append(finding(
                 a.table, a.column, "aggregation_risk", "point_in_time", s.computational.point_in_time_score,
                 f"{a.business_name} is a point-in-time value (like a balance): summing it across periods counts "

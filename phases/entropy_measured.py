@@ -138,14 +138,19 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
     return out
 
 
+def competing_paths(pair) -> list:
+    """The shortest join paths from pair.from_table to pair.to_table that keep its rows: a path
+    that fans out (walks from a parent to its children, as through a shared dimension) is not a
+    join an agent would choose, so it competes with nothing."""
+    keeping = [p for p in pair.paths if not p.fans_out]
+    return [p for p in keeping if p.length == min((q.length for q in keeping), default=0)]
+
+
 def join_paths(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     r = s.relationships
     out = []
     for pair in ev.schema.join_paths:
-        # only paths along many-to-one steps keep the rows of from_table; a path that fans out
-        # through a shared dimension is not a join an agent would choose
-        keeping = [p for p in pair.paths if not p.fans_out]
-        shortest = [p for p in keeping if p.length == min((q.length for q in keeping), default=0)]
+        shortest = competing_paths(pair)
         if len(shortest) > 1:
             routes = [" -> ".join([pair.from_table] + [step.to_table for step in p.steps]) for p in shortest[:3]]
             for table in (pair.from_table,):
@@ -213,6 +218,9 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
                 continue
             optional = (table, name) in references
             score = ramp(p.null_ratio, n.start, n.full) * (n.optional_reference_damping if optional else 1.0)
+            annotation = ev.annotation(table, name)
+            if annotation is not None and annotation.role == "attribute":
+                score *= n.free_text_damping  # a missing memo or name rarely changes a query's answer
             what = "optional reference: a NULL may mean 'no parent'" if optional else "NULL"
             summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are {what}; COUNT(column), AVG "
                        "and filters silently skip them")
@@ -392,7 +400,11 @@ def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: An
             # times the fence distorts a SUM, a tail just past it does not
             mass = float(excess or 0) / float(total)
             share = float(e.get("ratio") or 0)
-            score = ramp(mass, o.mass_start, o.mass_full)
+            annotation = ev.annotation(table, column)
+            summed = annotation is None or annotation.aggregation in (None, "additive")
+            # what distorts a SUM is the mass beyond the fence; a price or a rate is averaged, where
+            # the share of extreme values is what counts
+            score = ramp(mass, o.mass_start, o.mass_full) if summed else ramp(share, o.share_start, o.share_full)
             tail = share > o.heavy_tail_share
             if tail:
                 score *= o.heavy_tail_damping

@@ -91,6 +91,7 @@ class Nulls(Ramp):
     start: float = Unit
     full: float = Unit
     optional_reference_damping: float = Unit
+    free_text_damping: float = Unit
     sentinel_score: float = Unit
     structural_purity: float = Field(ge=0.5, le=1)
     structural_damping: float = Unit
@@ -102,6 +103,8 @@ class Nulls(Ramp):
 class Outliers(Ramp):
     mass_start: float = Unit
     mass_full: float = Unit
+    share_start: float = Unit
+    share_full: float = Unit
     heavy_tail_share: float = Unit
     heavy_tail_damping: float = Unit
     sign_max_share: float = Field(ge=0, le=0.5)
@@ -143,6 +146,8 @@ class Computational(Ramp):
     mismatch_full: float = Unit
     cross_table_mismatch_start: float = Unit
     cross_table_mismatch_full: float = Unit
+    match_absolute_tolerance: float = Field(ge=0, le=1_000_000)
+    match_relative_tolerance: float = Field(ge=0, le=0.5)
     validation_error_score: float = Unit
     validation_warning_score: float = Unit
     point_in_time_score: float = Unit

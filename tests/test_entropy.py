@@ -186,12 +186,15 @@ def test_money_without_a_currency_is_a_unit_finding_but_a_quantity_is_not(measur
     assert [o.target for o in units(ev, s)] == ["orders.amount"]
 
 
-def test_a_point_in_time_measure_carries_an_aggregation_risk(measured, s):
-    ev = annotated(measured[0], annotation("orders", "credit", role="measure", concept="balance",
-                                           aggregation="point_in_time"),
-                   annotation("orders", "amount", role="measure", concept="amount", aggregation="additive"))
+def test_a_point_in_time_measure_carries_an_aggregation_risk_where_there_is_time_to_sum_over(measured, s):
+    balance = annotation("orders", "credit", role="measure", concept="balance", aggregation="point_in_time")
+    amount = annotation("orders", "amount", role="measure", concept="amount", aggregation="additive")
+    date = annotation("orders", "order_date", role="timestamp", time_role="event")
+    ev = annotated(measured[0], balance, amount, date)
     assert [(o.target, o.score) for o in aggregation_risk(ev, s)] == [
         ("orders.credit", s.computational.point_in_time_score)]
+    # a current balance per row with no date beside it (a customer's balance) has nothing to be summed over
+    assert aggregation_risk(annotated(measured[0], balance, amount), s) == []
 
 
 def test_a_derived_column_that_breaks_on_some_rows_scores_by_the_broken_share(tmp_path, s):
@@ -200,8 +203,9 @@ def test_a_derived_column_that_breaks_on_some_rows_scores_by_the_broken_share(tm
         debit, credit = (i * 7) % 50 + 1.5, (i * 3) % 20 + 0.25
         net = debit - credit + (10 if i < 3 else 0)  # three rows no longer hold
         rows.append(f"{debit},{credit},{net:.2f}")
-    ev, _ = measure(tmp_path, {"lines": "\n".join(rows) + "\n"})
-    o = only(derived_consistency(ev, s), "lines.net")
+    ev, typed = measure(tmp_path, {"lines": "\n".join(rows) + "\n"})
+    with duckdb.connect() as con:
+        o = only(derived_consistency(ev, s, typed, con), "lines.net")
     assert o.evidence["mismatching_rows"] == 3
     assert o.score == pytest.approx(ramp(0.03, s.computational.mismatch_start, s.computational.mismatch_full))
 
@@ -295,3 +299,24 @@ def test_a_missing_weight_is_rejected():
     del data["weights"]["nulls"]
     with pytest.raises(ConfigError, match="nulls"):
         parse_model(EntropySettings, data, "config/thresholds.yaml")
+
+
+def test_a_copy_across_a_join_is_judged_where_it_applies(tmp_path, s):
+    """payments.amount = invoices.amount except for partial payments (by design, always less) and
+    4 of the 36 full payments (planted): the partial ones are out of the copy's scope."""
+    invoices, payments = ["invoice_id,amount,status"], ["payment_id,invoice_id,amount"]
+    for i in range(48):
+        amount = 100 + i * 13.5
+        status = "partial" if i % 4 == 3 else "paid"
+        paid = amount / 2 if status == "partial" else amount * (1.1 if i in (0, 1, 2, 4) else 1)
+        invoices.append(f"I-{i:03d},{amount:.2f},{status}")
+        payments.append(f"P-{i:03d},I-{i:03d},{paid:.2f}")
+    ev, typed = measure(tmp_path, {"invoices": "\n".join(invoices) + "\n", "payments": "\n".join(payments) + "\n"})
+    with duckdb.connect() as con:
+        found = derived_consistency(ev, s, typed, con)
+    o = only(found, "payments.amount")
+    assert o.evidence["scope_column"] == "invoices.status" and o.evidence["out_of_scope"] == ["partial"]
+    assert (o.evidence["in_scope_rows"], o.evidence["mismatching_rows"]) == (36, 16)
+    c = s.computational
+    assert o.score == pytest.approx(ramp(4 / 36, c.cross_table_mismatch_start, c.cross_table_mismatch_full), abs=1e-4)
+    assert only(found, "invoices.amount").score == o.score  # both sides of a broken reconciliation

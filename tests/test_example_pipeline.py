@@ -40,7 +40,8 @@ def manifest(root: Path, phase: str, table: str) -> dict:
 
 
 PHASES = ("import", "typing", "statistics", "temporal", "statistical_quality")
-SOURCE_PHASES = ("relationships", "correlations", "topology")
+SOURCE_PHASES = ("relationships", "correlations", "topology", "semantic", "slicing", "business_cycles", "validation",
+                 "entropy")
 
 
 def test_the_example_runs_every_enabled_phase(example_run):
@@ -199,6 +200,100 @@ def test_a_forced_rerun_writes_a_byte_identical_manifest(example_run):
 
 
 HOSTILE_HEADER = '"Kunde ""Name""";Betrag; €;"a;b";Datum\n'
+
+
+def state_json(root: Path, phase: str, file: str) -> dict:
+    return json.loads((root / "state/finance_example" / phase / file).read_text())
+
+
+def test_semantic_reads_the_ledger_as_a_fact_table_of_amounts(example_run):
+    root, _, _ = example_run
+    annotations = state_json(root, "semantic", "annotations.json")
+    ledger = annotations["tables"]["master_txn_table"]
+    assert (ledger["kind"], ledger["grain"]) == ("fact", ["Transaction ID"])
+    columns = {(c["table"], c["column"]): c for c in annotations["columns"]}
+    amount = columns[("master_txn_table", "Amount")]
+    assert (amount["role"], amount["concept"], amount["aggregation"]) == ("measure", "amount", "additive")
+    assert columns[("master_txn_table", "Customer")]["role"] == "foreign_key"
+    assert columns[("customer_table", "Email")]["pii"] == "email"
+
+
+def test_no_personal_value_reaches_the_context(example_run):
+    root, _, _ = example_run
+    emails = duckdb.sql(f"SELECT Email FROM read_csv('{EXAMPLE / 'customer_table.csv'}', all_varchar=true) "
+                        "WHERE Email IS NOT NULL").fetchall()
+    context = "".join((root / "state/finance_example/entropy" / f).read_text() for f in ("context.json", "context.md"))
+    assert emails and not [e for (e,) in emails if e in context]
+
+
+def test_slicing_cuts_the_ledger_by_transaction_type_and_cycles_find_order_to_cash(example_run):
+    root, _, _ = example_run
+    slices = state_json(root, "slicing", "slices.json")
+    assert ("master_txn_table", "Transaction Type") in {(d["table"], d["column"]) for d in slices["dimensions"]}
+    cycles = {c["id"]: c for c in state_json(root, "business_cycles", "cycles.json")["cycles"]}
+    assert "order_to_cash" in cycles and cycles["order_to_cash"]["metrics"]
+
+
+def test_validation_passes_the_amount_formula_and_fails_the_planted_orphans(example_run):
+    root, _, _ = example_run
+    checks = {c["id"]: c for c in state_json(root, "validation", "validations.json")["checks"]}
+    derived = [c for c in checks.values() if c["kind"] == "derived" and c["status"] != "skipped"]
+    assert derived and all(c["status"] == "passed" for c in derived)
+    orphans = checks["referential_integrity:master_txn_table.Customer->customer_table.Customer"]
+    assert (orphans["status"], orphans["violations"]) == ("failed", 7)  # 4 Northwind + 3 padded names
+    assert all(c["reason"] for c in checks.values() if c["status"] == "skipped")
+
+
+# each planted defect and the entropy dimension that must name it among the column's top findings
+DEFECT_DIMENSIONS = {
+    "unparseable_amount": "type_fidelity", "outlier": "outliers", "orphan_reference": "relationship_quality",
+    "whitespace": "category_consistency", "case_variant": "category_consistency",
+}
+
+
+def test_the_planted_defects_are_among_the_top_findings_of_the_context(example_run):
+    root, _, _ = example_run
+    scores = state_json(root, "entropy", "entropy_scores.json")
+    columns = {(c["table"], c["column"]): c for c in scores["columns"]}
+    ranked = [(c["table"], c["column"]) for c in scores["columns"]]  # most uncertain first
+    defects = json.loads((EXAMPLE / "defects.json").read_text())["defects"]
+    for defect in defects:
+        table = Path(defect["file"]).stem.lower()
+        if defect["kind"] == "null_token":
+            continue  # the import turns the token into NULL (tested above); what is left are the column's own nulls
+        key = next(k for k in columns if k[0].lower() == table and k[1] == defect["column"])
+        column = columns[key]
+        assert column["readiness"] in ("investigate", "blocked"), (key, column)
+        assert DEFECT_DIMENSIONS[defect["kind"]] in [t["dimension"] for t in column["top"]], (key, column["top"])
+        assert ranked.index(key) < 15, (key, ranked.index(key))
+    assert scores["readiness"] == "blocked"
+
+
+def test_the_context_document_is_written_for_an_agent(example_run):
+    root, _, _ = example_run
+    document = state_json(root, "entropy", "context.json")
+    assert document["schema"] == "dataraum-context/1"
+    assert document["readiness"]["level"] == "blocked" and document["readiness"]["blockers"]
+    customer = next(r for r in document["relationships"] if r["from"] == "master_txn_table(Customer)")
+    assert (customer["join_safe"], customer["orphan_rows"]) == (False, 7)
+    markdown = (root / "state/finance_example/entropy/context.md").read_text()
+    assert markdown.startswith("# Data context: finance_example")
+    assert "## Before you write SQL" in markdown and "987654.32" in markdown
+    assert len(markdown) <= 24000
+
+
+def test_a_threshold_change_reruns_only_the_entropy_phase(example_run):
+    root, _, _ = example_run
+    thresholds = root / "config" / "thresholds.yaml"
+    original = thresholds.read_text()
+    thresholds.write_text(original.replace("  investigate: 0.3 ", "  investigate: 0.35"))
+    try:
+        result = run_doit(root, "-n", "2")
+        assert result.returncode == 0, result.stderr
+        assert result.ran == {"entropy:finance_example"}
+    finally:
+        thresholds.write_text(original)
+    assert run_doit(root).ran == {"entropy:finance_example"}
 
 
 def test_hostile_file_and_column_names_go_through_import_and_typing(tmp_path):
