@@ -14,7 +14,7 @@ import pytest
 
 from phases.context import TaskContext
 from phases.project import load_project
-from phases.runner import build_context
+from phases.runner import build_context, run_task
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -79,3 +79,31 @@ def phase_context(root: Path, phase: str, tables: list[str], table: str | None =
     ctx = build_context(load_project(root, check_functions=False), phase, source, table)
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     return ctx
+
+
+TABLE_SCOPED = ("import", "typing", "statistics", "temporal", "statistical_quality")
+
+
+def run_upstream(root: Path, csvs: dict[str, str], phases: tuple[str, ...], source: str = "s") -> None:
+    """Write `csvs` (table -> CSV text) as source `source` of a project at `root` (the repository's
+    config) and run `phases` for real, in-process, in the given order: table-scoped phases once
+    per table, the others once."""
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    for name, text in csvs.items():
+        (root / "data" / f"{name}.csv").write_text(text)
+    phase_context(root, "import", list(csvs), table=next(iter(csvs)), source=source)  # creates the project
+    for phase in phases:
+        for table in (sorted(csvs) if phase in TABLE_SCOPED else [None]):
+            run_task(root, phase, source, table)
+
+
+def write_annotations(root: Path, annotations, source: str = "s") -> None:
+    """A semantic phase output written by hand (annotations.json and its manifest)."""
+    from phases.manifest import write_manifest
+    from phases.profiles import dump_json
+    from phases.runner import describe_artifacts
+
+    out = root / "state" / source / "semantic"
+    out.mkdir(parents=True, exist_ok=True)
+    dump_json(out / "annotations.json", annotations)
+    write_manifest(out, "semantic", source, None, describe_artifacts(out, {"annotations": "annotations.json"}), {})

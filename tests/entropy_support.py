@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from phases.annotations import Annotations
@@ -15,9 +14,9 @@ from phases.entropy_settings import EntropySettings
 from phases.manifest import read_manifest
 from phases.profiles import load_column_profiles, load_quality_findings, load_table_profile
 from phases.relationships import load_relationships
-from phases.runner import run_task
 from phases.temporal import load_temporal_profiles
 from phases.topology import load_schema_graph
+from tests.conftest import run_upstream
 
 REPO = Path(__file__).resolve().parent.parent
 MEASURED = ("import", "typing", "statistics", "temporal", "statistical_quality", "relationships", "correlations",
@@ -35,21 +34,8 @@ def settings(**changes: dict) -> EntropySettings:
 def measure(root: Path, tables: dict[str, str], source: str = "s") -> tuple[Evidence, dict[str, Path]]:
     """Write `tables` (name -> CSV text) as a source, run the measuring phases in-process and
     load what they wrote as an Evidence (without annotations, slices, cycles, validations)."""
-    data = root / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    for name, text in tables.items():
-        (data / f"{name}.csv").write_text(text)
-    if not (root / "config").exists():
-        shutil.copytree(REPO / "config", root / "config")
-        (root / "config" / "sources.yaml").write_text(f"sources:\n  {source}:\n    path: data\n")
-        (root / "config" / "runtime.yaml").write_text("duckdb:\n  threads: 1\n")
+    run_upstream(root, tables, MEASURED, source)
     names = sorted(tables)
-    for phase in MEASURED:
-        if phase in ("relationships", "correlations", "topology"):
-            run_task(root, phase, source, None)
-        else:
-            for name in names:
-                run_task(root, phase, source, name)
     state = root / "state" / source
 
     def per(phase: str, file: str, reader):

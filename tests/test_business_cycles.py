@@ -18,12 +18,10 @@ from phases.config import parse_model, read_yaml
 from phases.cycle_vocabulary import CycleSettings, matches, normalize, tokens
 from phases.cycles import Cycles, load_cycles
 from phases.errors import ConfigError
-from phases.manifest import write_manifest
 from phases.profiles import dump_json
 from phases.relationships import Relationship
-from phases.runner import describe_artifacts, run_task
 from phases.statistics import StatisticsSettings, TypeInfo, profile_parquet
-from tests.conftest import phase_context
+from tests.conftest import phase_context, run_upstream, write_annotations
 
 REPO = Path(__file__).resolve().parent.parent
 START = date(2025, 1, 6)
@@ -74,26 +72,16 @@ RECEIVABLES = Annotations("s", ("test",), {
 ))
 
 
-def run_upstream(root: Path, csvs: dict[str, str], annotations: Annotations) -> None:
+def upstream(root: Path, csvs: dict[str, str], annotations: Annotations) -> None:
     """import, typing, statistics, temporal and relationships, run for real; annotations by hand."""
-    (root / "data").mkdir(parents=True)
-    for name, text in csvs.items():
-        (root / "data" / f"{name}.csv").write_text(text)
-    phase_context(root, "import", list(csvs), table=next(iter(csvs)))  # the project: repo config, source `s`
-    for name in csvs:
-        for phase in ("import", "typing", "statistics", "temporal"):
-            run_task(root, phase, "s", name)
-    run_task(root, "relationships", "s", None)
-    out = root / "state/s/semantic"
-    out.mkdir(parents=True)
-    dump_json(out / "annotations.json", annotations)
-    write_manifest(out, "semantic", "s", None, describe_artifacts(out, {"annotations": "annotations.json"}), {})
+    run_upstream(root, csvs, ("import", "typing", "statistics", "temporal", "relationships"))
+    write_annotations(root, annotations)
 
 
 @pytest.fixture(scope="module")
 def detected(tmp_path_factory) -> tuple[Path, Cycles]:
     root = tmp_path_factory.mktemp("cycles")
-    run_upstream(root, receivables(), RECEIVABLES)
+    upstream(root, receivables(), RECEIVABLES)
     ctx = phase_context(root, "business_cycles", ["customers", "invoices", "payments"])
     output = detect_cycles(ctx)
     assert output.artifacts == {"cycles": "cycles.json"}

@@ -19,14 +19,12 @@ from phases.annotations import Annotations, ColumnAnnotation, TableAnnotation
 from phases.config import parse_model, read_yaml
 from phases.correlations import Correlations
 from phases.errors import ConfigError
-from phases.manifest import write_manifest
 from phases.profiles import dump_json
-from phases.runner import describe_artifacts, run_task
 from phases.slices import Slices, load_slices
 from phases.slicing import SlicingSettings, slice_facts, slice_source
 from phases.sql import quote_ident
 from phases.statistics import StatisticsSettings, TypeInfo, profile_parquet
-from tests.conftest import phase_context
+from tests.conftest import phase_context, run_upstream, write_annotations
 
 REPO = Path(__file__).resolve().parent.parent
 REGIONS = ("north", "east", "south", "west")
@@ -68,24 +66,13 @@ def annotation(table: str, column: str, role: str, concept: str | None = None) -
         references=None, description="test", confidence=0.9, decided_by="override")
 
 
-def write_annotations(root: Path, tables: dict[str, TableAnnotation], columns: list[ColumnAnnotation]) -> None:
-    out = root / "state/s/semantic"
-    out.mkdir(parents=True, exist_ok=True)
-    dump_json(out / "annotations.json", Annotations("s", ("test",), tables, tuple(columns)))
-    write_manifest(out, "semantic", "s", None, describe_artifacts(out, {"annotations": "annotations.json"}), {})
+def annotate(root: Path, tables: dict[str, TableAnnotation], columns: list[ColumnAnnotation]) -> None:
+    write_annotations(root, Annotations("s", ("test",), tables, tuple(columns)))
 
 
-def run_upstream(root: Path, csvs: dict[str, str]) -> None:
+def upstream(root: Path, csvs: dict[str, str]) -> None:
     """import, typing, statistics, temporal, relationships and correlations, run for real."""
-    (root / "data").mkdir(parents=True)
-    for name, text in csvs.items():
-        (root / "data" / f"{name}.csv").write_text(text)
-    phase_context(root, "import", list(csvs), table=next(iter(csvs)))  # the project: repo config, source `s`
-    for name in csvs:
-        for phase in ("import", "typing", "statistics", "temporal"):
-            run_task(root, phase, "s", name)
-    for phase in ("relationships", "correlations"):
-        run_task(root, phase, "s", None)
+    run_upstream(root, csvs, ("import", "typing", "statistics", "temporal", "relationships", "correlations"))
 
 
 def to_csv(rows: list[dict[str, object]]) -> str:
@@ -97,8 +84,8 @@ def to_csv(rows: list[dict[str, object]]) -> str:
 @pytest.fixture(scope="module")
 def sliced(tmp_path_factory) -> tuple[Path, Slices]:
     root = tmp_path_factory.mktemp("slicing")
-    run_upstream(root, {"sales": to_csv(sales_rows())})
-    write_annotations(root, {"sales": TableAnnotation("sales", "fact", "transaction", ("id",), "day", 200, 0.9)},
+    upstream(root, {"sales": to_csv(sales_rows())})
+    annotate(root, {"sales": TableAnnotation("sales", "fact", "transaction", ("id",), "day", 200, 0.9)},
                       [annotation("sales", c, *ROLES[c]) for c in ROLES])
     ctx = phase_context(root, "slicing", ["sales"])
     output = slice_facts(ctx)
