@@ -189,6 +189,23 @@ class EntropyReport:
 
 
 @dataclass(frozen=True)
+class ScoreChange:
+    target: str  # "table.column", a table, or the source
+    kind: str  # column | table | source
+    before: float | None  # None when the target is new
+    after: float | None  # None when it is gone
+    readiness_before: str | None
+    readiness_after: str | None
+
+
+@dataclass(frozen=True)
+class EntropyComparison:
+    source: str
+    snapshots: int  # distinct entropy outputs recorded for the source
+    changes: tuple[ScoreChange, ...]  # largest change first; empty with fewer than two snapshots
+
+
+@dataclass(frozen=True)
 class GraphResult:
     format: str
     content: str | bytes
@@ -738,6 +755,37 @@ def entropy_readiness(source_id: str | None = None, table: str | None = None, li
         found = [c for c in found if c.table == table]
     found.sort(key=lambda c: (-(c.score if c.score is not None else -1.0), c.table, c.column))
     return EntropyReport(source, path, tuple(found[:limit]))
+
+
+def entropy_changes(source_id: str | None = None, *, root: Path | None = None) -> EntropyComparison:
+    """How the entropy scores of a source changed between its last two distinct entropy outputs
+    (the history store keeps one snapshot per distinct output)."""
+    from phases import store
+
+    root = find_root(root)
+    project = _project(root)
+    source = _one_source(project, source_id)
+    path = state_dir(root) / HISTORY_DB
+    if not path.is_file():
+        return EntropyComparison(source, 0, ())
+    engine = store.open_store(path)
+    try:
+        snapshots = store.score_snapshots(engine, source)
+    finally:
+        engine.dispose()
+    if len(snapshots) < 2:
+        return EntropyComparison(source, len(snapshots), ())
+    (_, _, before), (_, _, after) = snapshots[-2], snapshots[-1]
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        b, a = before.get(key), after.get(key)
+        if b is not None and a is not None and (b.score, b.readiness) == (a.score, a.readiness):
+            continue
+        entry = a or b
+        changes.append(ScoreChange(entry.target, entry.kind, b.score if b else None, a.score if a else None,
+                                   b.readiness if b else None, a.readiness if a else None))
+    changes.sort(key=lambda c: (-abs((c.after or 0.0) - (c.before or 0.0)), c.kind, c.target))
+    return EntropyComparison(source, len(snapshots), tuple(changes))
 
 
 def _readiness(column: Mapping[str, Any]) -> ColumnReadiness:

@@ -526,14 +526,19 @@ def context(ctx: click.Context, source: str | None, fmt: str) -> None:
 @click.option("--source", "-s", help="The source (needed when the project has several).")
 @click.option("--table", "-t", help="Only this table.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--compare", is_flag=True, help="Show what changed since the previous distinct entropy output.")
 @click.pass_context
-def entropy(ctx: click.Context, source: str | None, table: str | None, limit: int) -> None:
+def entropy(ctx: click.Context, source: str | None, table: str | None, limit: int, compare: bool) -> None:
     """A readiness table of the most uncertain columns, from the entropy phase.
 
     \b
-    Example:
+    Examples:
       dataraum entropy --source finance_example --table invoices
+      dataraum entropy --source finance_example --compare
     """
+    if compare:
+        _compare(api.entropy_changes(source, root=_options(ctx).root), limit)
+        return
     report = api.entropy_readiness(source, table, limit, root=_options(ctx).root)
     if not report.columns:
         click.echo("no column scores" + (f" for table {table!r}" if table else ""))
@@ -543,6 +548,23 @@ def entropy(ctx: click.Context, source: str | None, table: str | None, limit: in
         for c in report.columns
     ]
     for line in _table(("table", "column", "entropy", "readiness", "top issues"), rows):
+        click.echo(line)
+
+
+def _compare(result: api.EntropyComparison, limit: int) -> None:
+    if result.snapshots < 2:
+        click.echo(f"{result.source}: {result.snapshots} entropy output(s) recorded; nothing to compare yet")
+        return
+    if not result.changes:
+        click.echo(f"{result.source}: no score changed since the previous entropy output")
+        return
+
+    def fmt(score: float | None, readiness: str | None) -> str:
+        return "-" if score is None else f"{score:.2f} {readiness}"
+
+    rows = [(c.kind, c.target, fmt(c.before, c.readiness_before), fmt(c.after, c.readiness_after))
+            for c in result.changes[:limit]]
+    for line in _table(("kind", "target", "before", "after"), rows):
         click.echo(line)
 
 

@@ -192,6 +192,27 @@ def test_the_readiness_table_puts_the_most_uncertain_columns_first(demo_project)
     assert [c.column for c in api.entropy_readiness(table="a", limit=1, root=demo_project).columns] == ["v"]
 
 
+def test_entropy_changes_compare_the_last_two_distinct_outputs(demo_project):
+    from phases import store
+
+    assert api.entropy_changes(root=demo_project).snapshots == 0
+    engine = store.open_store(demo_project / "state/history.sqlite")
+    first = [{"target": "a.v", "kind": "column", "score": 0.8, "readiness": "blocked"},
+             {"target": "a.id", "kind": "column", "score": 0.0, "readiness": "ready"}]
+    store.record_scores(engine, "demo", "entropy", "digest-1", first)
+    store.record_scores(engine, "demo", "entropy", "digest-1", first)  # the same output again: no new snapshot
+    assert api.entropy_changes(root=demo_project) == api.EntropyComparison("demo", 1, ())
+    second = [{"target": "a.v", "kind": "column", "score": 0.2, "readiness": "ready"},
+              {"target": "a.id", "kind": "column", "score": 0.0, "readiness": "ready"},
+              {"target": "b.w", "kind": "column", "score": 0.4, "readiness": "investigate"}]
+    store.record_scores(engine, "demo", "entropy", "digest-2", second)
+    engine.dispose()
+    result = api.entropy_changes(root=demo_project)
+    assert result.snapshots == 2
+    assert [(c.target, c.before, c.after, c.readiness_after) for c in result.changes] == [
+        ("a.v", 0.8, 0.2, "ready"), ("b.w", None, 0.4, "investigate")]
+
+
 def test_the_graph_layers_follow_the_dag():
     pipeline = load_project(DATA / "demo_project", check_functions=False).pipeline
     assert graph.layers(pipeline) == [["count"], ["double"], ["total"]]

@@ -235,3 +235,18 @@ def test_the_live_view_redraws_in_place_with_elapsed_time():
     assert "▶ count:demo.a  running 0.0s" in frames
     last = click.unstyle(frames.split("\x1b[3F")[-1])  # each frame backs up over the 3 lines before
     assert last.splitlines()[1:] == ["  ✓ count:demo.a  0.5s", "  · total:demo    waiting"]
+
+
+def test_entropy_compare_says_when_there_is_nothing_to_compare_and_lists_changes(demo_project):
+    from phases import store
+
+    assert "nothing to compare yet" in dataraum(demo_project, "entropy", "--compare").output
+    engine = store.open_store(demo_project / "state/history.sqlite")
+    store.record_scores(engine, "demo", "entropy", "one", [{"target": "a.v", "kind": "column", "score": 0.8,
+                                                            "readiness": "blocked"}])
+    store.record_scores(engine, "demo", "entropy", "two", [{"target": "a.v", "kind": "column", "score": 0.1,
+                                                            "readiness": "ready"}])
+    engine.dispose()
+    lines = dataraum(demo_project, "entropy", "--compare").output.splitlines()
+    assert lines[0].split() == ["kind", "target", "before", "after"]
+    assert lines[1].split() == ["column", "a.v", "0.80", "blocked", "0.10", "ready"]
