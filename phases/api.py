@@ -778,6 +778,8 @@ def entropy_changes(source_id: str | None = None, *, root: Path | None = None) -
     (_, _, before), (_, _, after) = snapshots[-2], snapshots[-1]
     changes = []
     for key in sorted(before.keys() | after.keys()):
+        if not key.startswith(("column:", "table:", "source:")):
+            continue  # findings and compound risks are kept for tools; the comparison is of scores
         b, a = before.get(key), after.get(key)
         if b is not None and a is not None and (b.score, b.readiness) == (a.score, a.readiness):
             continue

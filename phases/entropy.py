@@ -78,6 +78,13 @@ def history_rows(scores: EntropyScores) -> tuple[dict[str, Any], ...]:
     rows += [{"target": t.table, "kind": "table", "score": t.score, "readiness": t.readiness} for t in scores.tables]
     rows += [{"target": f"{c.table}.{c.column}", "kind": "column", "score": c.score, "readiness": c.readiness,
               "dimension": c.top[0].dimension if c.top else None} for c in scores.columns]
+    worst: dict[tuple[str, str], float] = {}
+    for o in scores.objects:
+        worst[(o.target, o.dimension)] = max(o.score, worst.get((o.target, o.dimension), 0.0))
+    rows += [{"target": target, "kind": "finding", "score": score, "dimension": dimension}
+             for (target, dimension), score in sorted(worst.items())]
+    rows += [{"target": h.target, "kind": "compound_risk", "score": h.multiplier, "dimension": "+".join(h.dimensions)}
+             for h in scores.compound_risks]
     return tuple(rows)
 
 

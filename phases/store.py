@@ -86,10 +86,10 @@ class ScoreEntry(Base):
     snapshot: Mapped[str] = mapped_column(String, index=True)  # sha256 of the manifest that holds the scores
     recorded_at: Mapped[datetime]
     target: Mapped[str]
-    kind: Mapped[str]  # column | table | source
-    score: Mapped[float]
+    kind: Mapped[str]  # column | table | source | finding (one per target and dimension) | compound_risk
+    score: Mapped[float]  # the multiplier for a compound risk
     readiness: Mapped[str | None]
-    dimension: Mapped[str | None]  # the worst dimension
+    dimension: Mapped[str | None]  # the worst dimension; the finding's dimension; a compound risk's pair
 
 
 CATALOG_COLUMN_FIELDS = ("original", "position", "type", "unit", "confidence")
@@ -172,7 +172,8 @@ def score_snapshots(engine: Engine, source: str) -> list[tuple[str, datetime, di
         rows = list(session.scalars(select(ScoreEntry).where(ScoreEntry.source == source).order_by(ScoreEntry.id)))
     snapshots: dict[str, tuple[datetime, dict[str, ScoreEntry]]] = {}
     for row in rows:
-        snapshots.setdefault(row.snapshot, (row.recorded_at, {}))[1][f"{row.kind}:{row.target}"] = row
+        key = f"{row.kind}:{row.target}" + (f":{row.dimension}" if row.kind in ("finding", "compound_risk") else "")
+        snapshots.setdefault(row.snapshot, (row.recorded_at, {}))[1][key] = row
     return [(key, when, entries) for key, (when, entries) in snapshots.items()]
 
 

@@ -282,6 +282,18 @@ def test_the_context_document_is_written_for_an_agent(example_run):
     assert len(markdown) <= 24000
 
 
+def test_the_scores_are_kept_in_the_history_store_for_later_comparison(example_run):
+    import sqlite3
+
+    root, _, _ = example_run
+    with sqlite3.connect(root / "state/history.sqlite") as db:
+        kinds = dict(db.execute("SELECT kind, count(*) FROM score_snapshots GROUP BY kind").fetchall())
+        amount = db.execute("SELECT score FROM score_snapshots WHERE kind = 'finding' "
+                            "AND target = 'master_txn_table.Amount' AND dimension = 'outliers'").fetchone()
+    assert kinds["source"] == 1 and kinds["table"] == len(TABLES) and kinds["column"] > 30
+    assert amount is not None and amount[0] >= 0.6
+
+
 def test_a_threshold_change_reruns_only_the_entropy_phase(example_run):
     root, _, _ = example_run
     thresholds = root / "config" / "thresholds.yaml"
