@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from phases.entropy_evidence import Evidence
-from phases.entropy_measured import competing_paths
+from phases.entropy_measured import competing_paths, one_to_one_ids
 from phases.entropy_records import ColumnEntropy, EntropyObject, EntropyScores
 from phases.entropy_settings import EntropySettings
 from phases.profiles import ColumnProfile
@@ -145,9 +145,9 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> di
         "fans_out": r.fans_out, "join_safe": not rel_objects.get(r.id),
         "issues": rel_objects.get(r.id, []),
     } for r in ev.relationships.relationships]
-    ambiguous = [{"tables": [p.from_table, p.to_table], "shortest_paths": len(paths),
+    ambiguous = [{"tables": [start, end], "shortest_paths": len(paths),
                   "paths": [[step.relationship for step in path.steps] for path in paths[:3]]}
-                 for p in ev.schema.join_paths if len(paths := competing_paths(p)) > 1]
+                 for p in ev.schema.join_paths for start, end, paths in competing_paths(p, one_to_one_ids(ev))]
     validation = {"failed": [], "skipped": [], "passed": []}
     for check in ev.validations.checks if ev.validations else ():
         validation[check.status].append({"id": check.id, "name": check.name, "columns": list(check.columns),

@@ -110,6 +110,10 @@ def aggregate(source: str, columns: list[tuple[str, str]], tables: tuple[str, ..
             names = [c.column for c in cols if c.readiness == level]
             if names:
                 reasons += (f"{len(names)} column(s) {level}: {', '.join(names)}",)
+        if not reasons and readiness_of(score, s) != "ready":  # several small findings that add up
+            reasons = tuple(o.summary for o in sorted(own.values(), key=lambda o: -o.score))
+            reasons += tuple(f"{c.column}: {c.top[0].summary}" for c in sorted(cols, key=lambda c: -c.score)[:2]
+                             if c.top)
         table_scores.append(TableEntropy(table, round(score, 4), readiness_of(score, s),  # type: ignore[arg-type]
                                          reasons, counts))
     source_score = max((t.score for t in table_scores), default=0.0)

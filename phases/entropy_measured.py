@@ -138,31 +138,42 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
     return out
 
 
-def competing_paths(pair) -> list:
-    """The shortest join paths from pair.from_table to pair.to_table that keep its rows: a path
-    that fans out (walks from a parent to its children, as through a shared dimension) is not a
-    join an agent would choose, so it competes with nothing."""
-    keeping = [p for p in pair.paths if not p.fans_out]
-    return [p for p in keeping if p.length == min((q.length for q in keeping), default=0)]
+def competing_paths(pair, one_to_one: frozenset[str] = frozenset()) -> list[tuple[str, str, list]]:
+    """For each side of a table pair, the shortest join paths to the other side that keep that
+    side's rows, when there are several: (from, to, paths). A path that fans out (walks from a
+    parent to its children, as through a shared dimension) is not a join an agent would choose,
+    so it competes with nothing. The topology lists each pair once; read backwards, a path that
+    only walks to children only walks to parents. A one-to-one step keeps rows either way."""
+    out = []
+    for start, end, direction in ((pair.from_table, pair.to_table, "to_parent"),
+                                  (pair.to_table, pair.from_table, "to_child")):
+        keeping = [p for p in pair.paths
+                   if all(step.direction == direction or step.relationship in one_to_one for step in p.steps)]
+        shortest = [p for p in keeping if p.length == min(q.length for q in keeping)] if keeping else []
+        if len(shortest) > 1:
+            out.append((start, end, shortest))
+    return out
+
+
+def one_to_one_ids(ev: Evidence) -> frozenset[str]:
+    return frozenset(r.id for r in ev.relationships.relationships if r.cardinality == "one_to_one")
 
 
 def join_paths(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     r = s.relationships
     out = []
+    one_to_one = one_to_one_ids(ev)
     for pair in ev.schema.join_paths:
-        shortest = competing_paths(pair)
-        if len(shortest) > 1:
-            routes = [" -> ".join([pair.from_table] + [step.to_table for step in p.steps]) for p in shortest[:3]]
-            for table in (pair.from_table,):
-                out.append(finding(
-                    table, None, "join_path", "ambiguous_join", r.ambiguous_path_score,
-                    f"{pair.from_table} joins {pair.to_table} along {len(shortest)} equally short paths "
-                    f"({'; '.join(routes)}): each gives different rows",
-                    {"pair": [pair.from_table, pair.to_table], "paths": pair.path_count,
-                     "shortest_paths": len(shortest)},
-                    (fix(f"declare the preferred join path between {pair.from_table} and {pair.to_table}", 1.0),),
-                    target_kind="table", target=table,
-                ))
+        for start, end, shortest in competing_paths(pair, one_to_one):
+            routes = [" / ".join(step.relationship for step in p.steps) for p in shortest[:3]]
+            out.append(finding(
+                start, None, "join_path", "ambiguous_join", r.ambiguous_path_score,
+                f"{start} joins {end} along {len(shortest)} equally short paths ({'; '.join(routes)}): each "
+                "gives different rows",
+                {"pair": [start, end], "paths": pair.path_count, "shortest_paths": len(shortest)},
+                (fix(f"declare the preferred join path between {start} and {end}", 1.0),),
+                target_kind="table", target=start,
+            ))
     if len(ev.tables) > 1:
         for table in ev.schema.isolated_tables:
             out.append(finding(
@@ -413,7 +424,8 @@ def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: An
                 table, column, "outliers", "outlier_mass", score,
                 f"{count} values ({pct(share)}) lie beyond the fences {lo:.4g}..{hi:.4g}"
                 + (f", e.g. {examples}" if examples else "")
-                + f"; beyond the fence they add {pct(mass)} to the column's total"
+                + (f"; beyond the fence they add {pct(mass)} to the column's total" if summed
+                   else "; they pull any average of this column")
                 + (" (so many that they are the column's own tail)" if tail else ""),
                 {"outliers": count, "share": share, "mass_share": mass, "lower_fence": lo, "upper_fence": hi,
                  "method": e["method"], "scale": e.get("scale"), "heavy_tail": tail},

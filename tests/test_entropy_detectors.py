@@ -1,0 +1,143 @@
+"""The entropy detectors not covered by test_entropy.py, each on an input whose answer is known:
+a text column that half parses as dates, quarantined lines, Benford, drift, mixed currencies,
+placeholders, join ambiguity, fan-out, unverified keys, unclear time roles and validations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import replace
+
+import duckdb
+import pytest
+
+from phases.entropy_meaning import REMEASURED_ELSEWHERE, time_roles, units, validations
+from phases.entropy_measured import benford, join_paths, nulls, relationship_quality, temporal_drift, type_fidelity
+from phases.entropy_settings import ramp
+from phases.validations import CheckResult, Validations
+from tests.entropy_support import measure, settings
+from tests.test_entropy import annotated, annotation, only
+from tests.test_topology import graph, rel
+
+
+@pytest.fixture
+def s():
+    return settings()
+
+
+def test_a_text_column_that_half_reads_as_dates_is_a_failed_typing(tmp_path, s):
+    formats = ("%Y-%m-%d", "%d/%m/%Y", "%d-%b-%y")  # the way a date column gets corrupted: one format per row
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(90)]
+    csv = "id,paid_on\n" + "\n".join(f"{i},{d.strftime(formats[i % 3])}" for i, d in enumerate(days)) + "\n"
+    ev, _ = measure(tmp_path, {"payments": csv})
+    o = only(type_fidelity(ev, s), "payments.paid_on", "failed_typing")
+    share = o.evidence["alternative_share"]
+    assert o.evidence["alternative"] == "date" and 0.2 < share < 1
+    assert o.score == pytest.approx(ramp(share, s.type_fidelity.alternative_start, s.type_fidelity.alternative_full),
+                                    abs=1e-4)
+
+
+def test_quarantined_lines_score_their_table(tmp_path, s):
+    rows = [f"{i},{i * 1.5}" for i in range(99)] + ['99,"1,5,extra', "100,2.0"]
+    ev, _ = measure(tmp_path, {"t": "id,x\n" + "\n".join(rows) + "\n"})
+    o = only(type_fidelity(ev, s), "t", "quarantine")
+    assert o.target_kind == "table" and o.column is None
+    assert o.evidence["quarantined"] >= 1 and o.score > 0
+
+
+def test_uniform_first_digits_break_benford_and_a_rate_is_exempt(tmp_path, s):
+    rng = random.Random(7)
+    values = [round(rng.uniform(10, 99_999), 2) for _ in range(600)]  # first digits nearly uniform
+    ev, _ = measure(tmp_path, {"t": "amount\n" + "\n".join(map(str, values)) + "\n"})
+    o = only(benford(ev, s), "t.amount")
+    assert o.evidence["mad"] > s.benford.mad_start
+    assert o.score == pytest.approx(ramp(o.evidence["mad"], s.benford.mad_start, s.benford.mad_full), abs=1e-4)
+    rate = annotated(ev, annotation("t", "amount", role="measure", concept="exchange_rate",
+                                    aggregation="non_additive"))
+    assert benford(rate, s) == []  # Benford describes amounts that add up
+
+
+def test_a_distribution_that_jumps_between_months_drifts(tmp_path, s):
+    rng = random.Random(3)
+    rows = []
+    for day in range(180):
+        date = dt.date(2024, 1, 1) + dt.timedelta(days=day)
+        scale = 100 if date.month <= 3 else 1000  # from April on, amounts are ten times larger
+        rows += [f"{date},{round(rng.uniform(0.5, 1.5) * scale, 2)}" for _ in range(6)]
+    ev, _ = measure(tmp_path, {"sales": "day,amount\n" + "\n".join(rows) + "\n"})
+    o = only([x for x in temporal_drift(ev, s) if x.detector == "distribution_drift"], "sales.amount")
+    assert (o.evidence["start"], o.evidence["end"]) == ("2024-03-01", "2024-04-01")
+    assert o.score == pytest.approx(ramp(o.evidence["psi"], s.temporal.psi_start, s.temporal.psi_full) *
+                                    min(1.0, 180 / s.temporal.min_period_rows), abs=0.05)
+
+
+def test_a_column_of_two_currencies_is_a_units_finding(tmp_path, s):
+    values = [f"${10 + i}.00" if i % 5 else f"€{10 + i}.50" for i in range(60)]
+    ev, _ = measure(tmp_path, {"t": "price\n" + "\n".join(f'"{v}"' for v in values) + "\n"})
+    typing = ev.types["t"]["price"]
+    assert typing.mixed
+    o = only([x for x in units(ev, s) if x.detector == "mixed_units"], "t.price")
+    assert o.score == s.semantic.mixed_units_score
+
+
+def test_a_placeholder_number_is_a_sentinel_posing_as_data(tmp_path, s):
+    values = [str(100 + (i * 17) % 300) for i in range(120)] + ["-999"] * 8
+    ev, typed = measure(tmp_path, {"t": "reading\n" + "\n".join(values) + "\n"})
+    with duckdb.connect() as con:
+        o = only([x for x in nulls(ev, s, typed, con) if x.detector == "sentinel"], "t.reading")
+    assert o.score == s.nulls.sentinel_score and "-999" in o.summary
+
+
+def test_two_equally_short_joins_that_keep_rows_are_ambiguous_and_a_fan_out_route_is_not(tmp_path, s):
+    ev, _ = measure(tmp_path, {"t": "x\n1\n2\n"})
+    diamond = graph(rel("payments", "invoices"), rel("invoices", "customers"), rel("payments", "accounts"),
+                    rel("accounts", "customers"))
+    found = join_paths(replace(ev, schema=diamond, tables=("accounts", "customers", "invoices", "payments")), s)
+    o = only(found, "payments")
+    assert o.evidence["pair"] == ["payments", "customers"] and o.evidence["shortest_paths"] == 2
+    assert o.score == s.relationships.ambiguous_path_score
+    star = graph(rel("sales", "customers"), rel("returns", "customers"))  # sales -> customers <- returns fans out
+    assert [x for x in join_paths(replace(ev, schema=star, tables=("customers", "returns", "sales")), s)
+            if x.detector == "ambiguous_join"] == []
+
+
+def test_fan_out_and_an_unverified_key_are_relationship_findings(tmp_path, s):
+    ev, _ = measure(tmp_path, {"t": "x\n1\n2\n"})
+    weak = replace(rel("lines", "orders"), confidence=0.4)
+    fanning = rel("items", "products", fans_out=True)
+    found = relationship_quality(replace(ev, relationships=replace(ev.relationships, relationships=(weak, fanning))), s)
+    r = s.relationships
+    assert only(found, fanning.id, "fan_out").score == r.fan_out_score
+    unverified = only(found, weak.id, "unverified")
+    shortfall = (r.min_confidence - 0.4) / r.min_confidence
+    assert unverified.score == pytest.approx(r.unverified_score * (0.5 + 0.5 * shortfall), abs=1e-4)
+
+
+def test_a_date_without_a_role_is_a_time_role_finding(tmp_path, s):
+    ev, _ = measure(tmp_path, {"t": "x\n1\n2\n"})
+    ev = annotated(ev, annotation("t", "when", role="timestamp"),
+                   annotation("t", "due", role="timestamp", time_role="due"))
+    assert [(o.target, o.score) for o in time_roles(ev, s)] == [("t.when", s.semantic.unclear_time_role_score)]
+
+
+def check(**fields) -> CheckResult:
+    base = dict(id="c:t", name="A check", description="", status="failed", severity="error", tables=("t",),
+                columns=("t.entry", "t.debit", "t.credit"), violations=5, checked=100, violation_ratio=0.05,
+                tolerance=0.005, reason="5 of 100 entries do not balance", sql="SELECT 1", examples=(), evidence={},
+                kind="balance")
+    return CheckResult(**{**base, **fields})
+
+
+def test_a_failed_validation_blames_the_measures_it_reads_not_the_keys_it_groups_by(tmp_path, s):
+    ev, _ = measure(tmp_path, {"t": "x\n1\n2\n"})
+    ev = annotated(ev, annotation("t", "entry", role="foreign_key"), annotation("t", "debit", role="measure"),
+                   annotation("t", "credit", role="measure"))
+    checks = (check(), check(id="p:t", status="passed"), check(id="r:t", kind=next(iter(REMEASURED_ELSEWHERE))),
+              check(id="w:t", severity="warning", columns=("t.debit",)))
+    found = validations(replace(ev, validations=Validations("s", checks)), s)
+    assert sorted((o.target, o.detector) for o in found) == [
+        ("t.credit", "validation:c:t"), ("t.debit", "validation:c:t"), ("t.debit", "validation:w:t")]
+    c = s.computational
+    assert only(found, "t.credit").score == pytest.approx(c.validation_error_score + (1 - c.validation_error_score)
+                                                          * ramp(0.05, 0, c.mismatch_full))
+    assert only(found, "t.debit", "validation:w:t").score == c.validation_warning_score
