@@ -331,6 +331,27 @@ def test_hostile_file_and_column_names_go_through_import_and_typing(tmp_path):
     assert str(rows[0][3]) == "2024-12-31"
 
 
+def test_hostile_names_go_through_every_phase_into_the_context(tmp_path):
+    """Quotes, semicolons, spaces and non-ASCII in table and column names, from import to the context."""
+    data = tmp_path / "data"
+    data.mkdir()
+    kunden = ['Kunde "ID";Name; Region']
+    kunden += [f"K-{k:02d};Kunde {k};{'Nord' if k % 2 else 'Süd'}" for k in range(1, 11)]
+    (data / "Kunden 'Stamm'.csv").write_text("\n".join(kunden) + "\n", encoding="utf-8")
+    rows = ['Beleg "Nr";Kunde "ID";Betrag €;Datum; Status']
+    rows += [f"B-{i:03d};{'K-99' if i < 2 else f'K-{i % 10 + 1:02d}'};{10 + i * 3.5:.2f};2024-01-{i % 28 + 1:02d};"
+             f"{'offen' if i % 3 else 'bezahlt'}" for i in range(60)]
+    (data / "Umsätze; 2024.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    root = make_repo_project(tmp_path / "project", f"sources:\n  hostile:\n    path: {data}\n")
+    result = run_doit(root, "-n", "2", timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    document = json.loads((root / "state/hostile/entropy/context.json").read_text())
+    columns = {(c["table"], c["column"]): c for c in document["columns"]}
+    assert columns[("umsatze_2024", 'Kunde "ID"')]["sql"] == 'umsatze_2024."Kunde ""ID"""'
+    orphans = next(r for r in document["relationships"] if r["from"] == 'umsatze_2024(Kunde "ID")')
+    assert orphans["orphan_rows"] == 2 and not orphans["join_safe"]
+
+
 def test_an_override_reruns_only_its_table_and_wins_over_inference(tmp_path):
     root = make_repo_project(tmp_path / "project")
     assert run_doit(root, "-n", "2", "typing").returncode == 0
