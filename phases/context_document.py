@@ -210,77 +210,79 @@ def _column_line(c: dict[str, Any], max_findings: int) -> list[str]:
     return lines
 
 
+def _sections(doc: dict[str, Any], s: EntropySettings) -> list[tuple[str, list[str]]]:
+    """The document's sections in reading order, each a title and its items (one item is one
+    bullet, row or column block). Items within a section are ordered most important first."""
+    r = doc["readiness"]
+    sections: list[tuple[str, list[str]]] = [
+        ("What decides it", [f"- {_short(b, 200)}" for b in r["blockers"][:10]]),
+        ("Before you write SQL", [f"- {g}" for g in doc["guidance"]]),
+    ]
+    tables = [f"| `{t['table']}` | {t['kind'] or '?'} | {t['rows'] if t['rows'] is not None else '?'} | "
+              f"{', '.join(t['grain']) or '-'} | {t['time_column'] or '-'} | {t['readiness']} |" for t in doc["tables"]]
+    sections.append(("Tables", ["| table | kind | rows | grain | time column | readiness |\n|---|---|---:|---|---|---|",
+                                *tables] if tables else []))
+    joins = [f"- `{rel['from']}` -> `{rel['to']}` ({rel['cardinality']}): "
+             + ("safe" if rel["join_safe"] else "CAREFUL: " + "; ".join(rel["issues"]))
+             for rel in sorted(doc["relationships"], key=lambda rel: rel["join_safe"])]
+    joins += [f"- `{a['tables'][0]}` reaches `{a['tables'][1]}` along {a['shortest_paths']} equally short paths "
+              f"({'; '.join(' / '.join(p) for p in a['paths'])}): choose one explicitly"
+              for a in doc["ambiguous_joins"]]
+    sections.append(("Joins", joins))
+    sections.append(("Failed checks (do not assume these hold in queries)",
+                     [f"- `{v['id']}` {v['name']}: {_short(v['reason'] or '', 300)}"
+                      for v in doc["validations"]["failed"]]))
+    care = [c for c in doc["columns"] if c["readiness"] != "ready"][: s.context.max_columns_detailed]
+    sections.append(("Columns that need care (most uncertain first)",
+                     ["\n".join(_column_line(c, s.context.max_findings_per_column)) for c in care]))
+    sections.append(("Columns ready to use", [
+        f"- `{c['table']}.{_q(c['column'])}`: " + ", ".join(x for x in (c["type"], c["role"], c["concept"], c["unit"])
+                                                             if x)
+        for c in doc["columns"] if c["readiness"] == "ready"]))
+    cycles = []
+    for c in doc["business_cycles"]:
+        metrics = ", ".join(f"{k} {v:.3g}" for k, v in c["metrics"].items() if v is not None)
+        lines = [f"- **{c['name']}** (confidence {c['confidence']:.2f}; {'; '.join(c['stages'])}): {metrics}"]
+        lines += [f"  - not measured: {m}" for m in c["not_measured"][:3]]
+        lines += [f"  - missing: {m}" for m in c["missing"][:3]]
+        cycles.append("\n".join(lines))
+    sections.append(("Business processes", cycles))
+    sl = doc["slices"]
+    sections.append(("Slices", [f"- `{d['table']}` by `{_q(d['column'])}` ({d['groups']} groups)"
+                                for d in sl["dimensions"]]
+                     + [f"- `{d['table']}.{_q(d['column'])} = {d['value']!r}` departs from the rest: "
+                        f"{'; '.join(d['reasons'])}" for d in sl["departures"][:5]]))
+    sections.append(("Checks that could not run", [f"- `{v['id']}`: {v['reason']}"
+                                                   for v in doc["validations"]["skipped"]]))
+    return [(title, items) for title, items in sections if items]
+
+
 def render_markdown(doc: dict[str, Any], s: EntropySettings) -> str:
+    """The document as Markdown within `context.max_markdown_chars`. When it must cut, it keeps
+    the sections in order of importance (blockers, guidance, tables, joins, failed checks, the
+    columns that need care, ...) and within each the first, most important items; the note at
+    the end says how much was left out."""
     budget = s.context.max_markdown_chars
     r = doc["readiness"]
-    head = [f"# Data context: {doc['source']}", "",
-            f"Readiness: **{r['level']}** (entropy {r['score']:.2f}; 0 = use as is, 1 = wrong answers).", ""]
-    if r["blockers"]:
-        head += ["## What decides it", *[f"- {_short(b, 200)}" for b in r["blockers"][:10]], ""]
-    if doc["guidance"]:
-        head += ["## Before you write SQL", *[f"- {g}" for g in doc["guidance"][:25]], ""]
-    head += ["## Tables", "", "| table | kind | rows | grain | time column | readiness |", "|---|---|---:|---|---|---|"]
-    for t in doc["tables"]:
-        head.append(f"| `{t['table']}` | {t['kind'] or '?'} | {t['rows'] if t['rows'] is not None else '?'} | "
-                    f"{', '.join(t['grain']) or '-'} | {t['time_column'] or '-'} | {t['readiness']} |")
-    head.append("")
-    if doc["relationships"]:
-        head += ["## Joins", ""]
-        for rel in doc["relationships"]:
-            safe = "safe" if rel["join_safe"] else "CAREFUL: " + "; ".join(rel["issues"])
-            head.append(f"- `{rel['from']}` -> `{rel['to']}` ({rel['cardinality']}): {safe}")
-        for amb in doc["ambiguous_joins"]:
-            head.append(f"- `{amb['tables'][0]}` reaches `{amb['tables'][1]}` along {amb['shortest_paths']} "
-                        f"equally short paths ({'; '.join(' / '.join(p) for p in amb['paths'])}): choose one "
-                        "explicitly")
-        head.append("")
-    failed = doc["validations"]["failed"]
-    if failed:
-        head += ["## Failed checks (do not assume these hold in queries)",
-                 *[f"- `{v['id']}` {v['name']}: {_short(v['reason'] or '', 300)}" for v in failed], ""]
-    tail = []
-    if doc["business_cycles"]:
-        tail += ["## Business processes", ""]
-        for c in doc["business_cycles"]:
-            metrics = ", ".join(f"{k} {v:.3g}" for k, v in c["metrics"].items() if v is not None)
-            tail.append(f"- **{c['name']}** (confidence {c['confidence']:.2f}; {'; '.join(c['stages'])}): {metrics}")
-            tail += [f"  - not measured: {m}" for m in c["not_measured"][:3]]
-            tail += [f"  - missing: {m}" for m in c["missing"][:3]]
-        tail.append("")
-    slices = doc["slices"]
-    if slices["dimensions"]:
-        tail += ["## Slices", ""]
-        tail += [f"- `{d['table']}` by `{_q(d['column'])}` ({d['groups']} groups)" for d in slices["dimensions"]]
-        tail += [f"- `{d['table']}.{_q(d['column'])} = {d['value']!r}` departs from the rest: {'; '.join(d['reasons'])}"
-                 for d in slices["departures"][:5]]
-        tail.append("")
-    skipped = doc["validations"]["skipped"]
-    if skipped:
-        tail += ["## Checks that could not run", *[f"- `{v['id']}`: {v['reason']}" for v in skipped], ""]
-    text = "\n".join(head)
-    care = [c for c in doc["columns"] if c["readiness"] != "ready"]
-    ready = [c for c in doc["columns"] if c["readiness"] == "ready"]
-    blocks = ["\n".join(_column_line(c, s.context.max_findings_per_column))
-              for c in care[: s.context.max_columns_detailed]]
-    ready_lines = [f"- `{c['table']}.{_q(c['column'])}`: " + ", ".join(
-        x for x in (c["type"], c["role"], c["concept"], c["unit"]) if x) for c in ready]
-    body, left_out = ["## Columns that need care (most uncertain first)", ""], 0
-    used = len(text) + len("\n".join(tail)) + 200
-    for block in blocks:
-        if used + len(block) > budget:
-            left_out += 1
+    out = [f"# Data context: {doc['source']}", "",
+           f"Readiness: **{r['level']}** (entropy {r['score']:.2f}; 0 = use as is, 1 = wrong answers)."]
+    note_room = 120
+    used = sum(len(line) + 1 for line in out) + note_room
+    left_out = 0
+    for title, items in _sections(doc, s):
+        heading = f"\n## {title}\n"
+        if used + len(heading) + len(items[0]) + 1 > budget:
+            left_out += len(items)
             continue
-        body.append(block)
-        used += len(block) + 1
-    body += ["", "## Columns ready to use", ""]
-    for line in ready_lines:
-        if used + len(line) > budget:
-            left_out += 1
-            continue
-        body.append(line)
-        used += len(line) + 1
-    left_out += max(0, len(care) - s.context.max_columns_detailed)
+        out.append(heading)
+        used += len(heading) + 1
+        for item in items:
+            if used + len(item) + 1 > budget:
+                left_out += 1
+                continue
+            out.append(item)
+            used += len(item) + 1
     if left_out:
-        body.append(f"\n({left_out} of the least uncertain columns left out to fit "
-                    f"{budget} characters; see context.json for all.)")
-    return "\n".join([text, *body, "", *tail]).rstrip() + "\n"
+        out.append(f"\n({left_out} items, the least important first, left out to fit {budget} characters; "
+                   "context.json has everything.)")
+    return "\n".join(out).rstrip() + "\n"

@@ -55,7 +55,7 @@ class Ramp(Model):
 
 class Readiness(Model):
     investigate: float = Field(0.3, gt=0, le=1)
-    blocked: float = Field(0.6, gt=0, le=1)
+    blocked: float = Field(0.7, gt=0, le=1)
     top_dimensions: int = Field(3, ge=1, le=20)
     min_reported_score: float = Field(0.05, ge=0, le=1)
 

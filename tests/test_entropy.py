@@ -242,10 +242,10 @@ def test_a_compound_risk_fires_only_when_both_dimensions_are_bad(s):
     assert [h.dimensions for h in both.compound_risks] == [rule.dimensions] and not one.compound_risks
 
 
-@pytest.mark.parametrize(("value", "readiness"), [(0.29, "ready"), (0.3, "investigate"), (0.59, "investigate"),
-                                                 (0.6, "blocked")])
+@pytest.mark.parametrize(("value", "readiness"), [(0.29, "ready"), (0.3, "investigate"), (0.49, "investigate"),
+                                                 (0.5, "blocked")])
 def test_readiness_cuts_come_from_config(value, readiness):
-    s = settings(weights={d: 1.0 for d in DIMENSIONS})
+    s = settings(weights={d: 1.0 for d in DIMENSIONS}, readiness={"investigate": 0.3, "blocked": 0.5})
     assert score_column("t", "c", [obj("nulls", value)], s).readiness == readiness
 
 
@@ -320,3 +320,19 @@ def test_a_copy_across_a_join_is_judged_where_it_applies(tmp_path, s):
     c = s.computational
     assert o.score == pytest.approx(ramp(4 / 36, c.cross_table_mismatch_start, c.cross_table_mismatch_full), abs=1e-4)
     assert only(found, "invoices.amount").score == o.score  # both sides of a broken reconciliation
+
+
+def test_the_markdown_keeps_the_most_uncertain_columns_when_it_must_cut(measured, s):
+    from phases.context_document import build_context, render_markdown
+
+    ev, typed = measured
+    with duckdb.connect() as con:
+        scores = score(ev, s, typed, con)
+    document = build_context(ev, scores, s)
+    full = render_markdown(document, s)
+    tight = settings(context={"max_markdown_chars": 2000})
+    cut = render_markdown(document, tight)
+    assert len(cut) <= 2000 < len(full)
+    assert "left out to fit 2000 characters" in cut
+    worst = document["columns"][0]
+    assert f"`{worst['table']}.{worst['column']}`" in cut  # the most uncertain column survives the cut

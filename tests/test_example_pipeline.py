@@ -199,6 +199,18 @@ def test_a_forced_rerun_writes_a_byte_identical_manifest(example_run):
     assert path.read_bytes() == before
 
 
+def test_the_meaning_phases_and_the_context_rerun_byte_identical(example_run):
+    root, _first, _second = example_run
+    phases = ("semantic", "slicing", "business_cycles", "validation", "entropy")
+    folder = root / "state/finance_example"
+    before = {p: {f.name: f.read_bytes() for f in (folder / p).iterdir() if f.is_file()} for p in phases}
+    for phase in phases:
+        assert run_doit(root, "forget", f"{phase}:finance_example").returncode == 0
+    rerun = run_doit(root, "-n", "2")
+    assert rerun.ran == {f"{p}:finance_example" for p in phases}
+    assert {p: {f.name: f.read_bytes() for f in (folder / p).iterdir() if f.is_file()} for p in phases} == before
+
+
 HOSTILE_HEADER = '"Kunde ""Name""";Betrag; €;"a;b";Datum\n'
 
 
