@@ -59,6 +59,7 @@ def _issues(entropy: ColumnEntropy, objects: list[EntropyObject]) -> list[dict[s
 def _guidance(ev: Evidence, scores: EntropyScores, columns: list[dict[str, Any]]) -> list[str]:
     """Explicit instructions, most severe first."""
     out: list[str] = []
+    issues = {(c["table"], c["column"]): c["issues"] for c in columns}
     money_by_table: dict[str, list[str]] = {}
     for c in columns:
         if c["role"] == "measure" and c["concept"] in MONEY:
@@ -85,7 +86,14 @@ def _guidance(ev: Evidence, scores: EntropyScores, columns: list[dict[str, Any]]
                 out.append(f"`{c['table']}` holds several currencies in `{_q(c['column'])}` ({shares}): convert "
                            f"{sums} to one currency{via} before summing.")
             elif len(values) == 1:
-                out.append(f"`{c['table']}`.{sums} are all in {next(iter(values))} (per `{_q(c['column'])}`).")
+                doubtful = [m for m in measures
+                            if any(i["dimension"] == "units" for i in issues.get((c["table"], m), []))]
+                sure = ", ".join(f"`{_q(m)}`" for m in measures if m not in doubtful)
+                line = f"`{c['table']}`: {sure} in {next(iter(values))} (per `{_q(c['column'])}`)" if sure else ""
+                if doubtful:
+                    line += ("; but " if line else f"`{c['table']}`: ") + ", ".join(f"`{_q(m)}`" for m in doubtful) + (
+                        f" only claims {next(iter(values))}: some values look converted (see below)")
+                out.append(line + ".")
     for c in columns:
         for issue in c["issues"][:1]:
             if c["readiness"] == "ready" or not issue["resolutions"]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from phases.entropy_evidence import Evidence
 from phases.entropy_measured import finding, fix, pct
+from phases.entropy_reconcile import CopyJoin, conversion_findings
 from phases.entropy_records import EntropyObject
 from phases.entropy_settings import EntropySettings, ramp
-from phases.sql import quote_ident, quote_literal
 
 # Concepts whose values are money: without a currency an agent cannot add them up safely.
 MONEY_CONCEPTS = frozenset({
@@ -104,49 +104,6 @@ def time_roles(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     return out
 
 
-def _copy_scope(ev: Evidence, s: EntropySettings, d, typed: Mapping[str, Path], con: Any
-                ) -> tuple[str, float, list[str], int] | None:
-    """For a copy across a relationship (child.x = parent.y), the category column of either table
-    whose categories best separate where the copy applies from where it never does (a bill's
-    rate is not the product's sales price; a partial payment is not its invoice's amount):
-    (column, mismatch share within the categories where it applies, excluded categories, rows in
-    scope). None when no category leaves at least half the rows in scope."""
-    rel = next((r for r in ev.relationships.relationships if r.id == d.via), None)
-    if rel is None or rel.child_table not in typed or rel.parent_table not in typed or len(d.operands) != 1:
-        return None
-    c = s.computational
-    side = {rel.child_table: "c", rel.parent_table: "p"}
-    target = f"{side[d.table]}.{quote_ident(d.column)}"
-    operand = f"{side[d.operands[0].table]}.{quote_ident(d.operands[0].column)}"
-    on = " AND ".join(f"c.{quote_ident(a)} = p.{quote_ident(b)}"
-                      for a, b in zip(rel.child_columns, rel.parent_columns, strict=True))
-    t, o = f"TRY_CAST({target} AS DOUBLE)", f"TRY_CAST({operand} AS DOUBLE)"
-    bad = (f"abs({t} - {o}) > greatest({c.match_absolute_tolerance!r}, "
-           f"{c.match_relative_tolerance!r} * greatest(abs({t}), abs({o})))")
-    keys = set(rel.child_columns) | set(rel.parent_columns)
-    best = None
-    for table, alias in ((rel.child_table, "c"), (rel.parent_table, "p")):
-        for p in ev.profiles.get(table, {}).values():
-            most = min(s.nulls.structural_max_categories, p.rows / s.nulls.structural_min_rows_per_category)
-            if p.type not in ("text", "boolean") or p.name in keys or p.unique or not 2 <= p.distinct_count <= most:
-                continue
-            rows = con.execute(
-                f"SELECT {alias}.{quote_ident(p.name)}::VARCHAR, count(*) FILTER (WHERE {bad}), count(*) "
-                f"FROM read_parquet({quote_literal(str(typed[rel.child_table]))}) c "
-                f"JOIN read_parquet({quote_literal(str(typed[rel.parent_table]))}) p ON {on} "
-                f"WHERE {t} IS NOT NULL AND {o} IS NOT NULL GROUP BY 1"
-            ).fetchall()
-            total = sum(r[2] for r in rows)
-            scope = [r for r in rows if r[1] <= 0.5 * r[2]]
-            in_scope = sum(r[2] for r in scope)
-            if not total or in_scope < 0.5 * total or len(scope) == len(rows):
-                continue
-            share = sum(r[1] for r in scope) / in_scope
-            if best is None or share < best[1]:
-                best = (f"{table}.{p.name}", share, sorted(str(r[0]) for r in rows if r not in scope), in_scope)
-    return best
-
-
 def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any
                         ) -> list[EntropyObject]:
     c = s.computational
@@ -165,15 +122,17 @@ def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Pa
                    f"({pct(mismatch)}) break it" + (f" (joined {d.via})" if across else ""))
         evidence = {"formula": d.formula, "match_rate": d.match_rate, "rows_compared": d.rows_compared,
                     "mismatching_rows": wrong, "via": d.via, "example_rows": [m.row_id for m in d.mismatches[:5]]}
-        scope = _copy_scope(ev, s, d, typed, con) if across and d.operation == "copy" else None
-        if scope is not None and scope[1] < mismatch:
-            column, share, excluded, rows = scope
-            shown = ", ".join(repr(x) for x in excluded[:5])
-            summary += (f"; it never holds where {column} is {shown}, and within the other {rows} rows "
-                        f"{pct(share)} still break it")
-            evidence.update(scope_column=column, out_of_scope=excluded[:20], in_scope_rows=rows,
-                            in_scope_mismatch=share)
-            mismatch = share
+        join = CopyJoin.of(ev, d, typed, s) if across and d.operation == "copy" else None
+        scope = join.scope(ev, s, con) if join else None
+        if scope is not None and scope.mismatch < mismatch:
+            shown = ", ".join(repr(x) for x in scope.excluded[:5])
+            summary += (f"; it never holds where {scope.column} is {shown}, and within the other {scope.rows} rows "
+                        f"{pct(scope.mismatch)} still break it")
+            evidence.update(scope_column=scope.column, out_of_scope=list(scope.excluded[:20]),
+                            in_scope_rows=scope.rows, in_scope_mismatch=scope.mismatch)
+            mismatch = scope.mismatch
+        else:
+            scope = None
         targets = {(d.table, d.column)} | ({(o.table, o.column) for o in d.operands} if across else set())
         for table, column in sorted(targets):
             out.append(finding(
@@ -182,6 +141,9 @@ def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Pa
                 (fix(f"recompute {d.column} or find why {wrong} rows differ before using either side", 1.0,
                      "medium"),),
             ))
+        conversion = join.constant_factor(ev, s, con, scope, typed) if join else None
+        if conversion is not None:
+            out += conversion_findings(d, conversion, s)
     return out
 
 

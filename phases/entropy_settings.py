@@ -139,6 +139,10 @@ class Semantic(Model):
     measure_without_unit_score: float = Unit
     mixed_units_score: float = Unit
     unclear_time_role_score: float = Unit
+    conversion_min_rows: int = Field(ge=1, le=1_000_000)
+    conversion_min_share: float = Unit
+    conversion_full_share: float = Field(gt=0, le=1)
+    conversion_unexplained_damping: float = Unit
 
 
 class Computational(Ramp):

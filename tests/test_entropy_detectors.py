@@ -11,7 +11,7 @@ from dataclasses import replace
 import duckdb
 import pytest
 
-from phases.entropy_meaning import REMEASURED_ELSEWHERE, time_roles, units, validations
+from phases.entropy_meaning import REMEASURED_ELSEWHERE, derived_consistency, time_roles, units, validations
 from phases.entropy_measured import benford, join_paths, nulls, relationship_quality, temporal_drift, type_fidelity
 from phases.entropy_settings import ramp
 from phases.validations import CheckResult, Validations
@@ -141,3 +141,29 @@ def test_a_failed_validation_blames_the_measures_it_reads_not_the_keys_it_groups
     assert only(found, "t.credit").score == pytest.approx(c.validation_error_score + (1 - c.validation_error_score)
                                                           * ramp(0.05, 0, c.mismatch_full))
     assert only(found, "t.debit", "validation:w:t").score == c.validation_warning_score
+
+
+def test_breaks_that_share_one_factor_are_converted_values_named_by_the_source_rates(tmp_path, s):
+    """12 of 48 payments are their invoice's amount divided by 1.1, and the source's fx table has
+    EUR->USD rates around 1.1: one side is in another currency."""
+    invoices, payments = ["invoice_id,amount"], ["payment_id,invoice_id,paid"]
+    for i in range(48):
+        amount = 100 + i * 13.5
+        invoices.append(f"I-{i:03d},{amount:.2f}")
+        payments.append(f"P-{i:03d},I-{i:03d},{amount / 1.1 if i % 4 == 0 else amount:.2f}")
+    rates = ["from_ccy,to_ccy,rate"] + [f"EUR,USD,{1.08 + k * 0.005:.3f}" for k in range(9)] + \
+        [f"GBP,USD,{1.25 + k * 0.004:.3f}" for k in range(9)]
+    ev, typed = measure(tmp_path, {"invoices": "\n".join(invoices) + "\n", "payments": "\n".join(payments) + "\n",
+                                   "fx": "\n".join(rates) + "\n"})
+    fx = (annotation("fx", "from_ccy", role="dimension", concept="currency"),
+          annotation("fx", "to_ccy", role="dimension", concept="currency"),
+          annotation("fx", "rate", role="measure", concept="exchange_rate", aggregation="non_additive"))
+    with duckdb.connect() as con:
+        named = [o for o in derived_consistency(annotated(ev, *fx), s, typed, con) if o.dimension == "units"]
+        unnamed = [o for o in derived_consistency(ev, s, typed, con) if o.dimension == "units"]
+    o = only(named, "payments.paid")
+    assert (o.evidence["factor"], o.evidence["rows"], o.evidence["rate_pair"]) == (0.909, 12, "EUR/USD")
+    assert o.score == s.semantic.mixed_units_score and only(named, "invoices.amount").score == o.score
+    plain = only(unnamed, "payments.paid")  # no exchange rates to name it: a discount is as likely
+    assert plain.evidence["rate_pair"] is None and "discount" in plain.summary
+    assert plain.score == pytest.approx(s.semantic.mixed_units_score * s.semantic.conversion_unexplained_damping)
