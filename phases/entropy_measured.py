@@ -230,8 +230,8 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
             optional = (table, name) in references
             score = ramp(p.null_ratio, n.start, n.full) * (n.optional_reference_damping if optional else 1.0)
             annotation = ev.annotation(table, name)
-            if annotation is not None and annotation.role == "attribute":
-                score *= n.free_text_damping  # a missing memo or name rarely changes a query's answer
+            if annotation is not None:  # a NULL group in a GROUP BY shows itself; a NULL in a SUM does not
+                score *= n.role_damping.get(annotation.role, 1.0)
             what = "optional reference: a NULL may mean 'no parent'" if optional else "NULL"
             summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are {what}; COUNT(column), AVG "
                        "and filters silently skip them")

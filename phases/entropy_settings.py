@@ -4,10 +4,11 @@ out-of-range values are errors naming the key)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from phases.annotations import Role
 from phases.config import Model
 
 Unit = Field(ge=0, le=1)
@@ -91,7 +92,7 @@ class Nulls(Ramp):
     start: float = Unit
     full: float = Unit
     optional_reference_damping: float = Unit
-    free_text_damping: float = Unit
+    role_damping: dict[Role, Annotated[float, Field(ge=0, le=1)]] = {}
     sentinel_score: float = Unit
     structural_purity: float = Field(ge=0.5, le=1)
     structural_damping: float = Unit
