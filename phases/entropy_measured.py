@@ -193,29 +193,34 @@ def _foreign_key_columns(ev: Evidence) -> set[tuple[str, str]]:
     return {(r.child_table, c) for r in ev.relationships.relationships for c in r.child_columns}
 
 
-def _null_pattern(con: Any, path: Path, table_profiles: Mapping[str, Any], column: str,
-                  n: Any) -> tuple[str, float, list[str]] | None:
-    """The low-cardinality column whose categories best decide where `column` is NULL, when one
-    decides it almost entirely: (that column, purity, the categories where it is NULL)."""
+def _null_patterns(con: Any, path: Path, profiles: Mapping[str, Any], columns: list[str],
+                   n: Any) -> dict[str, tuple[str, float, list[str]]]:
+    """For each of `columns`, the low-cardinality column whose categories best decide where it
+    is NULL, when one decides it almost entirely: column -> (that column, purity, the categories
+    where it is NULL). One grouped scan per category column covers every column with nulls."""
     from phases.sql import quote_ident, quote_literal
 
     candidates = sorted(
-        (p for name, p in table_profiles.items()
-         if name != column and p.type in ("text", "boolean") and not p.unique
+        (p for p in profiles.values()
+         if p.type in ("text", "boolean") and not p.unique
          and 2 <= p.distinct_count <= min(n.structural_max_categories, p.rows / n.structural_min_rows_per_category)),
         key=lambda p: (p.distinct_count, p.name),
     )[: n.structural_max_candidates]
-    best = None
+    best: dict[str, tuple[str, float, list[str]]] = {}
     for cat in candidates:
+        others = [c for c in columns if c != cat.name]
+        if not others:
+            continue
+        counts = ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in others)
         rows = con.execute(
-            f"SELECT {quote_ident(cat.name)}::VARCHAR, count(*) FILTER (WHERE {quote_ident(column)} IS NULL), count(*) "
+            f"SELECT {quote_ident(cat.name)}::VARCHAR, count(*), {counts} "
             f"FROM read_parquet({quote_literal(str(path))}) GROUP BY 1"
         ).fetchall()
-        total = sum(r[2] for r in rows)
-        purity = sum(max(r[1], r[2] - r[1]) for r in rows) / total if total else 0.0
-        if purity >= n.structural_purity and (best is None or purity > best[1]):
-            where = sorted(str(r[0]) for r in rows if r[1] > r[2] - r[1])
-            best = (cat.name, purity, where)
+        total = sum(r[1] for r in rows)
+        for i, column in enumerate(others, start=2):
+            purity = sum(max(r[i], r[1] - r[i]) for r in rows) / total if total else 0.0
+            if purity >= n.structural_purity and (column not in best or purity > best[column][1]):
+                best[column] = (cat.name, purity, sorted(str(r[0]) for r in rows if r[i] > r[1] - r[i]))
     return best
 
 
@@ -224,6 +229,7 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
     references = _foreign_key_columns(ev)
     out = []
     for table, profiles in ev.profiles.items():
+        scored = {}
         for name, p in profiles.items():
             if not p.rows or not p.null_count:
                 continue
@@ -232,16 +238,17 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
             annotation = ev.annotation(table, name)
             if annotation is not None:  # a NULL group in a GROUP BY shows itself; a NULL in a SUM does not
                 score *= n.role_damping.get(annotation.role, 1.0)
+            scored[name] = (p, optional, score)
+        worth = [name for name, (_, _, score) in scored.items() if score >= s.readiness.min_reported_score]
+        patterns = _null_patterns(con, typed[table], profiles, worth, n) if worth and table in typed else {}
+        for name, (p, optional, score) in scored.items():
             what = "optional reference: a NULL may mean 'no parent'" if optional else "NULL"
             summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are {what}; COUNT(column), AVG "
                        "and filters silently skip them")
             evidence = {"null_count": p.null_count, "rows": p.rows, "null_ratio": p.null_ratio,
                         "optional_reference": optional}
-            pattern = None
-            if score >= s.readiness.min_reported_score and table in typed:
-                pattern = _null_pattern(con, typed[table], profiles, name, n)
-            if pattern:
-                cat, purity, where = pattern
+            if name in patterns:
+                cat, purity, where = patterns[name]
                 score *= n.structural_damping
                 shown = ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
                 summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are NULL, by structure: "
