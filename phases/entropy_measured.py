@@ -174,7 +174,7 @@ def join_paths(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                 (fix(f"declare the preferred join path between {start} and {end}", 1.0),),
                 target_kind="table", target=start,
             ))
-    if len(ev.tables) > 1:
+    if len(ev.tables) > 1 and ev.relationships.relationships:  # with no join at all, none is missing
         for table in ev.schema.isolated_tables:
             out.append(finding(
                 table, None, "join_path", "isolated_table", r.isolated_table_score,
@@ -258,6 +258,15 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
             out.append(finding(
                 table, name, "nulls", "null_ratio", score, summary, evidence,
                 (fix("declare what a NULL means here (unknown, not applicable, zero)", 0.8),),
+            ))
+    for table, profile in ev.table_profiles.items():
+        if profile.rows == 0:
+            out.append(finding(
+                table, None, "nulls", "empty_table", n.empty_table_score,
+                f"{table} has no rows: every query over it returns nothing, and joins to it drop everything",
+                {"rows": 0}, (fix(f"check that {ev.imports[table].file if table in ev.imports else table} "
+                                  "is the complete export", 1.0),),
+                target_kind="table", target=table,
             ))
     for table, q in ev.quality.items():
         for f in q.findings:

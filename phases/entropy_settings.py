@@ -94,6 +94,7 @@ class Nulls(Ramp):
     optional_reference_damping: float = Unit
     role_damping: dict[Role, Annotated[float, Field(ge=0, le=1)]] = {}
     sentinel_score: float = Unit
+    empty_table_score: float = Unit
     structural_purity: float = Field(ge=0.5, le=1)
     structural_damping: float = Unit
     structural_max_categories: int = Field(ge=2, le=10_000)

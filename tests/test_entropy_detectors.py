@@ -167,3 +167,11 @@ def test_breaks_that_share_one_factor_are_converted_values_named_by_the_source_r
     plain = only(unnamed, "payments.paid")  # no exchange rates to name it: a discount is as likely
     assert plain.evidence["rate_pair"] is None and "discount" in plain.summary
     assert plain.score == pytest.approx(s.semantic.mixed_units_score * s.semantic.conversion_unexplained_damping)
+
+
+def test_an_empty_table_is_a_table_finding_and_isolation_needs_joins_elsewhere(tmp_path, s):
+    ev, typed = measure(tmp_path, {"empty": "id,amount\n", "full": "id,amount\n1,2.5\n2,3.5\n"})
+    with duckdb.connect() as con:
+        o = only(nulls(ev, s, typed, con), "empty")
+    assert (o.target_kind, o.score, o.evidence["rows"]) == ("table", s.nulls.empty_table_score, 0)
+    assert [x for x in join_paths(ev, s) if x.detector == "isolated_table"] == []  # no source-wide joins at all
