@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from phases.annotations import Annotations, ColumnAnnotation, load_annotations
 from phases.column_types import ColumnTyping, load_column_types
 from phases.correlations import Correlations, load_correlations
+from phases.cycles import Cycles, load_cycles
 from phases.derived_columns import DerivedColumns, load_derived_columns
 from phases.profiles import (
     ColumnProfile,
@@ -21,14 +22,13 @@ from phases.profiles import (
     load_table_profile,
 )
 from phases.relationships import Relationships, load_relationships
+from phases.slices import Slices, load_slices
 from phases.temporal import TemporalProfiles, load_temporal_profiles
 from phases.topology import SchemaGraph, load_schema_graph
+from phases.validations import Validations, load_validations
 
 if TYPE_CHECKING:
     from phases.context import TaskContext
-    from phases.cycles import Cycles
-    from phases.slices import Slices
-    from phases.validations import Validations
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,6 @@ class Evidence:
 
 def load_evidence(ctx: TaskContext) -> Evidence:
     """Read every input artifact the entropy phase declares in pipeline.yaml."""
-    from phases.cycles import load_cycles
-    from phases.slices import load_slices
-    from phases.validations import load_validations
-
     def per_table(artifact, reader):
         return {table: reader(path) for table, path in ctx.input_paths(artifact).items()}
 

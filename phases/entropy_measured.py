@@ -26,8 +26,10 @@ def finding(
     """An entropy object with its score and confidence rounded for deterministic output."""
     if target is None:
         target = f"{table}.{column}" if column is not None else table
+    if column is None and target_kind == "column":
+        target_kind = "table"  # a finding about a whole table
     return EntropyObject(
-        target_kind=target_kind if column is not None or target_kind != "column" else "table",  # type: ignore[arg-type]
+        target_kind=target_kind,  # type: ignore[arg-type]
         target=target, table=table, column=column, layer=LAYER_OF[dimension], dimension=dimension,
         detector=detector, score=round(min(1.0, max(0.0, score)), 4), confidence=round(confidence, 4),
         summary=summary, evidence={k: round_sig(v) if isinstance(v, float) else v for k, v in evidence.items()},
