@@ -17,6 +17,7 @@ from phases.entropy_measured import competing_paths, one_to_one_ids
 from phases.entropy_records import ColumnEntropy, EntropyObject, EntropyScores
 from phases.entropy_settings import EntropySettings
 from phases.profiles import ColumnProfile
+from phases.sql import quote_literal
 
 SCHEMA = "dataraum-context/1"
 EXCLUDED_STATUS = re.compile(r"cancel|void|revers|reject|delet|draft|fail|refund", re.IGNORECASE)
@@ -56,8 +57,9 @@ def _issues(entropy: ColumnEntropy, objects: list[EntropyObject]) -> list[dict[s
     return issues
 
 
-def _guidance(ev: Evidence, scores: EntropyScores, columns: list[dict[str, Any]]) -> list[str]:
-    """Explicit instructions, most severe first."""
+def _guidance(ev: Evidence, columns: list[dict[str, Any]]) -> list[str]:
+    """Explicit instructions: how to filter and convert before summing, then what to do about each
+    column that needs care, most uncertain first."""
     out: list[str] = []
     issues = {(c["table"], c["column"]): c["issues"] for c in columns}
     money_by_table: dict[str, list[str]] = {}
@@ -75,7 +77,7 @@ def _guidance(ev: Evidence, scores: EntropyScores, columns: list[dict[str, Any]]
         if c["concept"] == "status" or c["column"].lower() in ("status", "state"):
             excluded = sorted(v for v in values if EXCLUDED_STATUS.search(v))
             if excluded:
-                listed = ", ".join(f"'{v}'" for v in excluded)
+                listed = ", ".join(quote_literal(v) for v in excluded)
                 rows = sum(values[v] for v in excluded)
                 out.append(f"In `{c['table']}`, filter `{_q(c['column'])} NOT IN ({listed})` ({rows} rows) before "
                            f"summing {sums}.")
@@ -163,7 +165,7 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> di
     return {
         "schema": SCHEMA, "source": scores.source,
         "readiness": {"level": scores.readiness, "score": scores.score, "blockers": list(scores.blockers)},
-        "guidance": _guidance(ev, scores, columns),
+        "guidance": _guidance(ev, columns),
         "tables": tables, "columns": columns, "relationships": relationships, "ambiguous_joins": ambiguous,
         "validations": validation,
         "slices": _slices(ev), "business_cycles": _cycles(ev),

@@ -336,3 +336,21 @@ def test_the_markdown_keeps_the_most_uncertain_columns_when_it_must_cut(measured
     assert "left out to fit 2000 characters" in cut
     worst = document["columns"][0]
     assert f"`{worst['table']}.{worst['column']}`" in cut  # the most uncertain column survives the cut
+
+
+def test_guidance_says_which_statuses_to_filter_and_what_to_convert_before_summing(tmp_path, s):
+    from phases.context_document import build_context
+
+    rows = ["id,amount,currency,status"]
+    for i in range(40):
+        status = "cancelled" if i < 5 else "void'd" if i < 10 else "paid"
+        rows.append(f"{i},{100 + i}.00,{'EUR' if i % 4 == 0 else 'USD'},{status}")
+    ev, typed = measure(tmp_path, {"inv": "\n".join(rows) + "\n"})
+    ev = annotated(ev, annotation("inv", "amount", role="measure", concept="amount", aggregation="additive"),
+                   annotation("inv", "currency", role="dimension", concept="currency"),
+                   annotation("inv", "status", role="dimension", concept="status"))
+    with duckdb.connect() as con:
+        guidance = build_context(ev, score(ev, s, typed, con), s)["guidance"]
+    assert "In `inv`, filter `status NOT IN ('cancelled', 'void''d')` (10 rows) before summing `amount`." in guidance
+    assert "`inv` holds several currencies in `currency` (USD 30, EUR 10): convert `amount` to one currency " \
+           "before summing." in guidance
