@@ -8,6 +8,7 @@ resolve it. Scores are ramps between thresholds from config/thresholds.yaml.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,11 @@ def type_fidelity(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                     {"failures": typing.failures, "non_null": non_null, "failure_rate": rate, "type": typing.type},
                     (fix(f"clean or exclude the {typing.failures} unparseable values, or declare them as nulls", 1.0),),
                 ))
-            if typing.type == "text" and typing.alternatives:
-                other, share = max(typing.alternatives, key=lambda a: a[1])
+            # a boolean reading of a text column is a category with some values like 'N' or 'F', not
+            # a failed boolean column
+            alternatives = [a for a in typing.alternatives if a[0] != "boolean"]
+            if typing.type == "text" and alternatives:
+                other, share = max(alternatives, key=lambda a: a[1])
                 if t.alternative_start <= share < 1:  # all values parse: text was chosen on purpose (codes)
                     out.append(finding(
                         table, name, "type_fidelity", "failed_typing",
@@ -291,6 +295,9 @@ def category_consistency(ev: Evidence, s: EntropySettings) -> list[EntropyObject
         for f in q.findings:
             if f.kind not in ("case_variants", "whitespace") or not f.column:
                 continue
+            annotation = ev.annotation(table, f.column)
+            if annotation is not None and annotation.role in ("attribute", "identifier"):
+                continue  # free text and one-off references (a comment, an address) are not grouped by value
             profile = ev.profiles.get(table, {}).get(f.column)
             non_null = profile.non_null_count if profile else 0
             odd = f.evidence.get("other_spellings", f.evidence.get("count", 0)) or 0
@@ -331,6 +338,12 @@ def benford(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                     confidence=0.7,
                 ))
     return out
+
+
+def _day(period: str) -> dt.date:
+    """The first day of a period label as the temporal phase writes it (2024-03-01, 2024-03, 2024)."""
+    parts = [int(p) for p in period[:10].split("-")] + [1, 1]
+    return dt.date(parts[0], parts[1], parts[2])
 
 
 def persistent_shifts(shifts):
@@ -378,11 +391,19 @@ def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                 if not series.measure.startswith("sum:") or not series.level_shifts:
                     continue
                 column = series.measure[len("sum:"):]
-                lasting = persistent_shifts(series.level_shifts)
+                # shifts near the edges of the data are ramp-ups and partial periods; one the row
+                # count makes too (at any granularity) is a change of volume, not of the values
+                volume = [_day(x.period) for c in date_column.series if c.measure == "count" for x in c.level_shifts]
+                first, last = _day(series.start), _day(series.end)
+                span = max((last - first).days, 1)
+                inner = [x for x in series.level_shifts
+                         if t.edge_share < (_day(x.period) - first).days / span < 1 - t.edge_share
+                         and not any(abs((_day(x.period) - v).days) <= t.volume_window_days for v in volume)]
+                lasting = persistent_shifts(inner)
                 if not lasting:
                     continue
                 worst_shift = max(lasting, key=lambda x: abs(x.z))
-                score = ramp(abs(worst_shift.z), t.level_shift_z_start, t.level_shift_z_full)
+                score = t.level_shift_max_score * ramp(abs(worst_shift.z), t.level_shift_z_start, t.level_shift_z_full)
                 out.append(finding(
                     table, column, "temporal_drift", "level_shift", score,
                     f"the {series.unit}ly total of {column} shifts from {worst_shift.before:.4g} to "
@@ -419,9 +440,10 @@ def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: An
                 x = f"abs({x})"
             lo, hi = float(e["lower_fence"]), float(e["upper_fence"])
             beyond = f"({x} > {hi!r} OR ({x} < {lo!r} AND {x} <> 0))"  # zeros have no magnitude to judge
-            excess, total, count = con.execute(
+            excess, total, count, high, values = con.execute(
                 f"SELECT sum(abs({x}) - {abs(hi)!r}) FILTER (WHERE abs({x}) > {abs(hi)!r}), sum(abs({x})), "
-                f"count(*) FILTER (WHERE {beyond}) FROM read_parquet({quote_literal(str(typed[table]))})"
+                f"count(*) FILTER (WHERE {beyond}), count(*) FILTER (WHERE abs({x}) > {abs(hi)!r}), count({x}) "
+                f"FROM read_parquet({quote_literal(str(typed[table]))})"
             ).fetchone()
             if not total or not count:
                 continue
@@ -432,8 +454,10 @@ def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: An
             annotation = ev.annotation(table, column)
             summed = annotation is None or annotation.aggregation in (None, "additive")
             # what distorts a SUM is the mass beyond the fence; a price or a rate is averaged, where
-            # the share of extreme values is what counts
-            score = ramp(mass, o.mass_start, o.mass_full) if summed else ramp(share, o.share_start, o.share_full)
+            # the share of large values is what counts (tiny ones barely move an average)
+            high_share = high / values if values else 0.0
+            score = (ramp(mass, o.mass_start, o.mass_full) if summed
+                     else ramp(high_share, o.share_start, o.share_full))
             tail = share > o.heavy_tail_share
             if tail:
                 score *= o.heavy_tail_damping
@@ -446,7 +470,7 @@ def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: An
                    else "; they pull any average of this column")
                 + (" (so many that they are the column's own tail)" if tail else ""),
                 {"outliers": count, "share": share, "mass_share": mass, "lower_fence": lo, "upper_fence": hi,
-                 "method": e["method"], "scale": e.get("scale"), "heavy_tail": tail},
+                 "above_fence": high, "method": e["method"], "scale": e.get("scale"), "heavy_tail": tail},
                 (fix(f"exclude or verify the {count} extreme values before summing or averaging", 1.0),
                  fix("use the median instead of the mean", 0.5)),
                 confidence=0.8 if tail else 1.0,

@@ -125,6 +125,9 @@ class Temporal(Ramp):
     min_period_rows: int = Field(ge=1, le=1_000_000)
     level_shift_z_start: float = Field(ge=0, le=1000)
     level_shift_z_full: float = Field(ge=0, le=1000)
+    level_shift_max_score: float = Unit
+    edge_share: float = Field(ge=0, le=0.5)
+    volume_window_days: int = Field(ge=0, le=3650)
 
 
 class Categories(Model):

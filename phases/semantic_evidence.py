@@ -22,7 +22,7 @@ from pydantic import Field
 
 from phases.column_types import ColumnTyping
 from phases.config import Model
-from phases.ontology import NameReading, Ontology
+from phases.ontology import NameReading, Ontology, tokenize
 from phases.ontology_matching import (
     NameHit,
     ValueShare,
@@ -106,6 +106,24 @@ class TableFacts:
         return next((c for c in self.columns if c.name == name), None)
 
 
+def table_prefix(names: Sequence[str], min_share: float = 0.8, max_length: int = 3) -> str | None:
+    """A short first word most column names of a table share ('l' in l_orderkey, l_quantity, ...):
+    a naming convention that prefixes every column with the table's initials, not a word of
+    meaning, so reading it as an unclear abbreviation would be wrong."""
+    firsts = [tokens[0] for tokens in map(tokenize, names) if len(tokens) > 1]
+    if len(names) < 3 or not firsts:
+        return None
+    top = max(set(firsts), key=lambda t: (firsts.count(t), t))
+    return top if len(top) <= max_length and firsts.count(top) >= min_share * len(names) else None
+
+
+def without_prefix(name: str, prefix: str | None) -> str:
+    if prefix is None:
+        return name
+    rest = re.sub(rf"^{re.escape(prefix)}[\W_]+", "", name, flags=re.IGNORECASE)
+    return rest or name
+
+
 def gather_tables(
     ontology: Ontology, unclear_max_length: int, typings: Mapping[str, Mapping[str, ColumnTyping]],
     profiles: Mapping[str, Mapping[str, ColumnProfile]], table_profiles: Mapping[str, TableProfile],
@@ -118,13 +136,15 @@ def gather_tables(
         tprofile = table_profiles[table]
         key, source = _primary_key(table, relationships, tprofile, correlation_keys)
         columns = []
+        prefix = table_prefix(list(profiles[table]))
         for name, profile in profiles[table].items():
             fk = next((r for r in accepted if r.child_table == table and name in r.child_columns), None)
             rejected = max((r for r in relationships.rejected if r.child_table == table and r.child_columns == (name,)),
                            key=lambda r: (r.confidence, r.id), default=None)
             columns.append(ColumnFacts(
                 table=table, name=name, profile=profile, typing=typings.get(table, {}).get(name),
-                reading=ontology.read(name, unclear_max_length), primary_key=key == (name,), in_grain=name in key,
+                reading=ontology.read(without_prefix(name, prefix), unclear_max_length), primary_key=key == (name,),
+                in_grain=name in key,
                 foreign_key=fk, parent_index=fk.child_columns.index(name) if fk else 0,
                 referenced_by=tuple(r.id for r in accepted if r.parent_table == table and r.parent_columns == (name,)),
                 rejected=rejected,

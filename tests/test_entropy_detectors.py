@@ -12,7 +12,15 @@ import duckdb
 import pytest
 
 from phases.entropy_meaning import REMEASURED_ELSEWHERE, derived_consistency, time_roles, units, validations
-from phases.entropy_measured import benford, join_paths, nulls, relationship_quality, temporal_drift, type_fidelity
+from phases.entropy_measured import (
+    benford,
+    category_consistency,
+    join_paths,
+    nulls,
+    relationship_quality,
+    temporal_drift,
+    type_fidelity,
+)
 from phases.entropy_settings import ramp
 from phases.validations import CheckResult, Validations
 from tests.entropy_support import measure, settings
@@ -175,3 +183,41 @@ def test_an_empty_table_is_a_table_finding_and_isolation_needs_joins_elsewhere(t
         o = only(nulls(ev, s, typed, con), "empty")
     assert (o.target_kind, o.score, o.evidence["rows"]) == ("table", s.nulls.empty_table_score, 0)
     assert [x for x in join_paths(ev, s) if x.detector == "isolated_table"] == []  # no source-wide joins at all
+
+
+def shifted_days(value_jump: float, rows_jump: int) -> str:
+    """200 days from 2024-01-01, 4 rows a day; from day 100 the values are `value_jump` times
+    larger and each day has `rows_jump` times as many rows."""
+    rng = random.Random(5)
+    rows = ["day,amount"]
+    for d in range(200):
+        later = d >= 100
+        for _ in range(4 * (rows_jump if later else 1)):
+            rows.append(f"{dt.date(2024, 1, 1) + dt.timedelta(days=d)},"
+                        f"{round(rng.uniform(90, 110) * (value_jump if later else 1), 2)}")
+    return "\n".join(rows) + "\n"
+
+
+def test_a_lasting_jump_in_values_is_a_level_shift_but_a_jump_in_volume_is_not(tmp_path, s):
+    ev, _ = measure(tmp_path / "values", {"sales": shifted_days(value_jump=3.0, rows_jump=1)})
+    shifts = [o for o in temporal_drift(ev, s) if o.detector == "level_shift"]
+    assert [o.target for o in shifts] == ["sales.amount"]
+    assert 0 < shifts[0].score <= s.temporal.level_shift_max_score
+    ev, _ = measure(tmp_path / "volume", {"sales": shifted_days(value_jump=1.0, rows_jump=3)})
+    assert [o for o in temporal_drift(ev, s) if o.detector == "level_shift"] == []  # the row count explains it
+
+
+def test_category_codes_that_read_as_booleans_are_not_a_failed_typing(tmp_path, s):
+    flags = ["N", "R", "A", "F", "O"]
+    ev, _ = measure(tmp_path, {"t": "flag\n" + "\n".join(flags[i % 5] for i in range(100)) + "\n"})
+    assert ev.types["t"]["flag"].type == "text" and ev.types["t"]["flag"].alternatives == (("boolean", 0.4),)
+    assert [o for o in type_fidelity(ev, s) if o.target == "t.flag"] == []
+
+
+def test_padding_in_free_text_is_not_a_category_problem(tmp_path, s):
+    names = ["north", "south", " east", "west "] * 10
+    ev, _ = measure(tmp_path, {"t": "region,comment\n" + "\n".join(f"{n}, note {i} " for i, n in enumerate(names))
+                               + "\n"})
+    ev = annotated(ev, annotation("t", "region", role="dimension"), annotation("t", "comment", role="attribute"))
+    found = category_consistency(ev, s)
+    assert [o.target for o in found] == ["t.region"]

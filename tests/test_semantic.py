@@ -424,3 +424,14 @@ def test_hostile_names_empty_columns_and_empty_tables_are_annotated(tmp_path):
     assert col(found, "weird", "empty").role == "attribute" and "Empty" in col(found, "weird", "empty").description
     assert col(found, "weird", "Ümlaut Betrag").role == "measure"
     assert found.tables["nothing"].grain == () and col(found, "nothing", "amount").aggregation is None
+
+
+def test_a_prefix_every_column_of_a_table_shares_is_a_convention_not_an_unclear_word():
+    from phases.semantic_evidence import table_prefix, without_prefix
+
+    lineitem = ["l_orderkey", "l_partkey", "l_quantity", "l_discount", "l_comment"]
+    assert table_prefix(lineitem) == "l" and without_prefix("l_discount", "l") == "discount"
+    assert table_prefix(["ps_partkey", "ps_suppkey", "ps_availqty", "ps_comment"]) == "ps"
+    assert table_prefix(["invoice_id", "vid", "date", "due_date", "amount"]) is None  # no shared first word
+    assert table_prefix(["Transaction ID", "Transaction Date", "Transaction Type", "Amount"]) is None  # a real word
+    assert without_prefix("l", "l") == "l"  # nothing left: keep the name
