@@ -2,8 +2,9 @@
 
 Reads what every earlier phase measured (see entropy_evidence), runs the detectors of the
 four layers (entropy_measured: structural and value; entropy_meaning: semantic and
-computational), aggregates their verdicts into scores and readiness (entropy_aggregate),
-and writes three artifacts:
+computational, with entropy_reconcile for copies across a join), aggregates their verdicts
+into scores and readiness (entropy_aggregate), and writes three artifacts (the documents are
+built by context_document):
 
 - entropy_scores.json: every entropy object, column, table and source score, compound risk;
 - context.json: the context document for an agent (docs/context-schema.md);
