@@ -50,6 +50,7 @@ class ColumnAnnotation:
     confidence: float  # of the whole annotation, 0..1
     decided_by: DecidedBy
     evidence: tuple[Evidence, ...] = ()
+    money: bool = False  # values are money: the concept's unit is a currency (ontology) or the column is typed currency
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,10 @@ from phases.entropy_records import ColumnEntropy, EntropyObject, EntropyScores
 from phases.entropy_settings import EntropySettings
 from phases.profiles import ColumnProfile
 from phases.sql import quote_literal
+from phases.sql import readable_ident as _q  # short: it is in most lines of the document
 
 SCHEMA = "dataraum-context/1"
 EXCLUDED_STATUS = re.compile(r"cancel|void|revers|reject|delet|draft|fail|refund", re.IGNORECASE)
-MONEY = frozenset({"amount", "revenue", "expense", "debit", "credit", "net_amount", "balance", "debit_balance",
-                   "credit_balance", "tax", "discount", "total", "unit_price"})
-
-
-def _q(name: str) -> str:
-    """An identifier as an agent should write it in SQL (double quotes when needed)."""
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 def _stats(profile: ColumnProfile | None, pii: bool) -> dict[str, Any]:
@@ -64,7 +58,7 @@ def _guidance(ev: Evidence, columns: list[dict[str, Any]]) -> list[str]:
     issues = {(c["table"], c["column"]): c["issues"] for c in columns}
     money_by_table: dict[str, list[str]] = {}
     for c in columns:
-        if c["role"] == "measure" and c["concept"] in MONEY:
+        if c["role"] == "measure" and c["money"]:
             money_by_table.setdefault(c["table"], []).append(c["column"])
     fx_tables = sorted({a.table for a in ev.annotations.columns if a.concept == "exchange_rate"}
                        if ev.annotations else set())
@@ -128,7 +122,7 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> di
             "business_name": a.business_name if a else None, "unit": (a.unit if a else None) or (
                 typing.unit if typing else None),
             "aggregation": a.aggregation if a else None, "time_role": a.time_role if a else None,
-            "pii": a.pii if a else None, "references": a.references if a else None,
+            "pii": a.pii if a else None, "references": a.references if a else None, "money": bool(a and a.money),
             "description": a.description if a else None,
             "stats": _stats(ev.profiles.get(t, {}).get(name), pii),
             "score": entropy.score, "readiness": entropy.readiness, "layers": dict(entropy.layers),

@@ -5,7 +5,8 @@ real phase outputs on tiny tables."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from phases.annotations import Annotations, ColumnAnnotation, load_annotations
@@ -56,19 +57,18 @@ class Evidence:
     slices: Slices | None = None
     cycles: Cycles | None = None
     validations: Validations | None = None
-    _annotation_index: dict[tuple[str, str], ColumnAnnotation] = field(default_factory=dict, repr=False,
-                                                                       compare=False)
 
     def columns(self) -> list[tuple[str, str]]:
         """Every (table, column) of the source, in table order."""
         return [(t, c) for t in self.tables for c in self.types.get(t, {})]
 
     def annotation(self, table: str, column: str) -> ColumnAnnotation | None:
-        if self.annotations is None:
-            return None
-        if not self._annotation_index:
-            self._annotation_index.update({(a.table, a.column): a for a in self.annotations.columns})
         return self._annotation_index.get((table, column))
+
+    @cached_property
+    def _annotation_index(self) -> dict[tuple[str, str], ColumnAnnotation]:
+        columns = self.annotations.columns if self.annotations else ()
+        return {(a.table, a.column): a for a in columns}
 
 
 def load_evidence(ctx: TaskContext) -> Evidence:

@@ -14,12 +14,6 @@ from phases.entropy_reconcile import CopyJoin, conversion_findings
 from phases.entropy_records import EntropyObject
 from phases.entropy_settings import EntropySettings, ramp
 
-# Concepts whose values are money: without a currency an agent cannot add them up safely.
-MONEY_CONCEPTS = frozenset({
-    "amount", "revenue", "expense", "debit", "credit", "net_amount", "balance", "debit_balance",
-    "credit_balance", "tax", "discount", "total", "unit_price",
-})
-
 
 def business_meaning(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     m = s.semantic
@@ -78,7 +72,7 @@ def units(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                     dict(f.evidence), (fix("convert to one unit before summing", 1.0, "medium"),),
                 ))
     for a in ev.annotations.columns if ev.annotations else ():
-        if a.role == "measure" and a.concept in MONEY_CONCEPTS and not a.unit:
+        if a.role == "measure" and a.money and not a.unit:  # without a currency no one can add them up safely
             out.append(finding(
                 a.table, a.column, "units", "money_without_currency", m.measure_without_unit_score,
                 f"a money column ({a.concept}) whose currency neither its values nor a currency column states",

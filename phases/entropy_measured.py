@@ -9,7 +9,7 @@ resolve it. Scores are ramps between thresholds from config/thresholds.yaml.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +199,18 @@ def _foreign_key_columns(ev: Evidence) -> set[tuple[str, str]]:
     return {(r.child_table, c) for r in ev.relationships.relationships for c in r.child_columns}
 
 
+def category_columns(profiles: Iterable[Any], n: Any) -> list[Any]:
+    """Profiles of the columns whose values are a few categories with enough rows each (text or
+    boolean, not unique), fewest categories first: the columns that can explain a pattern (where
+    a column is NULL, where a reconciliation applies) without chance doing it."""
+    return sorted(
+        (p for p in profiles
+         if p.type in ("text", "boolean") and not p.unique
+         and 2 <= p.distinct_count <= min(n.structural_max_categories, p.rows / n.structural_min_rows_per_category)),
+        key=lambda p: (p.distinct_count, p.name),
+    )
+
+
 def _null_patterns(con: Any, path: Path, profiles: Mapping[str, Any], columns: list[str],
                    n: Any) -> dict[str, tuple[str, float, list[str]]]:
     """For each of `columns`, the low-cardinality column whose categories best decide where it
@@ -206,12 +218,7 @@ def _null_patterns(con: Any, path: Path, profiles: Mapping[str, Any], columns: l
     where it is NULL). One grouped scan per category column covers every column with nulls."""
     from phases.sql import quote_ident, quote_literal
 
-    candidates = sorted(
-        (p for p in profiles.values()
-         if p.type in ("text", "boolean") and not p.unique
-         and 2 <= p.distinct_count <= min(n.structural_max_categories, p.rows / n.structural_min_rows_per_category)),
-        key=lambda p: (p.distinct_count, p.name),
-    )[: n.structural_max_candidates]
+    candidates = category_columns(profiles.values(), n)[: n.structural_max_candidates]
     best: dict[str, tuple[str, float, list[str]]] = {}
     for cat in candidates:
         others = [c for c in columns if c != cat.name]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from phases.entropy_evidence import Evidence
-from phases.entropy_measured import finding, fix, pct
+from phases.entropy_measured import category_columns, finding, fix, pct
 from phases.entropy_records import EntropyObject
 from phases.entropy_settings import EntropySettings, ramp
 from phases.sql import quote_ident, quote_literal
@@ -74,13 +74,9 @@ class CopyJoin:
         """The category column of either table whose categories best separate where the copy
         applies from where it never does; None when none leaves at least half the rows in scope
         (or none excludes anything)."""
-        n = s.nulls
         best = None
         for table, alias in ((self.child, "c"), (self.parent, "p")):
-            for profile in ev.profiles.get(table, {}).values():
-                most = min(n.structural_max_categories, profile.rows / n.structural_min_rows_per_category)
-                if profile.type not in ("text", "boolean") or profile.unique or not 2 <= profile.distinct_count <= most:
-                    continue
+            for profile in category_columns(ev.profiles.get(table, {}).values(), s.nulls):
                 column = f"{alias}.{quote_ident(profile.name)}"
                 rows = con.execute(f"SELECT {column}::VARCHAR, count(*) FILTER (WHERE {self.bad}), count(*) "
                                    f"FROM {self.relation} GROUP BY 1").fetchall()

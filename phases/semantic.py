@@ -347,6 +347,7 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, curren
         aggregation=aggregation, time_role=time_role, name_clarity=col.reading.clarity, pii=d.pii,
         references=references, description=description, confidence=round(min(1.0, confidence), 3),
         decided_by=decided_by, evidence=tuple(evidence),
+        money=(spec is not None and spec.unit == "currency") or col.type == "currency",
     )
 
 

@@ -9,11 +9,17 @@ where DuckDB accepts them.
 from __future__ import annotations
 
 import os
+import re
 
 
 def quote_ident(name: str) -> str:
     """`name` as a double-quoted SQL identifier: `a"b` becomes `"a""b"`."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def readable_ident(name: str) -> str:
+    """`name` as a person writes it in SQL: bare when it is a plain lower-case word, else quoted."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else quote_ident(name)
 
 
 def quote_literal(value: str | os.PathLike[str]) -> str:

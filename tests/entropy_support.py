@@ -63,4 +63,4 @@ def measure(root: Path, tables: dict[str, str], source: str = "s") -> tuple[Evid
 def with_annotations(ev: Evidence, annotations: Annotations) -> Evidence:
     from dataclasses import replace
 
-    return replace(ev, annotations=annotations, _annotation_index={})
+    return replace(ev, annotations=annotations)

@@ -180,9 +180,9 @@ def test_an_unclear_name_is_a_business_meaning_finding_and_an_abbreviation_a_sma
 
 def test_money_without_a_currency_is_a_unit_finding_but_a_quantity_is_not(measured, s):
     ev = annotated(measured[0],
-                   annotation("orders", "amount", role="measure", concept="amount", aggregation="additive"),
+                   annotation("orders", "amount", role="measure", concept="amount", aggregation="additive", money=True),
                    annotation("orders", "qty", role="measure", concept="quantity", aggregation="additive"),
-                   annotation("orders", "credit", role="measure", concept="credit", unit="USD"))
+                   annotation("orders", "credit", role="measure", concept="credit", unit="USD", money=True))
     assert [o.target for o in units(ev, s)] == ["orders.amount"]
 
 
@@ -346,7 +346,8 @@ def test_guidance_says_which_statuses_to_filter_and_what_to_convert_before_summi
         status = "cancelled" if i < 5 else "void'd" if i < 10 else "paid"
         rows.append(f"{i},{100 + i}.00,{'EUR' if i % 4 == 0 else 'USD'},{status}")
     ev, typed = measure(tmp_path, {"inv": "\n".join(rows) + "\n"})
-    ev = annotated(ev, annotation("inv", "amount", role="measure", concept="amount", aggregation="additive"),
+    ev = annotated(ev, annotation("inv", "amount", role="measure", concept="amount", aggregation="additive",
+                                  money=True),
                    annotation("inv", "currency", role="dimension", concept="currency"),
                    annotation("inv", "status", role="dimension", concept="status"))
     with duckdb.connect() as con:

@@ -265,6 +265,12 @@ def test_money_takes_the_currency_of_its_rows(result):
     assert col(result, "fx_rates", "rate").aggregation == "non_additive"
 
 
+def test_money_is_flagged_from_the_concepts_unit_not_from_a_list_of_names(result):
+    assert col(result, "invoices", "inv_amt").money
+    assert not col(result, "invoices", "qty").money
+    assert not col(result, "fx_rates", "rate").money  # a rate is a ratio of two currencies, not money
+
+
 def test_balance_pairs_are_balances_when_one_sided_and_activity_when_both_sides_are_filled(result):
     assert col(result, "trial_balance", "debit_balance").aggregation == "point_in_time"
     assert col(result, "trial_balance", "credit_balance").aggregation == "point_in_time"
