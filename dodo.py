@@ -6,15 +6,15 @@ from pathlib import Path
 
 from doit.exceptions import InvalidDodoFile
 
-from phases.errors import ConfigError
-from phases.layout import DOIT_DB
-from phases.project import load_project
-from phases.tasks import generate_tasks
+from phases.core.errors import ConfigError
+from phases.core.layout import DOIT_DB
+from phases.core.project import load_project
+from phases.engine.tasks import generate_tasks
 
 ROOT = Path(__file__).resolve().parent
 
 DOIT_CONFIG = {
-    "backend": "sqlite3_durable",  # commits per task: see phases/doit_backend.py
+    "backend": "sqlite3_durable",  # commits per task: see phases/engine/doit_backend.py
     "dep_file": str(ROOT / DOIT_DB),
     "verbosity": 2,
 }

@@ -69,7 +69,7 @@ def baseline_vs_phases(data: Path, work: Path) -> list[tuple[str, float]]:
         duck_full = time.perf_counter() - start
     root = work / "big"
     table = "master_txn_table"
-    runner = [sys.executable, "-m", "phases.runner", "--root", str(root)]
+    runner = [sys.executable, "-m", "phases.engine.runner", "--root", str(root)]
     ours_import = timed([*runner, "import", "bench", table], root)
     ours_typing = timed([*runner, "typing", "bench", table], root)
     return [

@@ -1,5 +1,5 @@
 """Time the per-table analyses on a generated typed table: DuckDB's SUMMARIZE against the
-statistics phase, then statistics + statistical_quality (+ temporal, when phases.temporal is
+statistics phase, then statistics + statistical_quality (+ temporal, when phases.profile.temporal is
 there), at 1 and 2 DuckDB threads and at two table sizes, with each phase's peak memory.
 
     python bench/bench_table_analyses.py [--rows 1000000 250000] [--repeat 3] [--keep DIR]
@@ -77,8 +77,8 @@ def run_summarize(con, parquet: Path, folder: Path) -> None:
 
 
 def run_statistics(con, parquet: Path, folder: Path) -> None:
-    from phases.profiles import dump_json
-    from phases.statistics import StatisticsSettings, TypeInfo, profile_parquet
+    from phases.artifacts.profiles import dump_json
+    from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_parquet
 
     types = {name: TypeInfo(type=kind) for name, kind in TYPES.items()}
     profiles, table = profile_parquet(con, str(parquet), "bench", types, StatisticsSettings())
@@ -87,8 +87,8 @@ def run_statistics(con, parquet: Path, folder: Path) -> None:
 
 
 def run_quality(con, parquet: Path, folder: Path) -> None:
-    from phases.profiles import dump_json, load_column_profiles
-    from phases.statistical_quality import QualitySettings, find_quality_findings
+    from phases.artifacts.profiles import dump_json, load_column_profiles
+    from phases.profile.statistical_quality import QualitySettings, find_quality_findings
 
     profiles = load_column_profiles(folder / "column_profiles.json")
     con.execute(f"CREATE VIEW typed AS SELECT * FROM read_parquet('{parquet}')")
@@ -97,9 +97,9 @@ def run_quality(con, parquet: Path, folder: Path) -> None:
 
 
 def run_temporal(con, parquet: Path, folder: Path) -> None:
-    """What phases.temporal.profile_time does, on the same table."""
-    from phases.sql import quote_ident
-    from phases.temporal import DATE_TYPES, NUMERIC_TYPES, TemporalSettings, profile_temporal, profiles_json
+    """What phases.profile.temporal.profile_time does, on the same table."""
+    from phases.core.sql import quote_ident
+    from phases.profile.temporal import DATE_TYPES, NUMERIC_TYPES, TemporalSettings, profile_temporal, profiles_json
 
     wanted = [c for c, t in TYPES.items() if t in DATE_TYPES + NUMERIC_TYPES]
     con.execute(f"CREATE TEMP TABLE typed AS SELECT {', '.join(map(quote_ident, wanted))} "
@@ -137,7 +137,7 @@ def measure(task: str, parquet: Path, folder: Path, threads: int, repeat: int) -
 
 def has_temporal() -> bool:
     try:
-        import phases.temporal  # noqa: F401 -- written in parallel; benchmarked when present
+        import phases.profile.temporal  # noqa: F401 -- written in parallel; benchmarked when present
     except ImportError:
         return False
     return True

@@ -58,7 +58,7 @@ def shown(values: list | tuple) -> str:
 
 
 def evaluate_semantic(root: Path, source: str, key: dict) -> None:
-    from phases.annotations import load_annotations
+    from phases.artifacts.annotations import load_annotations
 
     annotations = load_annotations(root / "state" / source / "semantic" / "annotations.json")
     renamed = key["renamed_in_medium"] if source == "medium" else {}
@@ -166,7 +166,7 @@ def expectations() -> dict[str, Expectation]:
 
 
 def evaluate_validation(root: Path) -> None:
-    from phases.validations import load_validations
+    from phases.artifacts.validations import load_validations
 
     results = {s: load_validations(root / "state" / s / "validation" / "validations.json") for s in SOURCES}
     expected = expectations()

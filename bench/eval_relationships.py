@@ -112,7 +112,7 @@ def run(command: list[str], cwd: Path) -> float:
 def run_source(root: Path, source: str) -> float:
     """Upstream phases through doit, then the relationships task timed alone, then topology."""
     run([sys.executable, "-m", "doit", "-n", "2", "statistics"], root)
-    runner = [sys.executable, "-m", "phases.runner", "--root", str(root)]
+    runner = [sys.executable, "-m", "phases.engine.runner", "--root", str(root)]
     seconds = run([*runner, "relationships", source], root)
     run([*runner, "topology", source], root)
     return seconds
@@ -124,7 +124,7 @@ def run_source(root: Path, source: str) -> float:
 def discovered(root: Path, source: str) -> tuple[dict[Key, int], dict[str, tuple[str, ...]]]:
     """Found foreign keys (with their orphan rows) and each table's primary key."""
     sys.path.insert(0, str(REPO))
-    from phases.relationships import load_relationships
+    from phases.structure.relationships import load_relationships
 
     report = load_relationships(root / "state" / source / "relationships" / "relationships.json")
     found = {(r.child_table, r.child_columns, r.parent_table, r.parent_columns): r.orphan_rows

@@ -1,5 +1,5 @@
 """`python -m phases`: the dataraum command line."""
 
-from phases.cli import main
+from phases.interfaces.cli import main
 
 main()

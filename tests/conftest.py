@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from phases.context import TaskContext
-from phases.project import load_project
-from phases.runner import build_context, run_task
+from phases.core.context import TaskContext
+from phases.core.project import load_project
+from phases.engine.runner import build_context, run_task
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -99,9 +99,9 @@ def run_upstream(root: Path, csvs: dict[str, str], phases: tuple[str, ...], sour
 
 def write_annotations(root: Path, annotations, source: str = "s") -> None:
     """A semantic phase output written by hand (annotations.json and its manifest)."""
-    from phases.manifest import write_manifest
-    from phases.profiles import dump_json
-    from phases.runner import describe_artifacts
+    from phases.artifacts.profiles import dump_json
+    from phases.core.manifest import write_manifest
+    from phases.engine.runner import describe_artifacts
 
     out = root / "state" / source / "semantic"
     out.mkdir(parents=True, exist_ok=True)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phases.annotations import Annotations
-from phases.column_types import load_column_types
-from phases.config import parse_model, read_yaml
-from phases.correlations import load_correlations
-from phases.derived_columns import load_derived_columns
-from phases.entropy_evidence import Evidence, TableImport
-from phases.entropy_settings import EntropySettings
-from phases.manifest import read_manifest
-from phases.profiles import load_column_profiles, load_quality_findings, load_table_profile
-from phases.relationships import load_relationships
-from phases.temporal import load_temporal_profiles
-from phases.topology import load_schema_graph
+from phases.artifacts.annotations import Annotations
+from phases.artifacts.column_types import load_column_types
+from phases.artifacts.profiles import load_column_profiles, load_quality_findings, load_table_profile
+from phases.core.config import parse_model, read_yaml
+from phases.core.manifest import read_manifest
+from phases.entropy.evidence import Evidence, TableImport
+from phases.entropy.settings import EntropySettings
+from phases.profile.temporal import load_temporal_profiles
+from phases.structure.correlations import load_correlations
+from phases.structure.derived_columns import load_derived_columns
+from phases.structure.relationships import load_relationships
+from phases.structure.topology import load_schema_graph
 from tests.conftest import run_upstream
 
 REPO = Path(__file__).resolve().parent.parent

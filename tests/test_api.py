@@ -1,4 +1,4 @@
-"""The library API (phases.api) on the tiny demo project. Runs go through doit in
+"""The library API (phases.interfaces.api) on the tiny demo project. Runs go through doit in
 this process and a full run costs about two seconds, so the project runs once per
 session and each test starts from a restored snapshot of it (`ran_project`)."""
 
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from phases import api, graph
-from phases.errors import ConfigError
-from phases.project import load_project
+from phases.core.errors import ConfigError
+from phases.core.project import load_project
+from phases.engine import graph
+from phases.interfaces import api
 from tests.conftest import DATA, make_project
 
 ALL = [
@@ -118,7 +119,7 @@ def test_a_config_change_is_named_as_the_reason(ran_project):
 
 def test_a_failed_task_shows_as_failed_with_its_error(ran_project):
     (ran_project / "broken_phases.py").write_text(
-        "from phases.errors import PhaseError\n\n\n"
+        "from phases.core.errors import PhaseError\n\n\n"
         "def total(ctx):\n    raise PhaseError('planted failure')\n"
     )
     pipeline = ran_project / "config" / "pipeline.yaml"
@@ -193,7 +194,7 @@ def test_the_readiness_table_puts_the_most_uncertain_columns_first(demo_project)
 
 
 def test_entropy_changes_compare_the_last_two_distinct_outputs(demo_project):
-    from phases import store
+    from phases.engine import store
 
     assert api.entropy_changes(root=demo_project).snapshots == 0
     engine = store.open_store(demo_project / "state/history.sqlite")
@@ -220,10 +221,10 @@ def test_the_graph_layers_follow_the_dag():
 
 
 def test_run_path_adds_a_folder_as_a_source_named_after_it(demo_project, tmp_path):
-    import phases.project
+    import phases.core.project
 
-    if not hasattr(phases.project, "ADDED_SOURCES"):
-        pytest.skip("phases/project.py does not read added sources yet (patch pending)")
+    if not hasattr(phases.core.project, "ADDED_SOURCES"):
+        pytest.skip("phases/core/project.py does not read added sources yet (patch pending)")
     folder = tmp_path / "Sales 2024"
     folder.mkdir()
     (folder / "q1.csv").write_text("id,v\n1,x\n")

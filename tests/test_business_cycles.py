@@ -12,15 +12,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from phases.annotations import Annotations, ColumnAnnotation, TableAnnotation
-from phases.business_cycles import detect_cycles, detect_source
-from phases.config import parse_model, read_yaml
-from phases.cycle_vocabulary import CycleSettings, matches, normalize, tokens
-from phases.cycles import Cycles, load_cycles
-from phases.errors import ConfigError
-from phases.profiles import dump_json
-from phases.relationships import Relationship
-from phases.statistics import StatisticsSettings, TypeInfo, profile_parquet
+from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnnotation
+from phases.artifacts.cycles import Cycles, load_cycles
+from phases.artifacts.profiles import dump_json
+from phases.core.config import parse_model, read_yaml
+from phases.core.errors import ConfigError
+from phases.domain.business_cycles import detect_cycles, detect_source
+from phases.domain.cycle_vocabulary import CycleSettings, matches, normalize, tokens
+from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_parquet
+from phases.structure.relationships import Relationship
 from tests.conftest import phase_context, run_upstream, write_annotations
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from phases import api
-from phases.cli import LiveView, cli
+from phases.interfaces import api
+from phases.interfaces.cli import LiveView, cli
 from tests.test_api import ALL, restored_project
 
 COMMANDS = ("run", "status", "reset", "graph", "history", "context", "entropy")
@@ -238,7 +238,7 @@ def test_the_live_view_redraws_in_place_with_elapsed_time():
 
 
 def test_entropy_compare_says_when_there_is_nothing_to_compare_and_lists_changes(demo_project):
-    from phases import store
+    from phases.engine import store
 
     assert "nothing to compare yet" in dataraum(demo_project, "entropy", "--compare").output
     engine = store.open_store(demo_project / "state/history.sqlite")

@@ -17,9 +17,19 @@ import duckdb
 import pytest
 import yaml
 
-from phases.config import CsvOptions, RuntimeSettings, SourceConfig, parse_model, read_yaml
-from phases.context import TaskContext
-from phases.correlations import (
+from phases.artifacts.profiles import ColumnProfile, dump_json, round_sig
+from phases.core.config import CsvOptions, RuntimeSettings, SourceConfig, parse_model, read_yaml
+from phases.core.context import TaskContext
+from phases.core.dag import PhaseSpec, Pipeline
+from phases.core.errors import ConfigError, StateError
+from phases.core.manifest import read_manifest, write_manifest
+from phases.core.sources import TableRef, safe_table_name
+from phases.core.sql import quote_ident
+from phases.engine.runner import describe_artifacts
+from phases.ingest.csv_import import import_csv
+from phases.ingest.type_inference import TypingSettings, infer_types
+from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_columns, profile_keys, profile_parquet
+from phases.structure.correlations import (
     Association,
     CorrelationSettings,
     Join,
@@ -31,17 +41,7 @@ from phases.correlations import (
     measure_correlations,
     read_relationships,
 )
-from phases.csv_import import import_csv
-from phases.dag import PhaseSpec, Pipeline
-from phases.derived_columns import DerivedColumn
-from phases.errors import ConfigError, StateError
-from phases.manifest import read_manifest, write_manifest
-from phases.profiles import ColumnProfile, dump_json, round_sig
-from phases.runner import describe_artifacts
-from phases.sources import TableRef, safe_table_name
-from phases.sql import quote_ident
-from phases.statistics import StatisticsSettings, TypeInfo, profile_columns, profile_keys, profile_parquet
-from phases.type_inference import TypingSettings, infer_types
+from phases.structure.derived_columns import DerivedColumn
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "finance_example"
@@ -449,13 +449,13 @@ LINES = {"product": ("VARCHAR", [f"P{i % 8}" for i in range(120)]),
          "amount": ("DOUBLE", [(1 + (i * 7) % 5) * PRODUCTS["price"][1][i % 8] for i in range(120)]),
          "channel": ("VARCHAR", ["web", "shop", "web", "phone"] * 30)}
 SPECS = (
-    PhaseSpec(name="typing", function="phases.type_inference.type_table", scope="table", inputs=(),
+    PhaseSpec(name="typing", function="phases.ingest.type_inference.type_table", scope="table", inputs=(),
               outputs=("typed_table",)),
-    PhaseSpec(name="statistics", function="phases.statistics.profile_table", scope="table", inputs=("typed_table",),
-              outputs=("column_profiles", "table_profile")),
-    PhaseSpec(name="relationships", function="phases.relationships.discover_relationships", scope="source",
+    PhaseSpec(name="statistics", function="phases.profile.statistics.profile_table", scope="table",
+              inputs=("typed_table",), outputs=("column_profiles", "table_profile")),
+    PhaseSpec(name="relationships", function="phases.structure.relationships.discover_relationships", scope="source",
               inputs=("typed_table",), outputs=("relationships",)),
-    PhaseSpec(name="correlations", function="phases.correlations.measure_correlations", scope="source",
+    PhaseSpec(name="correlations", function="phases.structure.correlations.measure_correlations", scope="source",
               inputs=("typed_table", "column_profiles", "table_profile", "relationships"),
               outputs=("correlations", "derived_columns"), config=("correlations.yaml",)),
 )

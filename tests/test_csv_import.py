@@ -1,4 +1,4 @@
-"""Tests of phases.csv_import: real in-memory DuckDB, files under tmp_path, known answers."""
+"""Tests of phases.ingest.csv_import: real in-memory DuckDB, files under tmp_path, known answers."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from phases.config import CsvOptions
-from phases.csv_import import ImportResult, import_csv
-from phases.errors import ImportFailed
-from phases.sql import quote_ident, quote_literal
+from phases.core.config import CsvOptions
+from phases.core.errors import ImportFailed
+from phases.core.sql import quote_ident, quote_literal
+from phases.ingest.csv_import import ImportResult, import_csv
 
 DATA = Path(__file__).parent / "data" / "csv_import"
 NULLS = ("", "NULL", "N/A", "#N/A", "--", "null", "NaN")

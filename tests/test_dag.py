@@ -6,23 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from phases.dag import load_pipeline
-from phases.errors import ConfigError
+from phases.core.dag import load_pipeline
+from phases.core.errors import ConfigError
 from tests.conftest import REPO, run_doit
 
 GOOD = """
 phases:
   load:
-    function: phases.runner.main
+    function: phases.engine.runner.main
     scope: table
     outputs: [raw]
   shape:
-    function: phases.runner.main
+    function: phases.engine.runner.main
     scope: table
     inputs: [raw]
     outputs: [shaped]
   sum:
-    function: phases.runner.main
+    function: phases.engine.runner.main
     scope: source
     inputs: [shaped, raw]
     outputs: [total]
@@ -63,11 +63,13 @@ def test_phases_are_ordered_by_dependency_not_by_yaml_order(tmp_path):
         (("scope: source", "scope: galaxy"), r"phase 'sum'.*scope: Input should be 'table' or 'source'"),
         (("    outputs: [raw]\n", "    outputs: [raw]\n    colour: red\n"), r"phase 'load'.*colour: Extra inputs"),
         (
-            ("function: phases.runner.main\n    scope: source", "function: phases.nowhere.main\n    scope: source"),
+            ("function: phases.engine.runner.main\n    scope: source",
+             "function: phases.nowhere.main\n    scope: source"),
             r"phase 'sum', field 'function': cannot import module",
         ),
         (
-            ("function: phases.runner.main\n    scope: source", "function: phases.runner.no_such\n    scope: source"),
+            ("function: phases.engine.runner.main\n    scope: source",
+             "function: phases.engine.runner.no_such\n    scope: source"),
             r"phase 'sum', field 'function'.*no function 'no_such'",
         ),
     ],
@@ -92,7 +94,7 @@ def test_an_enabled_phase_may_not_read_a_disabled_one(tmp_path):
 
 def test_a_disabled_phase_needs_no_importable_function(tmp_path):
     text = GOOD.replace(
-        "function: phases.runner.main\n    scope: source",
+        "function: phases.engine.runner.main\n    scope: source",
         "function: phases.later.sum\n    scope: source\n    enabled: false",
     )
     pipeline = load_pipeline(write(tmp_path, text))
@@ -115,14 +117,17 @@ def test_doit_list_shows_the_message_not_a_traceback(demo_project):
 
 
 def test_the_code_signature_follows_every_form_of_project_import(tmp_path):
-    from phases.dag import _project_imports
+    from phases.engine.code_digest import project_imports
 
     source = tmp_path / "phase.py"
     source.write_text(
-        "import os\nimport phases.sql\nfrom phases import profiles, sql as q\n"
-        "from phases.config import (\n    Model,\n    parse_model,\n)\nfrom phases.errors import PhaseError  # why\n"
-        "def f():\n    from phases.store import history\n"
+        "import os\nimport phases.core.sql\nfrom phases.artifacts import profiles, sql as q\n"
+        "from phases.core.config import (\n    Model,\n    parse_model,\n)\n"
+        "from phases.core.errors import PhaseError  # why\n"
+        "def f():\n    from phases.engine.store import history\n"
     )
-    assert sorted(set(_project_imports(source))) == [
-        "phases.config", "phases.errors", "phases.profiles", "phases.sql", "phases.store",
+    assert sorted(project_imports(source)) == [
+        ("phases.artifacts", ("profiles", "sql")), ("phases.core.config", ("Model", "parse_model")),
+        ("phases.core.errors", ("PhaseError",)), ("phases.core.sql", ()), ("phases.engine.store", ("history",)),
     ]
+

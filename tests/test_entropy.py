@@ -11,12 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from phases.annotations import Annotations, ColumnAnnotation
-from phases.config import parse_model, read_yaml
-from phases.entropy import detect, score
-from phases.entropy_aggregate import noisy_or, score_column
-from phases.entropy_meaning import aggregation_risk, business_meaning, derived_consistency, units
-from phases.entropy_measured import (
+from phases.artifacts.annotations import Annotations, ColumnAnnotation
+from phases.artifacts.entropy_scores import EntropyObject
+from phases.core.config import parse_model, read_yaml
+from phases.core.errors import ConfigError
+from phases.entropy.aggregate import noisy_or, score_column
+from phases.entropy.meaning import aggregation_risk, business_meaning, derived_consistency, units
+from phases.entropy.measured import (
     category_consistency,
     nulls,
     outliers,
@@ -25,10 +26,9 @@ from phases.entropy_measured import (
     type_fidelity,
     wrong_signs,
 )
-from phases.entropy_records import EntropyObject
-from phases.entropy_settings import DIMENSIONS, EntropySettings, ramp
-from phases.errors import ConfigError
-from phases.temporal_series import LevelShift
+from phases.entropy.score import detect, score
+from phases.entropy.settings import DIMENSIONS, EntropySettings, ramp
+from phases.profile.temporal_series import LevelShift
 from tests.entropy_support import REPO, measure, settings, with_annotations
 
 N = 200
@@ -214,7 +214,7 @@ def test_a_derived_column_that_breaks_on_some_rows_scores_by_the_broken_share(tm
 
 
 def obj(dimension: str, score: float, column: str = "c") -> EntropyObject:
-    from phases.entropy_measured import finding
+    from phases.entropy.measured import finding
 
     return finding("t", column, dimension, "test", score, f"{dimension} {score}", {})
 
@@ -323,7 +323,7 @@ def test_a_copy_across_a_join_is_judged_where_it_applies(tmp_path, s):
 
 
 def test_the_markdown_keeps_the_most_uncertain_columns_when_it_must_cut(measured, s):
-    from phases.context_document import build_context, render_markdown
+    from phases.entropy.document import build_context, render_markdown
 
     ev, typed = measured
     with duckdb.connect() as con:
@@ -339,7 +339,7 @@ def test_the_markdown_keeps_the_most_uncertain_columns_when_it_must_cut(measured
 
 
 def test_guidance_says_which_statuses_to_filter_and_what_to_convert_before_summing(tmp_path, s):
-    from phases.context_document import build_context
+    from phases.entropy.document import build_context
 
     rows = ["id,amount,currency,status"]
     for i in range(40):

@@ -11,8 +11,9 @@ from dataclasses import replace
 import duckdb
 import pytest
 
-from phases.entropy_meaning import REMEASURED_ELSEWHERE, derived_consistency, time_roles, units, validations
-from phases.entropy_measured import (
+from phases.artifacts.validations import CheckResult, Validations
+from phases.entropy.meaning import REMEASURED_ELSEWHERE, derived_consistency, time_roles, units, validations
+from phases.entropy.measured import (
     benford,
     category_consistency,
     join_paths,
@@ -21,8 +22,7 @@ from phases.entropy_measured import (
     temporal_drift,
     type_fidelity,
 )
-from phases.entropy_settings import ramp
-from phases.validations import CheckResult, Validations
+from phases.entropy.settings import ramp
 from tests.entropy_support import measure, settings
 from tests.test_entropy import annotated, annotation, only
 from tests.test_topology import graph, rel

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from phases.annotations import Annotations
-from phases.context import TaskContext
-from phases.layout import state_dir
-from phases.llm import LlmError, parse_reply
+from phases.artifacts.annotations import Annotations
+from phases.core.context import TaskContext
+from phases.core.layout import state_dir
+from phases.meaning.llm import LlmError, parse_reply
 from tests.test_semantic import build_project, col, finance_tables, run, with_settings
 
 KEY_ENV = "DATARAUM_TEST_LLM_KEY"

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from phases.doit_backend import DurableSqliteDB
+from phases.engine.doit_backend import DurableSqliteDB
 from tests.conftest import run_doit
 
 ALL = {

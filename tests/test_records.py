@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 import pytest
 
-from phases.annotations import Annotations, ColumnAnnotation, Evidence, TableAnnotation, load_annotations
-from phases.errors import StateError
-from phases.profiles import dump_json
-from phases.records import from_json, load_record
+from phases.artifacts.annotations import Annotations, ColumnAnnotation, Evidence, TableAnnotation, load_annotations
+from phases.artifacts.profiles import dump_json
+from phases.core.errors import StateError
+from phases.core.records import from_json, load_record
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,16 @@ import duckdb
 import pytest
 import yaml
 
-from phases.config import parse_model
-from phases.context import TaskContext
-from phases.errors import ConfigError, StateError
-from phases.key_candidates import NameParts, column_name_parts, table_prefix, words_similarity
-from phases.manifest import read_manifest, write_manifest
-from phases.profiles import ColumnProfile, DuplicateRows, NumericStats, TableProfile, dump_json
-from phases.relationships import (
+from phases.artifacts.profiles import ColumnProfile, DuplicateRows, NumericStats, TableProfile, dump_json
+from phases.core.config import parse_model
+from phases.core.context import TaskContext
+from phases.core.errors import ConfigError, StateError
+from phases.core.manifest import read_manifest, write_manifest
+from phases.core.sql import quote_ident
+from phases.engine.runner import describe_artifacts
+from phases.profile.statistics import StatisticsSettings, profile_columns, profile_keys
+from phases.structure.key_candidates import NameParts, column_name_parts, table_prefix, words_similarity
+from phases.structure.relationships import (
     Relationships,
     RelationshipSettings,
     TableInput,
@@ -28,9 +31,6 @@ from phases.relationships import (
     find_relationships,
     load_relationships,
 )
-from phases.runner import describe_artifacts
-from phases.sql import quote_ident
-from phases.statistics import StatisticsSettings, profile_columns, profile_keys
 from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent

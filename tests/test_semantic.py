@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 import yaml
 
-from phases.annotations import Annotations, ColumnAnnotation, load_annotations
-from phases.config import read_yaml
-from phases.context import TaskContext
-from phases.errors import ConfigError
-from phases.ontology import build_ontology, tokenize
-from phases.ontology_matching import code_prefix, initials_readings, luhn_valid, prefix_concepts
-from phases.runner import run_task
-from phases.semantic import annotate_semantics, read_settings
+from phases.artifacts.annotations import Annotations, ColumnAnnotation, load_annotations
+from phases.core.config import read_yaml
+from phases.core.context import TaskContext
+from phases.core.errors import ConfigError
+from phases.engine.runner import run_task
+from phases.meaning.ontology import build_ontology, tokenize
+from phases.meaning.ontology_matching import code_prefix, initials_readings, luhn_valid, prefix_concepts
+from phases.meaning.semantic import annotate_semantics, read_settings
 from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
@@ -388,7 +388,7 @@ def shipped():
 def test_the_shipped_config_is_valid_equals_the_defaults_and_holds_the_shared_ids():
     parsed, ontology = shipped()
     assert parsed.ontologies == ("general", "financial")
-    from phases.semantic import SemanticSettings
+    from phases.meaning.semantic import SemanticSettings
     assert parsed.model_dump(exclude={"ontologies"}) == SemanticSettings().model_dump(exclude={"ontologies"})
     assert set(SHARED_CONCEPTS) <= set(ontology.concepts)
     assert set(SHARED_ENTITIES) <= set(ontology.entities)
@@ -433,7 +433,7 @@ def test_hostile_names_empty_columns_and_empty_tables_are_annotated(tmp_path):
 
 
 def test_a_prefix_every_column_of_a_table_shares_is_a_convention_not_an_unclear_word():
-    from phases.semantic_evidence import table_prefix, without_prefix
+    from phases.meaning.semantic_evidence import table_prefix, without_prefix
 
     lineitem = ["l_orderkey", "l_partkey", "l_quantity", "l_discount", "l_comment"]
     assert table_prefix(lineitem) == "l" and without_prefix("l_discount", "l") == "discount"

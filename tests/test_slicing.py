@@ -15,15 +15,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from phases.annotations import Annotations, ColumnAnnotation, TableAnnotation
-from phases.config import parse_model, read_yaml
-from phases.correlations import Correlations
-from phases.errors import ConfigError
-from phases.profiles import dump_json
-from phases.slices import Slices, load_slices
-from phases.slicing import SlicingSettings, slice_facts, slice_source
-from phases.sql import quote_ident
-from phases.statistics import StatisticsSettings, TypeInfo, profile_parquet
+from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnnotation
+from phases.artifacts.profiles import dump_json
+from phases.artifacts.slices import Slices, load_slices
+from phases.core.config import parse_model, read_yaml
+from phases.core.errors import ConfigError
+from phases.core.sql import quote_ident
+from phases.domain.slicing import SlicingSettings, slice_facts, slice_source
+from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_parquet
+from phases.structure.correlations import Correlations
 from tests.conftest import phase_context, run_upstream, write_annotations
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,22 +11,22 @@ from typing import Any
 
 import duckdb
 import pytest
-from test_statistics import make_table, typing_manifest  # shared table builders
 
-from phases.benford import BENFORD_EXPECTED, benford_test, chi_square_sf, first_digit_sql
-from phases.config import read_yaml
-from phases.manifest import Artifact, file_sha256, write_manifest
-from phases.profiles import QualityFindings, dump_json, load_quality_findings
-from phases.quality_base import Aggregates, sql_number
-from phases.statistical_quality import (
+from phases.artifacts.profiles import QualityFindings, dump_json, load_quality_findings
+from phases.core.config import read_yaml
+from phases.core.manifest import Artifact, file_sha256, write_manifest
+from phases.profile.statistical_quality import (
     QualitySettings,
     _value_measure,
     find_quality_findings,
     find_quality_issues,
     grouped_text_measures,
 )
-from phases.statistics import StatisticsSettings, TypeInfo, profile_columns, profile_table
+from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_columns, profile_table
+from phases.shared.benford import BENFORD_EXPECTED, benford_test, chi_square_sf, first_digit_sql
+from phases.shared.quality_base import Aggregates, sql_number
 from tests.conftest import phase_context
+from tests.test_statistics import make_table, typing_manifest  # shared table builders
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = QualitySettings()

@@ -13,10 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from phases.config import read_yaml
-from phases.errors import ConfigError, PhaseError
-from phases.manifest import Artifact, file_sha256, write_manifest
-from phases.profiles import (
+from phases.artifacts.profiles import (
     ColumnProfile,
     dump_json,
     load_column_profiles,
@@ -24,8 +21,11 @@ from phases.profiles import (
     round_scaled,
     round_sig,
 )
-from phases.sql import quote_ident
-from phases.statistics import (
+from phases.core.config import read_yaml
+from phases.core.errors import ConfigError, PhaseError
+from phases.core.manifest import Artifact, file_sha256, write_manifest
+from phases.core.sql import quote_ident
+from phases.profile.statistics import (
     StatisticsSettings,
     TypeInfo,
     profile_columns,
@@ -309,7 +309,7 @@ def test_an_empty_table_has_rows_zero_and_no_keys(con):
 
 @pytest.mark.parametrize("bad", [{"histogram_buckets": 0}, {"top_values": 0}, {"key_types": ["money"]}, {"x": 1}])
 def test_out_of_range_or_unknown_settings_are_config_errors(bad):
-    from phases.config import parse_model
+    from phases.core.config import parse_model
 
     with pytest.raises(ConfigError, match="config/statistics.yaml"):
         parse_model(StatisticsSettings, bad, "config/statistics.yaml")

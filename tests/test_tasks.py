@@ -50,7 +50,7 @@ def test_actions_are_picklable_functions_with_plain_arguments_so_nothing_depends
     tasks = load_dodo(demo_project)
     (action,) = tasks["double:demo.b"].actions
     (command,) = action.args
-    assert command[:3] == [sys.executable, "-m", "phases.runner"]
+    assert command[:3] == [sys.executable, "-m", "phases.engine.runner"]
     assert command[-3:] == ["double", "demo", "b"]
     assert pickle.loads(pickle.dumps(action.py_callable)) is action.py_callable
 

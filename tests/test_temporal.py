@@ -12,12 +12,12 @@ import duckdb
 import pytest
 import yaml
 
-from phases.context import TaskContext
-from phases.errors import StateError
-from phases.manifest import write_manifest
-from phases.runner import describe_artifacts
-from phases.sql import quote_ident
-from phases.temporal import (
+from phases.core.context import TaskContext
+from phases.core.errors import StateError
+from phases.core.manifest import write_manifest
+from phases.core.sql import quote_ident
+from phases.engine.runner import describe_artifacts
+from phases.profile.temporal import (
     TemporalSettings,
     load_temporal_profiles,
     profile_temporal,

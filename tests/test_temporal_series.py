@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pytest
 
-from phases.temporal import TemporalSettings, profile_temporal
-from phases.temporal_series import (
+from phases.profile.temporal import TemporalSettings, profile_temporal
+from phases.profile.temporal_series import (
     CONSTANT,
     TOO_SHORT,
     advance,

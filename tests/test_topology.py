@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from phases.context import TaskContext
-from phases.errors import StateError
-from phases.manifest import write_manifest
-from phases.profiles import dump_json
-from phases.relationships import Relationship, Relationships, TableSummary
-from phases.runner import describe_artifacts
-from phases.topology import SchemaGraph, TopologySettings, load_schema_graph, map_schema, map_topology
+from phases.artifacts.profiles import dump_json
+from phases.core.context import TaskContext
+from phases.core.errors import StateError
+from phases.core.manifest import write_manifest
+from phases.engine.runner import describe_artifacts
+from phases.structure.relationships import Relationship, Relationships, TableSummary
+from phases.structure.topology import SchemaGraph, TopologySettings, load_schema_graph, map_schema, map_topology
 from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Tests of phases.type_inference: known answers per format, whole-column decisions,
+"""Tests of phases.ingest.type_inference: known answers per format, whole-column decisions,
 cast failures, overrides, awkward column names, determinism and settings validation."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import duckdb
 import pytest
 from pydantic import ValidationError
 
-from phases.config import ColumnOverride, parse_model, read_yaml
-from phases.errors import ConfigError
-from phases.sql import quote_ident, quote_literal
-from phases.type_inference import ColumnTyping, TypingResult, TypingSettings, infer_types
+from phases.core.config import ColumnOverride, parse_model, read_yaml
+from phases.core.errors import ConfigError
+from phases.core.sql import quote_ident, quote_literal
+from phases.ingest.type_inference import ColumnTyping, TypingResult, TypingSettings, infer_types
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "typing.yaml"
 DEFAULTS = TypingSettings()

@@ -20,15 +20,15 @@ from typing import Any
 import pytest
 import yaml
 
-from phases.annotations import Annotations, ColumnAnnotation, TableAnnotation
-from phases.config import parse_model, read_yaml
-from phases.errors import ConfigError, StateError
-from phases.manifest import write_manifest
-from phases.profiles import dump_json
-from phases.project import load_project
-from phases.runner import describe_artifacts, run_task
-from phases.validation import ValidationSettings, validate_domain
-from phases.validations import CheckResult, Validations, load_validations
+from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnnotation
+from phases.artifacts.profiles import dump_json
+from phases.artifacts.validations import CheckResult, Validations, load_validations
+from phases.core.config import parse_model, read_yaml
+from phases.core.errors import ConfigError, StateError
+from phases.core.manifest import write_manifest
+from phases.core.project import load_project
+from phases.domain.validation import ValidationSettings, validate_domain
+from phases.engine.runner import describe_artifacts, run_task
 from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent

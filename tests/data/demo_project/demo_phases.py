@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from phases.context import PhaseOutput, TaskContext
+from phases.core.context import PhaseOutput, TaskContext
 
 
 def _knobs(ctx: TaskContext) -> None:

@@ -1,0 +1,1 @@
+"""Domain phases over the annotated source: slicing, business cycles and validation checks."""

@@ -1,0 +1,192 @@
+"""Run one task of the pipeline in its own process:
+
+    python -m phases.engine.runner --root ROOT PHASE SOURCE [TABLE]
+
+It clears the task's folder, calls the phase function, describes the artifacts,
+writes the manifest last and atomically, and records the run in the history
+store. Any failure prints one clear line to stderr and exits non-zero, so doit
+fails this task only."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from phases.core.context import PhaseOutput, TaskContext
+from phases.core.errors import DataraumError, PhaseError
+from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
+from phases.core.manifest import MANIFEST_NAME, Artifact, Manifest, file_sha256, read_manifest, write_manifest
+from phases.core.project import Project, load_project
+from phases.core.sources import find_table
+from phases.engine.tasks import upstream_manifests
+
+
+def build_context(project: Project, phase: str, source: str, table: str | None) -> TaskContext:
+    spec = project.pipeline.phase(phase)
+    if (spec.scope == "table") != (table is not None):
+        raise PhaseError(f"phase {phase!r} has scope {spec.scope!r}: give a table name exactly when scope is 'table'")
+    tables = project.tables(source)
+    upstream: dict[str, dict[str | None, Manifest]] = {}
+    for path in upstream_manifests(project, spec, source, table):
+        manifest = read_manifest(path)
+        upstream.setdefault(manifest.phase, {})[manifest.table] = manifest
+    return TaskContext(
+        root=project.root, pipeline=project.pipeline, spec=spec, source=project.source(source),
+        table=find_table(tables, table) if table else None, tables=tables,
+        out_dir=task_dir(project.root, source, phase, table), settings=project.phase_settings(spec),
+        runtime=project.runtime, upstream=upstream,
+    )
+
+
+def load_function(dotted: str) -> Callable[[TaskContext], PhaseOutput]:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def describe_artifacts(out_dir: Path, files: Mapping[str, str]) -> dict[str, Artifact]:
+    """Digest every artifact; Parquet files also get their row count and schema."""
+    import duckdb
+
+    described = {}
+    with duckdb.connect() as con:
+        for name, file_name in sorted(files.items()):
+            path = out_dir / file_name
+            if not path.is_file():
+                raise PhaseError(f"artifact {name!r}: the phase did not write {path}")
+            rows = columns = None
+            if path.suffix == ".parquet":
+                rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]
+                schema = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+                columns = tuple((row[0], row[1]) for row in schema)
+            described[name] = Artifact(
+                path=file_name, sha256=file_sha256(path), bytes=path.stat().st_size, rows=rows, columns=columns
+            )
+    return described
+
+
+def input_hash(project: Project, ctx: TaskContext) -> str:
+    digest = hashlib.sha256()
+    inputs = upstream_manifests(project, ctx.spec, ctx.source.name, ctx.table.name if ctx.table else None)
+    if ctx.table is not None and not ctx.spec.inputs:
+        inputs.insert(0, ctx.table.path)
+    for path in inputs:
+        digest.update(file_sha256(path).encode())
+    return digest.hexdigest()
+
+
+def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest:
+    """Run one task in this process, record it in the history, return its manifest or raise."""
+    started = time.time()
+    project = load_project(root, check_functions=False)
+    ctx = None
+    try:
+        ctx = build_context(project, phase, source, table)
+        output = _produce(ctx)
+    except BaseException as exc:
+        _record(project, started, (phase, source, table), ctx, None, error=_one_line(exc))
+        raise
+    _record(project, started, (phase, source, table), ctx, output)
+    return read_manifest(manifest_path(root, source, phase, table))
+
+
+def _produce(ctx: TaskContext) -> PhaseOutput:
+    """Clear the task's folder, call the phase, then write the manifest last."""
+    # A stale manifest must never describe half-rewritten artifacts: remove it first.
+    (ctx.out_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    shutil.rmtree(ctx.out_dir, ignore_errors=True)
+    ctx.out_dir.mkdir(parents=True)
+    output = load_function(ctx.spec.function)(ctx)
+    if set(output.artifacts) != set(ctx.spec.outputs):
+        raise PhaseError(
+            f"phase {ctx.spec.name!r} returned artifacts {sorted(output.artifacts)}, but pipeline.yaml declares "
+            f"{sorted(ctx.spec.outputs)}"
+        )
+    shutil.rmtree(ctx.out_dir / ".duckdb_tmp", ignore_errors=True)
+    artifacts = describe_artifacts(ctx.out_dir, output.artifacts)
+    table = ctx.table.name if ctx.table else None
+    write_manifest(ctx.out_dir, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)
+    return output
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, DataraumError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _record(project: Project, started: float, names: tuple[str, str, str | None], ctx: TaskContext | None,
+            output: PhaseOutput | None, error: str | None = None) -> None:
+    """Write the run history; a history failure is reported but never fails the task."""
+    from phases.engine import store
+
+    phase, source, table = names
+    finished = time.time()
+    try:
+        engine = store.open_store(state_dir(project.root) / HISTORY_DB)
+        manifest_text = None
+        if output is not None:
+            manifest_text = manifest_path(project.root, source, phase, table).read_text(encoding="utf-8")
+        store.record_checkpoint(engine, store.Checkpoint(
+            task=task_name(phase, source, table), source=source, phase=phase, table_name=table,
+            started_at=datetime.fromtimestamp(started, UTC), finished_at=datetime.fromtimestamp(finished, UTC),
+            duration_s=round(finished - started, 3), success=output is not None,
+            input_hash=input_hash(project, ctx) if ctx else "", output_summary=manifest_text, error=error,
+        ))
+        if output is not None:
+            store.record_catalog(
+                engine, source, project.source(source).path, table,
+                ctx.table.path.name if ctx.table else None, output.catalog_table, output.catalog_columns,
+            )
+            if output.scores:
+                digest = hashlib.sha256(manifest_text.encode()).hexdigest()
+                store.record_scores(engine, source, phase, digest, output.scores)
+        engine.dispose()
+    except Exception as exc:  # history is a record, not the result: warn and go on
+        print(f"warning: could not record the run history: {exc}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m phases.engine.runner", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, required=True, help="project root (holds config/ and state/)")
+    parser.add_argument("phase")
+    parser.add_argument("source")
+    parser.add_argument("table", nargs="?")
+    return parser
+
+
+def record_killed(argv: list[str], started: float, error: str) -> None:
+    """History for a runner process that was killed before it could record itself."""
+    args = _parser().parse_args(argv)
+    try:
+        project = load_project(args.root.resolve(), check_functions=False)
+    except DataraumError:
+        return
+    _record(project, started, (args.phase, args.source, args.table), None, None, error=error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    root = args.root.resolve()
+    sys.path.insert(0, str(root))  # a project may keep its own phase modules at its root
+    name = task_name(args.phase, args.source, args.table)
+    try:
+        run_task(root, args.phase, args.source, args.table)
+        return 0
+    except DataraumError as exc:
+        print(f"{name} failed: {exc}", file=sys.stderr)
+    except Exception as exc:  # a bug in a phase: keep the traceback for whoever fixes it
+        traceback.print_exc(file=sys.stderr)
+        print(f"{name} failed with an unexpected error: {_one_line(exc)}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

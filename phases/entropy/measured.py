@@ -1,0 +1,512 @@
+"""Entropy detectors over what was *measured*: the structural layer (types, keys, joins) and
+the value layer (nulls, outliers, Benford, drift, category spellings).
+
+Each detector is a function `(evidence, settings) -> list[EntropyObject]`, one object per
+target it has something to say about, with the numbers behind the score and what would
+resolve it. Scores are ramps between thresholds from config/thresholds.yaml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from phases.artifacts.entropy_scores import EntropyObject, Resolution
+from phases.artifacts.profiles import round_sig
+from phases.entropy.evidence import Evidence
+from phases.entropy.settings import LAYER_OF, EntropySettings, ramp
+
+
+def finding(
+    table: str, column: str | None, dimension: str, detector: str, score: float, summary: str,
+    evidence: Mapping[str, Any], resolutions: tuple[Resolution, ...] = (), confidence: float = 1.0,
+    target_kind: str = "column", target: str | None = None,
+) -> EntropyObject:
+    """An entropy object with its score and confidence rounded for deterministic output."""
+    if target is None:
+        target = f"{table}.{column}" if column is not None else table
+    if column is None and target_kind == "column":
+        target_kind = "table"  # a finding about a whole table
+    return EntropyObject(
+        target_kind=target_kind,  # type: ignore[arg-type]
+        target=target, table=table, column=column, layer=LAYER_OF[dimension], dimension=dimension,
+        detector=detector, score=round(min(1.0, max(0.0, score)), 4), confidence=round(confidence, 4),
+        summary=summary, evidence={k: round_sig(v) if isinstance(v, float) else v for k, v in evidence.items()},
+        resolutions=resolutions,
+    )
+
+
+def fix(action: str, reduction: float, effort: str = "low") -> Resolution:
+    return Resolution(action=action, expected_reduction=round(reduction, 2), effort=effort)  # type: ignore[arg-type]
+
+
+def pct(share: float) -> str:
+    return f"{share:.1%}" if share >= 0.001 else f"{share:.3%}"
+
+
+# --- structural ----------------------------------------------------------------------------
+
+
+def type_fidelity(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    t = s.type_fidelity
+    out = []
+    for table, columns in ev.types.items():
+        for name, typing in columns.items():
+            non_null = typing.non_null or 0
+            if typing.failures and non_null:
+                rate = typing.failures / non_null
+                examples = ", ".join(repr(e) for e in typing.failure_examples[:3])
+                score = t.failure_any_score + (1 - t.failure_any_score) * ramp(rate, t.failure_start, t.failure_full)
+                out.append(finding(
+                    table, name, "type_fidelity", "cast_failures", score,
+                    f"{typing.failures} of {non_null} values ({pct(rate)}) do not parse as {typing.type}"
+                    + (f", e.g. {examples}" if examples else "") + "; they read as NULL in the typed table",
+                    {"failures": typing.failures, "non_null": non_null, "failure_rate": rate, "type": typing.type},
+                    (fix(f"clean or exclude the {typing.failures} unparseable values, or declare them as nulls", 1.0),),
+                ))
+            # a boolean reading of a text column is a category with some values like 'N' or 'F', not
+            # a failed boolean column
+            alternatives = [a for a in typing.alternatives if a[0] != "boolean"]
+            if typing.type == "text" and alternatives:
+                other, share = max(alternatives, key=lambda a: a[1])
+                if t.alternative_start <= share < 1:  # all values parse: text was chosen on purpose (codes)
+                    out.append(finding(
+                        table, name, "type_fidelity", "failed_typing",
+                        ramp(share, t.alternative_start, t.alternative_full),
+                        f"kept as text although {pct(share)} of its values read as {other}: the rest use other "
+                        f"formats, so it cannot be filtered, sorted or compared as a {other}",
+                        {"type": "text", "alternative": other, "alternative_share": share},
+                        (fix(f"declare the {other} format(s) of this column in config/sources.yaml overrides", 1.0,
+                             "medium"),),
+                    ))
+            if typing.ambiguous:
+                out.append(finding(
+                    table, name, "type_fidelity", "ambiguous_format", t.ambiguous_score,
+                    f"its {typing.type} format {typing.format!r} reads more than one way"
+                    + (f" ({typing.note})" if typing.note else ""),
+                    {"format": typing.format, "alternatives": [list(a) for a in typing.alternatives]},
+                    (fix("declare the format in config/sources.yaml overrides", 1.0),),
+                ))
+    for table, imp in ev.imports.items():
+        lines = imp.rows_loaded + imp.rows_quarantined
+        if imp.rows_quarantined and lines:
+            rate = imp.rows_quarantined / lines
+            out.append(finding(
+                table, None, "type_fidelity", "quarantine", ramp(rate, t.quarantine_start, t.quarantine_full),
+                f"{imp.rows_quarantined} of {lines} lines of {imp.file} ({pct(rate)}) were malformed and "
+                "quarantined: totals over this table miss them",
+                {"quarantined": imp.rows_quarantined, "lines": lines, "rate": rate},
+                (fix("repair the quarantined lines (see the import phase's quarantine.parquet) and rerun", 1.0,
+                     "medium"),),
+            ))
+    return out
+
+
+def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    r = s.relationships
+    out = []
+    for rel in ev.relationships.relationships:
+        column = rel.child_columns[0] if len(rel.child_columns) == 1 else None
+        base = {"relationship": rel.id, "child_rows": rel.child_rows, "cardinality": rel.cardinality}
+
+        def add(detector: str, score: float, summary: str, evidence: Mapping[str, Any], *fixes: Resolution,
+                confidence: float = 1.0, rel=rel, column=column, base=base) -> None:
+            out.append(finding(rel.child_table, column, "relationship_quality", detector, score, summary,
+                               {**base, **evidence}, fixes, confidence, target_kind="relationship", target=rel.id))
+
+        present = rel.child_rows - rel.null_rows
+        if rel.orphan_rows and present:
+            ratio = rel.orphan_rows / present
+            score = r.orphan_any_score + (1 - r.orphan_any_score) * ramp(ratio, 0, r.orphan_full_ratio)
+            examples = ", ".join(repr(e.value) for e in rel.orphan_examples[:3])
+            add("orphans", score,
+                f"{rel.orphan_rows} rows ({pct(ratio)}, {rel.orphan_values} distinct keys"
+                + (f", e.g. {examples}" if examples else "") + f") have no match in {rel.parent_table}: "
+                "an inner join drops them, a left join gives them NULL attributes",
+                {"orphan_rows": rel.orphan_rows, "orphan_ratio": ratio, "orphan_values": rel.orphan_values},
+                fix("use a LEFT JOIN and report the unmatched rows, or repair the keys", 0.7),
+                fix(f"add the missing {rel.parent_table} rows", 1.0, "medium"))
+        if rel.fans_out:
+            add("fan_out", r.fan_out_score,
+                f"joining to {rel.parent_table} repeats rows: {rel.fan_out_rows} child rows match more than one "
+                "parent row, so sums over the join double count",
+                {"fan_out_rows": rel.fan_out_rows},
+                fix("deduplicate the parent key or aggregate the parent before joining", 1.0, "medium"))
+        if rel.confidence < r.min_confidence:
+            shortfall = (r.min_confidence - rel.confidence) / r.min_confidence
+            add("unverified", r.unverified_score * (0.5 + 0.5 * shortfall),
+                f"the key to {rel.parent_table} is inferred with confidence {rel.confidence:.2f} only",
+                {"confidence": rel.confidence},
+                fix("declare the relationship (or its absence) so the agent need not guess", 1.0),
+                confidence=0.7)
+    return out
+
+
+def competing_paths(pair, one_to_one: frozenset[str] = frozenset()) -> list[tuple[str, str, list]]:
+    """For each side of a table pair, the shortest join paths to the other side that keep that
+    side's rows, when there are several: (from, to, paths). A path that fans out (walks from a
+    parent to its children, as through a shared dimension) is not a join an agent would choose,
+    so it competes with nothing. The topology lists each pair once; read backwards, a path that
+    only walks to children only walks to parents. A one-to-one step keeps rows either way."""
+    out = []
+    for start, end, direction in ((pair.from_table, pair.to_table, "to_parent"),
+                                  (pair.to_table, pair.from_table, "to_child")):
+        keeping = [p for p in pair.paths
+                   if all(step.direction == direction or step.relationship in one_to_one for step in p.steps)]
+        shortest = [p for p in keeping if p.length == min(q.length for q in keeping)] if keeping else []
+        if len(shortest) > 1:
+            out.append((start, end, shortest))
+    return out
+
+
+def one_to_one_ids(ev: Evidence) -> frozenset[str]:
+    return frozenset(r.id for r in ev.relationships.relationships if r.cardinality == "one_to_one")
+
+
+def join_paths(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    r = s.relationships
+    out = []
+    one_to_one = one_to_one_ids(ev)
+    for pair in ev.schema.join_paths:
+        for start, end, shortest in competing_paths(pair, one_to_one):
+            routes = [" / ".join(step.relationship for step in p.steps) for p in shortest[:3]]
+            out.append(finding(
+                start, None, "join_path", "ambiguous_join", r.ambiguous_path_score,
+                f"{start} joins {end} along {len(shortest)} equally short paths ({'; '.join(routes)}): each "
+                "gives different rows",
+                {"pair": [start, end], "paths": pair.path_count, "shortest_paths": len(shortest)},
+                (fix(f"declare the preferred join path between {start} and {end}", 1.0),),
+                target_kind="table", target=start,
+            ))
+    if len(ev.tables) > 1 and ev.relationships.relationships:  # with no join at all, none is missing
+        for table in ev.schema.isolated_tables:
+            out.append(finding(
+                table, None, "join_path", "isolated_table", r.isolated_table_score,
+                f"no relationship connects {table} to the other tables: any join to it must be guessed",
+                {"isolated": True},
+                (fix(f"declare how {table} joins (for instance a composite key of code and date)", 1.0),),
+                target_kind="table", target=table,
+            ))
+    return out
+
+
+# --- value ---------------------------------------------------------------------------------
+
+
+def _foreign_key_columns(ev: Evidence) -> set[tuple[str, str]]:
+    return {(r.child_table, c) for r in ev.relationships.relationships for c in r.child_columns}
+
+
+def category_columns(profiles: Iterable[Any], n: Any) -> list[Any]:
+    """Profiles of the columns whose values are a few categories with enough rows each (text or
+    boolean, not unique), fewest categories first: the columns that can explain a pattern (where
+    a column is NULL, where a reconciliation applies) without chance doing it."""
+    return sorted(
+        (p for p in profiles
+         if p.type in ("text", "boolean") and not p.unique
+         and 2 <= p.distinct_count <= min(n.structural_max_categories, p.rows / n.structural_min_rows_per_category)),
+        key=lambda p: (p.distinct_count, p.name),
+    )
+
+
+def _null_patterns(con: Any, path: Path, profiles: Mapping[str, Any], columns: list[str],
+                   n: Any) -> dict[str, tuple[str, float, list[str]]]:
+    """For each of `columns`, the low-cardinality column whose categories best decide where it
+    is NULL, when one decides it almost entirely: column -> (that column, purity, the categories
+    where it is NULL). One grouped scan per category column covers every column with nulls."""
+    from phases.core.sql import quote_ident, quote_literal
+
+    candidates = category_columns(profiles.values(), n)[: n.structural_max_candidates]
+    best: dict[str, tuple[str, float, list[str]]] = {}
+    for cat in candidates:
+        others = [c for c in columns if c != cat.name]
+        if not others:
+            continue
+        counts = ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in others)
+        rows = con.execute(
+            f"SELECT {quote_ident(cat.name)}::VARCHAR, count(*), {counts} "
+            f"FROM read_parquet({quote_literal(str(path))}) GROUP BY 1"
+        ).fetchall()
+        total = sum(r[1] for r in rows)
+        for i, column in enumerate(others, start=2):
+            purity = sum(max(r[i], r[1] - r[i]) for r in rows) / total if total else 0.0
+            if purity >= n.structural_purity and (column not in best or purity > best[column][1]):
+                best[column] = (cat.name, purity, sorted(str(r[0]) for r in rows if r[i] > r[1] - r[i]))
+    return best
+
+
+def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
+    n = s.nulls
+    references = _foreign_key_columns(ev)
+    out = []
+    for table, profiles in ev.profiles.items():
+        scored = {}
+        for name, p in profiles.items():
+            if not p.rows or not p.null_count:
+                continue
+            optional = (table, name) in references
+            score = ramp(p.null_ratio, n.start, n.full) * (n.optional_reference_damping if optional else 1.0)
+            annotation = ev.annotation(table, name)
+            if annotation is not None:  # a NULL group in a GROUP BY shows itself; a NULL in a SUM does not
+                score *= n.role_damping.get(annotation.role, 1.0)
+            scored[name] = (p, optional, score)
+        worth = [name for name, (_, _, score) in scored.items() if score >= s.readiness.min_reported_score]
+        patterns = _null_patterns(con, typed[table], profiles, worth, n) if worth and table in typed else {}
+        for name, (p, optional, score) in scored.items():
+            what = "optional reference: a NULL may mean 'no parent'" if optional else "NULL"
+            summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are {what}; COUNT(column), AVG "
+                       "and filters silently skip them")
+            evidence = {"null_count": p.null_count, "rows": p.rows, "null_ratio": p.null_ratio,
+                        "optional_reference": optional}
+            if name in patterns:
+                cat, purity, where = patterns[name]
+                score *= n.structural_damping
+                shown = ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
+                summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are NULL, by structure: "
+                           f"{pct(purity)} of rows follow {cat!r} (NULL where it is {shown or 'rare'}); filter on "
+                           f"{cat!r} rather than reading NULL as zero or unknown")
+                evidence.update(explained_by=cat, purity=purity, null_where=where[:20])
+            out.append(finding(
+                table, name, "nulls", "null_ratio", score, summary, evidence,
+                (fix("declare what a NULL means here (unknown, not applicable, zero)", 0.8),),
+            ))
+    for table, profile in ev.table_profiles.items():
+        if profile.rows == 0:
+            out.append(finding(
+                table, None, "nulls", "empty_table", n.empty_table_score,
+                f"{table} has no rows: every query over it returns nothing, and joins to it drop everything",
+                {"rows": 0}, (fix(f"check that {ev.imports[table].file if table in ev.imports else table} "
+                                  "is the complete export", 1.0),),
+                target_kind="table", target=table,
+            ))
+    for table, q in ev.quality.items():
+        for f in q.findings:
+            if f.kind == "sentinel_value" and f.column:
+                value = f.examples[0].value if f.examples else f.evidence.get("value")
+                out.append(finding(
+                    table, f.column, "nulls", "sentinel", n.sentinel_score,
+                    f"the value {value!r} occurs {f.evidence.get('count', '?')} times and looks like a placeholder "
+                    "for a missing value, posing as data",
+                    {**f.evidence, "value": value},
+                    (fix(f"declare {value!r} a null value in config/null_values.yaml", 1.0),),
+                ))
+    return out
+
+
+def category_consistency(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    c = s.categories
+    out = []
+    for table, q in ev.quality.items():
+        for f in q.findings:
+            if f.kind not in ("case_variants", "whitespace") or not f.column:
+                continue
+            annotation = ev.annotation(table, f.column)
+            if annotation is not None and annotation.role in ("attribute", "identifier"):
+                continue  # free text and one-off references (a comment, an address) are not grouped by value
+            profile = ev.profiles.get(table, {}).get(f.column)
+            non_null = profile.non_null_count if profile else 0
+            odd = f.evidence.get("other_spellings", f.evidence.get("count", 0)) or 0
+            share = odd / non_null if non_null else 0.0
+            score = c.variant_any_score + (1 - c.variant_any_score) * ramp(share, 0, c.variant_full)
+            examples = ", ".join(repr(e.value) for e in f.examples[:3])
+            what = ("spelled in several cases or spacings" if f.kind == "case_variants"
+                    else "padded with leading or trailing spaces")
+            out.append(finding(
+                table, f.column, "category_consistency", f.kind, score,
+                f"{odd} values ({pct(share)}) are {what}" + (f", e.g. {examples}" if examples else "")
+                + ": GROUP BY and equality filters split one category into several",
+                {**f.evidence, "variant_share": share},
+                (fix("normalise with TRIM/LOWER in queries, or clean the source values", 1.0),),
+            ))
+    return out
+
+
+def benford(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    b = s.benford
+    out = []
+    for table, q in ev.quality.items():
+        for f in q.findings:
+            annotation = ev.annotation(table, f.column) if f.column else None
+            if annotation is not None and (annotation.role != "measure" or annotation.aggregation != "additive"):
+                continue  # Benford describes amounts that add up, not rates, prices or codes
+            if f.kind.startswith("benford") and f.column and f.evidence.get("mad") is not None:
+                mad = float(f.evidence["mad"])
+                score = ramp(mad, b.mad_start, b.mad_full)
+                if score <= 0:
+                    continue
+                out.append(finding(
+                    table, f.column, "benford", "benford_deviation", score,
+                    f"first digits depart from Benford's law (mean absolute deviation {mad:.3f} over "
+                    f"{f.evidence.get('n', '?')} values): values may be rounded, capped, invented or replaced",
+                    {k: f.evidence[k] for k in ("mad", "n", "chi_square", "conformity") if k in f.evidence},
+                    (fix("check how these amounts were produced (estimates, rounding, manual entry)", 0.5, "high"),),
+                    confidence=0.7,
+                ))
+    return out
+
+
+def _day(period: str) -> dt.date:
+    """The first day of a period label as the temporal phase writes it (2024-03-01, 2024-03, 2024)."""
+    parts = [int(p) for p in period[:10].split("-")] + [1, 1]
+    return dt.date(parts[0], parts[1], parts[2])
+
+
+def persistent_shifts(shifts):
+    """Level shifts that are not undone by the next one: a jump up followed by a jump back down
+    to about the old level is a spike (one extreme value, which the outlier detector judges),
+    not a change of regime."""
+    kept = []
+    ordered = sorted(shifts, key=lambda x: x.period)
+    skip = set()
+    for i, shift in enumerate(ordered):
+        if i in skip:
+            continue
+        nxt = ordered[i + 1] if i + 1 < len(ordered) else None
+        if nxt is not None and (shift.shift > 0) != (nxt.shift > 0) and \
+                abs(nxt.after - shift.before) <= 0.5 * abs(shift.shift):
+            skip.add(i + 1)
+            continue
+        kept.append(shift)
+    return kept
+
+
+def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    t = s.temporal
+    out = []
+    for table, profiles in ev.temporal.items():
+        for date_column in profiles.columns:
+            for drift in date_column.drift:
+                if not drift.found or not drift.drifting:
+                    continue
+                worst = max(drift.drifting, key=lambda d: d.psi)
+                confidence = min(1.0, min(worst.rows_start, worst.rows_end) / t.min_period_rows)
+                score = ramp(worst.psi, t.psi_start, t.psi_full) * confidence
+                out.append(finding(
+                    table, drift.column, "temporal_drift", "distribution_drift", score,
+                    f"its distribution changes between {worst.start} and {worst.end} (PSI {worst.psi:.2f}, "
+                    f"{worst.rows_start} vs {worst.rows_end} rows, by {date_column.name}): comparisons across "
+                    "that date mix two regimes",
+                    {"psi": worst.psi, "start": worst.start, "end": worst.end, "rows_start": worst.rows_start,
+                     "rows_end": worst.rows_end, "by": date_column.name, "drifting_pairs": len(drift.drifting)},
+                    (fix(f"compare periods before and after {worst.end} separately, or find what changed", 0.5,
+                         "medium"),),
+                    confidence=confidence,
+                ))
+            for series in date_column.series:
+                if not series.measure.startswith("sum:") or not series.level_shifts:
+                    continue
+                column = series.measure[len("sum:"):]
+                # shifts near the edges of the data are ramp-ups and partial periods; one the row
+                # count makes too (at any granularity) is a change of volume, not of the values
+                volume = [_day(x.period) for c in date_column.series if c.measure == "count" for x in c.level_shifts]
+                first, last = _day(series.start), _day(series.end)
+                span = max((last - first).days, 1)
+                inner = [x for x in series.level_shifts
+                         if t.edge_share < (_day(x.period) - first).days / span < 1 - t.edge_share
+                         and not any(abs((_day(x.period) - v).days) <= t.volume_window_days for v in volume)]
+                lasting = persistent_shifts(inner)
+                if not lasting:
+                    continue
+                worst_shift = max(lasting, key=lambda x: abs(x.z))
+                score = t.level_shift_max_score * ramp(abs(worst_shift.z), t.level_shift_z_start, t.level_shift_z_full)
+                out.append(finding(
+                    table, column, "temporal_drift", "level_shift", score,
+                    f"the {series.unit}ly total of {column} shifts from {worst_shift.before:.4g} to "
+                    f"{worst_shift.after:.4g} at {worst_shift.period} (z {worst_shift.z:.1f})",
+                    {"period": worst_shift.period, "before": worst_shift.before, "after": worst_shift.after,
+                     "z": worst_shift.z, "shifts": len(series.level_shifts), "by": date_column.name},
+                    (fix(f"find what changed at {worst_shift.period} before trending {column}", 0.5, "medium"),),
+                    confidence=0.8,
+                ))
+    return out
+
+
+def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: Any) -> list[EntropyObject]:
+    """Outliers scored by what they do to a SUM: the share of the column's total (sum of |x|)
+    they hold, measured on the typed table between the statistical_quality phase's fences
+    (the robust z fences where present, else Tukey's). A few tiny values below the fence of a
+    skewed column change nothing; one huge invoice changes every total."""
+    from phases.core.sql import quote_ident, quote_literal
+
+    o = s.outliers
+    out = []
+    for table, q in ev.quality.items():
+        by_column: dict[str, dict[str, Any]] = {}
+        for f in q.findings:
+            if f.kind in ("outliers_modified_z", "outliers_iqr") and f.column:
+                current = by_column.get(f.column)
+                if current is None or f.kind == "outliers_modified_z":
+                    by_column[f.column] = {**f.evidence, "method": f.kind, "examples": f.examples}
+        for column, e in sorted(by_column.items()):
+            if table not in typed or e.get("lower_fence") is None or e.get("upper_fence") is None:
+                continue
+            x = f"TRY_CAST({quote_ident(column)} AS DOUBLE)"
+            if e.get("scale") == "log10_magnitude":  # fences on the size of the values, whatever their sign
+                x = f"abs({x})"
+            lo, hi = float(e["lower_fence"]), float(e["upper_fence"])
+            beyond = f"({x} > {hi!r} OR ({x} < {lo!r} AND {x} <> 0))"  # zeros have no magnitude to judge
+            excess, total, count, high, values = con.execute(
+                f"SELECT sum(abs({x}) - {abs(hi)!r}) FILTER (WHERE abs({x}) > {abs(hi)!r}), sum(abs({x})), "
+                f"count(*) FILTER (WHERE {beyond}), count(*) FILTER (WHERE abs({x}) > {abs(hi)!r}), count({x}) "
+                f"FROM read_parquet({quote_literal(str(typed[table]))})"
+            ).fetchone()
+            if not total or not count:
+                continue
+            # what the extreme values add beyond the fence, as a share of the total: a value ten
+            # times the fence distorts a SUM, a tail just past it does not
+            mass = float(excess or 0) / float(total)
+            share = float(e.get("ratio") or 0)
+            annotation = ev.annotation(table, column)
+            summed = annotation is None or annotation.aggregation in (None, "additive")
+            # what distorts a SUM is the mass beyond the fence; a price or a rate is averaged, where
+            # the share of large values is what counts (tiny ones barely move an average)
+            high_share = high / values if values else 0.0
+            score = (ramp(mass, o.mass_start, o.mass_full) if summed
+                     else ramp(high_share, o.share_start, o.share_full))
+            tail = share > o.heavy_tail_share
+            if tail:
+                score *= o.heavy_tail_damping
+            examples = ", ".join(repr(ex.value) for ex in e["examples"][:3])
+            out.append(finding(
+                table, column, "outliers", "outlier_mass", score,
+                f"{count} values ({pct(share)}) lie beyond the fences {lo:.4g}..{hi:.4g}"
+                + (f", e.g. {examples}" if examples else "")
+                + (f"; beyond the fence they add {pct(mass)} to the column's total" if summed
+                   else "; they pull any average of this column")
+                + (" (so many that they are the column's own tail)" if tail else ""),
+                {"outliers": count, "share": share, "mass_share": mass, "lower_fence": lo, "upper_fence": hi,
+                 "above_fence": high, "method": e["method"], "scale": e.get("scale"), "heavy_tail": tail},
+                (fix(f"exclude or verify the {count} extreme values before summing or averaging", 1.0),
+                 fix("use the median instead of the mean", 0.5)),
+                confidence=0.8 if tail else 1.0,
+            ))
+    return out
+
+
+def wrong_signs(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    """A measure that is almost never negative but has a few negative values: the negatives are
+    more likely errors (or unmarked reversals) than data."""
+    o = s.outliers
+    out = []
+    for table, profiles in ev.profiles.items():
+        for name, p in profiles.items():
+            num = p.numeric
+            if num is None or not num.negative_count or not p.non_null_count:
+                continue
+            annotation = ev.annotation(table, name)
+            if annotation is not None and annotation.role != "measure":
+                continue
+            share = num.negative_count / p.non_null_count
+            if share > o.sign_max_share:
+                continue
+            out.append(finding(
+                table, name, "outliers", "wrong_sign", ramp(share, o.sign_start, o.sign_full),
+                f"{num.negative_count} values ({pct(share)}) are negative in a column that is otherwise never "
+                "negative: reversals or sign errors that cancel out real amounts in a SUM",
+                {"negative_count": num.negative_count, "non_null": p.non_null_count, "negative_share": share},
+                (fix("check whether the negative values are reversals; if not, correct their sign", 1.0, "medium"),),
+                confidence=0.8,
+            ))
+    return out

@@ -1,0 +1,108 @@
+"""The entropy phase: how far an agent can trust each column, table and join of a source.
+
+Reads what every earlier phase measured (see entropy_evidence), runs the detectors of the
+four layers (entropy_measured: structural and value; entropy_meaning: semantic and
+computational, with entropy_reconcile for copies across a join), aggregates their verdicts
+into scores and readiness (entropy_aggregate), and writes three artifacts (the documents are
+built by context_document):
+
+- entropy_scores.json: every entropy object, column, table and source score, compound risk;
+- context.json: the context document for an agent (docs/context-schema.md);
+- context.md: the same for an LLM's prompt, cut to the size budget in config/thresholds.yaml.
+
+The scores of every distinct output are also kept in state/history.sqlite, so a later run can
+be compared with this one (`dataraum entropy --compare`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from phases.artifacts.entropy_scores import ENTROPY_FILE, EntropyObject, EntropyScores
+from phases.artifacts.profiles import dump_json
+from phases.core.context import PhaseOutput, TaskContext
+from phases.core.manifest import write_atomically
+from phases.entropy.aggregate import aggregate
+from phases.entropy.document import build_context, render_markdown
+from phases.entropy.evidence import Evidence, load_evidence
+from phases.entropy.meaning import (
+    aggregation_risk,
+    business_meaning,
+    derived_consistency,
+    time_roles,
+    units,
+    validations,
+)
+from phases.entropy.measured import (
+    benford,
+    category_consistency,
+    join_paths,
+    nulls,
+    outliers,
+    relationship_quality,
+    temporal_drift,
+    type_fidelity,
+    wrong_signs,
+)
+from phases.entropy.settings import EntropySettings
+
+CONTEXT_JSON = "context.json"
+CONTEXT_MD = "context.md"
+
+DETECTORS = (
+    type_fidelity, relationship_quality, join_paths,
+    category_consistency, benford, temporal_drift, wrong_signs,
+    business_meaning, units, time_roles,
+    validations, aggregation_risk,
+)
+
+
+def detect(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
+    """Every detector's objects for one source."""
+    objects = [o for detector in DETECTORS for o in detector(ev, settings)]
+    # the detectors that measure on the typed tables themselves
+    for measuring in (nulls, outliers, derived_consistency):
+        objects += measuring(ev, settings, typed, con)
+    return objects
+
+
+def score(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], con: Any) -> EntropyScores:
+    return aggregate(ev.source, ev.columns(), ev.tables, detect(ev, settings, typed, con), settings)
+
+
+def history_rows(scores: EntropyScores) -> tuple[dict[str, Any], ...]:
+    rows: list[dict[str, Any]] = [{"target": scores.source, "kind": "source", "score": scores.score,
+                                   "readiness": scores.readiness}]
+    rows += [{"target": t.table, "kind": "table", "score": t.score, "readiness": t.readiness} for t in scores.tables]
+    rows += [{"target": f"{c.table}.{c.column}", "kind": "column", "score": c.score, "readiness": c.readiness,
+              "dimension": c.top[0].dimension if c.top else None} for c in scores.columns]
+    worst: dict[tuple[str, str], float] = {}
+    for o in scores.objects:
+        worst[(o.target, o.dimension)] = max(o.score, worst.get((o.target, o.dimension), 0.0))
+    rows += [{"target": target, "kind": "finding", "score": score, "dimension": dimension}
+             for (target, dimension), score in sorted(worst.items())]
+    rows += [{"target": h.target, "kind": "compound_risk", "score": h.multiplier, "dimension": "+".join(h.dimensions)}
+             for h in scores.compound_risks]
+    return tuple(rows)
+
+
+def score_entropy(ctx: TaskContext) -> PhaseOutput:
+    settings = ctx.parse_settings(EntropySettings)
+    ev = load_evidence(ctx)
+    with ctx.connect() as con:
+        scores = score(ev, settings, ctx.input_paths("typed_table"), con)
+    dump_json(ctx.out_dir / ENTROPY_FILE, scores)
+    document = build_context(ev, scores, settings)
+    write_atomically(ctx.out_dir / CONTEXT_JSON,
+                     json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    write_atomically(ctx.out_dir / CONTEXT_MD, render_markdown(document, settings))
+    counts = {r: sum(1 for c in scores.columns if c.readiness == r) for r in ("ready", "investigate", "blocked")}
+    return PhaseOutput(
+        artifacts={"entropy_scores": ENTROPY_FILE, "context_document": CONTEXT_JSON, "context_markdown": CONTEXT_MD},
+        summary={"readiness": scores.readiness, "score": scores.score, "columns": counts,
+                 "objects": len(scores.objects)},
+        scores=history_rows(scores),
+    )

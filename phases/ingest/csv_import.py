@@ -1,0 +1,535 @@
+"""The library behind the `import` phase: one CSV file becomes raw.parquet and quarantine.parquet.
+
+Nothing is lost at import. Every column is read as VARCHAR, only the configured
+null tokens become NULL, and every record DuckDB cannot read as a row of the
+header's width goes to quarantine.parquet with its physical line number and a
+readable reason: rows_loaded + rows_quarantined is the number of records in the
+file (blank lines are not records; lines before the header are quarantined).
+
+Steps: find the encoding (UTF-8 is validated in one streaming pass, anything else
+is transcoded to a temporary UTF-8 file); detect the dialect with DuckDB's
+sniffer, the options overriding it; name the columns from the header; one COPY
+reads the CSV with a fixed all-VARCHAR schema into raw.parquet while DuckDB's
+reject tables collect the bad records, which are then located in the file.
+
+DuckDB 2.0.1 behaviours worked around here (each checked by experiment):
+- strict sniff_csv gives up on any malformed line in its sample and answers a
+  one-column '|' dialect; with ignore_errors it survives bad lines but misses
+  preambles; an unterminated quote in the sample makes it report no quoting.
+- read_csv sniffs even when every dialect option is given, and fails the same
+  way; auto_detect=false with an explicit column list avoids the sniffer.
+- reject_errors.line counts records, not physical lines; line_byte_position is
+  off by one depending on the newline style; csv_line may start with the previous
+  line's newline and is cut at 10,000 characters.
+- strict_mode=false silently truncates rows with too many fields, and even with
+  strict_mode surplus trailing fields equal to a null string (the default null
+  string is '') are dropped without an error; so null tokens are applied in SQL.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import dataclasses
+import io
+import itertools
+import os
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import charset_normalizer
+import duckdb
+
+from phases.core.config import CsvOptions, Model
+from phases.core.context import PhaseOutput, TaskContext
+from phases.core.errors import ImportFailed
+from phases.core.sql import quote_ident, quote_literal
+
+ROW_ID = "_row_id"
+CHUNK = 1 << 22  # bytes per read in the streaming passes
+SAMPLE = 1 << 20  # bytes read to find the header and any lines before it
+LONG_LINE = 1 << 25  # max_line_size to sniff a file with a line over DuckDB's 2 MB default
+NEWLINE = re.compile(r"\r\n|\r|\n")
+BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+NO_NULLS = ["\x00"]  # a null string that never occurs: files with NUL bytes are rejected
+
+Quarantined = tuple[int, str, str]  # (physical line, reason, raw text)
+
+
+@dataclass(frozen=True)
+class ImportedColumn:
+    name: str  # the column name in raw.parquet
+    original: str | None  # the header text, trimmed; None when the file has no header
+    position: int  # 1-based position in the file
+    renamed_reason: str | None  # why name differs from original, if it does
+
+
+@dataclass(frozen=True)
+class Dialect:
+    delimiter: str
+    quote: str  # '' means no quoting
+    escape: str
+    header: bool
+    newline: str  # "\n", "\r\n" or "\r"
+    encoding: str  # Python codec name of the file's bytes
+    encoding_source: str  # "detected" or "declared"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    file: str
+    rows_loaded: int
+    rows_quarantined: int
+    columns: tuple[ImportedColumn, ...]
+    dialect: Dialect
+    null_values: tuple[str, ...]
+
+
+def import_csv(
+    con: duckdb.DuckDBPyConnection,
+    csv_path: Path,
+    out_dir: Path,
+    options: CsvOptions,
+    null_values: Sequence[str],
+) -> ImportResult:
+    """Import one CSV file into out_dir/raw.parquet and out_dir/quarantine.parquet."""
+    path, out_dir = Path(csv_path), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokens = tuple(sorted(set(null_values) | set(options.null_values)))
+    encoding, source, readable = _text_source(path, out_dir, options)
+    try:
+        found = _sniff(con, path, readable, options)
+        dialect = _dialect(found, options, encoding, source)
+        skip, header, bad = _read_top(path, readable, dialect, found["comment"], found["skip"])
+        columns = _name_columns(header, found["columns"])
+        with _reject_tables(con) as rejects:
+            loaded = _write_raw(con, path, readable, out_dir / "raw.parquet", columns, dialect, skip, tokens, rejects)
+            bad += _describe_rejects(con, readable, rejects[0], dialect, len(columns))
+        _write_quarantine(con, out_dir / "quarantine.parquet", path.name, bad)
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
+    return ImportResult(path.name, loaded, len(bad), columns, dialect, tokens)
+
+
+# --- encoding ----------------------------------------------------------------
+
+
+def _text_source(path: Path, out_dir: Path, options: CsvOptions) -> tuple[str, str, Path]:
+    """(encoding, "detected"|"declared", a UTF-8 file for DuckDB: the file itself or a transcoded copy)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if not head:
+        raise ImportFailed(f"{path}: the file is empty (0 bytes); expected a header line or data")
+    source = "declared" if options.encoding else "detected"
+    encoding = _codec(path, options.encoding) if options.encoding else None
+    encoding = encoding or next((name for bom, name in BOMS if head.startswith(bom)), None)
+    if encoding is None:
+        bad_at, non_ascii = _scan(path, "utf-8")
+        # Valid non-ASCII UTF-8 before the first bad byte means a UTF-8 file with some
+        # broken lines: a single-byte code page would turn every good accented letter
+        # into mojibake, so DuckDB quarantines the broken lines ("invalid UTF-8") instead.
+        if bad_at is None or non_ascii:
+            return "utf-8", source, path
+        encoding = _guess_encoding(path)
+    if encoding in ("utf-8", "utf-8-sig"):
+        _scan(path, encoding)  # for the NUL and whitespace checks
+        return encoding, source, path
+    target = out_dir / f".{path.name}.utf8.tmp"
+    try:
+        with open(target, "wb") as sink:
+            bad_at, _ = _scan(path, encoding, sink)
+        if bad_at is not None:
+            where = _position(path, bad_at, encoding)
+            raise ImportFailed(f"{path}: {where}: bytes that are not valid {encoding}; declare the encoding")
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return encoding, source, target
+
+
+def _codec(path: Path, name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ImportFailed(f"{path}: unknown encoding {name!r} in the CSV options") from None
+
+
+def _scan(path: Path, encoding: str, sink: BinaryIO | None = None) -> tuple[int | None, bool]:
+    """Decode the whole file in chunks: (byte offset of the first undecodable byte or None,
+    whether valid non-ASCII text came before it). With a sink, write the text there as
+    UTF-8 and stop at the first bad byte. A NUL byte or only whitespace is ImportFailed."""
+    wide = encoding.startswith(("utf-16", "utf-32"))  # NUL bytes are normal there
+    decoder = codecs.getincrementaldecoder(encoding)()
+    bad_at, non_ascii, has_text, pos = None, False, False, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                if sink is not None:
+                    return pos - pending + exc.start, non_ascii
+                non_ascii = non_ascii or not exc.object[: exc.start].isascii()
+                bad_at = pos - pending + exc.start
+                # Go on looking for NUL bytes and text; this decoder's output is never kept.
+                decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+                text = decoder.decode(chunk)
+            nul = text.find("\x00") if wide else chunk.find(b"\x00")
+            if nul >= 0:
+                where = "" if wide else _position(path, pos + nul, encoding) + ": "
+                raise ImportFailed(f"{path}: {where}contains a NUL byte; expected a text CSV file, not binary data")
+            non_ascii = non_ascii or (bad_at is None and not text.isascii())
+            has_text = has_text or (text != "" and not text.isspace())
+            if sink is not None:
+                sink.write(text.encode("utf-8"))
+            pos += len(chunk)
+    if not has_text:
+        raise ImportFailed(f"{path}: the file holds only whitespace; expected a header line or data")
+    return bad_at, non_ascii
+
+
+def _guess_encoding(path: Path) -> str:
+    matches = charset_normalizer.from_path(path)
+    best = matches.best()
+    if best is None:
+        raise ImportFailed(f"{path}: not UTF-8 and no text encoding fits; expected a text CSV file")
+    # On short files several code pages tie (cp1250 reads 'ø' as 'ř'); prefer
+    # Windows-1252, the usual encoding of non-UTF-8 CSV exports. Declare any other.
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    western = any("cp1252" in m.could_be_from_charset for m in tied)
+    return _codec(path, "cp1252" if western else best.encoding)
+
+
+def _position(path: Path, offset: int, encoding: str) -> str:
+    if encoding.startswith(("utf-16", "utf-32")):
+        return f"byte {offset}"
+    return f"line {_line_numbers(path, [offset])[offset]}"
+
+
+def _line_numbers(path: Path, offsets: Sequence[int]) -> dict[int, int]:
+    """1-based physical line number of each byte offset; \\n, \\r\\n and \\r all end a line."""
+    numbers, line, pos, last = {}, 1, 0, b""
+    with open(path, "rb") as f:
+        for target in sorted(set(offsets)):
+            while pos < target and (piece := f.read(min(CHUNK, target - pos))):
+                line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+                line -= last == b"\r" and piece[:1] == b"\n"  # a \r\n split across two reads
+                last, pos = piece[-1:], pos + len(piece)
+            numbers[target] = line
+    return numbers
+
+
+# --- dialect and header ------------------------------------------------------
+
+SNIFF = "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, len(Columns) "
+SNIFFED = ("delimiter", "quote", "escape", "newline", "comment", "skip", "header", "columns")
+
+
+def _sniff(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, options: CsvOptions) -> dict[str, Any]:
+    given = {"delim": options.delimiter, "quote": options.quote, "escape": options.escape, "header": options.header}
+    overrides = {key: value for key, value in given.items() if value is not None}
+    # Fallbacks: a declared quote makes the sniffer fail on any unterminated quote in
+    # its sample (the declared quote still wins in _dialect), and a line longer than
+    # DuckDB's maximum makes it fail outright (the read then quarantines that line).
+    unquoted = {key: value for key, value in overrides.items() if key not in ("quote", "escape")}
+    attempts = [overrides, unquoted, {**unquoted, "max_line_size": LONG_LINE}]
+    for kw in [kw for i, kw in enumerate(attempts) if kw not in attempts[:i]]:
+        found = _sniff_once(con, readable, kw, lenient=True)
+        if found is None or found["columns"] == 1:
+            # Lenient sniffing misses lines before the header and then reports a single
+            # column; strict sniffing finds them when no line is malformed.
+            strict = _sniff_once(con, readable, kw, lenient=False)
+            found = strict if strict is not None and strict["columns"] > 1 else found
+        if found is not None:
+            return found
+    raise ImportFailed(f"{path}: no CSV dialect found; expected lines of fields separated by a delimiter")
+
+
+def _sniff_once(con: duckdb.DuckDBPyConnection, readable: Path, kw: dict, lenient: bool) -> dict | None:
+    args = "".join(f", {key} = ${key}" for key in kw) + (", ignore_errors = true" if lenient else "")
+    try:
+        row = con.execute(f"{SNIFF} FROM sniff_csv($path{args})", {"path": str(readable), **kw}).fetchone()
+    except duckdb.Error:
+        return None
+    found = dict(zip(SNIFFED, row, strict=True))
+    for key in ("delimiter", "quote", "escape", "comment"):
+        found[key] = "" if found[key] == "(empty)" else found[key]
+    found["newline"] = {"\\r\\n": "\r\n", "\\r": "\r"}.get(found["newline"], "\n")
+    return found
+
+
+def _dialect(found: dict, options: CsvOptions, encoding: str, source: str) -> Dialect:
+    # Without a quote in its sample (or after an unterminated one) the sniffer reports
+    # none; RFC 4180's '"' is then the safe choice: a '"' inside an unquoted field
+    # stays literal, and quoted fields later in the file still parse.
+    quote = options.quote if options.quote is not None else (found["quote"] or '"')
+    escape = options.escape if options.escape is not None else (found["escape"] or quote)
+    delimiter = options.delimiter if options.delimiter is not None else found["delimiter"]
+    header = options.header if options.header is not None else bool(found["header"])
+    return Dialect(delimiter, quote, escape if quote else "", header, found["newline"], encoding, source)
+
+
+def _read_top(
+    path: Path, readable: Path, dialect: Dialect, comment: str, skip: int
+) -> tuple[int, list[str] | None, list[Quarantined]]:
+    """(lines to skip, header fields or None, quarantine rows for the skipped lines).
+    Lines before the header (a preamble the sniffer found, comment lines, blank
+    lines) are skipped; the non-blank ones are quarantined so that nothing vanishes."""
+    with open(readable, "rb") as f:
+        text = f.read(SAMPLE).decode("utf-8", errors="backslashreplace").removeprefix("\ufeff")
+    before, start, number = [], len(text), 1
+    for number, (offset, line) in enumerate(_lines(text), 1):
+        if number > skip and line and not (comment and line.startswith(comment)):
+            start = offset
+            break
+        if line.strip():
+            before.append((number, "line before the header row, skipped", line))
+    if not dialect.header:
+        return number - 1, None, before
+    try:
+        header = next(csv.reader(io.StringIO(text[start:], newline=""), **_csv_format(dialect)), None)
+    except (csv.Error, TypeError) as exc:
+        raise ImportFailed(f"{path}: line {number}: cannot read the header row ({exc})") from None
+    return number - 1, header or [""], before
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, text) of each line, without its line ending."""
+    start = 0
+    for match in NEWLINE.finditer(text):
+        yield start, text[start : match.start()]
+        start = match.end()
+    yield start, text[start:]
+
+
+def _csv_format(dialect: Dialect) -> dict[str, Any]:
+    """Python csv settings matching the dialect (used for the header row only)."""
+    if not dialect.quote:
+        return {"delimiter": dialect.delimiter, "quoting": csv.QUOTE_NONE}
+    doubled = dialect.escape in ("", dialect.quote)
+    escape = None if doubled else dialect.escape
+    return {"delimiter": dialect.delimiter, "quotechar": dialect.quote, "doublequote": doubled, "escapechar": escape}
+
+
+def _name_columns(header: list[str] | None, width: int) -> tuple[ImportedColumn, ...]:
+    """Header text as names; blank, duplicate and reserved names get deterministic new ones.
+    Names are compared case-insensitively, as DuckDB resolves identifiers."""
+    if header is None:
+        return tuple(ImportedColumn(f"column_{i}", None, i, None) for i in range(1, width + 1))
+    originals = [text.strip() for text in header]
+    taken = {ROW_ID} | {text.casefold() for text in originals if text}  # real headers keep their names
+    first: dict[str, int] = {}
+    columns = []
+    for position, original in enumerate(originals, 1):
+        key, name, reason = original.casefold(), original, None
+        if not original:
+            reason = "blank header"
+        elif key == ROW_ID:
+            reason = f"collides with the reserved column {ROW_ID}"
+        elif key in first:
+            reason = f"duplicate of the header at position {first[key]}"
+        first.setdefault(key, position)
+        if reason is not None:
+            base = original or f"column_{position}"
+            tries = itertools.chain([base] if not original else [], (f"{base}_{k}" for k in itertools.count(2)))
+            name = next(candidate for candidate in tries if candidate.casefold() not in taken)
+            taken.add(name.casefold())
+        columns.append(ImportedColumn(name, original, position, reason))
+    return tuple(columns)
+
+
+# --- loading -----------------------------------------------------------------
+
+READ_CSV = (
+    "read_csv($path, auto_detect = false, columns = $columns, header = $header, skip = $skip, "
+    "delim = $delim, quote = $quote, escape = $escape, nullstr = $nullstr, strict_mode = true, "
+    "null_padding = false, ignore_errors = true, store_rejects = true, "
+    "rejects_table = $rejects_table, rejects_scan = $rejects_scan)"
+)
+
+
+@contextlib.contextmanager
+def _reject_tables(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, str]]:
+    """Private names for DuckDB's reject tables (the default ones accumulate across scans)."""
+    names = (f"_csv_rejects_{uuid.uuid4().hex}", f"_csv_scans_{uuid.uuid4().hex}")
+    try:
+        yield names
+    finally:
+        for name in names:
+            con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
+
+
+def _write_raw(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    readable: Path,
+    target: Path,
+    columns: tuple[ImportedColumn, ...],
+    dialect: Dialect,
+    skip: int,
+    tokens: tuple[str, ...],
+    rejects: tuple[str, str],
+) -> int:
+    """Read the CSV with a fixed schema into target; returns the number of rows loaded."""
+    select = ", ".join(f"{_nulled(f'c{c.position}', tokens)} AS {quote_ident(c.name)}" for c in columns)
+    row_id, temp = quote_ident(ROW_ID), target.with_name(target.name + ".tmp")
+    # The ORDER BY makes the file byte-identical across runs and thread counts. A
+    # 64 KB cap on string dictionaries keeps them for low-cardinality columns but gives
+    # up early on unique ones, where building them cost a fifth of the import time.
+    sql = (
+        f"COPY (SELECT row_number() OVER () AS {row_id}, {select} FROM {READ_CSV} ORDER BY {row_id}) "
+        f"TO {quote_literal(temp)} (FORMAT parquet, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)"
+    )
+    columns_param = {f"c{c.position}": "VARCHAR" for c in columns}
+    params = dict(path=str(readable), columns=columns_param, header=dialect.header, skip=skip, nullstr=NO_NULLS)
+    params.update(delim=dialect.delimiter, quote=dialect.quote, escape=dialect.escape)
+    params.update(rejects_table=rejects[0], rejects_scan=rejects[1])
+    (kept,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    try:
+        # row_number() OVER () follows the file's order only while insertion order is kept.
+        con.execute("SET preserve_insertion_order = true")
+        (rows,) = con.execute(sql, params).fetchone()
+    except duckdb.Error as exc:
+        temp.unlink(missing_ok=True)
+        message = str(exc).strip().splitlines()[0]
+        raise ImportFailed(f"{path}: DuckDB could not read the file as CSV: {message}") from None
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
+    os.replace(temp, target)
+    return rows
+
+
+def _nulled(column: str, tokens: tuple[str, ...]) -> str:
+    """SQL turning the null tokens in `column` into NULL; the cheap byte-length test
+    keeps most values away from the IN list, which halves the cost of this step."""
+    if not tokens:
+        return column
+    longest = max(len(token.encode("utf-8")) for token in tokens)
+    listed = ", ".join(quote_literal(token) for token in tokens)
+    return f"CASE WHEN strlen({column}) <= {longest} AND {column} IN ({listed}) THEN NULL ELSE {column} END"
+
+
+# One row per rejected record; a record can carry several errors.
+REJECTS = """
+SELECT line, min(line_byte_position), list(DISTINCT error_type::VARCHAR),
+       min(found) FILTER (WHERE error_type = 'MISSING COLUMNS'),
+       max(found) FILTER (WHERE error_type = 'TOO MANY COLUMNS'),
+       any_value(csv_line), any_value(error_message)
+FROM (SELECT *, TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1) AS BIGINT) AS found FROM {table})
+GROUP BY line ORDER BY line
+"""
+
+
+def _describe_rejects(
+    con: duckdb.DuckDBPyConnection, readable: Path, table: str, dialect: Dialect, width: int
+) -> list[Quarantined]:
+    rows = con.execute(REJECTS.format(table=quote_ident(table))).fetchall()
+    with open(readable, "rb") as f:
+        bom = len(codecs.BOM_UTF8) if f.read(3) == codecs.BOM_UTF8 else 0
+        starts = [_locate(f, lbp, csv_line or "", bom) for _, lbp, _, _, _, csv_line, _ in rows]
+        # DuckDB shows undecodable bytes as '?'; show the line's bytes as \x.. escapes instead.
+        raws = [
+            _raw_line(f, start) if "INVALID ENCODING" in types else _clean(csv_line or "")
+            for start, (_, _, types, _, _, csv_line, _) in zip(starts, rows, strict=True)
+        ]
+    numbers = _line_numbers(readable, starts)
+    return [
+        (numbers[start], _reason(types, fewer, more, raw, width, dialect) or message, raw)
+        for start, raw, (_, _, types, fewer, more, _, message) in zip(starts, raws, rows, strict=True)
+    ]
+
+
+def _locate(f: BinaryIO, lbp: int, csv_line: str, bom: int) -> int:
+    """Byte offset where a rejected record starts. line_byte_position is off by one
+    depending on the newline style and lands early after blank lines, so look for
+    the record's own text at a line start near it, the nearest match first."""
+    lead = len(csv_line) - len(csv_line.lstrip("\r\n"))
+    needle = csv_line.lstrip("\r\n").encode("utf-8")[:256]
+    low = max(0, lbp - 8 - lead)
+    shift = max(0, low - 1)  # file offset of window[0]: one byte early, to see what precedes `low`
+    f.seek(shift)
+    window = f.read(lbp - shift + 10 + len(needle))
+
+    def starts_line(at: int) -> bool:
+        return at in (0, bom) or window[at - shift - 1 : at - shift] in (b"\n", b"\r")
+
+    spots = [at for at in range(low, shift + len(window)) if starts_line(at)]
+    matching = [at for at in spots if window.startswith(needle, at - shift)]
+    return min(matching or spots or [lbp], key=lambda at: (abs(at - lbp), at))
+
+
+def _raw_line(f: BinaryIO, start: int) -> str:
+    f.seek(start)
+    line = NEWLINE.split(f.read(1 << 16).decode("latin-1"), maxsplit=1)[0]  # latin-1: bytes as they are
+    return line.encode("latin-1").decode("utf-8", errors="backslashreplace")
+
+
+def _clean(csv_line: str) -> str:
+    """csv_line without the previous line's newline DuckDB may prefix, or the record's own."""
+    text = csv_line.lstrip("\r\n")
+    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith(("\n", "\r")) else text
+
+
+def _reason(types: list[str], fewer: int | None, more: int | None, raw: str, width: int, dialect: Dialect) -> str:
+    reasons = []
+    if "INVALID ENCODING" in types:
+        reasons.append("invalid UTF-8")
+    if "UNQUOTED VALUE" in types:
+        # An odd number of quote characters means a quoted field never closes.
+        text = raw.replace(dialect.escape + dialect.quote, "") if dialect.escape != dialect.quote else raw
+        reasons.append("unterminated quote" if text.count(dialect.quote) % 2 else "text after a closing quote")
+    if "LINE SIZE OVER MAXIMUM" in types:
+        reasons.append("line longer than DuckDB's maximum line size")
+    reasons += [f"expected {width} fields, found {found}" for found in (more, fewer) if found is not None]
+    return "; ".join(reasons)
+
+
+def _write_quarantine(con: duckdb.DuckDBPyConnection, target: Path, file: str, rows: list[Quarantined]) -> None:
+    """Always written, with a stable schema, even when nothing was quarantined."""
+    lines, reasons, raws = zip(*sorted(rows), strict=True) if rows else ((), (), ())
+    temp = target.with_name(target.name + ".tmp")
+    con.execute(
+        "COPY (SELECT $file::VARCHAR AS file, unnest($lines::BIGINT[]) AS line, "
+        "unnest($reasons::VARCHAR[]) AS reason, unnest($raws::VARCHAR[]) AS raw_line ORDER BY line) "
+        f"TO {quote_literal(temp)} (FORMAT parquet)",
+        {"file": file, "lines": list(lines), "reasons": list(reasons), "raws": list(raws)},
+    )
+    os.replace(temp, target)
+
+
+class ImportSettings(Model):
+    """The import phase's section: config/null_values.yaml."""
+
+    null_values: tuple[str, ...]  # whole-field tokens that mean "no value"
+
+
+def import_table(ctx: TaskContext) -> PhaseOutput:
+    """Phase `import`: one CSV file of the source -> raw_table and quarantine."""
+    settings = ctx.parse_settings(ImportSettings)
+    with ctx.connect() as con:
+        result = import_csv(con, ctx.table.path, ctx.out_dir, ctx.source.csv, settings.null_values)
+    summary = dataclasses.asdict(result)
+    summary["table"] = ctx.table.name
+    return PhaseOutput(
+        artifacts={"raw_table": "raw.parquet", "quarantine": "quarantine.parquet"},
+        summary=summary,
+        catalog_table={"rows": result.rows_loaded, "quarantined": result.rows_quarantined},
+        catalog_columns=tuple(
+            {"name": c.name, "original": c.original, "position": c.position} for c in result.columns
+        ),
+    )

@@ -1,0 +1,815 @@
+"""The library behind the `typing` phase: decide each column's type from its values.
+
+Input is the import phase's `raw.parquet` (`_row_id`, then every CSV column as
+VARCHAR). The decision is made on the whole column, yet usually every value is cast
+only once, in the pass that writes it:
+
+1. sample pass: the distinct trimmed values of a deterministic row sample (evenly
+   spaced runs of rows; at most `sample_values` per column, chosen by the hash of the
+   value) are matched against every format of the catalogue (`phases.ingest.type_formats`);
+   formats matching enough of them become candidates, best match rate first. The
+   leading candidate is the column's guess (text if the sample shows leading zeros);
+2. write pass: typed.parquet is written with every column's guess, in the raw file's
+   row order when that is _row_id order (no sort). Its Parquet footer then tells how
+   many values each guess parsed (its non-null cells), the raw file's footer how many
+   values are non-null and, from min/max, whether any can be blank;
+3. count pass, over the columns that need it, for what the footers cannot tell: the
+   rival reading of an ambiguous guess (day/month, ',' vs '.'), currency units, blank
+   values, leading zeros (see `_need`);
+4. only if a decision differs from its guess (the leading candidate parses too few
+   values, the rival reading wins, leading zeros beyond the sample): every candidate
+   of those columns is counted, and typed.parquet is written again;
+5. only if some value failed: the failures are listed, from one more scan.
+
+The decisions are exactly those of counting every candidate on the full column (the
+rules are in `_pick` and `_decide`); the guesses only decide how much of that work
+can be skipped.
+
+Column names are arbitrary text: they are only ever used as quoted identifiers or
+literals; the SQL refers to columns through generated aliases (c0, c1, ...).
+Values that are empty after trimming count as NULL, not as failures; text columns
+keep their raw values untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+from pydantic import Field, field_validator, model_validator
+
+from phases.artifacts.column_types import COLUMN_TYPES_FILE, ColumnTyping
+from phases.core.config import ColumnOverride, Model
+from phases.core.context import PhaseOutput, TaskContext
+from phases.core.errors import ConfigError, PhaseError
+from phases.core.manifest import canonical_json, write_atomically
+from phases.core.sql import quote_ident, quote_literal
+from phases.ingest.type_formats import TEXT, Format, ValueSql, build_catalogue, override_format
+
+# cast_failures.parquet is always written with this schema, even when empty.
+_NO_FAILURES = (
+    'SELECT CAST(NULL AS BIGINT) AS _row_id, CAST(NULL AS VARCHAR) AS "column", '
+    "CAST(NULL AS VARCHAR) AS raw_value, CAST(NULL AS VARCHAR) AS target_type LIMIT 0"
+)
+# A number with leading zeros ('007'): integer-looking columns holding one stay text.
+_ZEROS = quote_literal("[+-]?0[0-9]+(?:[.,][0-9]+)?")
+
+
+class TypingSettings(Model):
+    """Thresholds and patterns of type inference; values live in config/typing.yaml."""
+
+    sample_rows: int = Field(20_000, ge=100, le=10_000_000)
+    sample_chunks: int = Field(8, ge=1, le=100)
+    sample_values: int = Field(1_000, ge=10, le=100_000)
+    propose_min_match_rate: float = Field(0.5, gt=0.0, le=1.0)
+    max_candidates: int = Field(2, ge=1, le=10)
+    min_parse_rate: float = Field(0.95, ge=0.5, le=1.0)
+    compact_date_min_parse_rate: float = Field(1.0, ge=0.5, le=1.0)
+    compact_date_year_min: int = Field(1900, ge=1, le=9999)
+    compact_date_year_max: int = Field(2100, ge=1, le=9999)
+    date_year_min: int = Field(1000, ge=1, le=9999)
+    date_year_max: int = Field(9999, ge=1, le=9999)
+    date_order_default: Literal["month_first", "day_first"] = "month_first"
+    decimal_separator_default: Literal[".", ","] = "."
+    ambiguous_confidence_factor: float = Field(0.5, ge=0.0, le=1.0)
+    leading_zero_text_share: float = Field(0.0, ge=0.0, le=1.0)
+    max_failure_examples: int = Field(5, ge=0, le=100)
+    trim_characters: str = Field(" \t\r\n\u00a0\u202f", min_length=1)
+    true_tokens: tuple[str, ...] = ("true", "yes", "y", "t")
+    false_tokens: tuple[str, ...] = ("false", "no", "n", "f")
+    thousands_separators: tuple[str, ...] = (",", ".", " ", "'", "\u00a0", "\u202f")
+    currency_symbols: dict[str, str] = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+    currency_codes: tuple[str, ...] = (
+        "USD",
+        "EUR",
+        "GBP",
+        "JPY",
+        "CHF",
+        "CAD",
+        "AUD",
+        "NZD",
+        "CNY",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "INR",
+    )
+    date_formats: tuple[str, ...] = (
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+        "%m/%d/%Y",
+        "%d/%m/%Y",
+        "%m-%d-%Y",
+        "%d-%m-%Y",
+        "%d.%m.%Y",
+        "%d-%b-%Y",
+        "%d %b %Y",
+        "%b %d, %Y",
+        "%B %d, %Y",
+        "%d %B %Y",
+    )
+    time_formats: tuple[str, ...] = ("%H:%M:%S", "%H:%M", "%H:%M:%S.%f", "%I:%M:%S %p", "%I:%M %p")
+
+    @field_validator("trim_characters")
+    @classmethod
+    def _whitespace_only(cls, value: str) -> str:
+        # Blank detection relies on every trim character sorting below '!' or at or above U+00A0.
+        if not value.isspace() or any("\u0080" <= c < "\u00a0" for c in value):
+            raise ValueError("must contain whitespace characters only (none in U+0080..U+009F)")
+        return value
+
+    @field_validator("true_tokens", "false_tokens")
+    @classmethod
+    def _lowercase_tokens(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or any(not v or v != v.strip().lower() for v in value):
+            raise ValueError("must be a non-empty list of lowercase, trimmed, non-empty tokens")
+        return value
+
+    @field_validator("thousands_separators")
+    @classmethod
+    def _single_characters(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(v) != 1 or v.isalnum() for v in value):
+            raise ValueError("each separator must be one character, not a letter or digit")
+        return value
+
+    @field_validator("currency_codes")
+    @classmethod
+    def _iso_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(v) != 3 or not (v.isascii() and v.isalpha() and v.isupper()) for v in value):
+            raise ValueError("each code must be three uppercase letters (ISO 4217)")
+        return value
+
+    @field_validator("currency_symbols")
+    @classmethod
+    def _symbols(cls, value: dict[str, str]) -> dict[str, str]:
+        if any(not s or any(c.isdigit() or c.isspace() for c in s) for s in value):
+            raise ValueError("symbols must be non-empty and contain no digits or spaces")
+        return value
+
+    @field_validator("date_formats", "time_formats")
+    @classmethod
+    def _strptime_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or any("%" not in v for v in value):
+            raise ValueError("must be a non-empty list of strptime formats")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TypingSettings:
+        if self.compact_date_year_min > self.compact_date_year_max:
+            raise ValueError("compact_date_year_min must not exceed compact_date_year_max")
+        if self.date_year_min > self.date_year_max:
+            raise ValueError("date_year_min must not exceed date_year_max")
+        if set(self.true_tokens) & set(self.false_tokens):
+            raise ValueError("true_tokens and false_tokens must not overlap")
+        return self
+
+
+@dataclass(frozen=True)
+class TypingResult:
+    rows: int
+    cast_failures: int
+    columns: tuple[ColumnTyping, ...]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the confirmation pass evaluates for one column, in preference order."""
+
+    candidates: tuple[Format, ...]  # ordered; only these can win
+    sampled: int  # occurrences of the sampled distinct values (0: nothing to go by)
+    type_rates: Mapping[str, float]  # type -> best sample match rate of its formats
+    override: ColumnOverride | None = None
+
+
+@dataclass
+class _Sample:
+    """Sample-pass results for one column."""
+
+    total: int = 0  # occurrences of the sampled distinct values in the sample rows
+    rates: dict[str, float] = field(default_factory=dict)  # format key -> match rate
+    evidence: dict[str, int] = field(default_factory=dict)  # format key -> values with evidence
+    zeros: int = 0  # occurrences of sampled values with leading zeros ('007')
+
+
+@dataclass
+class _Stats:
+    """Full-column counts for one column; `parsed` holds only the formats counted."""
+
+    non_null: int = 0
+    parsed: dict[str, int] = field(default_factory=dict)
+    leading_zeros: int | None = None  # None: not counted
+    units: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Need:
+    """What a count pass computes for one column."""
+
+    non_null: bool = False  # the non-blank, non-null values
+    formats: tuple[Format, ...] = ()  # how many values each parses (and currency units)
+    zeros: bool = False  # how many values have leading zeros
+    zeros_parsed: Format | None = None  # how many of those it parses (they were written as NULL)
+    units: Format | None = None  # its currency units of every value
+
+
+@dataclass(frozen=True)
+class _Footer:
+    """What a Parquet file's footer tells about it; lists are per column after _row_id."""
+
+    rows: int
+    non_null: list[int]
+    blank_free: list[bool]  # min/max prove that no value is blank (empty or whitespace only)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    typing: ColumnTyping
+    fmt: Format
+
+
+def infer_types(
+    con: duckdb.DuckDBPyConnection,
+    raw_parquet: Path,
+    out_dir: Path,
+    settings: TypingSettings,
+    overrides: Mapping[str, ColumnOverride],
+) -> TypingResult:
+    """Type every column of `raw_parquet`; write typed.parquet and cast_failures.parquet."""
+    source = f"read_parquet({quote_literal(str(raw_parquet))})"
+    names = _raw_columns(con, source, raw_parquet)
+    _check_overrides(overrides, names)
+    catalogue = build_catalogue(settings)
+    values = ValueSql(settings.trim_characters)
+    raw = _footer(con, raw_parquet, names)
+    samples = _sample_pass(con, source, names, raw.rows, catalogue, settings, values)
+    plans = [
+        _plan(sample, catalogue, settings, overrides.get(name)) for sample, name in zip(samples, names, strict=True)
+    ]
+    guesses = [_guess(plan, sample, settings) for plan, sample in zip(plans, samples, strict=True)]
+    marked = {i for i, (p, g) in enumerate(zip(plans, guesses, strict=True)) if _marks_zeros(p, g, settings)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    typed_path = out_dir / "typed.parquet"
+    ordered = _in_row_order(con, raw_parquet, names)
+    _write_typed(con, source, names, guesses, marked, values, typed_path, ordered)
+    stats = _measure(con, source, names, plans, guesses, marked, values, raw, _footer(con, typed_path, names))
+    decisions = _decide_all(con, source, names, plans, stats, settings, values)
+    if any(d.fmt.key != guess.key for d, guess in zip(decisions, guesses, strict=True)):
+        _write_typed(con, source, names, [d.fmt for d in decisions], set(), values, typed_path, ordered)
+    examples = _write_failures(con, source, decisions, values, out_dir / "cast_failures.parquet", settings)
+    columns = tuple(_with_examples(d.typing, examples.get(d.typing.name, ())) for d in decisions)
+    return TypingResult(rows=raw.rows, cast_failures=sum(c.failures for c in columns), columns=columns)
+
+
+# --- identifiers and inputs ------------------------------------------------------------
+
+
+def _raw_columns(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> list[str]:
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    if not described or described[0][0] != "_row_id":
+        raise PhaseError(f"{path}: the first column must be _row_id")
+    wrong = [f"{n} ({t})" for n, t, *_ in described[1:] if t != "VARCHAR"]
+    if wrong:
+        raise PhaseError(f"{path}: every data column must be VARCHAR; not: {', '.join(wrong)}")
+    return [row[0] for row in described[1:]]
+
+
+def _check_overrides(overrides: Mapping[str, ColumnOverride], names: Sequence[str]) -> None:
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        listed = ", ".join(repr(n) for n in names) or "(none)"
+        raise ConfigError(
+            f"type override for unknown column {', '.join(repr(u) for u in unknown)}; existing columns: {listed}"
+        )
+
+
+def _footer(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[str]) -> _Footer:
+    """Row count, non-null values and blank-free columns of a Parquet file from its footer
+    alone. A blank value sorts below '!' or at or above U+00A0 (TypingSettings checks the
+    trim characters), so a row group whose min starts at or above '!' and whose max starts
+    below U+00A0 has none; min/max may be truncated prefixes, whose first character holds."""
+    got = con.execute(
+        "SELECT row_group_id, row_group_num_rows, column_id, stats_null_count, stats_min_value, stats_max_value "
+        "FROM parquet_metadata(?) ORDER BY row_group_id, column_id",
+        [str(path)],
+    ).fetchall()
+    groups = {g: n for g, n, *_ in got}
+    non_null, clean = [0] * len(names), [True] * len(names)
+    for _, num_rows, column, nulls, low, high in got:
+        if column == 0 or column > len(names):
+            continue
+        if nulls is None:  # no statistics (not written by DuckDB): count instead
+            return _counted(con, path, names)
+        non_null[column - 1] += num_rows - nulls
+        if nulls < num_rows and not (low and high and low[0] >= "!" and high[0] < "\u00a0"):
+            clean[column - 1] = False
+    return _Footer(sum(groups.values()), non_null, clean)
+
+
+def _counted(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[str]) -> _Footer:
+    counts = "".join(f", count({quote_ident(n)})" for n in names)
+    rows, *non_null = con.execute(f"SELECT count(*){counts} FROM read_parquet({quote_literal(str(path))})").fetchone()
+    return _Footer(rows, non_null, [False] * len(names))
+
+
+def _in_row_order(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[str]) -> bool:
+    """True if the file holds _row_id 1, 2, 3, ... in file order, as the import writes it.
+    The typed table then keeps the file order (insertion order is preserved), which saves
+    sorting the whole table by _row_id."""
+    if "file_row_number" in names:  # the name read_parquet would give the row number
+        return False
+    (ordered,) = con.execute(
+        "SELECT coalesce(bool_and(_row_id = file_row_number + 1), true) FROM read_parquet(?, file_row_number = true)",
+        [str(path)],
+    ).fetchone()
+    return bool(ordered)
+
+
+# --- pass 1: sample ------------------------------------------------------------------------
+
+
+def _sample_pass(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    names: Sequence[str],
+    rows: int,
+    catalogue: Sequence[Format],
+    settings: TypingSettings,
+    values: ValueSql,
+) -> list[_Sample]:
+    """Per column: the match rate of every format on the sampled distinct values, each
+    weighted by its occurrences in the sample rows, and how many matching values carry
+    the format's evidence; and how many sampled values have leading zeros."""
+    samples = [_Sample() for _ in names]
+    if not names:
+        return samples
+    cols = ", ".join(f"{quote_ident(n)} AS c{i}" for i, n in enumerate(names))
+    positions = ", ".join(str(i) for i in range(len(names)))
+    raw = ", ".join(f"c{i}" for i in range(len(names)))
+    flags, measures = [f"regexp_full_match(v, {_ZEROS}) AS z"], ["sum(CASE WHEN z THEN n END) AS z"]
+    for j, f in enumerate(catalogue):  # each format is applied once per sample value
+        flags.append(f"{f.cast('v')} IS NOT NULL AS f{j}")
+        measures.append(f"sum(CASE WHEN f{j} THEN n END) AS m{j}")
+        if f.evidence:
+            flags.append(f"{f.evidence('v')} AS g{j}")
+            measures.append(f"count(CASE WHEN f{j} AND g{j} THEN 1 END) AS e{j}")
+    sql = f"""
+        WITH s AS ({_sample_rows(source, cols, rows, settings)}),
+        u AS (SELECT unnest([{positions}]) AS pos, unnest([{raw}]) AS raw FROM s),
+        d AS (SELECT pos, {values.trimmed("raw")} AS v, count(*) AS n FROM u GROUP BY ALL),
+        k AS (SELECT * FROM d WHERE v IS NOT NULL
+              QUALIFY row_number() OVER (PARTITION BY pos ORDER BY hash(v), v) <= {settings.sample_values}),
+        f AS (SELECT pos, n, {", ".join(flags)} FROM k)
+        SELECT pos, sum(n) AS total, {", ".join(measures)} FROM f GROUP BY pos ORDER BY pos"""
+    cur = con.execute(sql)
+    header = [d[0] for d in cur.description]
+    for row in cur.fetchall():
+        got = dict(zip(header, row, strict=True))
+        sample = samples[got["pos"]]
+        sample.total, sample.zeros = got["total"], got["z"] or 0
+        for j, f in enumerate(catalogue):
+            if got[f"m{j}"]:
+                sample.rates[f.key] = got[f"m{j}"] / sample.total
+                sample.evidence[f.key] = got.get(f"e{j}", 1)
+    return samples
+
+
+def _sample_rows(source: str, cols: str, rows: int, settings: TypingSettings) -> str:
+    """The sample rows: all of them if few, else `sample_chunks` evenly spaced runs of
+    consecutive _row_ids. One range per scan lets the parquet reader skip the row groups
+    outside it, so the sample costs the same however long the table is (a filter such as
+    hash(_row_id) % n = 0 would decode every row group)."""
+    if rows <= settings.sample_rows:
+        return f"SELECT {cols} FROM {source}"
+    chunk, step = settings.sample_rows // settings.sample_chunks, rows // settings.sample_chunks
+    return " UNION ALL ".join(
+        f"SELECT {cols} FROM {source} WHERE _row_id BETWEEN {1 + k * step} AND {k * step + chunk}"
+        for k in range(settings.sample_chunks)
+    )
+
+
+def _plan(
+    sample: _Sample, catalogue: Sequence[Format], settings: TypingSettings, override: ColumnOverride | None
+) -> _Plan:
+    """Order the proposed formats and pick those the confirmation pass evaluates: the
+    leading `max_candidates`, plus their partners (to resolve day/month and ',' vs '.')."""
+    priority = {f.key: i for i, f in enumerate(catalogue)}
+    by_key = {f.key: f for f in catalogue}
+    matched = {k: r for k, r in sample.rates.items() if sample.evidence.get(k, 0) > 0}
+    proposed = sorted(
+        (k for k, r in matched.items() if r >= settings.propose_min_match_rate),
+        key=lambda k: (-matched[k], priority[k]),
+    )
+    type_rates: dict[str, float] = {}
+    for k, r in matched.items():
+        type_rates[by_key[k].type] = max(r, type_rates.get(by_key[k].type, 0.0))
+    if override is not None:
+        fmt = override_format(override, proposed, by_key, settings)
+        return _Plan((fmt,), sample.total, type_rates, override)
+    chosen = proposed[: settings.max_candidates]
+    partners = [by_key[k].partner for k in chosen if by_key[k].partner in proposed]
+    keep = set(chosen) | set(partners)
+    return _Plan(tuple(by_key[k] for k in proposed if k in keep), sample.total, type_rates)
+
+
+def _guess(plan: _Plan, sample: _Sample, settings: TypingSettings) -> Format:
+    """The format typed.parquet is first written with: the leading candidate, or text if
+    the sample already shows enough leading zeros to keep the column text."""
+    if not plan.candidates:
+        return TEXT
+    first = plan.candidates[0]
+    zeros = sample.zeros > 0 and sample.zeros / sample.total >= settings.leading_zero_text_share
+    return TEXT if plan.override is None and first.leading_zero_check and zeros else first
+
+
+def _marks_zeros(plan: _Plan, guess: Format, settings: TypingSettings) -> bool:
+    """With a zero share, one value with leading zeros anywhere makes the column text. Such
+    values are then written as NULL: the guess's count falls short of the raw count, which
+    asks for the count pass (instead of counting leading zeros in every column)."""
+    return plan.override is None and guess.leading_zero_check and settings.leading_zero_text_share == 0.0
+
+
+# --- passes 2 to 4: write, count, decide ---------------------------------------------------
+
+
+def _leading_zeros(col: str) -> str:
+    """True if the raw value has leading zeros ('007', '-00.5'). Such values start with '+',
+    '-' or '0', all in ['+', '1'): the range test spares most values the regex."""
+    return f"CASE WHEN {col} >= '+' AND {col} < '1' THEN regexp_full_match({col}, {_ZEROS}) END"
+
+
+def _measure(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    names: Sequence[str],
+    plans: Sequence[_Plan],
+    guesses: Sequence[Format],
+    marked: set[int],
+    values: ValueSql,
+    raw: _Footer,
+    typed: _Footer,
+) -> list[_Stats]:
+    """Full-column counts for every column's guess. The typed file's non-null values are the
+    values the guess parsed. When there are as many as raw non-null values, no value is
+    blank, failed or was marked (all become NULL). One count pass gives the rest."""
+    needs = {}
+    for i, (plan, guess) in enumerate(zip(plans, guesses, strict=True)):
+        exact = typed.non_null[i] == raw.non_null[i]
+        needs[i] = _need(plan, guess, i in marked, exact, raw.blank_free[i])
+    got = _count_pass(con, source, names, needs, values)
+    stats = []
+    for i, guess in enumerate(guesses):
+        st = _stats(got, i, needs[i])
+        if not needs[i].non_null:
+            st.non_null = raw.non_null[i]
+        if guess is not TEXT and guess.key not in st.parsed:
+            st.parsed[guess.key] = typed.non_null[i] + got.get(f"zp{i}", 0)
+        if needs[i].units is not None:
+            st.units[guess.key] = dict(got[f"h{i}"] or {})
+        if st.leading_zeros is None and i in marked:
+            st.leading_zeros = 0  # none was written as NULL
+        stats.append(st)
+    return stats
+
+
+def _need(plan: _Plan, guess: Format, marked: bool, exact: bool, blank_free: bool) -> _Need:
+    """What the footers cannot tell about one column: its non-blank values unless none is
+    blank; the rival reading of the guess; the currency units (of every value if every value
+    parsed, else of those the cast parses); leading zeros, unless marked and none was; and
+    every count when text was guessed for leading zeros."""
+    if guess is TEXT:
+        if plan.override is None and plan.candidates:
+            return replace(_every_count(plan), non_null=not blank_free)
+        return _Need(non_null=not blank_free)
+    counted = [guess] if guess.unit_sql and not exact else []
+    if plan.override is None:
+        counted += [f for f in plan.candidates if f.key == guess.partner]
+    zeros = plan.override is None and guess.leading_zero_check and not (marked and exact)
+    return _Need(
+        non_null=not (exact or blank_free),
+        formats=tuple(counted),
+        zeros=zeros,
+        zeros_parsed=guess if marked and not exact else None,
+        units=guess if guess.unit_sql and exact else None,
+    )
+
+
+def _every_count(plan: _Plan) -> _Need:
+    return _Need(True, plan.candidates, any(f.leading_zero_check for f in plan.candidates))
+
+
+def _decide_all(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    names: Sequence[str],
+    plans: Sequence[_Plan],
+    stats: Sequence[_Stats],
+    settings: TypingSettings,
+    values: ValueSql,
+) -> list[_Decision]:
+    """Decide every column; where a count the decision needs was not taken (the guess fell
+    through to another candidate), count every candidate of the column first."""
+    decisions = [_decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)]
+    missing = {i: _every_count(plans[i]) for i, d in enumerate(decisions) if d is None}
+    got = _count_pass(con, source, names, missing, values)
+    for i, need in missing.items():
+        decisions[i] = _decide(names[i], plans[i], _stats(got, i, need), settings)
+    return decisions
+
+
+def _count_pass(
+    con: duckdb.DuckDBPyConnection, source: str, names: Sequence[str], needs: Mapping[int, _Need], values: ValueSql
+) -> dict[str, object]:
+    """One aggregate query over the full table computing what `needs` asks per column (none
+    if nothing); returns the aggregates by name. The casts are computed once in the middle
+    projection (k..), the aggregates only read them. Only the innermost projection reads
+    the source: a column of it named like an alias (c0, ...) would shadow the alias."""
+    cols, casts, measures = [], [], []
+    for i, need in needs.items():
+        c, before = f"c{i}", len(measures)
+        if need.non_null:
+            measures.append(f"count(CASE WHEN NOT {values.blank(c)} THEN {c} END) AS nn{i}")
+        for j, f in enumerate(need.formats):
+            if f is not TEXT:
+                casts.append(f"{values.cast(f, c)} AS k{i}_{j}")
+                measures.append(f"count(k{i}_{j}) AS ok{i}_{j}")
+            if f.unit_sql:
+                measures.append(f"histogram(CASE WHEN k{i}_{j} IS NOT NULL THEN {f.unit_sql(c)} END) AS u{i}_{j}")
+        if need.zeros:
+            measures.append(f"count(CASE WHEN {_leading_zeros(c)} THEN 1 END) AS lz{i}")
+        if need.zeros_parsed is not None:  # the cast runs on those values only
+            measures.append(
+                f"count(CASE WHEN {_leading_zeros(c)} THEN {values.cast(need.zeros_parsed, c)} END) AS zp{i}"
+            )
+        if need.units is not None:
+            measures.append(f"histogram({need.units.unit_sql(c)}) AS h{i}")
+        if len(measures) > before:
+            cols.append(f"{quote_ident(names[i])} AS {c}")
+    if not measures:
+        return {}
+    inner = f"SELECT {', '.join(cols)} FROM {source}"
+    cur = con.execute(f"SELECT {', '.join(measures)} FROM (SELECT {', '.join(['*', *casts])} FROM ({inner}))")
+    return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+
+
+def _stats(got: Mapping[str, object], i: int, need: _Need) -> _Stats:
+    """Column i's counts from a count pass."""
+    st = _Stats(non_null=got.get(f"nn{i}", 0), leading_zeros=got.get(f"lz{i}"))
+    for j, f in enumerate(need.formats):
+        st.parsed[f.key] = got.get(f"ok{i}_{j}", st.non_null)  # text parses every value
+        st.units[f.key] = dict(got.get(f"u{i}_{j}") or {})
+    return st
+
+
+def _pick(plan: _Plan, st: _Stats, settings: TypingSettings) -> tuple[Format | None, bool] | None:
+    """The first candidate whose full parse rate reaches its minimum; if its partner (the
+    rival reading of the same text) parses more values, the partner; if exactly as many,
+    the preferred one of the two, marked ambiguous. Returns (format or None, ambiguous),
+    or None if that needs a count that was not taken."""
+    by_key = {f.key: f for f in plan.candidates}
+    for f in plan.candidates:
+        if f.key not in st.parsed:
+            return None
+        if st.parsed[f.key] / st.non_null < (f.min_parse_rate or settings.min_parse_rate):
+            continue
+        partner = by_key.get(f.partner) if f.partner else None
+        if partner is None:
+            return f, False
+        if partner.key not in st.parsed:
+            return None
+        if st.parsed[partner.key] < st.parsed[f.key]:
+            return f, False
+        if st.parsed[partner.key] > st.parsed[f.key]:
+            return partner, False
+        return (f if f.preferred else partner), True
+    return None, False
+
+
+def _decide(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision | None:
+    """The column's decision, or None if that needs a count that was not taken."""
+    if plan.override is not None:
+        return _typed(name, plan.candidates[0], False, plan, st, settings)
+    if st.non_null == 0:
+        return _text(name, plan, st, 0.0, "no non-null values: typed as text")
+    picked = _pick(plan, st, settings)
+    if picked is None:
+        return None
+    fmt, ambiguous = picked
+    if fmt is not None and fmt.leading_zero_check:
+        if st.leading_zeros is None:
+            return None
+        if st.leading_zeros > 0 and st.leading_zeros / st.non_null >= settings.leading_zero_text_share:
+            return _text(name, plan, st, 1.0, "leading zeros: kept as text")
+    if fmt is None:
+        return _rejected(name, plan, st, settings)
+    return _typed(name, fmt, ambiguous, plan, st, settings)
+
+
+def _typed(name: str, fmt: Format, ambiguous: bool, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision:
+    parsed = st.parsed[fmt.key] if fmt is not TEXT else st.non_null
+    rate = parsed / st.non_null if st.non_null else 1.0
+    notes = [fmt.ambiguity_note] if ambiguous else []
+    unit, units = fmt.unit, ()
+    counts = st.units.get(fmt.key) or {}
+    if len(counts) == 1:
+        unit = next(iter(counts))
+    elif len(counts) > 1:
+        units = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        notes.append("mixed currencies: " + ", ".join(f"{u} ({n})" for u, n in units))
+    if plan.override is not None and plan.override.unit:
+        unit = plan.override.unit
+    typing = ColumnTyping(
+        name=name,
+        type=fmt.type,
+        sql_type=fmt.sql_type,
+        format=fmt.format,
+        decimal_separator=fmt.decimal_separator,
+        unit=unit,
+        units=units,
+        confidence=round(rate * (settings.ambiguous_confidence_factor if ambiguous else 1.0), 6),
+        parse_rate=round(rate, 6),
+        non_null=st.non_null,
+        failures=st.non_null - parsed,
+        failure_examples=(),
+        alternatives=_alternatives(plan, fmt.type),
+        ambiguous=ambiguous,
+        mixed=len(units) > 1,
+        note="; ".join(notes) or None,
+        decided_by="override" if plan.override is not None else "inferred",
+    )
+    return _Decision(typing, fmt)
+
+
+def _text(name: str, plan: _Plan, st: _Stats, confidence: float, note: str | None) -> _Decision:
+    typing = ColumnTyping(
+        name=name,
+        type="text",
+        sql_type="VARCHAR",
+        format=None,
+        decimal_separator=None,
+        unit=None,
+        units=(),
+        confidence=round(confidence, 6),
+        parse_rate=1.0,
+        non_null=st.non_null,
+        failures=0,
+        failure_examples=(),
+        alternatives=_alternatives(plan, "text"),
+        ambiguous=False,
+        mixed=False,
+        note=note,
+        decided_by="inferred",
+    )
+    return _Decision(typing, TEXT)
+
+
+def _rejected(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision:
+    """Text because no candidate parsed enough values; the better the best candidate did,
+    the less sure we are that the column really is text."""
+    full: dict[str, float] = {}
+    for f in plan.candidates:
+        full[f.type] = max(full.get(f.type, 0.0), st.parsed[f.key] / st.non_null)
+    if plan.sampled == 0:
+        return _text(name, plan, st, 0.0, "no non-null values in the sample rows: typed as text")
+    best = max({**plan.type_rates, **full}.items(), key=lambda kv: kv[1], default=None)
+    if best is None:
+        return _text(name, plan, st, 1.0, None)
+    note = None
+    if full:
+        kind, rate = max(full.items(), key=lambda kv: kv[1])
+        note = f"no type reached the minimum parse rate {settings.min_parse_rate}: best {kind} {rate:.4f}"
+    return _text(name, plan, st, 1.0 - best[1], note)
+
+
+def _alternatives(plan: _Plan, chosen: str) -> tuple[tuple[str, float], ...]:
+    others = [(t, round(r, 4)) for t, r in plan.type_rates.items() if t != chosen]
+    return tuple(sorted(others, key=lambda tr: (-tr[1], tr[0])))
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep the row order of the input in the output (the unsorted typed table relies on it)."""
+    (kept,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
+
+
+def _copy(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
+    """COPY to a temporary name, then rename: a crash never leaves a partial file behind."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with _insertion_order(con):
+        con.execute(f"COPY ({select_sql}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
+    os.replace(tmp, path)
+
+
+def _write_typed(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    names: Sequence[str],
+    formats: Sequence[Format],
+    marked: set[int],
+    values: ValueSql,
+    path: Path,
+    ordered: bool,
+) -> None:
+    """_row_id, then every column with its format's type (text keeps the raw value as is),
+    in _row_id order: the raw file's order if it has it, else sorted. In `marked` columns,
+    values with leading zeros are written as NULL (see _marks_zeros)."""
+    inner, outer = ["_row_id"], ["CAST(_row_id AS BIGINT) AS _row_id"]
+    for i, (name, fmt) in enumerate(zip(names, formats, strict=True)):
+        value = values.cast(fmt, f"c{i}")
+        if i in marked:
+            value = f"CASE WHEN {_leading_zeros(f'c{i}')} THEN NULL ELSE {value} END"
+        inner.append(f"{quote_ident(name)} AS c{i}")
+        outer.append(f"CAST({value} AS {fmt.sql_type}) AS {quote_ident(name)}")
+    order = "" if ordered else " ORDER BY _row_id"
+    _copy(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source}){order}", path)
+
+
+def _write_failures(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    decisions: Sequence[_Decision],
+    values: ValueSql,
+    path: Path,
+    settings: TypingSettings,
+) -> dict[str, tuple[str, ...]]:
+    """List every value that failed its column's cast (one scan, only when some did) and
+    return up to `max_failure_examples` distinct failing raw values per column, sorted."""
+    failing = [(i, d) for i, d in enumerate(decisions) if d.typing.failures > 0]
+    if not failing:
+        _copy(con, _NO_FAILURES, path)
+        return {}
+    inner, bad, items = ["_row_id"], [], []
+    for i, d in failing:
+        col = quote_ident(d.typing.name)
+        inner.append(f"{col} AS c{i}")
+        bad.append(f"(c{i} IS NOT NULL AND ({values.cast(d.fmt, f'c{i}')}) IS NULL AND NOT {values.blank(f'c{i}')})")
+        items.append(
+            f"CASE WHEN {bad[-1]} THEN {{'pos': {i}, 'col': {quote_literal(d.typing.name)}, "
+            f"'raw': c{i}, 'target': {quote_literal(d.typing.type)}}} END"
+        )
+    select = f"""
+        SELECT CAST(_row_id AS BIGINT) AS _row_id, f.col AS "column", f.raw AS raw_value,
+               f.target AS target_type
+        FROM (SELECT _row_id, unnest([{", ".join(items)}]) AS f
+              FROM (SELECT {", ".join(inner)} FROM {source}) WHERE {" OR ".join(bad)})
+        WHERE f IS NOT NULL ORDER BY f.pos, _row_id"""
+    _copy(con, select, path)
+    if settings.max_failure_examples == 0:
+        return {}
+    listed = f"read_parquet({quote_literal(str(path))})"
+    rows = con.execute(f"""
+        SELECT "column", raw_value FROM (SELECT DISTINCT "column", raw_value FROM {listed})
+        QUALIFY row_number() OVER (PARTITION BY "column" ORDER BY raw_value) <= {settings.max_failure_examples}
+        ORDER BY "column", raw_value""").fetchall()
+    examples: dict[str, list[str]] = {}
+    for column, raw in rows:
+        examples.setdefault(column, []).append(raw)
+    return {k: tuple(v) for k, v in examples.items()}
+
+
+def _with_examples(typing: ColumnTyping, examples: tuple[str, ...]) -> ColumnTyping:
+    return replace(typing, failure_examples=examples) if examples else typing
+
+
+# --- the phase ---------------------------------------------------------------------------
+
+def type_table(ctx: TaskContext) -> PhaseOutput:
+    """Phase `typing`: raw_table -> typed_table, cast_failures and column_types."""
+    settings = ctx.parse_settings(TypingSettings)
+    overrides = ctx.source.overrides.get(ctx.table.name, {})
+    with ctx.connect() as con:
+        try:
+            result = infer_types(con, ctx.input_path("raw_table"), ctx.out_dir, settings, overrides)
+        except ConfigError as exc:
+            raise ConfigError(f"config/sources.yaml: overrides of table {ctx.table.name!r}: {exc}") from None
+    body = {"table": ctx.table.name, **dataclasses.asdict(result)}
+    write_atomically(ctx.out_dir / COLUMN_TYPES_FILE, canonical_json(body))
+    return PhaseOutput(
+        artifacts={
+            "typed_table": "typed.parquet",
+            "cast_failures": "cast_failures.parquet",
+            "column_types": COLUMN_TYPES_FILE,
+        },
+        summary={
+            "rows": result.rows,
+            "cast_failures": result.cast_failures,
+            "types": {c.name: c.type for c in result.columns},
+        },
+        catalog_columns=tuple(
+            {"name": c.name, "type": c.type, "unit": c.unit, "confidence": c.confidence} for c in result.columns
+        ),
+    )

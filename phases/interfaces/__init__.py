@@ -1,0 +1,1 @@
+"""How people and programs reach the pipeline: the `dataraum` command and the Python library API."""

@@ -1,0 +1,1 @@
+"""The semantic phase: roles, concepts, units from the ontologies, optional LLM refinement."""

@@ -1,0 +1,288 @@
+"""Roles of columns and kinds of tables, from measured evidence.
+
+Column roles, in order of strength:
+- key: the table's primary key (one column), or a column other tables' foreign keys point to;
+- foreign_key: the child end of an accepted relationship;
+- timestamp: typed date or timestamp;
+- measure: numeric and not key-like (not unique integers, not a few integer codes, not years),
+  or numeric and named as a measure concept;
+- dimension: booleans and low-cardinality categories;
+- identifier: near-unique codes (reference numbers, e-mails, phone numbers);
+- attribute: the rest (names, free text).
+
+Table kinds: a bridge links two or more tables and measures nothing; a fact holds additive or
+point-in-time measures and references other tables or has an event date (or is the header of
+a fact: no measures, an event date, referenced by a fact not ten times its size); a dimension is
+referenced by others; an unreferenced table without such measures is reference data. The
+ontology's usual kind for the table's entity confirms or questions the structural answer, and
+decides only when the structure says nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from phases.artifacts.annotations import ColumnAnnotation, Evidence, TableAnnotation
+from phases.core.config import Model
+from phases.meaning.ontology import ConceptSpec, Ontology
+from phases.meaning.semantic_evidence import DATES, NUMERIC, ColumnFacts, TableFacts
+
+TIME_ROLE_ORDER = {"event": 0, "effective": 1, "period": 2, "created": 3, None: 4, "due": 5}
+
+
+class RoleSettings(Model):
+    dimension_max_distinct: int = Field(50, ge=1, le=1_000_000)
+    dimension_max_ratio: float = Field(0.2, ge=0, le=1)
+    small_table_rows: int = Field(20, ge=1, le=1_000_000)
+    identifier_min_ratio: float = Field(0.9, ge=0, le=1)
+    code_max_space_share: float = Field(0.5, ge=0, le=1)
+    code_max_distinct: int = Field(12, ge=1, le=1_000_000)
+    year_min: int = Field(1900, ge=0, le=10_000)
+    year_max: int = Field(2100, ge=0, le=10_000)
+    text_date_min_share: float = Field(0.8, ge=0, le=1)
+
+
+class TableSettings(Model):
+    header_min_row_ratio: float = Field(0.1, ge=0, le=1)
+    bridge_max_attributes: int = Field(1, ge=0, le=1000)
+    reference_max_rows: int = Field(5000, ge=1, le=1_000_000_000)
+
+
+@dataclass(frozen=True)
+class RoleDecision:
+    role: str
+    confidence: float
+    kind: str  # evidence kind of the reason: statistics | relationship | type
+    reason: str
+
+
+def low_cardinality(col: ColumnFacts, rs: RoleSettings, rows: int) -> bool:
+    p = col.profile
+    if p.distinct_count > rs.dimension_max_distinct:
+        return False
+    return col.distinct_ratio <= rs.dimension_max_ratio or (rows <= rs.small_table_rows
+                                                           and p.distinct_count < col.non_null)
+
+
+def _year_like(col: ColumnFacts, rs: RoleSettings) -> bool:
+    n = col.profile.numeric
+    return (n is not None and col.type == "integer" and rs.year_min <= n.min and n.max <= rs.year_max
+            and col.profile.distinct_count <= rs.dimension_max_distinct)
+
+
+def decide_role(col: ColumnFacts, concept: ConceptSpec | None, pii: str | None, rs: RoleSettings,
+                rows: int) -> RoleDecision:
+    """The role the evidence supports; `concept` only breaks the tie between a measure and a code."""
+    p = col.profile
+    if col.non_null == 0:
+        return RoleDecision("attribute", 0.3, "statistics", "the column is empty: nothing to decide a role from")
+    if col.primary_key:
+        return RoleDecision("key", 0.95, "relationship", f"primary key of {col.table!r}: {p.distinct_count} unique "
+                                                         "non-null values")
+    if col.foreign_key is not None:
+        fk = col.foreign_key
+        return RoleDecision("foreign_key", fk.confidence, "relationship",
+                            f"child end of {fk.id} ({fk.cardinality}, confidence {fk.confidence:.2f}, "
+                            f"{fk.orphan_rows} orphan rows)")
+    if col.referenced_by:
+        return RoleDecision("key", 0.85, "relationship", f"a key other tables refer to: {', '.join(col.referenced_by)}")
+    if col.type in DATES:
+        conf = col.typing.confidence if col.typing and col.typing.confidence is not None else 0.95
+        return RoleDecision("timestamp", conf, "type", f"typed {col.type}")
+    measure_named = concept is not None and concept.roles[:1] == ("measure",)
+    if col.type in NUMERIC:
+        return _numeric_role(col, concept, measure_named, rs, rows)
+    if col.type == "boolean":
+        return RoleDecision("dimension", 0.9, "type", "a boolean flag: two categories")
+    if low_cardinality(col, rs, rows):
+        return RoleDecision("dimension", 0.8, "statistics", f"{p.distinct_count} distinct values in {col.non_null} "
+                                                            f"non-null rows: a category")
+    dates = col.text_date_share
+    if dates >= rs.text_date_min_share:
+        return RoleDecision("attribute", 0.5, "values", f"typed text, but {dates:.0%} of the value shapes are dates: "
+                                                        "not usable as a timestamp until typed")
+    if col.distinct_ratio >= rs.identifier_min_ratio:
+        if pii in ("email", "phone", "card_number"):
+            return RoleDecision("identifier", 0.8, "statistics", f"{col.distinct_ratio:.0%} of the non-null values "
+                                                                 f"are distinct {pii.replace('_', ' ')}s")
+        if col.shape_share(" ") <= rs.code_max_space_share and col.shape_share("9") >= 1 - rs.code_max_space_share:
+            return RoleDecision("identifier", 0.8, "statistics",
+                                f"{col.distinct_ratio:.0%} of the non-null values are distinct and shaped like codes "
+                                "(digits, no spaces)")
+        return RoleDecision("attribute", 0.7, "statistics", f"{col.distinct_ratio:.0%} distinct values shaped like "
+                                                            "words (names, labels or free text)")
+    return RoleDecision("attribute", 0.65, "statistics", f"text with {p.distinct_count} distinct values: neither a "
+                                                         "category nor an identifier")
+
+
+def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: bool, rs: RoleSettings,
+                  rows: int) -> RoleDecision:
+    p = col.profile
+    if measure_named:
+        return RoleDecision("measure", 0.9, "statistics", f"{col.type} values named as a measure")
+    if col.type == "integer":
+        keyish = col.reading.id_like or (concept is not None and "measure" not in concept.roles)
+        if keyish:
+            if low_cardinality(col, rs, rows):
+                return RoleDecision("dimension", 0.8, "statistics", f"integer code ({p.distinct_count} values, "
+                                                                    "named like a key or code)")
+            return RoleDecision("identifier", 0.75, "statistics", "integers named like a key or code, not a quantity")
+        if p.unique and col.non_null >= 2:
+            return RoleDecision("identifier", 0.75, "statistics",
+                                "unique integers: a sequence or an id, not a quantity")
+        if _year_like(col, rs):
+            return RoleDecision("dimension", 0.8, "statistics", f"integers within {rs.year_min}..{rs.year_max}: years")
+        if p.distinct_count <= rs.code_max_distinct:
+            return RoleDecision("dimension", 0.65, "statistics", f"only {p.distinct_count} integer values: a code, "
+                                                                 "not a quantity")
+        return RoleDecision("measure", 0.75, "statistics", f"integers with {p.distinct_count} distinct values")
+    return RoleDecision("measure", 0.8, "statistics", f"{col.type} values")
+
+
+# --- what a measure or a date is ----------------------------------------------------------------
+
+
+def aggregation_of(col: ColumnFacts, spec: ConceptSpec | None, partner: ColumnFacts | None,
+                   activity_min_share: float) -> tuple[str, str]:
+    """(aggregation, why) of a measure."""
+    if spec is not None and spec.one_sided_pair and partner is not None:
+        share = both_sides_share(col, partner)
+        if share >= activity_min_share:
+            return "additive", (f"at least {share:.0%} of the rows fill both {col.name!r} and {partner.name!r}; a "
+                                "balance sits on one side per row, so these are period activity (turnover) and add "
+                                "up over periods")
+        return spec.aggregation or "point_in_time", (f"{col.name!r} and {partner.name!r} are filled on one side per "
+                                                     "row at most: balances, not summable over time")
+    if spec is not None and spec.aggregation:
+        return spec.aggregation, f"the ontology's {spec.label.lower()} is {spec.aggregation.replace('_', '-')}"
+    if col.type == "percent":
+        return "non_additive", "percentages do not add up"
+    return "additive", "no concept says otherwise: additive assumed"
+
+
+def both_sides_share(a: ColumnFacts, b: ColumnFacts) -> float:
+    """A lower bound of the share of rows where both columns hold a non-zero value (pigeonhole on the
+    profiles' null and zero counts)."""
+    rows = a.profile.rows
+    if not rows or a.profile.numeric is None or b.profile.numeric is None:
+        return 0.0
+    filled_a = a.non_null - a.profile.numeric.zero_count
+    filled_b = b.non_null - b.profile.numeric.zero_count
+    return max(0, filled_a + filled_b - rows) / rows
+
+
+def unit_of(col: ColumnFacts, spec: ConceptSpec | None, currency_columns: Sequence[ColumnFacts]
+            ) -> tuple[str | None, str | None, str | None]:
+    """(unit, unit_source, note) of a measure."""
+    t = col.typing
+    if col.type == "currency":
+        if t is not None and t.mixed:
+            codes = ", ".join(u for u, _ in t.units)
+            return None, None, f"typed currency, but mixes {codes}"
+        if col.profile.unit:
+            return col.profile.unit, "typing", f"typed currency in {col.profile.unit}"
+    if col.type == "percent":
+        return "percent", "typing", "typed percent"
+    if spec is not None and spec.unit == "currency" or col.type == "currency":
+        if len(currency_columns) == 1:
+            cur = currency_columns[0]
+            values = [v.value for v in cur.profile.top_values if v.value is not None]
+            if cur.profile.distinct_count == 1 and values:
+                return str(values[0]), "values", f"every row's currency (column {cur.name!r}) is {values[0]}"
+            return None, None, (f"money in the currency of each row (column {cur.name!r}, "
+                                f"{cur.profile.distinct_count} codes)")
+        if len(currency_columns) > 1:
+            names = ", ".join(repr(c.name) for c in currency_columns)
+            return None, None, f"money, but the table has several currency columns ({names})"
+        return None, None, "money in an unknown currency (no currency type, code or column)"
+    if spec is not None and spec.unit and spec.unit != "currency":
+        return spec.unit, "ontology", f"the ontology's {spec.label.lower()} is in {spec.unit}"
+    return None, None, None
+
+
+def time_role_of(role: str, spec: ConceptSpec | None) -> str | None:
+    if spec is None or spec.time_role is None:
+        return None
+    if role == "timestamp" or (spec.time_role == "period" and not set(spec.types) <= set(DATES)):
+        return spec.time_role
+    return None
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapping[str, TableFacts],
+                   ontology: Ontology, ts: TableSettings) -> TableAnnotation:
+    evidence: list[Evidence] = []
+    if t.entity:
+        evidence.append(Evidence("name", f"table name {t.name!r} contains the entity indicator "
+                                         f"{' '.join(t.entity_phrase)!r}: one row is a {t.entity} record"))
+    measures = [c for c in cols if c.role == "measure"]
+    summable = [c for c in measures if c.aggregation in ("additive", "point_in_time")]
+    parents = sorted({r.parent_table for r in t.outgoing})
+    children = sorted({r.child_table for r in t.incoming})
+    time_col = main_time_column(cols)
+    event = (time_col is not None and time_col.time_role in ("event", "effective", "period")) or any(
+        c.time_role == "period" for c in cols)
+    others = [c for c in cols if c.role not in ("key", "foreign_key", "timestamp") and not c.references]
+    structural = (f"{len(measures)} measures ({len(summable)} additive or point-in-time), references "
+                  f"{len(parents)} tables {parents}, referenced by {len(children)} {children}, {t.rows} rows")
+    evidence.append(Evidence("relationship", structural))
+    kind, conf, why = _kind(t, summable, measures, parents, children, event, others, tables, ts)
+    evidence.append(Evidence("statistics", why))
+    hint = ontology.entities[t.entity].spec.kind if t.entity in ontology.entities else None
+    if hint and kind != "unknown":
+        agree = hint == kind or {hint, kind} <= {"dimension", "reference"}
+        conf = min(1.0, conf + 0.1) if agree else conf * 0.8
+        evidence.append(Evidence("ontology", f"a {t.entity} table is usually a {hint}: "
+                                             f"{'agrees' if agree else 'the structure says otherwise'}"))
+    if kind == "unknown":
+        kind, conf = (hint, 0.5) if hint else ("reference" if t.rows <= ts.reference_max_rows else "dimension", 0.4)
+        evidence.append(Evidence("ontology", f"structure undecided: {kind} from "
+                                             f"{'the entity' if hint else 'the table size'}"))
+    grain = t.primary_key
+    if grain:
+        evidence.append(Evidence("statistics", f"grain {list(grain)} from {t.grain_source}"))
+    elif t.profile.duplicates.rows:
+        evidence.append(Evidence("statistics", f"no grain: {t.profile.duplicates.rows} rows repeat another row"))
+    else:
+        evidence.append(Evidence("statistics", "no column set found that identifies a row"))
+    if time_col is not None:
+        others_t = [f"{c.column} ({c.time_role or 'unclear'})" for c in cols
+                    if c.role == "timestamp" and c is not time_col]
+        evidence.append(Evidence("type", f"main date {time_col.column!r} ({time_col.time_role or 'unclear role'})"
+                                         + (f"; other dates: {', '.join(others_t)}" if others_t else "")))
+    return TableAnnotation(
+        table=t.name, kind=kind, entity=t.entity, grain=tuple(grain), time_column=time_col.column if time_col else None,
+        rows=t.rows, confidence=round(conf, 3), evidence=tuple(evidence),
+    )
+
+
+def _kind(t: TableFacts, summable, measures, parents, children, event: bool, others, tables: Mapping[str, TableFacts],
+          ts: TableSettings) -> tuple[str, float, str]:
+    if len(parents) >= 2 and not measures and len(others) <= ts.bridge_max_attributes:
+        return "bridge", 0.85, f"links {len(parents)} tables and measures nothing: a bridge"
+    if summable and (parents or event):
+        return "fact", 0.85, "holds measures and references other tables or has an event date: a fact"
+    if not measures and event and children:
+        biggest = max(tables[c].rows for c in children if c in tables) if any(c in tables for c in children) else 0
+        if biggest and t.rows >= ts.header_min_row_ratio * biggest:
+            return "fact", 0.7, (f"no measures, but an event date and {t.rows} rows against {biggest} in the table "
+                                 "that references it: the header of a fact")
+    if children:
+        return "dimension", 0.8, "referenced by other tables and holds no additive measures: a dimension"
+    if not summable and not parents and t.rows <= ts.reference_max_rows:
+        return "reference", 0.7, f"unreferenced, no additive measures, {t.rows} rows: reference data"
+    if summable:
+        return "fact", 0.6, "holds measures but no relationships or event date"
+    return "unknown", 0.0, "the structure does not tell"
+
+
+def main_time_column(cols: Sequence[ColumnAnnotation]) -> ColumnAnnotation | None:
+    dates = [c for c in cols if c.role == "timestamp"]
+    if not dates:
+        return None
+    return min(dates, key=lambda c: (TIME_ROLE_ORDER.get(c.time_role, 4), -c.confidence, cols.index(c)))

@@ -1,0 +1,1 @@
+"""Per-table profiling phases: statistics, temporal profiles and statistical quality."""

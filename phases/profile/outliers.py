@@ -1,0 +1,211 @@
+"""Outliers of numeric columns by two robust methods: Tukey's IQR fences and the modified
+z-score (Iglewicz and Hoaglin). Neither flags a fixed share by construction: clean data gives
+none. Identifiers and codes are not tested (see quality_base.identifier_reason).
+
+Amount-like columns whose magnitudes span orders of magnitude are judged on log10|x| of their
+non-zero values: on the raw scale both methods call a fifth to a half of an ordinary amount
+column outliers (measured on the shared finance data: long right tails, debit/credit columns
+that are half zeros, signed bank amounts), on the log scale only magnitudes out of line with
+the rest. Zeros are then never outliers. Either way the fences are reported in the column's
+own units (on the log scale they bound |x|).
+
+Per column, up to two queries of its own plus one shared scan: the magnitudes' quantiles
+(quality_base.magnitude_measure, only when the profile's quantiles are not those of |x|), the
+MAD on the chosen scale, then the counts and examples (in the shared second scan)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from phases.artifacts.profiles import Check, ColumnProfile, Example, Finding, json_scalar, round_scaled, round_sig
+from phases.core.config import Model
+from phases.core.sql import quote_ident
+from phases.shared.quality_base import (
+    MAGNITUDE_LEVELS,
+    ROW_ID,
+    Aggregates,
+    Measured,
+    Severity,
+    identifier_reason,
+    signed_or_zero,
+    sql_number,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+class OutlierSettings(Model):
+    """The `outliers` section of config/statistical_quality.yaml."""
+
+    min_values: int = Field(20, ge=3)
+    iqr_k: float = Field(1.5, gt=0, le=100)
+    modified_z_threshold: float = Field(3.5, gt=0, le=100)
+    warning_ratio: float = Field(0.01, ge=0, le=1)
+    log_scale_min_orders: float = Field(2.0, ge=0, le=20)  # 0: never use the log scale
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Where both methods look: the values (linear), or log10|x| of the non-zero values (log)."""
+
+    log: bool
+    quartiles: tuple[float, float, float]  # q1, median, q3 on that scale
+
+    def sql(self, column: str) -> str:
+        """The column on this scale (NULL for zeros on the log scale, so aggregates skip them)."""
+        c = f"CAST({quote_ident(column)} AS DOUBLE)"
+        return f"CASE WHEN {c} <> 0 THEN log10(abs({c})) END" if self.log else c
+
+    def to_units(self, value: float) -> float:
+        return 10**value if self.log else value
+
+    @property
+    def name(self) -> str:
+        return "log10_magnitude" if self.log else "linear"
+
+
+@dataclass(frozen=True)
+class OutlierRule:
+    """One outlier method on one column: fences in the column's units, or why none applies."""
+
+    check: Check  # evidence so far (fences, scale), or the reason it does not apply
+    scale: Scale | None = None
+    lower: float | None = None
+    upper: float | None = None
+
+    @property
+    def condition(self) -> str | None:
+        if self.lower is None:
+            return None
+        c = quote_ident(self.check.column)
+        if self.scale.log:  # fences bound the magnitude; zeros are never outliers
+            return f"({c} <> 0 AND (abs({c}) < {sql_number(self.lower)} OR abs({c}) > {sql_number(self.upper)}))"
+        return f"({c} < {sql_number(self.lower)} OR {c} > {sql_number(self.upper)})"
+
+
+def outlier_reason(profile: ColumnProfile, settings: OutlierSettings) -> str | None:
+    """Why neither outlier method applies to a column, judged from its profile (None: they do)."""
+    if profile.numeric is None:
+        return "the column has no values"
+    if reason := identifier_reason(profile):
+        return reason
+    if profile.non_null_count < settings.min_values:
+        return f"only {profile.non_null_count} values; the test needs at least {settings.min_values}"
+    return None
+
+
+def choose_scale(profile: ColumnProfile, measured: Measured, settings: OutlierSettings) -> Scale:
+    """The log scale when the non-zero magnitudes' 1st to 99th percentile span the configured
+    orders of magnitude; else the values themselves."""
+    n = profile.numeric
+    linear = Scale(False, (n.quantile(0.25), n.quantile(0.5), n.quantile(0.75)))
+    magnitudes = measured.get((profile.name, "magnitudes")) if signed_or_zero(profile) else \
+        [n.quantile(q) for q in MAGNITUDE_LEVELS]
+    if not settings.log_scale_min_orders or not magnitudes or magnitudes[0] <= 0:
+        return linear
+    if math.log10(magnitudes[-1] / magnitudes[0]) < settings.log_scale_min_orders:
+        return linear
+    return Scale(True, tuple(math.log10(m) for m in magnitudes[1:4]))
+
+
+def scale_measure(agg: Aggregates, profile: ColumnProfile, scale: Scale) -> None:
+    """MAD and mean absolute deviation about the median on the chosen scale (for the modified
+    z-score), on the column's own scan: the exact median of |x - median| holds the whole column."""
+    x, median = scale.sql(profile.name), sql_number(scale.quartiles[1])
+    agg.add(profile.name, "mad", f"quantile_cont(abs({x} - {median}), 0.5)")
+    agg.add(profile.name, "mean_ad", f"avg(abs({x} - {median}))")
+
+
+def _evidence(profile: ColumnProfile, scale: Scale, **more: Any) -> dict[str, Any]:
+    q1, median, q3 = (round_sig(scale.to_units(q)) for q in scale.quartiles)
+    return {"scale": scale.name, "q1": q1, "median": median, "q3": q3, **more}
+
+
+def iqr_rule(profile: ColumnProfile, scale: Scale, settings: OutlierSettings) -> OutlierRule:
+    """Tukey's fences: below Q1 - k·IQR or above Q3 + k·IQR, on the chosen scale."""
+    q1, _, q3 = scale.quartiles
+    iqr = q3 - q1
+    evidence = _evidence(profile, scale, k=settings.iqr_k)
+    if iqr <= 0:
+        reason = (f"IQR is 0: at least half of the values equal {evidence['q1']}, "
+                  "so every other value would be flagged")
+        return OutlierRule(Check("outliers_iqr", profile.name, False, reason, evidence))
+    low, high = scale.to_units(q1 - settings.iqr_k * iqr), scale.to_units(q3 + settings.iqr_k * iqr)
+    evidence |= {"lower_fence": round_sig(low), "upper_fence": round_sig(high)}
+    return OutlierRule(Check("outliers_iqr", profile.name, True, None, evidence), scale, low, high)
+
+
+def modified_z_rule(
+    profile: ColumnProfile, scale: Scale, measured: Measured, settings: OutlierSettings
+) -> OutlierRule:
+    """Iglewicz-Hoaglin: |0.6745·(x - median) / MAD| > threshold. When MAD is 0 (more than half
+    the values equal the median) the mean-absolute-deviation variant (x - median) / (1.253314·MeanAD)."""
+    mad = measured[(profile.name, "mad")]
+    # a multi-threaded sum: rounded against the scale's magnitude before it decides anything
+    size = max(abs(q) for q in scale.quartiles) or 1.0
+    mean_ad = round_scaled(measured[(profile.name, "mean_ad")], size)
+    evidence = _evidence(profile, scale, mad=round_sig(mad), mean_absolute_deviation=mean_ad,
+                         threshold=settings.modified_z_threshold)
+    if mad:
+        spread, evidence["spread"] = mad / 0.6745, "mad"
+    elif mean_ad:
+        spread, evidence["spread"] = 1.253314 * mean_ad, "mean_absolute_deviation"
+    else:
+        return OutlierRule(Check("outliers_modified_z", profile.name, False, "all values equal the median", evidence))
+    reach = settings.modified_z_threshold * spread
+    median = scale.quartiles[1]
+    low, high = scale.to_units(median - reach), scale.to_units(median + reach)
+    evidence |= {"lower_fence": round_sig(low), "upper_fence": round_sig(high)}
+    return OutlierRule(Check("outliers_modified_z", profile.name, True, None, evidence), scale, low, high)
+
+
+def _distance_sql(rule: OutlierRule) -> str:
+    """How far a value lies from the median on the method's scale (NULL for unflagged rows)."""
+    x, median = rule.scale.sql(rule.check.column), sql_number(rule.scale.quartiles[1])
+    return f"CASE WHEN {rule.condition} THEN abs({x} - {median}) END"
+
+
+def outlier_measure(agg: Aggregates, profile: ColumnProfile, rule: OutlierRule, limit: int) -> None:
+    """Count flagged values and keep the `limit` largest distances from the median. Only the
+    distances: max_by with {row_id, value} structs cost 4x the whole count (0.47 s against 0.11 s
+    for nine columns of 1M rows); outlier_examples fetches the rows afterwards."""
+    test = rule.check.test
+    agg.add(profile.name, f"{test}:count", f"count_if({agg.derive(rule.condition)})")
+    agg.add(profile.name, f"{test}:top", f"max({_distance_sql(rule)}, {limit})")
+
+
+def outlier_examples(
+    con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule, top: list[float], limit: int
+) -> tuple[Example, ...]:
+    """The most extreme flagged rows: at least as far from the median as the k-th largest distance,
+    farthest first, then by row id (the same expression gives the same distances bit for bit)."""
+    distance, c = _distance_sql(rule), quote_ident(rule.check.column)
+    rows = con.execute(
+        f"SELECT {ROW_ID}, {c} FROM {quote_ident(table)} WHERE {distance} >= ? "
+        f"ORDER BY {distance} DESC, {ROW_ID} LIMIT {limit}", [min(top)]
+    ).fetchall()
+    return tuple(Example(row_id=r, value=json_scalar(v)) for r, v in rows)
+
+
+def outlier_judge(
+    con: duckdb.DuckDBPyConnection, table: str, profile: ColumnProfile, rule: OutlierRule, measured: Measured,
+    settings: OutlierSettings, severity: Mapping[str, Severity], limit: int,
+) -> tuple[Check, Finding | None]:
+    """Count and share of flagged values; a finding (with the most extreme examples) when any.
+    `severity` maps 'some' and 'many' (from `warning_ratio` of the values on) to a severity."""
+    test, column = rule.check.test, profile.name
+    count = measured[(column, f"{test}:count")]
+    ratio = round_sig(count / profile.non_null_count)
+    evidence = {**rule.check.evidence, "count": count, "ratio": ratio}
+    check = Check(test, column, True, None, evidence)
+    if not count:
+        return check, None
+    chosen = severity["many" if ratio >= settings.warning_ratio else "some"]
+    examples = outlier_examples(con, table, rule, measured[(column, f"{test}:top")], limit)
+    return check, Finding(kind=test, severity=chosen, column=column, evidence=evidence, examples=examples)

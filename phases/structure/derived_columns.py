@@ -1,0 +1,535 @@
+"""Derived columns: a numeric column that equals a copy of another, or the sum, difference,
+product or ratio of two others (`Amount = Debit - Credit`, `Amount = Quantity * Rate`), within a
+relative tolerance; and a parent's column that equals the sum of its children's (a header amount
+that is the total of its lines), along a relationship.
+
+The search has three steps, so it stays cheap on wide tables:
+
+1. Candidates, on a deterministic sample of rows (the rows with the smallest hash of `_row_id`)
+   in long form: every (row, column, value). The work grows with rows x columns^3, so a wide
+   table gets fewer sampled rows (`search_budget`), and at most `max_columns` columns. One
+   self-join gives every operand pair per row with all four results, a second keeps only the
+   (target, operation, operands) that match somewhere, grouped. Only candidates that match in
+   enough sampled rows with a non-zero target survive; of the forms of one relation only the one
+   matching most sampled rows goes on; sample match rates rank them; at most `max_candidates`.
+2. Verification on every row, many candidates per scan: rows compared and matched, matched rows
+   with a non-zero target, the largest error among matches and the first mismatching rows.
+   Sums and differences are also measured with NULL read as 0 (debit/credit pairs keep one side
+   empty); the variant that matches more rows wins and is recorded.
+3. One answer per relation: `Amount = Debit - Credit` also holds as `Debit = Amount + Credit`
+   and `Credit = Debit - Amount`; the form that matches the most rows is kept (then the one whose
+   target comes last, then sum/difference/product/ratio in that order). A copy `a = b` that a
+   three-column relation explains on more rows is dropped, and so is a three-column relation that
+   a copy already explains (its third operand is neutral, like + 0 or * 1).
+
+Match rates are over the rows where the target and every operand are non-null (with NULL as 0:
+the target and at least one operand); ratios leave out a zero divisor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from phases.artifacts.profiles import ColumnProfile, Scalar, json_scalar, round_scaled, round_sig
+from phases.core.config import Model
+from phases.core.errors import StateError
+from phases.profile.statistics import NUMERIC_SQL
+
+if TYPE_CHECKING:
+    import duckdb
+
+ROW_ID = "_row_id"
+LONG = "__derived_long"  # the sample in long form; the one temp table of the search
+OPERATIONS = ("copy", "sum", "difference", "product", "ratio")  # also the tie-break order
+SYMBOL = {"sum": "+", "difference": "-", "product": "*", "ratio": "/"}
+FAMILY = {"copy": "copy", "sum": "additive", "difference": "additive", "product": "multiplicative",
+          "ratio": "multiplicative"}
+VERIFY_BATCH = 25  # candidates per verification scan: ~10 aggregates each
+MIN_SAMPLE_ROWS = 100  # the candidate sample never shrinks below this, however wide the table
+
+
+class DerivedSettings(Model):
+    """The `derived` section of config/correlations.yaml."""
+
+    relative_tolerance: float = Field(0.001, ge=0, le=0.5)
+    absolute_tolerance: float = Field(0.005, ge=0, le=1e6)
+    min_match_rate: float = Field(0.95, gt=0, le=1)
+    copy_across_min_match_rate: float = Field(0.6, gt=0, le=1)
+    min_rows: int = Field(10, ge=1, le=1_000_000)
+    min_nonzero_matches: int = Field(5, ge=1, le=1_000_000)
+    max_columns: int = Field(40, ge=2, le=200)
+    sample_rows: int = Field(1000, ge=10, le=1_000_000)
+    search_budget: int = Field(20_000_000, ge=1_000_000, le=10_000_000_000)
+    min_sample_matches: int = Field(3, ge=1, le=1_000_000)
+    candidate_min_match_rate: float = Field(0.5, gt=0, le=1)
+    max_candidates: int = Field(200, ge=1, le=10_000)
+    mismatch_examples: int = Field(5, ge=0, le=100)
+
+
+# --- what the search reads --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of the relation being searched: where it really lives and how the query spells it.
+    Within a table `sql` is the quoted name; in a joined relation it is an alias."""
+
+    table: str
+    name: str
+    sql: str
+    profile: ColumnProfile = field(compare=False)  # not hashable, and the other fields identify it
+    order: int = 0  # position in the relation; later columns are preferred as targets
+
+
+def is_numeric(profile: ColumnProfile) -> bool:
+    """A number that can take part in arithmetic: not a boolean, not constant, not an identifier."""
+    sql = profile.sql_type
+    numeric = sql in NUMERIC_SQL or sql.startswith("DECIMAL")
+    identifier = profile.type == "integer" and profile.unique  # a row number or surrogate key
+    return numeric and profile.type != "boolean" and profile.distinct_count >= 2 and not identifier
+
+
+def sample_sql(relation: str, columns: Sequence[str], rows: int) -> str:
+    """At most `rows` rows of `relation`, the same ones on every run and thread count: the smallest
+    hashes of _row_id (a hash, not the first rows: files are often sorted by date or type)."""
+    return (f"SELECT {', '.join([ROW_ID, *columns])} FROM {relation} "
+            f"ORDER BY hash({ROW_ID}), {ROW_ID} LIMIT {int(rows)}")
+
+
+# --- what it reports --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operand:
+    table: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    row_id: int  # a row of `compared_in`
+    target: Scalar
+    computed: Scalar
+    operands: tuple[Scalar, ...]  # as stored (NULL stays null even when read as 0)
+
+
+@dataclass(frozen=True)
+class DerivedColumn:
+    table: str  # the target's table
+    column: str  # the target column
+    operation: str  # copy | sum | difference | product | ratio | sum_of_children
+    operands: tuple[Operand, ...]
+    formula: str  # e.g. "Amount = Debit - Credit"; columns are table-qualified across tables
+    nulls_as_zero: bool  # NULL operands were read as 0 (sums, differences, sums of children)
+    rows_compared: int
+    rows_matched: int
+    match_rate: float
+    nonzero_matches: int  # matched rows whose target is not 0 (zeros match too easily)
+    max_abs_error: float  # largest |target - computed| among matched rows: the rounding noise
+    mismatches: tuple[Mismatch, ...]  # the first mismatching rows by row id
+    compared_in: str  # the table whose rows were compared (the child table of a relationship)
+    via: str | None = None  # the relationship id for a relation across tables
+
+
+@dataclass(frozen=True)
+class DerivedSearch:
+    """What one search covered, so a reader can tell 'none found' from 'not looked at'."""
+
+    table: str  # the table, or the child table of a relationship
+    via: str | None
+    columns: tuple[str, ...]  # numeric columns searched (table-qualified across tables)
+    columns_left_out: tuple[str, ...]  # numeric columns beyond max_columns
+    sample_rows: int
+    candidates_checked: int
+
+
+@dataclass(frozen=True)
+class DerivedColumns:
+    """The derived_columns artifact."""
+
+    source: str
+    derived_columns: tuple[DerivedColumn, ...]
+    searches: tuple[DerivedSearch, ...]
+
+
+def load_derived_columns(path: Path) -> DerivedColumns:
+    """derived_columns.json as DerivedColumns."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return DerivedColumns(
+            source=data["source"],
+            derived_columns=tuple(_derived_from_json(d) for d in data["derived_columns"]),
+            searches=tuple(DerivedSearch(**{**s, "columns": tuple(s["columns"]),
+                                            "columns_left_out": tuple(s["columns_left_out"])})
+                           for s in data["searches"]),
+        )
+    except FileNotFoundError:
+        raise StateError(f"{path}: artifact missing; run the correlations phase first") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise StateError(f"{path}: not a readable derived columns file ({type(exc).__name__}: {exc}); "
+                         "forget and rerun the correlations phase") from None
+
+
+def _derived_from_json(d: Mapping[str, Any]) -> DerivedColumn:
+    return DerivedColumn(**{
+        **d, "operands": tuple(Operand(**o) for o in d["operands"]),
+        "mismatches": tuple(Mismatch(**{**m, "operands": tuple(m["operands"])}) for m in d["mismatches"]),
+    })
+
+
+# --- step 1: candidates on a sample -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    target: int  # indexes into the searched columns
+    operation: str
+    left: int
+    right: int | None  # None for a copy
+
+
+def _load_sample(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], rows: int) -> int:
+    """The sample in long form: (r, i, v, z) with v the value as DOUBLE, 0 where NULL (z)."""
+    aliases = [f"{c.sql} AS v{i}" for i, c in enumerate(cols)]
+    parts = [f"SELECT {ROW_ID} AS r, {i} AS i, coalesce(v{i}::DOUBLE, 0) AS v, v{i} IS NULL AS z FROM s"
+             for i in range(len(cols))]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {LONG} AS WITH s AS ({sample_sql(relation, aliases, rows)}) "
+                + " UNION ALL ".join(parts))
+    return con.execute(f"SELECT count(DISTINCT r) FROM {LONG}").fetchone()[0]
+
+
+def _match_sql(a: str, f: str, s: DerivedSettings) -> str:
+    """|a - f| within the absolute tolerance, or within the relative one of the larger side."""
+    return (f"abs({a} - {f}) <= greatest({s.absolute_tolerance!r}, "
+            f"{s.relative_tolerance!r} * greatest(abs({a}), abs({f})))")
+
+
+def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings) -> list[tuple[Candidate, int, int]]:
+    """(candidate, matches with every operand present, matches with NULL as 0) in the sample, for
+    candidates with at least `min_sample_matches` non-zero matches."""
+    rows = con.execute(f"""
+        WITH p AS (SELECT b.r, b.i AS bi, c.i AS ci, b.v AS bv, c.v AS cv, b.z OR c.z AS anyz
+                   FROM {LONG} b JOIN {LONG} c ON b.r = c.r AND b.i <> c.i WHERE NOT (b.z AND c.z)),
+        f AS (SELECT r, 'copy' AS op, i AS bi, NULL::INTEGER AS ci, false AS anyz, v AS f FROM {LONG} WHERE NOT z
+              UNION ALL SELECT r, 'sum', bi, ci, anyz, bv + cv FROM p WHERE bi < ci
+              UNION ALL SELECT r, 'difference', bi, ci, anyz, bv - cv FROM p
+              UNION ALL SELECT r, 'product', bi, ci, anyz, bv * cv FROM p WHERE bi < ci AND NOT anyz
+              UNION ALL SELECT r, 'ratio', bi, ci, anyz, bv / cv FROM p WHERE NOT anyz AND cv <> 0)
+        SELECT a.i, f.op, f.bi, f.ci, count_if(NOT f.anyz), count(*)
+        FROM f JOIN {LONG} a ON a.r = f.r
+        WHERE NOT a.z AND a.i <> f.bi AND a.i IS DISTINCT FROM f.ci AND (f.op <> 'copy' OR a.i > f.bi)
+          AND {_match_sql('a.v', 'f.f', s)}
+        GROUP BY ALL HAVING count_if(a.v <> 0) >= {s.min_sample_matches}
+        ORDER BY 1, 2, 3, 4""").fetchall()
+    return [(Candidate(ai, op, bi, ci), plain, zero) for ai, op, bi, ci, plain, zero in rows]
+
+
+def _sample_rates(
+    con: duckdb.DuckDBPyConnection, found: Sequence[tuple[Candidate, int, int]]
+) -> list[tuple[Candidate, float, int]]:
+    """Each candidate's best sample match rate (every operand present, or NULL as 0 for sums) and
+    its matches at that rate."""
+    if not found:
+        return []
+    con.execute("CREATE OR REPLACE TEMP TABLE __derived_cand (k INTEGER, ai INTEGER, op VARCHAR, bi INTEGER, "
+                "ci INTEGER)")
+    con.executemany("INSERT INTO __derived_cand VALUES (?, ?, ?, ?, ?)",
+                    [(k, c.target, c.operation, c.left, c.right) for k, (c, _, _) in enumerate(found)])
+    compared = {k: (plain, zero) for k, plain, zero in con.execute(f"""
+        SELECT k, count_if(NOT b.z AND NOT coalesce(c.z, false) AND NOT (op = 'ratio' AND c.v = 0)),
+                  count_if(NOT (b.z AND coalesce(c.z, true)))
+        FROM __derived_cand JOIN {LONG} a ON a.i = ai AND NOT a.z JOIN {LONG} b ON b.r = a.r AND b.i = bi
+        LEFT JOIN {LONG} c ON c.r = a.r AND c.i = ci GROUP BY k""").fetchall()}
+    con.execute("DROP TABLE __derived_cand")
+    rates = []
+    for k, (candidate, plain, zero) in enumerate(found):
+        n_plain, n_zero = compared.get(k, (0, 0))
+        best = (plain / n_plain if n_plain else 0.0, plain)
+        if candidate.operation in ("sum", "difference") and n_zero:
+            best = max(best, (zero / n_zero, zero))
+        rates.append((candidate, *best))
+    return rates
+
+
+def find_candidates(
+    con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], s: DerivedSettings,
+    allowed: Callable[[Candidate], bool] = lambda c: True,
+) -> tuple[list[Candidate], int]:
+    """Candidates worth verifying, best sample rate first, and the number of sampled rows. Of the
+    forms of one relation (`a = b - c`, `b = a + c`, `c = b - a`) only the one that matches the most
+    sampled rows is verified: they hold on the same rows, up to NULLs read as 0."""
+    rows = max(MIN_SAMPLE_ROWS, min(s.sample_rows, s.search_budget // len(cols) ** 3))
+    sampled = _load_sample(con, relation, cols, rows)
+    try:
+        found = [f for f in _sample_matches(con, s) if allowed(f[0])]
+        rated = [r for r in _sample_rates(con, found) if r[1] >= s.candidate_min_match_rate]
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {LONG}")
+    best: dict[tuple, tuple[Candidate, float, int]] = {}
+    for candidate, rate, matches in rated:
+        key = (FAMILY[candidate.operation], _columns_of(candidate))
+        rank = (-matches, *_form_order(candidate, cols))
+        if key not in best or rank < (-best[key][2], *_form_order(best[key][0], cols)):
+            best[key] = (candidate, rate, matches)
+    chosen = sorted(best.values(), key=lambda r: (-r[1], -r[2], *_form_order(r[0], cols)))
+    return [c for c, _, _ in chosen[: s.max_candidates]], sampled
+
+
+# --- step 2: verification on every row --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    candidate: Candidate
+    nulls_as_zero: bool
+    compared: int
+    matched: int
+    nonzero: int
+    max_error: float | None
+    mismatch_ids: tuple[int, ...]
+    operand_uses: tuple[int, ...]  # matched rows where each operand is present and not 0
+
+
+def _operand_sql(cols: Sequence[Col], c: Candidate, zero: bool) -> tuple[str, str | None]:
+    b = f"{cols[c.left].sql}::DOUBLE"
+    d = None if c.right is None else f"{cols[c.right].sql}::DOUBLE"
+    if zero:
+        b, d = f"coalesce({b}, 0)", f"coalesce({d}, 0)"
+    return b, d
+
+
+def _variant_sql(cols: Sequence[Col], c: Candidate, zero: bool) -> tuple[str, str]:
+    """(computed value, rows compared) for one candidate, plain or with NULL as 0."""
+    a = cols[c.target].sql
+    b, d = _operand_sql(cols, c, zero)
+    computed = b if c.operation == "copy" else f"({b} {SYMBOL[c.operation]} {d})"
+    if zero:
+        present = f"{a} IS NOT NULL AND ({cols[c.left].sql} IS NOT NULL OR {cols[c.right].sql} IS NOT NULL)"
+    else:
+        used = [c.target, c.left] + ([] if c.right is None else [c.right])
+        present = " AND ".join(f"{cols[i].sql} IS NOT NULL" for i in used)
+        if c.operation == "ratio":
+            present += f" AND {d} <> 0"
+    return computed, present
+
+
+def _projection(cols: Sequence[Col], c: Candidate, zero: bool, s: DerivedSettings, k: int) -> list[str]:
+    """Per row, for variant k: compared (p), matched (m), the error (e), the target not 0 (t), and
+    each operand present and not 0 (u). Computed once here and only counted outside, which took a
+    third of the time of repeating the match expression in every aggregate."""
+    computed, present = _variant_sql(cols, c, zero)
+    a = f"{cols[c.target].sql}::DOUBLE"
+    used = [f"coalesce({cols[i].sql} <> 0, false) AS u{k}_{n}"
+            for n, i in enumerate(i for i in (c.left, c.right) if i is not None)]
+    return [f"coalesce({present}, false) AS p{k}", f"coalesce({present} AND {_match_sql(a, computed, s)}, false) "
+            f"AS m{k}", f"abs({a} - {computed}) AS e{k}", f"coalesce({a} <> 0, false) AS t{k}", *used]
+
+
+def _aggregates(k: int, operands: int, examples: int) -> list[str]:
+    """Compared, matched, matched with a non-zero target, the largest error among matches, the
+    first mismatching rows, and per operand the matches where it is present and not 0."""
+    return [f"count_if(p{k})", f"count_if(m{k})", f"count_if(m{k} AND t{k})", f"max(e{k}) FILTER (m{k})",
+            f"min_by({ROW_ID}, {ROW_ID}, {examples}) FILTER (p{k} AND NOT m{k})",
+            *(f"count_if(m{k} AND u{k}_{n})" for n in range(operands))]
+
+
+def verify(
+    con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], candidates: Sequence[Candidate],
+    s: DerivedSettings,
+) -> list[Measured]:
+    """Every variant of every candidate measured on all rows, VERIFY_BATCH variants per scan."""
+    variants = [(c, z) for c in candidates for z in ((False, True) if FAMILY[c.operation] == "additive"
+                                                       else (False,))]
+    measured = []
+    for start in range(0, len(variants), VERIFY_BATCH):
+        batch = variants[start:start + VERIFY_BATCH]
+        inner = [ROW_ID] + [e for k, (c, z) in enumerate(batch) for e in _projection(cols, c, z, s, k)]
+        outer = [e for k, (c, _) in enumerate(batch)
+                 for e in _aggregates(k, 1 if c.right is None else 2, max(s.mismatch_examples, 1))]
+        row = con.execute(f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {relation})").fetchone()
+        at = 0
+        for c, z in batch:
+            width = 6 if c.right is None else 7
+            n, m, nz, err, ids, *used = row[at:at + width]
+            at += width
+            measured.append(Measured(c, z, n, m, nz, err, tuple(ids or ())[: s.mismatch_examples], tuple(used)))
+    return measured
+
+
+# --- step 3: one answer per relation ----------------------------------------------------------
+
+
+def _passes(m: Measured, s: DerivedSettings, across: bool = False) -> bool:
+    """Enough rows, enough of them matching, and every operand doing work: with NULL read as 0,
+    `Credit = Open Balance - Amount` holds wherever Open Balance is empty, which is only
+    `Credit = -Amount`; and `a = b + c` with c always 0 is only a copy."""
+    floor = s.copy_across_min_match_rate if across and m.candidate.operation == "copy" else s.min_match_rate
+    return (m.compared >= s.min_rows and m.matched >= floor * m.compared
+            and m.nonzero >= s.min_nonzero_matches and all(u >= s.min_nonzero_matches for u in m.operand_uses))
+
+
+def _best_variants(measured: Sequence[Measured], s: DerivedSettings, across: bool = False) -> list[Measured]:
+    """Per candidate, the passing variant that matches more rows (plain on a tie)."""
+    best: dict[Candidate, Measured] = {}
+    for m in measured:
+        if _passes(m, s, across) and (m.candidate not in best or m.matched > best[m.candidate].matched):
+            best[m.candidate] = m
+    return list(best.values())
+
+
+def _columns_of(c: Candidate) -> frozenset[int]:
+    return frozenset(i for i in (c.target, c.left, c.right) if i is not None)
+
+
+def _form_order(c: Candidate, cols: Sequence[Col]) -> tuple:
+    """Among forms that match as many rows: the latest target, then sum, difference, product,
+    ratio, then operands in column order."""
+    return (-cols[c.target].order, OPERATIONS.index(c.operation), c.left, -1 if c.right is None else c.right)
+
+
+def _rank(m: Measured, cols: Sequence[Col]) -> tuple:
+    """Sort key of the forms of one relation: most rows matched first."""
+    return (-m.matched, *_form_order(m.candidate, cols))
+
+
+def one_per_relation(measured: Sequence[Measured], cols: Sequence[Col]) -> list[Measured]:
+    """Keep the best form of each relation; drop copies explained better by a three-column
+    relation, and three-column relations a copy explains as well."""
+    def family_key(m: Measured) -> tuple:
+        return (FAMILY[m.candidate.operation], sorted(_columns_of(m.candidate)))
+
+    kept = []
+    for _, forms in groupby(sorted(measured, key=family_key), key=family_key):
+        kept.append(min(forms, key=lambda m: _rank(m, cols)))
+    copies = [m for m in kept if m.candidate.operation == "copy"]
+    triples = [m for m in kept if m.candidate.operation != "copy"]
+    result = [t for t in triples if not any(_columns_of(k.candidate) < _columns_of(t.candidate)
+                                            and k.matched >= t.matched for k in copies)]
+    result += [k for k in copies if not any(_columns_of(k.candidate) < _columns_of(t.candidate)
+                                            and t.matched > k.matched for t in triples)]
+    return result
+
+
+# --- the records ------------------------------------------------------------------------------
+
+
+def _qualified(col: Col, cross: bool) -> str:
+    return f"{col.table}.{col.name}" if cross else col.name
+
+
+def formula(cols: Sequence[Col], c: Candidate, cross: bool) -> str:
+    target, left = _qualified(cols[c.target], cross), _qualified(cols[c.left], cross)
+    if c.right is None:
+        return f"{target} = {left}"
+    return f"{target} = {left} {SYMBOL[c.operation]} {_qualified(cols[c.right], cross)}"
+
+
+def _mismatches(
+    con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], m: Measured
+) -> tuple[Mismatch, ...]:
+    if not m.mismatch_ids:
+        return ()
+    c = m.candidate
+    computed, _ = _variant_sql(cols, c, m.nulls_as_zero)
+    used = [cols[c.left].sql] + ([] if c.right is None else [cols[c.right].sql])
+    rows = con.execute(
+        f"SELECT {ROW_ID}, {cols[c.target].sql}, {computed}, {', '.join(used)} FROM {relation} "
+        f"WHERE {ROW_ID} IN (SELECT unnest(?)) ORDER BY {ROW_ID}", [list(m.mismatch_ids)]).fetchall()
+    return tuple(Mismatch(row_id=r[0], target=json_scalar(r[1]), computed=json_scalar(r[2]),
+                          operands=tuple(json_scalar(v) for v in r[3:])) for r in rows)
+
+
+def to_record(
+    con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], m: Measured, compared_in: str,
+    via: str | None,
+) -> DerivedColumn:
+    c, target = m.candidate, cols[m.candidate.target]
+    scale = max(abs(float(target.profile.numeric.min)), abs(float(target.profile.numeric.max))) \
+        if target.profile.numeric else 1.0
+    operands = (cols[c.left],) + (() if c.right is None else (cols[c.right],))
+    return DerivedColumn(
+        table=target.table, column=target.name, operation=c.operation,
+        operands=tuple(Operand(o.table, o.name) for o in operands), formula=formula(cols, c, via is not None),
+        nulls_as_zero=m.nulls_as_zero, rows_compared=m.compared, rows_matched=m.matched,
+        match_rate=round_sig(m.matched / m.compared), nonzero_matches=m.nonzero,
+        max_abs_error=round_scaled(m.max_error or 0.0, scale) or 0.0,
+        mismatches=_mismatches(con, relation, cols, m), compared_in=compared_in, via=via,
+    )
+
+
+def search_derived_columns(
+    con: duckdb.DuckDBPyConnection, relation: str, numeric: Sequence[Col], s: DerivedSettings,
+    compared_in: str, via: str | None = None,
+) -> tuple[list[DerivedColumn], DerivedSearch]:
+    """Every derived column of `relation` among `numeric` columns (the first max_columns, fewest
+    nulls first). Across a relationship (`via`), a relation must use columns of both tables."""
+    chosen = sorted(numeric, key=lambda c: (c.profile.null_count, c.order))[: s.max_columns]
+    left_out = [c for c in numeric if c not in chosen]
+    cols = sorted(chosen, key=lambda c: c.order)
+
+    def allowed(c: Candidate) -> bool:  # within a table everything; across, both tables
+        return via is None or len({cols[i].table for i in _columns_of(c)}) > 1
+
+    candidates, sampled = find_candidates(con, relation, cols, s, allowed) if len(cols) >= 2 else ([], 0)
+    kept = one_per_relation(_best_variants(verify(con, relation, cols, candidates, s), s, via is not None), cols)
+    records = [to_record(con, relation, cols, m, compared_in, via) for m in kept]
+    search = DerivedSearch(
+        table=compared_in, via=via, columns=tuple(_qualified(c, via is not None) for c in cols),
+        columns_left_out=tuple(_qualified(c, via is not None) for c in left_out), sample_rows=sampled,
+        candidates_checked=len(candidates),
+    )
+    return records, search
+
+
+# --- sums of children along a relationship ----------------------------------------------------
+
+
+SUMS = "__derived_sums"
+
+
+def search_child_sums(
+    con: duckdb.DuckDBPyConnection, child: str, parent: str, keys: Sequence[tuple[str, str]],
+    child_numeric: Sequence[Col], parent_numeric: Sequence[Col], s: DerivedSettings, via: str,
+) -> list[DerivedColumn]:
+    """Parent columns equal to the sum of a child column over the parent's children (a header
+    amount that totals its lines). `keys` pairs the child's and the parent's join expressions.
+    A parent without children, and NULL child values, count as 0."""
+    if not child_numeric or not parent_numeric:
+        return []
+    sums = ", ".join(f"sum({c.sql}::DOUBLE) AS s{i}" for i, c in enumerate(child_numeric))
+    child_keys = ", ".join(f"{ck} AS k{i}" for i, (ck, _) in enumerate(keys))
+    on = " AND ".join(f"{pk} = g.k{i}" for i, (_, pk) in enumerate(keys))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SUMS} AS "
+        f"WITH g AS (SELECT {child_keys}, {sums} FROM {child} GROUP BY ALL) "
+        f"SELECT p.{ROW_ID}, "
+        + ", ".join(f"p.{c.sql} AS p{i}" for i, c in enumerate(parent_numeric)) + ", "
+        + ", ".join(f"coalesce(g.s{i}, 0) AS s{i}" for i in range(len(child_numeric)))
+        + f" FROM {parent} p LEFT JOIN g ON {on}"
+    )
+    try:
+        cols = [Col(c.table, c.name, f"p{i}", c.profile, i) for i, c in enumerate(parent_numeric)]
+        cols += [Col(c.table, c.name, f"s{i}", c.profile, len(cols) + i) for i, c in enumerate(child_numeric)]
+        candidates = [Candidate(p, "copy", len(parent_numeric) + k, None)
+                      for p in range(len(parent_numeric)) for k in range(len(child_numeric))]
+        passing = [m for m in verify(con, SUMS, cols, candidates, s) if _passes(m, s)]
+        return [_sum_record(con, cols, m, via) for m in passing]
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {SUMS}")
+
+
+def _sum_record(con: duckdb.DuckDBPyConnection, cols: Sequence[Col], m: Measured, via: str) -> DerivedColumn:
+    copy = to_record(con, SUMS, cols, m, cols[m.candidate.target].table, via)
+    part = cols[m.candidate.left]
+    return DerivedColumn(**{
+        **{f: getattr(copy, f) for f in DerivedColumn.__dataclass_fields__},
+        "operation": "sum_of_children", "nulls_as_zero": True,
+        "formula": f"{copy.table}.{copy.column} = SUM({part.table}.{part.name})",
+    })
