@@ -8,7 +8,7 @@ from doit.exceptions import InvalidDodoFile
 
 from phases.core.errors import ConfigError
 from phases.core.layout import DOIT_DB
-from phases.core.project import load_project
+from phases.engine.project import load_project
 from phases.engine.tasks import generate_tasks
 
 ROOT = Path(__file__).resolve().parent

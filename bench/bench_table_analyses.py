@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from phases.artifacts.column_profiles import COLUMN_PROFILES
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -77,7 +79,7 @@ def run_summarize(con, parquet: Path, folder: Path) -> None:
 
 
 def run_statistics(con, parquet: Path, folder: Path) -> None:
-    from phases.artifacts.profiles import dump_json
+    from phases.core.records import dump_json
     from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_parquet
 
     types = {name: TypeInfo(type=kind) for name, kind in TYPES.items()}
@@ -87,10 +89,10 @@ def run_statistics(con, parquet: Path, folder: Path) -> None:
 
 
 def run_quality(con, parquet: Path, folder: Path) -> None:
-    from phases.artifacts.profiles import dump_json, load_column_profiles
+    from phases.core.records import dump_json
     from phases.profile.statistical_quality import QualitySettings, find_quality_findings
 
-    profiles = load_column_profiles(folder / "column_profiles.json")
+    profiles = COLUMN_PROFILES.load(folder / "column_profiles.json").by_name
     con.execute(f"CREATE VIEW typed AS SELECT * FROM read_parquet('{parquet}')")
     report = find_quality_findings(con, "typed", list(profiles.values()), QualitySettings(), "bench")
     dump_json(folder / "quality_findings.json", report)
@@ -99,7 +101,8 @@ def run_quality(con, parquet: Path, folder: Path) -> None:
 def run_temporal(con, parquet: Path, folder: Path) -> None:
     """What phases.profile.temporal.profile_time does, on the same table."""
     from phases.core.sql import quote_ident
-    from phases.profile.temporal import DATE_TYPES, NUMERIC_TYPES, TemporalSettings, profile_temporal, profiles_json
+    from phases.profile.temporal import DATE_TYPES, NUMERIC_TYPES, profile_temporal, profiles_json
+    from phases.profile.temporal_settings import TemporalSettings
 
     wanted = [c for c, t in TYPES.items() if t in DATE_TYPES + NUMERIC_TYPES]
     con.execute(f"CREATE TEMP TABLE typed AS SELECT {', '.join(map(quote_ident, wanted))} "

@@ -32,6 +32,9 @@ from pathlib import Path
 
 import yaml
 
+from phases.artifacts.annotations import ANNOTATIONS
+from phases.artifacts.validations import VALIDATIONS
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 KEY_FILE = REPO / "bench" / "finance_semantics_expected.json"
@@ -58,9 +61,7 @@ def shown(values: list | tuple) -> str:
 
 
 def evaluate_semantic(root: Path, source: str, key: dict) -> None:
-    from phases.artifacts.annotations import load_annotations
-
-    annotations = load_annotations(root / "state" / source / "semantic" / "annotations.json")
+    annotations = ANNOTATIONS.load(root / "state" / source / "semantic" / "annotations.json")
     renamed = key["renamed_in_medium"] if source == "medium" else {}
     expected = key["columns"]
     rows, role_ok, concept_ok, both_ok = [], 0, 0, 0
@@ -166,9 +167,7 @@ def expectations() -> dict[str, Expectation]:
 
 
 def evaluate_validation(root: Path) -> None:
-    from phases.artifacts.validations import load_validations
-
-    results = {s: load_validations(root / "state" / s / "validation" / "validations.json") for s in SOURCES}
+    results = {s: VALIDATIONS.load(root / "state" / s / "validation" / "validations.json") for s in SOURCES}
     expected = expectations()
     ids = []
     for source in SOURCES:

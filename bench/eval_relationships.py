@@ -28,6 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from phases.artifacts.relationships import RELATIONSHIPS
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 Key = tuple[str, tuple[str, ...], str, tuple[str, ...]]  # child table, child columns, parent table, parent columns
@@ -124,9 +126,7 @@ def run_source(root: Path, source: str) -> float:
 def discovered(root: Path, source: str) -> tuple[dict[Key, int], dict[str, tuple[str, ...]]]:
     """Found foreign keys (with their orphan rows) and each table's primary key."""
     sys.path.insert(0, str(REPO))
-    from phases.structure.relationships import load_relationships
-
-    report = load_relationships(root / "state" / source / "relationships" / "relationships.json")
+    report = RELATIONSHIPS.load(root / "state" / source / "relationships" / "relationships.json")
     found = {(r.child_table, r.child_columns, r.parent_table, r.parent_columns): r.orphan_rows
              for r in report.relationships}
     return found, {t: keys[0] for t, keys in report.primary_keys.items() if keys}

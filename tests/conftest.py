@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from phases.core.context import TaskContext
-from phases.core.project import load_project
+from phases.engine.project import load_project
 from phases.engine.runner import build_context, run_task
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,8 +99,8 @@ def run_upstream(root: Path, csvs: dict[str, str], phases: tuple[str, ...], sour
 
 def write_annotations(root: Path, annotations, source: str = "s") -> None:
     """A semantic phase output written by hand (annotations.json and its manifest)."""
-    from phases.artifacts.profiles import dump_json
     from phases.core.manifest import write_manifest
+    from phases.core.records import dump_json
     from phases.engine.runner import describe_artifacts
 
     out = root / "state" / source / "semantic"

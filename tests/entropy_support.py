@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from phases.artifacts.annotations import Annotations
-from phases.artifacts.column_types import load_column_types
-from phases.artifacts.profiles import load_column_profiles, load_quality_findings, load_table_profile
+from phases.artifacts.column_profiles import COLUMN_PROFILES
+from phases.artifacts.column_types import COLUMN_TYPES
+from phases.artifacts.correlations import CORRELATIONS
+from phases.artifacts.derived_columns import DERIVED_COLUMNS
+from phases.artifacts.quality_findings import QUALITY_FINDINGS
+from phases.artifacts.relationships import RELATIONSHIPS
+from phases.artifacts.schema_graph import SCHEMA_GRAPH
+from phases.artifacts.table_profile import TABLE_PROFILE
+from phases.artifacts.tables import TYPED_TABLE, ImportSummary
+from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES
 from phases.core.config import parse_model, read_yaml
 from phases.core.manifest import read_manifest
+from phases.core.records import JsonArtifact, from_json
 from phases.entropy.evidence import Evidence, TableImport
 from phases.entropy.settings import EntropySettings
-from phases.profile.temporal import load_temporal_profiles
-from phases.structure.correlations import load_correlations
-from phases.structure.derived_columns import load_derived_columns
-from phases.structure.relationships import load_relationships
-from phases.structure.topology import load_schema_graph
 from tests.conftest import run_upstream
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 MEASURED = ("import", "typing", "statistics", "temporal", "statistical_quality", "relationships", "correlations",
             "topology")
 
@@ -38,26 +44,26 @@ def measure(root: Path, tables: dict[str, str], source: str = "s") -> tuple[Evid
     names = sorted(tables)
     state = root / "state" / source
 
-    def per(phase: str, file: str, reader):
-        return {t: reader(state / phase / t / file) for t in names}
+    def per(phase: str, spec: JsonArtifact[T]) -> dict[str, T]:
+        return {t: spec.load(state / phase / t / spec.file) for t in names}
 
     imports = {}
     for t in names:
-        summary = read_manifest(state / "import" / t / "manifest.json").summary
-        imports[t] = TableImport(summary["file"], summary["rows_loaded"], summary["rows_quarantined"])
+        summary = from_json(ImportSummary, read_manifest(state / "import" / t / "manifest.json").summary)
+        imports[t] = TableImport(summary.file, summary.rows_loaded, summary.rows_quarantined)
     evidence = Evidence(
         source=source, tables=tuple(names), imports=imports,
-        types=per("typing", "column_types.json", load_column_types),
-        profiles=per("statistics", "column_profiles.json", load_column_profiles),
-        table_profiles=per("statistics", "table_profile.json", load_table_profile),
-        quality=per("statistical_quality", "quality_findings.json", load_quality_findings),
-        temporal=per("temporal", "temporal_profiles.json", load_temporal_profiles),
-        relationships=load_relationships(state / "relationships" / "relationships.json"),
-        schema=load_schema_graph(state / "topology" / "schema_graph.json"),
-        correlations=load_correlations(state / "correlations" / "correlations.json"),
-        derived=load_derived_columns(state / "correlations" / "derived_columns.json"),
+        types={t: c.by_name for t, c in per("typing", COLUMN_TYPES).items()},
+        profiles={t: p.by_name for t, p in per("statistics", COLUMN_PROFILES).items()},
+        table_profiles=per("statistics", TABLE_PROFILE),
+        quality=per("statistical_quality", QUALITY_FINDINGS),
+        temporal=per("temporal", TEMPORAL_PROFILES),
+        relationships=RELATIONSHIPS.load(state / "relationships" / RELATIONSHIPS.file),
+        schema=SCHEMA_GRAPH.load(state / "topology" / SCHEMA_GRAPH.file),
+        correlations=CORRELATIONS.load(state / "correlations" / CORRELATIONS.file),
+        derived=DERIVED_COLUMNS.load(state / "correlations" / DERIVED_COLUMNS.file),
     )
-    return evidence, {t: state / "typing" / t / "typed.parquet" for t in names}
+    return evidence, {t: state / "typing" / t / TYPED_TABLE.file for t in names}
 
 
 def with_annotations(ev: Evidence, annotations: Annotations) -> Evidence:

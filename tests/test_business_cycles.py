@@ -13,14 +13,14 @@ import duckdb
 import pytest
 
 from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnnotation
-from phases.artifacts.cycles import Cycles, load_cycles
-from phases.artifacts.profiles import dump_json
+from phases.artifacts.cycles import CYCLES, Cycles
+from phases.artifacts.relationships import Relationship
 from phases.core.config import parse_model, read_yaml
 from phases.core.errors import ConfigError
+from phases.core.records import dump_json
 from phases.domain.business_cycles import detect_cycles, detect_source
 from phases.domain.cycle_vocabulary import CycleSettings, matches, normalize, tokens
 from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_parquet
-from phases.structure.relationships import Relationship
 from tests.conftest import phase_context, run_upstream, write_annotations
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,9 +83,8 @@ def detected(tmp_path_factory) -> tuple[Path, Cycles]:
     root = tmp_path_factory.mktemp("cycles")
     upstream(root, receivables(), RECEIVABLES)
     ctx = phase_context(root, "business_cycles", ["customers", "invoices", "payments"])
-    output = detect_cycles(ctx)
-    assert output.artifacts == {"cycles": "cycles.json"}
-    return root, load_cycles(ctx.out_dir / "cycles.json")
+    detect_cycles(ctx)
+    return root, CYCLES.load(ctx.out_dir / "cycles.json")
 
 
 def cycle(result: Cycles, cycle_id: str):

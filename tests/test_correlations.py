@@ -17,31 +17,30 @@ import duckdb
 import pytest
 import yaml
 
-from phases.artifacts.profiles import ColumnProfile, dump_json, round_sig
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.correlations import CORRELATIONS, Association, TableCorrelations
+from phases.artifacts.derived_columns import DERIVED_COLUMNS, DerivedColumn
+from phases.artifacts.relationships import RELATIONSHIPS
 from phases.core.config import CsvOptions, RuntimeSettings, SourceConfig, parse_model, read_yaml
-from phases.core.context import TaskContext
+from phases.core.context import SourceContext
 from phases.core.dag import PhaseSpec, Pipeline
 from phases.core.errors import ConfigError, StateError
 from phases.core.manifest import read_manifest, write_manifest
+from phases.core.records import dump_json, round_sig
 from phases.core.sources import TableRef, safe_table_name
 from phases.core.sql import quote_ident
 from phases.engine.runner import describe_artifacts
 from phases.ingest.csv_import import import_csv
-from phases.ingest.type_inference import TypingSettings, infer_types
+from phases.ingest.type_inference import infer_types
+from phases.ingest.typing_settings import TypingSettings
 from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_columns, profile_keys, profile_parquet
 from phases.structure.correlations import (
-    Association,
     CorrelationSettings,
     Join,
-    TableCorrelations,
     analyse_join,
     analyse_table,
-    load_correlations,
-    load_derived_columns,
     measure_correlations,
-    read_relationships,
 )
-from phases.structure.derived_columns import DerivedColumn
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "finance_example"
@@ -392,7 +391,7 @@ def test_a_relationship_that_cannot_be_followed_is_listed_with_the_reason(tmp_pa
     ctx = source_context(tmp_path, {"lines": LINES, "products": PRODUCTS}, [relationship(**fields)])
     ctx = replace(ctx, settings={**ctx.settings, "cross_table": {**ctx.settings["cross_table"], **config}})
     measure_correlations(ctx)
-    (use,) = load_correlations(ctx.out_dir / "correlations.json").relationships
+    (use,) = CORRELATIONS.load(ctx.out_dir / "correlations.json").relationships
     assert not use.used
     assert reason in use.reason
 
@@ -402,7 +401,7 @@ def test_a_malformed_relationships_file_is_a_state_error_naming_it(tmp_path, tex
     path = tmp_path / "relationships.json"
     path.write_text(text)
     with pytest.raises(StateError, match="relationships.json: .*rerun the relationships phase"):
-        read_relationships(path)
+        RELATIONSHIPS.load(path, "relationships")
 
 
 # --- settings and readers ---------------------------------------------------------------------
@@ -429,13 +428,13 @@ def test_out_of_range_or_unknown_settings_are_config_errors(bad):
         parse_model(CorrelationSettings, bad, "config/correlations.yaml")
 
 
-@pytest.mark.parametrize("loader", [load_correlations, load_derived_columns])
-def test_a_missing_or_foreign_artifact_is_a_state_error(tmp_path, loader):
-    with pytest.raises(StateError, match="artifact missing"):
-        loader(tmp_path / "nothing.json")
+@pytest.mark.parametrize("spec", [CORRELATIONS, DERIVED_COLUMNS], ids=lambda s: s.name)
+def test_a_missing_or_foreign_artifact_is_a_state_error(tmp_path, spec):
+    with pytest.raises(StateError, match="artifact missing; run the correlations phase"):
+        spec.load(tmp_path / "nothing.json", "correlations")
     (tmp_path / "foreign.json").write_text('{"rows": 3}')
-    with pytest.raises(StateError, match="not a readable"):
-        loader(tmp_path / "foreign.json")
+    with pytest.raises(StateError, match="does not match"):
+        spec.load(tmp_path / "foreign.json", "correlations")
 
 
 # --- the phase adapter ------------------------------------------------------------------------
@@ -482,8 +481,8 @@ def typed_state(con: duckdb.DuckDBPyConnection, root: Path, table: str, types: d
 
 
 def context(root: Path, tables: list[str], relationships: list[dict[str, Any]], threads: int = 1,
-            out: str = "correlations") -> TaskContext:
-    """The correlations TaskContext of source `s`, as the runner builds it, over state written by hand."""
+            out: str = "correlations") -> SourceContext:
+    """The correlations SourceContext of source `s`, as the runner builds it, over state written by hand."""
     rel_dir = root / "state/s/relationships"
     if not (rel_dir / "manifest.json").exists():
         rel_dir.mkdir(parents=True, exist_ok=True)
@@ -496,15 +495,15 @@ def context(root: Path, tables: list[str], relationships: list[dict[str, Any]], 
     upstream = {phase: {t: read_manifest(root / "state/s" / phase / t / "manifest.json") for t in tables}
                 for phase in ("typing", "statistics")}
     upstream["relationships"] = {None: read_manifest(rel_dir / "manifest.json")}
-    return TaskContext(
-        root=root, pipeline=PIPELINE, spec=SPECS[3], source=SourceConfig(name="s", path="."), table=None,
+    return SourceContext(
+        root=root, pipeline=PIPELINE, spec=SPECS[3], source=SourceConfig(name="s", path="."),
         tables=refs, out_dir=out_dir, settings=read_yaml(REPO / "config" / "correlations.yaml"),
         runtime=RuntimeSettings.model_validate({"duckdb": {"threads": threads}}), upstream=upstream,
     )
 
 
 def source_context(root: Path, tables: dict[str, dict[str, tuple[str, list[Any]]]],
-                   relationships: list[dict[str, Any]]) -> TaskContext:
+                   relationships: list[dict[str, Any]]) -> SourceContext:
     with duckdb.connect() as con:
         for name, columns in tables.items():
             make_table(con, columns, name)
@@ -515,12 +514,13 @@ def source_context(root: Path, tables: dict[str, dict[str, tuple[str, list[Any]]
 def test_the_phase_writes_both_artifacts_identically_on_every_run_and_thread_count(tmp_path):
     ctx = source_context(tmp_path, {"lines": LINES, "products": PRODUCTS}, [relationship()])
     output = measure_correlations(ctx)
-    first = {name: (ctx.out_dir / file).read_bytes() for name, file in output.artifacts.items()}
+    files = ("correlations.json", "derived_columns.json")
+    first = {file: (ctx.out_dir / file).read_bytes() for file in files}
     assert measure_correlations(ctx).summary == output.summary
-    assert {name: (ctx.out_dir / file).read_bytes() for name, file in output.artifacts.items()} == first
+    assert {file: (ctx.out_dir / file).read_bytes() for file in files} == first
     two = context(tmp_path, ["lines", "products"], [], threads=2, out="correlations_2")
     measure_correlations(two)
-    assert {name: (two.out_dir / file).read_bytes() for name, file in output.artifacts.items()} == first
+    assert {file: (two.out_dir / file).read_bytes() for file in files} == first
     assert output.summary["derived_columns"] == ["amount = qty * rate", "lines.amount = products.price * lines.qty",
                                                  "lines.rate = products.price"]
 
@@ -528,8 +528,8 @@ def test_the_phase_writes_both_artifacts_identically_on_every_run_and_thread_cou
 def test_the_artifacts_read_back_into_the_records_that_were_written(tmp_path):
     ctx = source_context(tmp_path, {"lines": LINES, "products": PRODUCTS}, [relationship()])
     measure_correlations(ctx)
-    correlations = load_correlations(ctx.out_dir / "correlations.json")
-    derived = load_derived_columns(ctx.out_dir / "derived_columns.json")
+    correlations = CORRELATIONS.load(ctx.out_dir / "correlations.json")
+    derived = DERIVED_COLUMNS.load(ctx.out_dir / "derived_columns.json")
     dump_json(tmp_path / "again.json", correlations)
     dump_json(tmp_path / "again_derived.json", derived)
     assert (tmp_path / "again.json").read_bytes() == (ctx.out_dir / "correlations.json").read_bytes()
@@ -543,7 +543,7 @@ def test_the_artifacts_read_back_into_the_records_that_were_written(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory) -> TaskContext:
+def example(tmp_path_factory) -> SourceContext:
     """The bundled example imported, typed and profiled into a throw-away state folder."""
     root = tmp_path_factory.mktemp("example")
     typing_settings = TypingSettings.model_validate(read_yaml(REPO / "config" / "typing.yaml"))
@@ -578,7 +578,7 @@ def example(tmp_path_factory) -> TaskContext:
 
 
 def test_the_example_source_has_its_derived_columns(example):
-    derived = {d.formula: d for d in load_derived_columns(example.out_dir / "derived_columns.json").derived_columns}
+    derived = {d.formula: d for d in DERIVED_COLUMNS.load(example.out_dir / "derived_columns.json").derived_columns}
     debit_credit = derived["Amount = Debit - Credit"]
     assert (debit_credit.table, debit_credit.nulls_as_zero, debit_credit.rows_compared) == (
         "master_txn_table", True, 4994)  # 5000 rows less the 6 unparseable amounts
@@ -591,7 +591,7 @@ def test_the_example_source_has_its_derived_columns(example):
 
 
 def test_the_example_source_has_its_candidate_keys_and_the_city_state_dependency(example):
-    tables = {t.table: t for t in load_correlations(example.out_dir / "correlations.json").tables}
+    tables = {t.table: t for t in CORRELATIONS.load(example.out_dir / "correlations.json").tables}
     assert tables["master_txn_table"].dependencies.candidate_keys == (("Transaction ID",),)
     customers = tables["customer_table"].dependencies
     found = {(f.determinant, f.dependent) for f in customers.functional_dependencies}

@@ -9,9 +9,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from phases.artifacts.derived_columns import DerivedColumn, Operand
 from phases.core.sql import quote_ident
 from phases.structure.correlations import Join, analyse_join, table_cols
-from phases.structure.derived_columns import DerivedColumn, Operand, search_child_sums, search_derived_columns
+from phases.structure.derived_columns import search_child_sums, search_derived_columns
 from tests.test_correlations import analyse, make_table, profiles_of, settings
 
 N = 40

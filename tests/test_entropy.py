@@ -13,6 +13,7 @@ import pytest
 
 from phases.artifacts.annotations import Annotations, ColumnAnnotation
 from phases.artifacts.entropy_scores import EntropyObject
+from phases.artifacts.temporal_profiles import LevelShift
 from phases.core.config import parse_model, read_yaml
 from phases.core.errors import ConfigError
 from phases.entropy.aggregate import noisy_or, score_column
@@ -28,7 +29,6 @@ from phases.entropy.measured import (
 )
 from phases.entropy.score import detect, score
 from phases.entropy.settings import DIMENSIONS, EntropySettings, ramp
-from phases.profile.temporal_series import LevelShift
 from tests.entropy_support import REPO, measure, settings, with_annotations
 
 N = 200

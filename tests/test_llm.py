@@ -152,7 +152,7 @@ def test_the_prompt_carries_the_measured_schema_but_no_personal_data_values(llm_
     run(llm_ctx(llm_project, url))
     prompt = model.requests[0][2]["messages"][0]["content"]
     assert '"inv_amt"' in prompt and '"foreign_key"' in prompt and '"payment_terms"' in prompt
-    profiles = json.loads(llm_project.input_paths("column_profiles")["customers"].read_text())
+    profiles = json.loads(llm_project.paths("column_profiles")["customers"].read_text())
     for c in deterministic.columns:
         if c.pii and c.table == "customers":
             profile = next(p for p in profiles["columns"] if p["name"] == c.column)

@@ -9,10 +9,15 @@ from typing import Any, Literal
 
 import pytest
 
-from phases.artifacts.annotations import Annotations, ColumnAnnotation, Evidence, TableAnnotation, load_annotations
-from phases.artifacts.profiles import dump_json
+from phases.artifacts.annotations import (
+    ANNOTATIONS,
+    AnnotationEvidence,
+    Annotations,
+    ColumnAnnotation,
+    TableAnnotation,
+)
 from phases.core.errors import StateError
-from phases.core.records import from_json, load_record
+from phases.core.records import dump_json, from_json, load_record
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ def test_annotations_round_trip_and_lookups(tmp_path: Path) -> None:
         table="t", column="amt", role="measure", business_name="Amount", concept="amount", concept_confidence=0.8,
         unit="USD", unit_source="typing", aggregation="additive", time_role=None, name_clarity="abbreviated",
         pii=None, references=None, description="An amount.", confidence=0.8, decided_by="inferred",
-        evidence=(Evidence("name", "token amt expands to amount"),),
+        evidence=(AnnotationEvidence("name", "token amt expands to amount"),),
     )
     weak = ColumnAnnotation(**{**amount.__dict__, "column": "x", "concept_confidence": 0.3})
     annotations = Annotations(
@@ -77,7 +82,7 @@ def test_annotations_round_trip_and_lookups(tmp_path: Path) -> None:
         tables={"t": TableAnnotation("t", "fact", "invoice", ("id",), "date", 3, 0.9)},
     )
     dump_json(tmp_path / "annotations.json", annotations)
-    loaded = load_annotations(tmp_path / "annotations.json")
+    loaded = ANNOTATIONS.load(tmp_path / "annotations.json")
     assert loaded == annotations
     assert loaded.column("t", "amt") == amount and loaded.column("t", "nope") is None
     assert [c.column for c in loaded.with_concept("amount")] == ["amt", "x"]  # most confident first

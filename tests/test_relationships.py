@@ -14,23 +14,20 @@ import duckdb
 import pytest
 import yaml
 
-from phases.artifacts.profiles import ColumnProfile, DuplicateRows, NumericStats, TableProfile, dump_json
+from phases.artifacts.column_profiles import ColumnProfile, NumericStats
+from phases.artifacts.relationships import RELATIONSHIPS, Relationships
+from phases.artifacts.table_profile import DuplicateRows, TableProfile
 from phases.core.config import parse_model
 from phases.core.context import TaskContext
 from phases.core.errors import ConfigError, StateError
 from phases.core.manifest import read_manifest, write_manifest
+from phases.core.records import dump_json
 from phases.core.sql import quote_ident
 from phases.engine.runner import describe_artifacts
 from phases.profile.statistics import StatisticsSettings, profile_columns, profile_keys
 from phases.structure.key_candidates import NameParts, column_name_parts, table_prefix, words_similarity
-from phases.structure.relationships import (
-    Relationships,
-    RelationshipSettings,
-    TableInput,
-    discover_relationships,
-    find_relationships,
-    load_relationships,
-)
+from phases.structure.relationship_settings import RelationshipSettings
+from phases.structure.relationships import TableInput, discover_relationships, find_relationships
 from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
@@ -412,12 +409,12 @@ def test_out_of_range_settings_are_refused_naming_the_key(key, value):
 def test_the_reader_returns_what_was_written(con, tmp_path):
     report = discover(con, star(random.Random(12)))
     dump_json(tmp_path / "relationships.json", report)
-    assert load_relationships(tmp_path / "relationships.json") == report
+    assert RELATIONSHIPS.load(tmp_path / "relationships.json") == report
 
 
 def test_a_missing_artifact_is_a_state_error(tmp_path):
     with pytest.raises(StateError, match="run the relationships phase"):
-        load_relationships(tmp_path / "relationships.json")
+        RELATIONSHIPS.load(tmp_path / "relationships.json", "relationships")
 
 
 # --- the phase adapter -----------------------------------------------------------------------
@@ -454,12 +451,12 @@ def build_context(tmp_path: Path) -> TaskContext:
 def test_the_phase_writes_byte_identical_relationships_on_a_rerun(tmp_path):
     ctx = build_context(tmp_path)
     output = discover_relationships(ctx)
-    first = (ctx.out_dir / output.artifacts["relationships"]).read_bytes()
-    again = discover_relationships(ctx)
-    assert (ctx.out_dir / again.artifacts["relationships"]).read_bytes() == first
+    first = (ctx.out_dir / "relationships.json").read_bytes()
+    discover_relationships(ctx)
+    assert (ctx.out_dir / "relationships.json").read_bytes() == first
     assert output.summary["relationships"] == [
         "sales.customer_id->customers.customer_id", "sales.product_code->products.product_code",
         "sales.store_id->stores.store_id",
     ]
-    report = load_relationships(ctx.out_dir / "relationships.json")
+    report = RELATIONSHIPS.load(ctx.out_dir / "relationships.json")
     assert report.tables["sales"].rows == 400 and report.primary_keys["stores"][0] == ("store_id",)

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from phases.artifacts.annotations import Annotations, ColumnAnnotation, load_annotations
+from phases.artifacts.annotations import ANNOTATIONS, Annotations, ColumnAnnotation
 from phases.core.config import read_yaml
-from phases.core.context import TaskContext
+from phases.core.context import SourceContext
 from phases.core.errors import ConfigError
 from phases.engine.runner import run_task
 from phases.meaning.ontology import build_ontology, tokenize
@@ -113,7 +113,7 @@ UPSTREAM_TABLE = ("import", "typing", "statistics")
 UPSTREAM_SOURCE = ("relationships", "correlations")
 
 
-def build_project(root: Path, tables: dict[str, str]) -> TaskContext:
+def build_project(root: Path, tables: dict[str, str]) -> SourceContext:
     """A project at `root` holding `tables` as CSV files of source 's', with every upstream phase of
     semantic run through the runner; returns the semantic task's context."""
     data = root / "data"
@@ -131,17 +131,17 @@ def build_project(root: Path, tables: dict[str, str]) -> TaskContext:
     return phase_context(root, "semantic", sorted(tables))
 
 
-def with_settings(ctx: TaskContext, **changes: Any) -> TaskContext:
+def with_settings(ctx: SourceContext, **changes: Any) -> SourceContext:
     return dataclasses.replace(ctx, settings={**ctx.settings, **changes})
 
 
-def run(ctx: TaskContext) -> Annotations:
-    output = annotate_semantics(ctx)
-    return load_annotations(ctx.out_dir / output.artifacts["annotations"])
+def run(ctx: SourceContext) -> Annotations:
+    annotate_semantics(ctx)
+    return ANNOTATIONS.load(ctx.out_dir / "annotations.json")
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> TaskContext:
+def project(tmp_path_factory) -> SourceContext:
     return build_project(tmp_path_factory.mktemp("semantic"), finance_tables())
 
 
@@ -324,8 +324,8 @@ def test_personal_data_is_flagged_by_name_and_by_value(result):
 
 
 def test_no_value_of_a_personal_data_column_reaches_the_output(project, result):
-    profiles = json.loads((project.input_paths("column_profiles")["customers"]).read_text())
-    profiles["vendors"] = json.loads((project.input_paths("column_profiles")["vendors"]).read_text())
+    profiles = json.loads((project.paths("column_profiles")["customers"]).read_text())
+    profiles["vendors"] = json.loads((project.paths("column_profiles")["vendors"]).read_text())
     written = (project.out_dir / "annotations.json").read_text()
     for c in result.columns:
         if not c.pii:
@@ -358,7 +358,7 @@ def test_a_human_override_wins_and_is_recorded(project):
     }, "customers": {"segment": {"concept": "person_name"}}}}
     ctx = with_settings(project, overrides=overrides)
     output = annotate_semantics(ctx)
-    found = load_annotations(ctx.out_dir / "annotations.json")
+    found = ANNOTATIONS.load(ctx.out_dir / "annotations.json")
     notes = col(found, "invoices", "notes")
     assert (notes.role, notes.concept, notes.description, notes.decided_by) == (
         "dimension", "status", "Hand-written note.", "override")
@@ -416,7 +416,6 @@ def test_the_phase_writes_identical_annotations_on_every_run(project):
     again = annotate_semantics(project)
     assert (project.out_dir / "annotations.json").read_bytes() == text
     assert first.summary == again.summary
-    assert first.artifacts == {"annotations": "annotations.json"}
     assert first.summary["tables"]["invoice_tags"] == "bridge"
 
 

@@ -16,14 +16,14 @@ import duckdb
 import pytest
 
 from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnnotation
-from phases.artifacts.profiles import dump_json
-from phases.artifacts.slices import Slices, load_slices
+from phases.artifacts.correlations import Correlations
+from phases.artifacts.slices import SLICES, Slices
 from phases.core.config import parse_model, read_yaml
 from phases.core.errors import ConfigError
+from phases.core.records import dump_json
 from phases.core.sql import quote_ident
 from phases.domain.slicing import SlicingSettings, slice_facts, slice_source
 from phases.profile.statistics import StatisticsSettings, TypeInfo, profile_parquet
-from phases.structure.correlations import Correlations
 from tests.conftest import phase_context, run_upstream, write_annotations
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,9 +88,8 @@ def sliced(tmp_path_factory) -> tuple[Path, Slices]:
     annotate(root, {"sales": TableAnnotation("sales", "fact", "transaction", ("id",), "day", 200, 0.9)},
                       [annotation("sales", c, *ROLES[c]) for c in ROLES])
     ctx = phase_context(root, "slicing", ["sales"])
-    output = slice_facts(ctx)
-    assert output.artifacts == {"slices": "slices.json"}
-    return root, load_slices(ctx.out_dir / "slices.json")
+    slice_facts(ctx)
+    return root, SLICES.load(ctx.out_dir / "slices.json")
 
 
 def profile(result: Slices, column: str, value: object):

@@ -12,9 +12,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from phases.artifacts.profiles import QualityFindings, dump_json, load_quality_findings
+from phases.artifacts.quality_findings import QUALITY_FINDINGS, QualityFindings
 from phases.core.config import read_yaml
 from phases.core.manifest import Artifact, file_sha256, write_manifest
+from phases.core.records import dump_json
 from phases.profile.statistical_quality import (
     QualitySettings,
     _value_measure,
@@ -333,7 +334,7 @@ def test_the_shipped_config_file_is_valid_and_equals_the_defaults():
 def test_findings_read_back_equal_to_what_was_written(con, tmp_path):
     report = quality(con, "BIGINT", AGES + [-1] * 5)
     dump_json(tmp_path / "q.json", report)
-    assert load_quality_findings(tmp_path / "q.json") == report
+    assert QUALITY_FINDINGS.load(tmp_path / "q.json") == report
 
 
 def statistics_manifest(ctx_dir: Path) -> Path:

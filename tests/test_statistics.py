@@ -13,17 +13,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from phases.artifacts.profiles import (
-    ColumnProfile,
-    dump_json,
-    load_column_profiles,
-    load_table_profile,
-    round_scaled,
-    round_sig,
-)
+from phases.artifacts.column_profiles import COLUMN_PROFILES, ColumnProfile
+from phases.artifacts.column_types import COLUMN_TYPES
+from phases.artifacts.table_profile import TABLE_PROFILE
 from phases.core.config import read_yaml
-from phases.core.errors import ConfigError, PhaseError
+from phases.core.errors import ConfigError, StateError
 from phases.core.manifest import Artifact, file_sha256, write_manifest
+from phases.core.records import dump_json, round_scaled, round_sig
 from phases.core.sql import quote_ident
 from phases.profile.statistics import (
     StatisticsSettings,
@@ -31,7 +27,6 @@ from phases.profile.statistics import (
     profile_columns,
     profile_keys,
     profile_table,
-    read_column_types,
 )
 from tests.conftest import phase_context
 
@@ -320,11 +315,11 @@ def test_the_shipped_config_file_is_valid_and_equals_the_defaults():
 
 
 @pytest.mark.parametrize("text", ["not json", '{"cols": []}', '{"columns": [{"name": "x"}]}'])
-def test_a_malformed_column_types_file_is_a_phase_error_naming_it(tmp_path, text):
+def test_a_malformed_column_types_file_is_a_state_error_naming_it(tmp_path, text):
     path = tmp_path / "column_types.json"
     path.write_text(text)
-    with pytest.raises(PhaseError, match="column_types.json: expected .*rerun the typing phase"):
-        read_column_types(path)
+    with pytest.raises(StateError, match="column_types.json: .*rerun the typing phase"):
+        COLUMN_TYPES.load(path, "typing")
 
 
 def test_profiles_read_back_equal_to_what_was_written(con, tmp_path):
@@ -334,8 +329,8 @@ def test_profiles_read_back_equal_to_what_was_written(con, tmp_path):
     table = profile_keys(con, "t", profiles, SETTINGS)
     dump_json(tmp_path / "c.json", profiles)
     dump_json(tmp_path / "t.json", table)
-    assert tuple(load_column_profiles(tmp_path / "c.json").values()) == profiles.columns
-    assert load_table_profile(tmp_path / "t.json") == table
+    assert tuple(COLUMN_PROFILES.load(tmp_path / "c.json").by_name.values()) == profiles.columns
+    assert TABLE_PROFILE.load(tmp_path / "t.json") == table
 
 
 def typing_manifest(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> Path:
@@ -343,7 +338,7 @@ def typing_manifest(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> Path:
     folder = tmp_path / "state" / "src" / "typing" / "t"
     folder.mkdir(parents=True)
     con.execute(f"COPY (SELECT * FROM t ORDER BY _row_id) TO '{folder / 'typed.parquet'}' (FORMAT parquet)")
-    types = {"columns": [
+    types = {"table": "t", "rows": 4, "cast_failures": 0, "columns": [
         {"name": "id", "type": "integer", "sql_type": "BIGINT", "unit": None, "units": []},
         {"name": "amount", "type": "currency", "sql_type": "DOUBLE", "unit": "USD", "units": []},
         {"name": "status", "type": "text", "sql_type": "VARCHAR", "unit": None, "units": []},
@@ -364,12 +359,13 @@ def test_the_phase_writes_both_artifacts_identically_on_every_run(con, tmp_path)
     typing_manifest(tmp_path, con)
     ctx = phase_context(tmp_path, "statistics", ["t"], table="t", source="src")
     output = profile_table(ctx)
-    first = {name: (ctx.out_dir / file).read_bytes() for name, file in output.artifacts.items()}
+    files = ("column_profiles.json", "table_profile.json")
+    first = {file: (ctx.out_dir / file).read_bytes() for file in files}
     again = profile_table(ctx)
-    assert {name: (ctx.out_dir / file).read_bytes() for name, file in again.artifacts.items()} == first
+    assert {file: (ctx.out_dir / file).read_bytes() for file in files} == first
     assert output.summary == again.summary == {
         "rows": 4, "columns": 3, "candidate_keys": [["id"]], "duplicate_rows": 0,
     }
-    profiles = load_column_profiles(ctx.out_dir / "column_profiles.json")
+    profiles = COLUMN_PROFILES.load(ctx.out_dir / "column_profiles.json").by_name
     assert (profiles["amount"].type, profiles["amount"].unit, profiles["amount"].null_count) == ("currency", "USD", 1)
-    assert load_table_profile(ctx.out_dir / "table_profile.json").rows == 4
+    assert TABLE_PROFILE.load(ctx.out_dir / "table_profile.json").rows == 4

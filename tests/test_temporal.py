@@ -12,18 +12,14 @@ import duckdb
 import pytest
 import yaml
 
+from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES
 from phases.core.context import TaskContext
 from phases.core.errors import StateError
 from phases.core.manifest import write_manifest
 from phases.core.sql import quote_ident
 from phases.engine.runner import describe_artifacts
-from phases.profile.temporal import (
-    TemporalSettings,
-    load_temporal_profiles,
-    profile_temporal,
-    profile_time,
-    profiles_json,
-)
+from phases.profile.temporal import profile_temporal, profile_time
+from phases.profile.temporal_settings import TemporalSettings
 from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
@@ -249,16 +245,15 @@ def test_the_default_reference_is_the_latest_date_that_is_not_a_due_date(con):
 def test_the_json_reads_back_into_the_same_records(con, tmp_path):
     role_table(con)
     profiles = profile_temporal(con, "t", {"booked": "date", "due": "date", "paid": "date"}, DEFAULTS)
-    path = tmp_path / "temporal_profiles.json"
-    path.write_text(profiles_json(profiles))
-    assert load_temporal_profiles(path) == profiles
+    path = TEMPORAL_PROFILES.dump(tmp_path, profiles)
+    assert TEMPORAL_PROFILES.load(path) == profiles
 
 
 def test_a_foreign_file_is_refused_with_a_clear_message(tmp_path):
     path = tmp_path / "temporal_profiles.json"
     path.write_text(json.dumps({"version": 1, "rows": 3}))
-    with pytest.raises(StateError, match="not a readable temporal profiles file"):
-        load_temporal_profiles(path)
+    with pytest.raises(StateError, match="does not match TemporalProfiles .*rerun the temporal phase"):
+        TEMPORAL_PROFILES.load(path, "temporal")
 
 
 def test_the_yaml_file_holds_every_setting_at_its_default_with_a_comment():
@@ -284,7 +279,8 @@ def build_context(tmp_path: Path) -> TaskContext:
                         TO '{typing_dir / "typed.parquet"}' (FORMAT parquet)""")
     columns = [{"name": "order date", "type": "date", "sql_type": "DATE"}, {"name": "due", "type": "date"},
                {"name": "amount", "type": "currency", "unit": "EUR"}, {"name": "note", "type": "text"}]
-    (typing_dir / "column_types.json").write_text(json.dumps({"columns": columns}))
+    body = {"table": "t", "rows": 4000, "cast_failures": 0, "columns": columns}
+    (typing_dir / "column_types.json").write_text(json.dumps(body))
     files = {"typed_table": "typed.parquet", "column_types": "column_types.json"}
     write_manifest(typing_dir, "typing", "s", "t", describe_artifacts(typing_dir, files), {})
     return phase_context(tmp_path, "temporal", ["t"], table="t")
@@ -293,11 +289,11 @@ def build_context(tmp_path: Path) -> TaskContext:
 def test_the_phase_writes_byte_identical_profiles_on_a_rerun(tmp_path):
     ctx = build_context(tmp_path)
     output = profile_time(ctx)
-    first = (ctx.out_dir / output.artifacts["temporal_profiles"]).read_bytes()
-    output_again = profile_time(ctx)
-    assert (ctx.out_dir / output_again.artifacts["temporal_profiles"]).read_bytes() == first
+    first = (ctx.out_dir / "temporal_profiles.json").read_bytes()
+    profile_time(ctx)
+    assert (ctx.out_dir / "temporal_profiles.json").read_bytes() == first
     assert output.summary == {"date_columns": {"due": {"granularity": "day", "role": "due_date"},
                                                "order date": {"granularity": "day", "role": "event_time"}}}
-    profiles = load_temporal_profiles(ctx.out_dir / "temporal_profiles.json")
+    profiles = TEMPORAL_PROFILES.load(ctx.out_dir / "temporal_profiles.json")
     assert profiles.rows == 4000
     assert [s.measure for s in profiles.columns[1].series] == ["count", "sum:amount", "count", "sum:amount"]

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pytest
 
-from phases.profile.temporal import TemporalSettings, profile_temporal
+from phases.profile.temporal import profile_temporal
 from phases.profile.temporal_series import (
     CONSTANT,
     TOO_SHORT,
@@ -20,6 +20,7 @@ from phases.profile.temporal_series import (
     psi,
     truncate,
 )
+from phases.profile.temporal_settings import TemporalSettings
 from tests.test_temporal import make_table
 
 DEFAULTS = TemporalSettings()

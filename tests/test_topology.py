@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from phases.artifacts.profiles import dump_json
-from phases.core.context import TaskContext
+from phases.artifacts.relationships import Relationship, Relationships, TableSummary
+from phases.artifacts.schema_graph import SCHEMA_GRAPH, SchemaGraph
+from phases.core.context import SourceContext
 from phases.core.errors import StateError
 from phases.core.manifest import write_manifest
+from phases.core.records import dump_json
 from phases.engine.runner import describe_artifacts
-from phases.structure.relationships import Relationship, Relationships, TableSummary
-from phases.structure.topology import SchemaGraph, TopologySettings, load_schema_graph, map_schema, map_topology
+from phases.structure.topology import TopologySettings, map_schema, map_topology
 from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
@@ -157,16 +158,16 @@ def test_the_settings_file_documents_every_setting_of_the_model():
 def test_the_reader_returns_what_was_written(tmp_path):
     g = graph(*TWO_ROUTES, rel("employees", "employees", "manager_id"), tables=("fx_rates",))
     dump_json(tmp_path / "schema_graph.json", g)
-    assert load_schema_graph(tmp_path / "schema_graph.json") == g
+    assert SCHEMA_GRAPH.load(tmp_path / "schema_graph.json") == g
 
 
 def test_a_missing_artifact_is_a_state_error(tmp_path):
     with pytest.raises(StateError, match="run the topology phase"):
-        load_schema_graph(tmp_path / "schema_graph.json")
+        SCHEMA_GRAPH.load(tmp_path / "schema_graph.json", "topology")
 
 
-def build_context(tmp_path: Path) -> TaskContext:
-    """A TaskContext as the runner builds it, over a relationships manifest written by hand."""
+def build_context(tmp_path: Path) -> SourceContext:
+    """A SourceContext as the runner builds it, over a relationships manifest written by hand."""
     rel_dir = tmp_path / "state/s/relationships"
     names = ("customers", "fx_rates", "invoices", "payments")
     report = Relationships(
@@ -182,10 +183,10 @@ def build_context(tmp_path: Path) -> TaskContext:
 def test_the_phase_writes_a_byte_identical_graph_on_a_rerun(tmp_path):
     ctx = build_context(tmp_path)
     output = map_topology(ctx)
-    first = (ctx.out_dir / output.artifacts["schema_graph"]).read_bytes()
-    again = map_topology(ctx)
-    assert (ctx.out_dir / again.artifacts["schema_graph"]).read_bytes() == first
+    first = (ctx.out_dir / "schema_graph.json").read_bytes()
+    map_topology(ctx)
+    assert (ctx.out_dir / "schema_graph.json").read_bytes() == first
     assert output.summary == {"shapes": ["cyclic", "single"], "isolated_tables": ["fx_rates"],
                               "facts": ["payments"], "ambiguous_pairs": 3}
-    g = load_schema_graph(ctx.out_dir / "schema_graph.json")
+    g = SCHEMA_GRAPH.load(ctx.out_dir / "schema_graph.json")
     assert (g.tables["fx_rates"].rows, g.tables["payments"].rows) == (None, 10)

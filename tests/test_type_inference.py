@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from phases.core.config import ColumnOverride, parse_model, read_yaml
 from phases.core.errors import ConfigError
 from phases.core.sql import quote_ident, quote_literal
-from phases.ingest.type_inference import ColumnTyping, TypingResult, TypingSettings, infer_types
+from phases.ingest.type_inference import ColumnTyping, TypingResult, infer_types
+from phases.ingest.typing_settings import TypingSettings
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "typing.yaml"
 DEFAULTS = TypingSettings()

@@ -21,13 +21,14 @@ import pytest
 import yaml
 
 from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnnotation
-from phases.artifacts.profiles import dump_json
-from phases.artifacts.validations import CheckResult, Validations, load_validations
+from phases.artifacts.validations import VALIDATIONS, CheckResult, Validations
 from phases.core.config import parse_model, read_yaml
 from phases.core.errors import ConfigError, StateError
 from phases.core.manifest import write_manifest
-from phases.core.project import load_project
-from phases.domain.validation import ValidationSettings, validate_domain
+from phases.core.records import dump_json
+from phases.domain.validation import validate_domain
+from phases.domain.validation_settings import ValidationSettings
+from phases.engine.project import load_project
 from phases.engine.runner import describe_artifacts, run_task
 from tests.conftest import phase_context
 
@@ -83,8 +84,8 @@ def write_annotations(root: Path, spec: Mapping[str, TableSpec],
 def validate(root: Path, spec: Mapping[str, TableSpec], **kwargs: Any) -> dict[str, CheckResult]:
     write_annotations(root, spec, **kwargs)
     ctx = phase_context(root, "validation", [])
-    output = validate_domain(ctx)
-    report = load_validations(ctx.out_dir / output.artifacts["validations"])
+    validate_domain(ctx)
+    report = VALIDATIONS.load(ctx.out_dir / "validations.json")
     return {c.id: c for c in report.checks}
 
 
@@ -465,7 +466,7 @@ def test_reruns_are_byte_identical_also_on_two_threads_and_the_summary_counts_ou
     (broken_root / "config" / "runtime.yaml").write_text("duckdb:\n  threads: 2\n")
     validate_domain(phase_context(broken_root, "validation", []))
     assert (ctx.out_dir / "validations.json").read_bytes() == first
-    report = load_validations(ctx.out_dir / "validations.json")
+    report = VALIDATIONS.load(ctx.out_dir / "validations.json")
     assert isinstance(report, Validations) and report.source == "s"
     assert output.summary == {"passed": sum(c.status == "passed" for c in report.checks),
                               "failed": len(BROKEN), "skipped": sum(c.status == "skipped" for c in report.checks)}
@@ -474,4 +475,4 @@ def test_reruns_are_byte_identical_also_on_two_threads_and_the_summary_counts_ou
 
 def test_a_missing_artifact_names_the_phase_to_run(tmp_path):
     with pytest.raises(StateError, match="run the validation phase"):
-        load_validations(tmp_path / "validations.json")
+        VALIDATIONS.load(tmp_path / "validations.json", "validation")

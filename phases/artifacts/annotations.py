@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
-from phases.core.records import load_record
-
-ANNOTATIONS_FILE = "annotations.json"
+from phases.core.records import JsonArtifact
 
 Role = Literal["key", "foreign_key", "measure", "dimension", "timestamp", "attribute", "identifier"]
 TableKind = Literal["fact", "dimension", "bridge", "reference"]
@@ -26,7 +23,7 @@ DecidedBy = Literal["inferred", "override", "llm"]
 
 
 @dataclass(frozen=True)
-class Evidence:
+class AnnotationEvidence:
     kind: str  # name | statistics | relationship | values | type | ontology | override | llm
     detail: str  # one readable sentence with the measured numbers
 
@@ -49,7 +46,7 @@ class ColumnAnnotation:
     description: str  # short, built from the evidence; never contains sample values of PII columns
     confidence: float  # of the whole annotation, 0..1
     decided_by: DecidedBy
-    evidence: tuple[Evidence, ...] = ()
+    evidence: tuple[AnnotationEvidence, ...] = ()
     money: bool = False  # values are money: the concept's unit is a currency (ontology) or the column is typed currency
 
 
@@ -62,7 +59,7 @@ class TableAnnotation:
     time_column: str | None  # the main event date of the table
     rows: int
     confidence: float
-    evidence: tuple[Evidence, ...] = ()
+    evidence: tuple[AnnotationEvidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +96,4 @@ class Annotations:
         return tuple(sorted(found, key=lambda c: (-c.concept_confidence, c.table, c.column)))
 
 
-def load_annotations(path: Path) -> Annotations:
-    """annotations.json as Annotations."""
-    return load_record(Annotations, path, "semantic")
+ANNOTATIONS = JsonArtifact("annotations", "annotations.json", record=Annotations)

@@ -1,4 +1,4 @@
-"""The typing phase's decisions (column_types.json) and their one typed reader.
+"""The typing phase's decisions (column_types.json).
 
 Kept apart from the typing code so that phases reading the decisions do not take
 the type-inference module into their code signature (a change to how types are
@@ -6,14 +6,12 @@ inferred reruns typing; later phases rerun only if its output changes)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, fields
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
-from phases.core.errors import PhaseError
-
-COLUMN_TYPES_FILE = "column_types.json"
+from phases.core.records import JsonArtifact
 
 
 @dataclass(frozen=True)
@@ -40,23 +38,19 @@ class ColumnTyping:
     decided_by: Literal["inferred", "override"] = "inferred"
 
 
-_PAIRS = ("units", "alternatives")
-_FIELDS = {f.name for f in fields(ColumnTyping)}
+@dataclass(frozen=True)
+class ColumnTypes:
+    """The column_types artifact: one table's typing decisions in table order."""
+
+    table: str
+    rows: int
+    cast_failures: int  # values of all columns that did not cast (kept in cast_failures.parquet)
+    columns: tuple[ColumnTyping, ...]
+
+    @cached_property
+    def by_name(self) -> Mapping[str, ColumnTyping]:
+        """Column name -> its typing decision, in table order."""
+        return {c.name: c for c in self.columns}
 
 
-def load_column_types(path: Path) -> dict[str, ColumnTyping]:
-    """column_types.json as column name -> its typing decision, in table order."""
-    try:
-        columns = {}
-        for raw in json.loads(path.read_text(encoding="utf-8"))["columns"]:
-            record = {k: v for k, v in raw.items() if k in _FIELDS}
-            for key in _PAIRS:
-                record[key] = tuple((a, b) for a, b in record.get(key) or ())
-            record["failure_examples"] = tuple(record.get("failure_examples") or ())
-            columns[raw["name"]] = ColumnTyping(**record)
-        return columns
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise PhaseError(
-            f"{path}: expected {{'columns': [{{'name': ..., 'type': ..., 'unit': ..., 'units': [...]}}]}} "
-            f"({type(exc).__name__}: {exc}); rerun the typing phase"
-        ) from None
+COLUMN_TYPES = JsonArtifact("column_types", "column_types.json", record=ColumnTypes)

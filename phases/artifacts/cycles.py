@@ -7,12 +7,8 @@ take the vocabulary matching into their code signature.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from phases.artifacts.profiles import Scalar
-from phases.core.records import load_record
-
-CYCLES_FILE = "cycles.json"
+from phases.core.records import JsonArtifact, Scalar
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,4 @@ class Cycles:
     not_detected: tuple[NotDetected, ...]  # in vocabulary order
 
 
-def load_cycles(path: Path) -> Cycles:
-    """cycles.json as Cycles."""
-    return load_record(Cycles, path, "business_cycles")
+CYCLES = JsonArtifact("cycles", "cycles.json", record=Cycles)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from phases.core.records import load_record
+from phases.core.records import JsonArtifact
 
-ENTROPY_FILE = "entropy_scores.json"
 SCHEMA_VERSION = 1
 
 Readiness = Literal["ready", "investigate", "blocked"]
@@ -97,5 +95,4 @@ class EntropyScores:
         return next((c for c in self.columns if c.table == table and c.column == column), None)
 
 
-def load_entropy_scores(path: Path) -> EntropyScores:
-    return load_record(EntropyScores, path, "entropy")
+ENTROPY_SCORES = JsonArtifact("entropy_scores", "entropy_scores.json", record=EntropyScores)

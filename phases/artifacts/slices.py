@@ -8,12 +8,8 @@ table (NULL is a value of its own: "no payment method" is a group like any other
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from phases.artifacts.profiles import Scalar
-from phases.core.records import load_record
-
-SLICES_FILE = "slices.json"
+from phases.core.records import JsonArtifact, Scalar
 
 
 @dataclass(frozen=True)
@@ -164,6 +160,4 @@ class Slices:
     periods: tuple[SlicePeriods, ...]  # by table, column, then rows desc
 
 
-def load_slices(path: Path) -> Slices:
-    """slices.json as Slices."""
-    return load_record(Slices, path, "slicing")
+SLICES = JsonArtifact("slices", "slices.json", record=Slices)

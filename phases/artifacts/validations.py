@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-from phases.core.records import load_record
-
-VALIDATIONS_FILE = "validations.json"
+from phases.core.records import JsonArtifact
 
 Status = Literal["passed", "failed", "skipped"]
 Severity = Literal["info", "warning", "error"]
@@ -52,6 +49,4 @@ class Validations:
         return next((c for c in self.checks if c.id == check_id), None)
 
 
-def load_validations(path: Path) -> Validations:
-    """validations.json as Validations."""
-    return load_record(Validations, path, "validation")
+VALIDATIONS = JsonArtifact("validations", "validations.json", record=Validations)

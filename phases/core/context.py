@@ -1,7 +1,10 @@
 """What a phase function receives and returns. A phase is a plain function
-`def produce_x(ctx: TaskContext) -> PhaseOutput`; it reads its inputs through
-`ctx`, writes files into `ctx.out_dir` and returns their names. The runner
-writes the manifest, so no phase can forget the contract."""
+`def produce_x(ctx: TableContext) -> PhaseOutput` (one task per table) or
+`def produce_y(ctx: SourceContext) -> PhaseOutput` (one task per source). It reads its
+inputs through `ctx` by their declarations in `phases.artifacts` (`ctx.read(RELATIONSHIPS)`),
+writes its outputs through `ctx` (`ctx.write(SLICES, record)`, or into `ctx.output_path(...)`
+for Parquet), and returns a summary. The runner checks the outputs and writes the manifest,
+so no phase can forget the contract."""
 
 from __future__ import annotations
 
@@ -14,18 +17,21 @@ from phases.core.config import Model, RuntimeSettings, SourceConfig, parse_model
 from phases.core.dag import PhaseSpec, Pipeline
 from phases.core.errors import StateError
 from phases.core.manifest import Manifest
+from phases.core.records import ArtifactSpec, JsonArtifact, from_json
 from phases.core.sources import TableRef
 
 if TYPE_CHECKING:
     import duckdb
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+
+Artifact = ArtifactSpec | str  # a declaration, or the name of one the project declares in pipeline.yaml
 
 
 @dataclass(frozen=True)
 class PhaseOutput:
-    artifacts: Mapping[str, str]  # artifact name (as in pipeline.yaml) -> file name in out_dir
-    summary: Mapping[str, Any] = field(default_factory=dict)  # JSON-friendly, deterministic
+    summary: Mapping[str, Any] = field(default_factory=dict)  # JSON-friendly, deterministic; goes into the manifest
     # facts for the catalogue in the history store: the table's 'rows' / 'quarantined',
     # and per column a dict with 'name' and any of 'original', 'position', 'type', 'unit', 'confidence'
     catalog_table: Mapping[str, Any] = field(default_factory=dict)
@@ -37,11 +43,12 @@ class PhaseOutput:
 
 @dataclass(frozen=True)
 class TaskContext:
+    """What every task has; phases receive a TableContext or a SourceContext."""
+
     root: Path
     pipeline: Pipeline
     spec: PhaseSpec
     source: SourceConfig
-    table: TableRef | None  # None for source-scope phases
     tables: tuple[TableRef, ...]  # all tables of the source
     out_dir: Path
     settings: Mapping[str, Any]  # merged YAML of the phase's config files
@@ -52,29 +59,60 @@ class TaskContext:
         files = ", ".join(f"config/{name}" for name in self.spec.config) or "config"
         return parse_model(model, dict(self.settings), files)
 
-    def _manifests(self, artifact: str) -> Mapping[str | None, Manifest]:
-        if artifact not in self.spec.inputs:
-            raise StateError(f"phase {self.spec.name!r} does not declare input {artifact!r} in pipeline.yaml")
-        return self.upstream[self.pipeline.producer[artifact]]
+    # --- inputs ------------------------------------------------------------------------------
 
-    def input_manifest(self, artifact: str) -> Manifest:
-        """The one upstream manifest holding `artifact` for this task's table (or source)."""
-        manifests = self._manifests(artifact)
-        key = None if None in manifests else (self.table.name if self.table else None)
+    def read(self, artifact: JsonArtifact[T]) -> T:
+        """The record of an input: the source's, or (in a table task) this table's."""
+        return artifact.load(self.path(artifact), self._producer(artifact.name))
+
+    def path(self, artifact: Artifact) -> Path:
+        """The file of an input: the source's, or (in a table task) this table's."""
+        return self.input_manifest(artifact).path(_name(artifact))
+
+    def input_manifest(self, artifact: Artifact) -> Manifest:
+        """The upstream manifest holding an input for this task's table (or source)."""
+        manifests = self._manifests(_name(artifact))
+        key = None if None in manifests else self._table_key()
         if key not in manifests:
-            raise StateError(f"phase {self.spec.name!r}: input {artifact!r} is per table; use input_paths()")
+            raise StateError(
+                f"phase {self.spec.name!r}: input {_name(artifact)!r} is one per table; "
+                "a source task reads it with read_tables() or paths()"
+            )
         return manifests[key]
 
-    def input_path(self, artifact: str) -> Path:
-        return self.input_manifest(artifact).path(artifact)
+    def _table_key(self) -> str | None:
+        return None
 
-    def input_manifests(self, artifact: str) -> dict[str, Manifest]:
-        """For a source-scope phase reading a per-table artifact: table name -> its manifest."""
-        return {table: m for table, m in sorted(self._manifests(artifact).items()) if table}
+    def _producer(self, name: str) -> str:
+        return self.pipeline.producer.get(name, "upstream")
 
-    def input_paths(self, artifact: str) -> dict[str, Path]:
-        """For a source-scope phase reading a per-table artifact: table name -> file."""
-        return {table: m.path(artifact) for table, m in sorted(self._manifests(artifact).items()) if table}
+    def _manifests(self, name: str) -> Mapping[str | None, Manifest]:
+        if name not in self.spec.inputs:
+            raise StateError(f"phase {self.spec.name!r} does not declare input {name!r} in pipeline.yaml")
+        return self.upstream[self.pipeline.producer[name]]
+
+    # --- outputs -----------------------------------------------------------------------------
+
+    def output_path(self, artifact: Artifact) -> Path:
+        """Where this task writes one of its outputs (the runner checks it exists afterwards)."""
+        return self.out_dir / self._output(artifact).file
+
+    def write(self, artifact: JsonArtifact[T], record: T) -> Path:
+        """Write an output record as canonical JSON."""
+        self._output(artifact)
+        return artifact.dump(self.out_dir, record)
+
+    def _output(self, artifact: Artifact) -> ArtifactSpec:
+        name = _name(artifact)
+        if name not in self.spec.outputs:
+            raise StateError(f"phase {self.spec.name!r} does not declare output {name!r} in pipeline.yaml")
+        if isinstance(artifact, ArtifactSpec):
+            return artifact
+        if name not in self.pipeline.declared:
+            raise StateError(f"artifact {name!r}: pass its declaration from phases.artifacts, not its name")
+        return self.pipeline.declared[name]
+
+    # --- resources ---------------------------------------------------------------------------
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A private in-memory DuckDB with the configured thread count and memory limit,
@@ -89,3 +127,48 @@ class TaskContext:
                 "temp_directory": str(spill),
             }
         )
+
+
+@dataclass(frozen=True)
+class TableContext(TaskContext):
+    """The context of a table-scoped task: one table of the source."""
+
+    table: TableRef
+
+    def _table_key(self) -> str | None:
+        return self.table.name
+
+
+@dataclass(frozen=True)
+class SourceContext(TaskContext):
+    """The context of a source-scoped task: all tables of the source at once."""
+
+    def read_tables(self, artifact: JsonArtifact[T]) -> dict[str, T]:
+        """A per-table input's record for every table: table name -> record, in name order."""
+        producer = self._producer(artifact.name)
+        return {table: artifact.load(path, producer) for table, path in self.paths(artifact).items()}
+
+    def paths(self, artifact: Artifact) -> dict[str, Path]:
+        """A per-table input's file for every table: table name -> file, in name order."""
+        return {table: m.path(_name(artifact)) for table, m in self.manifests(artifact).items()}
+
+    def manifests(self, artifact: Artifact) -> dict[str, Manifest]:
+        """A per-table input's manifest for every table: table name -> manifest, in name order."""
+        return {table: m for table, m in sorted(self._manifests(_name(artifact)).items()) if table}
+
+    def summaries(self, artifact: Artifact, record: type[T]) -> dict[str, T]:
+        """The manifest summaries of a per-table input, each read as a `record`."""
+        found = {}
+        for table, manifest in self.manifests(artifact).items():
+            try:
+                found[table] = from_json(record, manifest.summary)
+            except (TypeError, ValueError, KeyError) as exc:
+                raise StateError(
+                    f"{manifest.folder}: its summary does not match {record.__name__} ({exc}); "
+                    f"forget and rerun the {manifest.phase} phase"
+                ) from None
+        return found
+
+
+def _name(artifact: Artifact) -> str:
+    return artifact.name if isinstance(artifact, ArtifactSpec) else artifact

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,8 +16,11 @@ from pydantic import field_validator
 
 from phases.core.config import SAFE_NAME, Model, parse_model, read_yaml
 from phases.core.errors import ConfigError
+from phases.core.records import ArtifactKind, ArtifactSpec
 
 Scope = Literal["table", "source"]
+CONTEXT_OF_SCOPE = {"table": "TableContext", "source": "SourceContext"}  # what a phase function receives
+SAFE_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class PhaseSpec(Model):
@@ -47,8 +52,24 @@ class PhaseSpec(Model):
         return self.function.rpartition(".")[2]
 
 
+class ArtifactDeclaration(Model):
+    """An artifact of the project's own phases, declared in pipeline.yaml's `artifacts:` section
+    (the built-in phases' artifacts are declared in `phases.artifacts`)."""
+
+    file: str
+    kind: ArtifactKind = "text"
+
+    @field_validator("file")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not SAFE_FILE.match(value):
+            raise ValueError(f"file {value!r} must be a plain file name (letters, digits, '_', '-', '.')")
+        return value
+
+
 class _PipelineFile(Model):
     phases: dict[str, dict[str, Any]]
+    artifacts: dict[str, ArtifactDeclaration] = {}
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,7 @@ class Pipeline:
 
     phases: tuple[PhaseSpec, ...]
     producer: dict[str, str]  # artifact name -> phase name
+    declared: Mapping[str, ArtifactSpec] = field(default_factory=dict)  # the project's own artifacts
 
     def phase(self, name: str) -> PhaseSpec:
         for spec in self.phases:
@@ -75,9 +97,13 @@ class Pipeline:
         return tuple(p for p in self.phases if p.enabled)
 
 
-def load_pipeline(path: Path, check_functions: bool = True) -> Pipeline:
-    """Read and validate pipeline.yaml; raise ConfigError naming the phase and field."""
+def load_pipeline(path: Path, check_functions: bool = True,
+                  known: Mapping[str, ArtifactSpec] | None = None) -> Pipeline:
+    """Read and validate pipeline.yaml; raise ConfigError naming the phase and field. With
+    `known` (the built-in artifact declarations), every artifact a phase names must be one of
+    them or declared in the file's `artifacts:` section."""
     raw = parse_model(_PipelineFile, read_yaml(path), str(path))
+    declared = {name: ArtifactSpec(name=name, file=d.file, kind=d.kind) for name, d in raw.artifacts.items()}
     specs = []
     for name, body in raw.phases.items():
         if not isinstance(body, dict):
@@ -85,13 +111,15 @@ def load_pipeline(path: Path, check_functions: bool = True) -> Pipeline:
         specs.append(parse_model(PhaseSpec, {"name": name, **body}, f"{path}: phase {name!r}"))
     producer = _producers(specs, path)
     _check_inputs(specs, producer, path)
+    if known is not None:
+        _check_declared(specs, declared, known, path)
     ordered = _topological_order(specs, producer, path)
     _check_enabled_upstream(ordered, producer, path)
     if check_functions:
         for spec in ordered:
             if spec.enabled:
                 _check_function(spec, path)
-    return Pipeline(phases=ordered, producer=producer)
+    return Pipeline(phases=ordered, producer=producer, declared=declared)
 
 
 def _producers(specs: list[PhaseSpec], path: Path) -> dict[str, str]:
@@ -105,6 +133,19 @@ def _producers(specs: list[PhaseSpec], path: Path) -> dict[str, str]:
                 )
             producer[artifact] = spec.name
     return producer
+
+
+def _check_declared(specs: list[PhaseSpec], declared: Mapping[str, ArtifactSpec],
+                    known: Mapping[str, ArtifactSpec], path: Path) -> None:
+    for name in sorted(declared.keys() & known.keys()):
+        raise ConfigError(f"{path}: artifacts: {name!r} is a built-in artifact (phases.artifacts); choose another name")
+    for spec in specs:  # inputs are checked through their producer's outputs
+        for name in spec.outputs:
+            if name not in known and name not in declared:
+                raise ConfigError(
+                    f"{path}: phase {spec.name!r}, field 'outputs': artifact {name!r} has no record; "
+                    f"declare it in phases.artifacts, or under 'artifacts:' with its file name"
+                )
 
 
 def _check_inputs(specs: list[PhaseSpec], producer: dict[str, str], path: Path) -> None:
@@ -176,8 +217,15 @@ def _check_function(spec: PhaseSpec, path: Path) -> None:
     if source is None:
         raise ConfigError(f"{where}: cannot import module {spec.module!r} (for {spec.function!r})")
     tree = ast.parse(source.read_bytes(), filename=str(source))
-    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    if spec.function_name not in defined:
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    if spec.function_name not in functions:
         raise ConfigError(
             f"{where}: module {spec.module!r} has no function {spec.function_name!r}"
         )
+    expected = CONTEXT_OF_SCOPE[spec.scope]
+    args = functions[spec.function_name].args.args
+    annotation = args[0].annotation if args else None
+    written = ast.unparse(annotation).strip("'\"") if annotation is not None else None
+    if written in CONTEXT_OF_SCOPE.values() and written != expected:
+        raise ConfigError(f"{where}: {spec.function!r} takes a {written} but the phase has scope "
+                          f"{spec.scope!r}, whose tasks pass a {expected}")

@@ -1,26 +1,36 @@
-"""Artifacts as frozen dataclasses: one generic reader instead of one hand-written per artifact.
+"""Artifacts as frozen dataclasses, and how they are spelled on disk.
 
-A phase writes a record with `dump_json` (canonical JSON of `dataclasses.asdict`); a later
-phase reads it back with `load_record(Type, path, producer)`, which rebuilds nested
-dataclasses, tuples and mappings from the type hints, so the record class is the one
-description of the artifact's shape.
+An artifact is declared once, in `phases.artifacts`, as an `ArtifactSpec`: its name in
+pipeline.yaml, its file name and, for JSON artifacts, its record type. A phase writes a record
+with `dump_json` (canonical JSON of `dataclasses.asdict`); a later phase reads it back with
+`load_record(Type, path, producer)`, which rebuilds nested dataclasses, tuples and mappings
+from the type hints, so the record class is the one description of the artifact's shape.
 
 Supported field types: JSON scalars, `X | None`, `Literal[...]`, `Any`, dataclasses,
 `tuple[X, ...]`, fixed tuples `tuple[A, B]`, `Mapping[str, X]` / `dict[str, X]`.
+
+Values inside records (top values, examples, min/max of numbers) are JSON scalars: int,
+float, bool, str (dates and timestamps as ISO 8601 text) or None, floats rounded by
+`round_sig` so reruns are byte-identical and the manifest's digest cuts off reruns downstream.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import decimal
 import functools
 import json
+import math
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from phases.core.errors import StateError
+from phases.core.manifest import canonical_json, write_atomically
 
 T = TypeVar("T")
 
@@ -105,3 +115,96 @@ def load_record(cls: type[T], path: Path, producer: str) -> T:
         raise StateError(
             f"{path}: does not match {cls.__name__} ({exc}); forget and rerun the {producer} phase"
         ) from None
+
+
+# --- values inside records ---------------------------------------------------------------------
+
+Scalar = int | float | bool | str | None
+
+SIGNIFICANT_DIGITS = 10  # enough for any statistic; few enough to hide float noise between runs
+
+
+def round_sig(value: float | None, digits: int = SIGNIFICANT_DIGITS) -> float | None:
+    """Round to `digits` significant digits; NaN and infinities become None (JSON has no spelling)."""
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    rounded = float(f"{value:.{digits}g}")
+    return 0.0 if rounded == 0 else rounded  # no "-0.0" in the JSON
+
+
+def round_scaled(value: float | None, scale: float, digits: int = SIGNIFICANT_DIGITS) -> float | None:
+    """Round to `digits` significant digits of `scale`, then of the value itself. Sums that DuckDB
+    splits over threads differ in their last bits from run to run; relative to the value that
+    noise is harmless unless the value is itself noise, like the skewness of a symmetric column
+    (1e-15, then -4e-15) or the mean of one centred on zero. Measured against the column's scale
+    (or 1 for unitless statistics) that noise rounds away, and reruns stay byte-identical."""
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    if scale and not math.isinf(scale):
+        value = round(value, digits - 1 - math.floor(math.log10(abs(scale))))
+    return round_sig(value, digits)
+
+
+def json_scalar(value: Any) -> Scalar:
+    """A value fetched from DuckDB as a JSON scalar: rounded floats, ISO dates."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return round_sig(value)
+    if isinstance(value, decimal.Decimal):
+        return round_sig(float(value))
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def dump_json(path: Path, record: Any) -> None:
+    """Write a record (a dataclass) as canonical JSON, atomically."""
+    write_atomically(path, canonical_json(dataclasses.asdict(record)))
+
+
+# --- artifact declarations ---------------------------------------------------------------------
+
+ArtifactKind = Literal["json", "table", "text"]
+
+
+@dataclass(frozen=True)
+class ArtifactSpec:
+    """An artifact as pipeline.yaml names it, and the file its producer writes."""
+
+    name: str  # the artifact's name in pipeline.yaml
+    file: str  # file name inside the producing task's folder
+    kind: ArtifactKind = "text"
+
+
+@dataclass(frozen=True)
+class TableArtifact(ArtifactSpec):
+    """A Parquet file; phases read it with DuckDB, never into Python."""
+
+    kind: ArtifactKind = "table"
+
+
+@dataclass(frozen=True)
+class TextArtifact(ArtifactSpec):
+    """A text file (Markdown, or a project's own format)."""
+
+    kind: ArtifactKind = "text"
+
+
+@dataclass(frozen=True)
+class JsonArtifact(ArtifactSpec, Generic[T]):
+    """A JSON file holding one record of type `record`, written by `dump_json`."""
+
+    record: type[T] = object  # type: ignore[assignment]  # always given; a default only for dataclass order
+    kind: ArtifactKind = "json"
+
+    def load(self, path: Path, producer: str | None = None) -> T:
+        """The record in `path`; errors name the phase to rerun (`producer`)."""
+        return load_record(self.record, path, producer or "producing")
+
+    def dump(self, folder: Path, record: T) -> Path:
+        if not isinstance(record, self.record):
+            raise TypeError(f"artifact {self.name!r} holds a {self.record.__name__}, not a {type(record).__name__}")
+        path = folder / self.file
+        dump_json(path, record)
+        return path

@@ -27,12 +27,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from phases.artifacts.annotations import Annotations, load_annotations
-from phases.artifacts.cycles import CYCLES_FILE, Cycle, CycleColumn, Cycles, Metric, NotDetected, SkippedMetric, Stage
-from phases.artifacts.profiles import ColumnProfile, Scalar, dump_json, json_scalar, load_column_profiles, round_sig
-from phases.core.context import PhaseOutput, TaskContext
+from phases.artifacts.annotations import ANNOTATIONS, Annotations
+from phases.artifacts.column_profiles import COLUMN_PROFILES, ColumnProfile
+from phases.artifacts.cycles import CYCLES, Cycle, CycleColumn, Cycles, Metric, NotDetected, SkippedMetric, Stage
+from phases.artifacts.relationships import RELATIONSHIPS, Relationship
+from phases.artifacts.tables import TYPED_TABLE
+from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES, TemporalProfiles
+from phases.core.context import PhaseOutput, SourceContext
+from phases.core.records import Scalar, json_scalar, round_sig
 from phases.core.sql import quote_ident, quote_literal
 from phases.domain.cycle_vocabulary import (
     DATE_TYPES,
@@ -47,8 +51,6 @@ from phases.domain.cycle_vocabulary import (
     normalize,
     tokens,
 )
-from phases.profile.temporal import load_temporal_profiles
-from phases.structure.relationships import Relationship, load_relationships
 
 if TYPE_CHECKING:
     import duckdb
@@ -83,18 +85,19 @@ def _find(info: TableInfo, concepts: Sequence[str], indicators: Sequence[str], t
 
 
 def describe_table(con: duckdb.DuckDBPyConnection, name: str, profiles: Mapping[str, ColumnProfile],
-                   annotations: Annotations, temporal: Mapping[str, Any], s: CycleSettings) -> TableInfo:
+                   annotations: Annotations, temporal: TemporalProfiles | None, s: CycleSettings) -> TableInfo:
     """The columns of one table that stages and metrics use (the table is a view `name` in con)."""
     table = annotations.tables.get(name)
     concepts = {c.column: c.concept for c in annotations.of_table(name)}
     roles = {c.column: c.role for c in annotations.of_table(name)}
     rows = next(iter(profiles.values())).rows if profiles else 0
     info = TableInfo(name, rows, profiles, table.entity if table else None, concepts,
-                     reference_date=temporal.get("reference_date"))
+                     reference_date=temporal.reference_date if temporal else None)
     ind = s.indicators
     # The event date: the annotation's time column, else the temporal phase's event time, else by concept.
-    event = [c["name"] for c in temporal.get("columns", []) if c["role"] == "event_time"]
-    due = [c["name"] for c in temporal.get("columns", []) if c["role"] == "due_date"]
+    dates = temporal.columns if temporal else ()
+    event = [c.name for c in dates if c.role.kind == "event_time"]
+    due = [c.name for c in dates if c.role.kind == "due_date"]
     candidate = (table.time_column if table else None) or (event[0] if event else None) or _find(
         info, ("transaction_date", "posting_date"), (), tuple(p.type for p in profiles.values()))
     if candidate and candidate in profiles and profiles[candidate].type in DATE_TYPES:
@@ -475,12 +478,13 @@ def _cycle(cycle_id: str, spec: CycleSpec, confidence: float, chosen: Mapping[st
 
 def detect_source(con: duckdb.DuckDBPyConnection, source: str, typed: Mapping[str, Path],
                   profiles: Mapping[str, Mapping[str, ColumnProfile]], annotations: Annotations,
-                  relationships: Sequence[Relationship], temporal: Mapping[str, Any], s: CycleSettings) -> Cycles:
+                  relationships: Sequence[Relationship], temporal: Mapping[str, TemporalProfiles],
+                  s: CycleSettings) -> Cycles:
     """The library twin of the phase: every cycle of the vocabulary, detected or not."""
     for table, path in sorted(typed.items()):
         con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(table)} AS SELECT * FROM read_parquet("
                     f"{quote_literal(path)})")
-    tables = [describe_table(con, t, profiles[t], annotations, temporal.get(t, {}), s)
+    tables = [describe_table(con, t, profiles[t], annotations, temporal.get(t), s)
               for t in sorted(typed) if t in profiles]
     found, missed = [], []
     for cycle_id, spec in s.cycles.items():
@@ -489,25 +493,18 @@ def detect_source(con: duckdb.DuckDBPyConnection, source: str, typed: Mapping[st
     return Cycles(source=source, cycles=tuple(found), not_detected=tuple(missed))
 
 
-def _temporal(path: Path) -> dict[str, Any]:
-    profiles = load_temporal_profiles(path)
-    return {"reference_date": profiles.reference_date,
-            "columns": [{"name": c.name, "role": c.role.kind} for c in profiles.columns]}
-
-
-def detect_cycles(ctx: TaskContext) -> PhaseOutput:
+def detect_cycles(ctx: SourceContext) -> PhaseOutput:
     """Phase `business_cycles`: cycles.json for one source."""
     settings = ctx.parse_settings(CycleSettings)
-    annotations = load_annotations(ctx.input_path("annotations"))
-    relationships = load_relationships(ctx.input_path("relationships")).relationships
-    profiles = {t: load_column_profiles(p) for t, p in ctx.input_paths("column_profiles").items()}
-    temporal = {t: _temporal(p) for t, p in ctx.input_paths("temporal_profiles").items()}
+    annotations = ctx.read(ANNOTATIONS)
+    relationships = ctx.read(RELATIONSHIPS).relationships
+    profiles = {t: p.by_name for t, p in ctx.read_tables(COLUMN_PROFILES).items()}
+    temporal = ctx.read_tables(TEMPORAL_PROFILES)
     with ctx.connect() as con:
-        result = detect_source(con, ctx.source.name, ctx.input_paths("typed_table"), profiles, annotations,
+        result = detect_source(con, ctx.source.name, ctx.paths(TYPED_TABLE), profiles, annotations,
                                relationships, temporal, settings)
-    dump_json(ctx.out_dir / CYCLES_FILE, result)
+    ctx.write(CYCLES, result)
     return PhaseOutput(
-        artifacts={"cycles": CYCLES_FILE},
         summary={"detected": {c.id: c.confidence for c in result.cycles},
                  "not_detected": [n.id for n in result.not_detected]},
     )

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from phases.artifacts.profiles import Scalar, json_scalar, round_sig
 from phases.artifacts.slices import PeriodCount, SliceDimension, SlicePeriods, VolumeAnomaly
 from phases.core.config import Model
+from phases.core.records import Scalar, json_scalar, round_sig
 from phases.core.sql import quote_ident, quote_literal
 
 if TYPE_CHECKING:

@@ -32,18 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from phases.artifacts.annotations import Annotations, load_annotations
-from phases.artifacts.profiles import (
-    ColumnProfile,
-    Scalar,
-    dump_json,
-    json_scalar,
-    load_column_profiles,
-    round_scaled,
-    round_sig,
-)
+from phases.artifacts.annotations import ANNOTATIONS, Annotations
+from phases.artifacts.column_profiles import COLUMN_PROFILES, ColumnProfile
+from phases.artifacts.correlations import CORRELATIONS, Correlations
 from phases.artifacts.slices import (
-    SLICES_FILE,
+    SLICES,
     Departure,
     DepartureReason,
     MeasureBasis,
@@ -55,12 +48,13 @@ from phases.artifacts.slices import (
     Slices,
     SliceValue,
 )
+from phases.artifacts.tables import TYPED_TABLE
 from phases.core.config import Model
-from phases.core.context import PhaseOutput, TaskContext
+from phases.core.context import PhaseOutput, SourceContext
+from phases.core.records import Scalar, json_scalar, round_scaled, round_sig
 from phases.core.sql import quote_ident, quote_literal
 from phases.domain.slice_periods import PeriodSettings, slice_periods
 from phases.shared.benford import BenfordSettings, benford_reason, benford_test, first_digit_sql
-from phases.structure.correlations import Correlations, load_correlations
 
 if TYPE_CHECKING:
     import duckdb
@@ -456,18 +450,17 @@ def slice_source(con: duckdb.DuckDBPyConnection, source: str, typed: Mapping[str
                   periods=tuple(periods))
 
 
-def slice_facts(ctx: TaskContext) -> PhaseOutput:
+def slice_facts(ctx: SourceContext) -> PhaseOutput:
     """Phase `slicing`: slices.json for one source."""
     settings = ctx.parse_settings(SlicingSettings)
-    annotations = load_annotations(ctx.input_path("annotations"))
-    correlations = load_correlations(ctx.input_path("correlations"))
-    profiles = {t: load_column_profiles(p) for t, p in ctx.input_paths("column_profiles").items()}
+    annotations = ctx.read(ANNOTATIONS)
+    correlations = ctx.read(CORRELATIONS)
+    profiles = {t: p.by_name for t, p in ctx.read_tables(COLUMN_PROFILES).items()}
     with ctx.connect() as con:
-        result = slice_source(con, ctx.source.name, ctx.input_paths("typed_table"), profiles, annotations,
+        result = slice_source(con, ctx.source.name, ctx.paths(TYPED_TABLE), profiles, annotations,
                               correlations, settings)
-    dump_json(ctx.out_dir / SLICES_FILE, result)
+    ctx.write(SLICES, result)
     return PhaseOutput(
-        artifacts={"slices": SLICES_FILE},
         summary={
             "tables": [t.table for t in result.tables],
             "dimensions": [f"{d.table}.{d.column}" for d in result.dimensions],

@@ -13,7 +13,7 @@ from phases.domain.validation_env import ROW_ID, Col, Env, Unresolved, concepts_
 
 if TYPE_CHECKING:
     from phases.artifacts.validations import CheckResult
-    from phases.domain.validation import (
+    from phases.domain.validation_settings import (
         CompletenessCheck,
         DateOrderAcrossCheck,
         DateOrderCheck,

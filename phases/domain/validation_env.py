@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnnotation
-from phases.artifacts.profiles import ColumnProfile, round_sig
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.relationships import Relationship
 from phases.artifacts.validations import CheckResult
+from phases.core.records import round_sig
 from phases.core.sql import quote_ident, quote_literal
-from phases.structure.relationships import Relationship
 
 if TYPE_CHECKING:
     import duckdb
 
-    from phases.domain.validation import CheckSpec, Tolerance, ValidationSettings
+    from phases.domain.validation_settings import CheckSpec, Tolerance, ValidationSettings
 
 ROW_ID = "_row_id"
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",

@@ -20,7 +20,7 @@ from phases.core.sql import quote_ident, quote_literal
 from phases.domain.validation_env import ROW_ID, Col, Env, Unresolved, concepts_text, fmt, jsonable
 
 if TYPE_CHECKING:
-    from phases.domain.validation import BalanceCheck, NormalBalanceCheck, TrialBalanceCheck
+    from phases.domain.validation_settings import BalanceCheck, NormalBalanceCheck, TrialBalanceCheck
 
 ACCOUNT_NAME_WORDS = ("name", "description", "title", "label")  # column-name fallback for the account's name
 

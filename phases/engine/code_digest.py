@@ -22,6 +22,18 @@ _IMPORT = re.compile(
 
 def code_digest(module: str) -> str:
     """sha256 over the module's source and every project module it imports, transitively."""
+    digest = hashlib.sha256()
+    for name, source in sorted(_closure(module).items()):
+        digest.update(name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def code_closure(module: str) -> set[str]:
+    """The modules a phase's fingerprint covers: it and every project module it imports, transitively."""
+    return set(_closure(module))
+
+
+def _closure(module: str) -> dict[str, Path]:
     seen: dict[str, Path] = {}
     pending = [module]
     while pending:
@@ -36,10 +48,7 @@ def code_digest(module: str) -> str:
             pending.append(imported)
             if names and _is_package(imported):  # `from phases.core import sql`: sql is a module
                 pending.extend(f"{imported}.{n}" for n in names)
-    digest = hashlib.sha256()
-    for name in sorted(seen):
-        digest.update(name.encode() + b"\0" + seen[name].read_bytes() + b"\0")
-    return digest.hexdigest()
+    return seen
 
 
 def _is_package(module: str) -> bool:

@@ -13,40 +13,48 @@ import argparse
 import hashlib
 import importlib
 import shutil
+import signal
+import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from phases.core.context import PhaseOutput, TaskContext
+from doit.exceptions import TaskFailed
+
+from phases.core.context import PhaseOutput, SourceContext, TableContext, TaskContext
+from phases.core.dag import PhaseSpec
 from phases.core.errors import DataraumError, PhaseError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
 from phases.core.manifest import MANIFEST_NAME, Artifact, Manifest, file_sha256, read_manifest, write_manifest
-from phases.core.project import Project, load_project
 from phases.core.sources import find_table
-from phases.engine.tasks import upstream_manifests
+from phases.engine.project import Project, load_project
 
 
-def build_context(project: Project, phase: str, source: str, table: str | None) -> TaskContext:
+def build_context(project: Project, phase: str, source: str, table: str | None) -> TableContext | SourceContext:
+    """The context a phase function receives: a TableContext for a table task, else a SourceContext."""
     spec = project.pipeline.phase(phase)
     if (spec.scope == "table") != (table is not None):
         raise PhaseError(f"phase {phase!r} has scope {spec.scope!r}: give a table name exactly when scope is 'table'")
     tables = project.tables(source)
     upstream: dict[str, dict[str | None, Manifest]] = {}
-    for path in upstream_manifests(project, spec, source, table):
+    for path in project.upstream_manifests(spec, source, table):
         manifest = read_manifest(path)
         upstream.setdefault(manifest.phase, {})[manifest.table] = manifest
-    return TaskContext(
-        root=project.root, pipeline=project.pipeline, spec=spec, source=project.source(source),
-        table=find_table(tables, table) if table else None, tables=tables,
+    common = dict(
+        root=project.root, pipeline=project.pipeline, spec=spec, source=project.source(source), tables=tables,
         out_dir=task_dir(project.root, source, phase, table), settings=project.phase_settings(spec),
         runtime=project.runtime, upstream=upstream,
     )
+    if table is not None:
+        return TableContext(**common, table=find_table(tables, table))
+    return SourceContext(**common)
 
 
-def load_function(dotted: str) -> Callable[[TaskContext], PhaseOutput]:
+def load_function(dotted: str) -> Callable[[Any], PhaseOutput]:
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
 
@@ -60,7 +68,7 @@ def describe_artifacts(out_dir: Path, files: Mapping[str, str]) -> dict[str, Art
         for name, file_name in sorted(files.items()):
             path = out_dir / file_name
             if not path.is_file():
-                raise PhaseError(f"artifact {name!r}: the phase did not write {path}")
+                raise PhaseError(f"output {name!r}: the phase did not write {path.name} (pipeline.yaml declares it)")
             rows = columns = None
             if path.suffix == ".parquet":
                 rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]
@@ -74,9 +82,10 @@ def describe_artifacts(out_dir: Path, files: Mapping[str, str]) -> dict[str, Art
 
 def input_hash(project: Project, ctx: TaskContext) -> str:
     digest = hashlib.sha256()
-    inputs = upstream_manifests(project, ctx.spec, ctx.source.name, ctx.table.name if ctx.table else None)
-    if ctx.table is not None and not ctx.spec.inputs:
-        inputs.insert(0, ctx.table.path)
+    table = ctx.table if isinstance(ctx, TableContext) else None
+    inputs = project.upstream_manifests(ctx.spec, ctx.source.name, table.name if table else None)
+    if table is not None and not ctx.spec.inputs:
+        inputs.insert(0, table.path)
     for path in inputs:
         digest.update(file_sha256(path).encode())
     return digest.hexdigest()
@@ -89,7 +98,7 @@ def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest
     ctx = None
     try:
         ctx = build_context(project, phase, source, table)
-        output = _produce(ctx)
+        output = _produce(project, ctx)
     except BaseException as exc:
         _record(project, started, (phase, source, table), ctx, None, error=_one_line(exc))
         raise
@@ -97,21 +106,17 @@ def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest
     return read_manifest(manifest_path(root, source, phase, table))
 
 
-def _produce(ctx: TaskContext) -> PhaseOutput:
+def _produce(project: Project, ctx: TaskContext) -> PhaseOutput:
     """Clear the task's folder, call the phase, then write the manifest last."""
     # A stale manifest must never describe half-rewritten artifacts: remove it first.
     (ctx.out_dir / MANIFEST_NAME).unlink(missing_ok=True)
     shutil.rmtree(ctx.out_dir, ignore_errors=True)
     ctx.out_dir.mkdir(parents=True)
     output = load_function(ctx.spec.function)(ctx)
-    if set(output.artifacts) != set(ctx.spec.outputs):
-        raise PhaseError(
-            f"phase {ctx.spec.name!r} returned artifacts {sorted(output.artifacts)}, but pipeline.yaml declares "
-            f"{sorted(ctx.spec.outputs)}"
-        )
     shutil.rmtree(ctx.out_dir / ".duckdb_tmp", ignore_errors=True)
-    artifacts = describe_artifacts(ctx.out_dir, output.artifacts)
-    table = ctx.table.name if ctx.table else None
+    files = {name: project.artifact(name).file for name in ctx.spec.outputs}
+    artifacts = describe_artifacts(ctx.out_dir, files)
+    table = ctx.table.name if isinstance(ctx, TableContext) else None
     write_manifest(ctx.out_dir, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)
     return output
 
@@ -141,9 +146,9 @@ def _record(project: Project, started: float, names: tuple[str, str, str | None]
             input_hash=input_hash(project, ctx) if ctx else "", output_summary=manifest_text, error=error,
         ))
         if output is not None:
+            file = ctx.table.path.name if isinstance(ctx, TableContext) else None
             store.record_catalog(
-                engine, source, project.source(source).path, table,
-                ctx.table.path.name if ctx.table else None, output.catalog_table, output.catalog_columns,
+                engine, source, project.source(source).path, table, file, output.catalog_table, output.catalog_columns,
             )
             if output.scores:
                 digest = hashlib.sha256(manifest_text.encode()).hexdigest()
@@ -160,6 +165,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("source")
     parser.add_argument("table", nargs="?")
     return parser
+
+
+def run_in_subprocess(command: list[str]) -> TaskFailed | None:
+    """The doit action of every task: run the phase in a child process, so that a
+    crash or an out-of-memory kill ends only that child and fails only this task
+    (a killed doit worker would hang `doit -n`). Module-level with plain arguments,
+    so it pickles under any multiprocessing start method."""
+    started = time.time()
+    proc = subprocess.run(command, capture_output=True, text=True)
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    if proc.returncode < 0:
+        name = signal.Signals(-proc.returncode).name
+        hint = " (the operating system may have run out of memory)" if name == "SIGKILL" else ""
+        message = f"the phase process was killed by {name}{hint}; its task is not done"
+        record_killed(command[3:], started, message)
+        return TaskFailed(message)
+    if proc.returncode > 0:
+        lines = proc.stderr.strip().splitlines()
+        return TaskFailed(lines[-1] if lines else f"the phase process exited with status {proc.returncode}")
+    return None
+
+
+def runner_command(project: Project, spec: PhaseSpec, source: str, table: str | None) -> list[str]:
+    command = [sys.executable, "-m", "phases.engine.runner", "--root", str(project.root), spec.name, source]
+    return command + ([table] if table is not None else [])
 
 
 def record_killed(argv: list[str], started: float, error: str) -> None:

@@ -11,22 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
 from phases.core.dag import PhaseSpec
 from phases.core.layout import manifest_path, subtask_name, task_dir
-from phases.core.project import Project
 from phases.core.sources import TableRef
 from phases.engine.code_digest import code_digest
+from phases.engine.project import Project
+from phases.engine.runner import run_in_subprocess, runner_command
 
 
 def task_signature(project: Project, spec: PhaseSpec, source: str, table: str | None,
@@ -51,46 +46,6 @@ def signature_digest(project: Project, spec: PhaseSpec, source: str, table: str 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def upstream_manifests(project: Project, spec: PhaseSpec, source: str, table: str | None) -> list[Path]:
-    deps: list[Path] = []
-    for up in project.pipeline.upstream(spec):
-        if up.scope == "source":
-            deps.append(manifest_path(project.root, source, up.name))
-        elif table is not None:
-            deps.append(manifest_path(project.root, source, up.name, table))
-        else:
-            deps += [manifest_path(project.root, source, up.name, t.name) for t in project.tables(source)]
-    return deps
-
-
-def runner_command(project: Project, spec: PhaseSpec, source: str, table: str | None) -> list[str]:
-    command = [sys.executable, "-m", "phases.engine.runner", "--root", str(project.root), spec.name, source]
-    return command + ([table] if table is not None else [])
-
-
-def run_in_subprocess(command: list[str]) -> TaskFailed | None:
-    """The doit action of every task: run the phase in a child process, so that a
-    crash or an out-of-memory kill ends only that child and fails only this task
-    (a killed doit worker would hang `doit -n`). Module-level with plain arguments,
-    so it pickles under any multiprocessing start method."""
-    started = time.time()
-    proc = subprocess.run(command, capture_output=True, text=True)
-    sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
-    if proc.returncode < 0:
-        name = signal.Signals(-proc.returncode).name
-        hint = " (the operating system may have run out of memory)" if name == "SIGKILL" else ""
-        message = f"the phase process was killed by {name}{hint}; its task is not done"
-        from phases.engine.runner import record_killed  # only now: keeps the worker light
-
-        record_killed(command[3:], started, message)
-        return TaskFailed(message)
-    if proc.returncode > 0:
-        lines = proc.stderr.strip().splitlines()
-        return TaskFailed(lines[-1] if lines else f"the phase process exited with status {proc.returncode}")
-    return None
-
-
 def remove_task_dir(folder: str) -> None:
     """`doit clean`: remove the task's artifacts along with its manifest."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -98,7 +53,7 @@ def remove_task_dir(folder: str) -> None:
 
 def _task(project: Project, spec: PhaseSpec, source: str, table: TableRef | None, code: str) -> dict:
     table_name = table.name if table else None
-    file_dep = upstream_manifests(project, spec, source, table_name)
+    file_dep = project.upstream_manifests(spec, source, table_name)
     if table is not None and not spec.inputs:
         file_dep.insert(0, table.path)  # a table's first phase reads its CSV file
     what = f"table {table_name!r} of source {source!r}" if table else f"source {source!r}"

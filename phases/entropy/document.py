@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.entropy_scores import ColumnEntropy, EntropyObject, EntropyScores
-from phases.artifacts.profiles import ColumnProfile
 from phases.core.sql import quote_literal
 from phases.core.sql import readable_ident as _q  # short: it is in most lines of the document
 from phases.entropy.evidence import Evidence

@@ -9,27 +9,23 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from phases.artifacts.annotations import Annotations, ColumnAnnotation, load_annotations
-from phases.artifacts.column_types import ColumnTyping, load_column_types
-from phases.artifacts.cycles import Cycles, load_cycles
-from phases.artifacts.profiles import (
-    ColumnProfile,
-    QualityFindings,
-    TableProfile,
-    load_column_profiles,
-    load_quality_findings,
-    load_table_profile,
-)
-from phases.artifacts.slices import Slices, load_slices
-from phases.artifacts.validations import Validations, load_validations
-from phases.profile.temporal import TemporalProfiles, load_temporal_profiles
-from phases.structure.correlations import Correlations, load_correlations
-from phases.structure.derived_columns import DerivedColumns, load_derived_columns
-from phases.structure.relationships import Relationships, load_relationships
-from phases.structure.topology import SchemaGraph, load_schema_graph
+from phases.artifacts.annotations import ANNOTATIONS, Annotations, ColumnAnnotation
+from phases.artifacts.column_profiles import COLUMN_PROFILES, ColumnProfile
+from phases.artifacts.column_types import COLUMN_TYPES, ColumnTyping
+from phases.artifacts.correlations import CORRELATIONS, Correlations
+from phases.artifacts.cycles import CYCLES, Cycles
+from phases.artifacts.derived_columns import DERIVED_COLUMNS, DerivedColumns
+from phases.artifacts.quality_findings import QUALITY_FINDINGS, QualityFindings
+from phases.artifacts.relationships import RELATIONSHIPS, Relationships
+from phases.artifacts.schema_graph import SCHEMA_GRAPH, SchemaGraph
+from phases.artifacts.slices import SLICES, Slices
+from phases.artifacts.table_profile import TABLE_PROFILE, TableProfile
+from phases.artifacts.tables import QUARANTINE, ImportSummary
+from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES, TemporalProfiles
+from phases.artifacts.validations import VALIDATIONS, Validations
 
 if TYPE_CHECKING:
-    from phases.core.context import TaskContext
+    from phases.core.context import SourceContext
 
 
 @dataclass(frozen=True)
@@ -71,34 +67,27 @@ class Evidence:
         return {(a.table, a.column): a for a in columns}
 
 
-def load_evidence(ctx: TaskContext) -> Evidence:
+def load_evidence(ctx: SourceContext) -> Evidence:
     """Read every input artifact the entropy phase declares in pipeline.yaml."""
-    def per_table(artifact, reader):
-        return {table: reader(path) for table, path in ctx.input_paths(artifact).items()}
-
     imports = {
-        table: TableImport(
-            file=str(m.summary.get("file", table)),
-            rows_loaded=int(m.summary.get("rows_loaded", 0)),
-            rows_quarantined=int(m.summary.get("rows_quarantined", 0)),
-        )
-        for table, m in ctx.input_manifests("quarantine").items()
+        table: TableImport(file=s.file, rows_loaded=s.rows_loaded, rows_quarantined=s.rows_quarantined)
+        for table, s in ctx.summaries(QUARANTINE, ImportSummary).items()
     }
     return Evidence(
         source=ctx.source.name,
         tables=tuple(t.name for t in ctx.tables),
         imports=imports,
-        types=per_table("column_types", load_column_types),
-        profiles=per_table("column_profiles", load_column_profiles),
-        table_profiles=per_table("table_profile", load_table_profile),
-        quality=per_table("quality_findings", load_quality_findings),
-        temporal=per_table("temporal_profiles", load_temporal_profiles),
-        relationships=load_relationships(ctx.input_path("relationships")),
-        schema=load_schema_graph(ctx.input_path("schema_graph")),
-        correlations=load_correlations(ctx.input_path("correlations")),
-        derived=load_derived_columns(ctx.input_path("derived_columns")),
-        annotations=load_annotations(ctx.input_path("annotations")),
-        slices=load_slices(ctx.input_path("slices")),
-        cycles=load_cycles(ctx.input_path("cycles")),
-        validations=load_validations(ctx.input_path("validations")),
+        types={t: c.by_name for t, c in ctx.read_tables(COLUMN_TYPES).items()},
+        profiles={t: p.by_name for t, p in ctx.read_tables(COLUMN_PROFILES).items()},
+        table_profiles=ctx.read_tables(TABLE_PROFILE),
+        quality=ctx.read_tables(QUALITY_FINDINGS),
+        temporal=ctx.read_tables(TEMPORAL_PROFILES),
+        relationships=ctx.read(RELATIONSHIPS),
+        schema=ctx.read(SCHEMA_GRAPH),
+        correlations=ctx.read(CORRELATIONS),
+        derived=ctx.read(DERIVED_COLUMNS),
+        annotations=ctx.read(ANNOTATIONS),
+        slices=ctx.read(SLICES),
+        cycles=ctx.read(CYCLES),
+        validations=ctx.read(VALIDATIONS),
     )

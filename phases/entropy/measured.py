@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject, Resolution
-from phases.artifacts.profiles import round_sig
+from phases.core.records import round_sig
 from phases.entropy.evidence import Evidence
 from phases.entropy.settings import LAYER_OF, EntropySettings, ramp
 

@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from phases.artifacts.entropy_scores import ENTROPY_FILE, EntropyObject, EntropyScores
-from phases.artifacts.profiles import dump_json
-from phases.core.context import PhaseOutput, TaskContext
+from phases.artifacts.context_document import CONTEXT_DOCUMENT, CONTEXT_MARKDOWN
+from phases.artifacts.entropy_scores import ENTROPY_SCORES, EntropyObject, EntropyScores
+from phases.artifacts.tables import TYPED_TABLE
+from phases.core.context import PhaseOutput, SourceContext
 from phases.core.manifest import write_atomically
 from phases.entropy.aggregate import aggregate
 from phases.entropy.document import build_context, render_markdown
@@ -48,9 +49,6 @@ from phases.entropy.measured import (
     wrong_signs,
 )
 from phases.entropy.settings import EntropySettings
-
-CONTEXT_JSON = "context.json"
-CONTEXT_MD = "context.md"
 
 DETECTORS = (
     type_fidelity, relationship_quality, join_paths,
@@ -89,19 +87,18 @@ def history_rows(scores: EntropyScores) -> tuple[dict[str, Any], ...]:
     return tuple(rows)
 
 
-def score_entropy(ctx: TaskContext) -> PhaseOutput:
+def score_entropy(ctx: SourceContext) -> PhaseOutput:
     settings = ctx.parse_settings(EntropySettings)
     ev = load_evidence(ctx)
     with ctx.connect() as con:
-        scores = score(ev, settings, ctx.input_paths("typed_table"), con)
-    dump_json(ctx.out_dir / ENTROPY_FILE, scores)
+        scores = score(ev, settings, ctx.paths(TYPED_TABLE), con)
+    ctx.write(ENTROPY_SCORES, scores)
     document = build_context(ev, scores, settings)
-    write_atomically(ctx.out_dir / CONTEXT_JSON,
+    write_atomically(ctx.output_path(CONTEXT_DOCUMENT),
                      json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n")
-    write_atomically(ctx.out_dir / CONTEXT_MD, render_markdown(document, settings))
+    write_atomically(ctx.output_path(CONTEXT_MARKDOWN), render_markdown(document, settings))
     counts = {r: sum(1 for c in scores.columns if c.readiness == r) for r in ("ready", "investigate", "blocked")}
     return PhaseOutput(
-        artifacts={"entropy_scores": ENTROPY_FILE, "context_document": CONTEXT_JSON, "context_markdown": CONTEXT_MD},
         summary={"readiness": scores.readiness, "score": scores.score, "columns": counts,
                  "objects": len(scores.objects)},
         scores=history_rows(scores),

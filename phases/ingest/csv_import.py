@@ -45,8 +45,9 @@ from typing import Any, BinaryIO
 import charset_normalizer
 import duckdb
 
+from phases.artifacts.tables import QUARANTINE, RAW_TABLE
 from phases.core.config import CsvOptions, Model
-from phases.core.context import PhaseOutput, TaskContext
+from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
 from phases.core.sql import quote_ident, quote_literal
 
@@ -114,9 +115,9 @@ def import_csv(
         skip, header, bad = _read_top(path, readable, dialect, found["comment"], found["skip"])
         columns = _name_columns(header, found["columns"])
         with _reject_tables(con) as rejects:
-            loaded = _write_raw(con, path, readable, out_dir / "raw.parquet", columns, dialect, skip, tokens, rejects)
+            loaded = _write_raw(con, path, readable, out_dir / RAW_TABLE.file, columns, dialect, skip, tokens, rejects)
             bad += _describe_rejects(con, readable, rejects[0], dialect, len(columns))
-        _write_quarantine(con, out_dir / "quarantine.parquet", path.name, bad)
+        _write_quarantine(con, out_dir / QUARANTINE.file, path.name, bad)
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
@@ -518,7 +519,7 @@ class ImportSettings(Model):
     null_values: tuple[str, ...]  # whole-field tokens that mean "no value"
 
 
-def import_table(ctx: TaskContext) -> PhaseOutput:
+def import_table(ctx: TableContext) -> PhaseOutput:
     """Phase `import`: one CSV file of the source -> raw_table and quarantine."""
     settings = ctx.parse_settings(ImportSettings)
     with ctx.connect() as con:
@@ -526,7 +527,6 @@ def import_table(ctx: TaskContext) -> PhaseOutput:
     summary = dataclasses.asdict(result)
     summary["table"] = ctx.table.name
     return PhaseOutput(
-        artifacts={"raw_table": "raw.parquet", "quarantine": "quarantine.parquet"},
         summary=summary,
         catalog_table={"rows": result.rows_loaded, "quarantined": result.rows_quarantined},
         catalog_columns=tuple(

@@ -23,13 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
+from phases.core.config import ColumnOverride
 from phases.core.sql import quote_literal
-
-if TYPE_CHECKING:  # the settings model lives in type_inference, which imports this module
-    from phases.core.config import ColumnOverride
-    from phases.ingest.type_inference import TypingSettings
+from phases.ingest.typing_settings import TypingSettings
 
 # Builds an SQL expression from the SQL of a trimmed, non-empty VARCHAR value.
 Sql = Callable[[str], str]

@@ -32,8 +32,8 @@ from doit.exceptions import InvalidCommand, InvalidDodoFile, InvalidTask, UnmetD
 from phases.core.errors import ConfigError, StateError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
 from phases.core.manifest import read_manifest, write_atomically
-from phases.core.project import Project, load_project
 from phases.engine import status as status_mod
+from phases.engine.project import Project, load_project
 from phases.engine.status import LastRun, PipelineStatus, split_task_name
 
 DODO = "dodo.py"
@@ -657,9 +657,9 @@ def add_source(path: Path, *, root: Path | None = None) -> str:
     the source name (an existing source with the same folder is reused)."""
     import yaml
 
-    from phases.core import project as project_module
     from phases.core.config import SourceConfig
     from phases.core.sources import discover_tables
+    from phases.engine import project as project_module
 
     root = find_root(root)
     added_name = getattr(project_module, "ADDED_SOURCES", None)  # where load_project reads added sources

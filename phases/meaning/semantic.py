@@ -25,18 +25,21 @@ from typing import Any
 from pydantic import Field
 
 from phases.artifacts.annotations import (
-    ANNOTATIONS_FILE,
+    ANNOTATIONS,
+    AnnotationEvidence,
     Annotations,
     ColumnAnnotation,
-    Evidence,
     LlmStatus,
     Role,
     TableAnnotation,
 )
-from phases.artifacts.column_types import load_column_types
-from phases.artifacts.profiles import dump_json, load_column_profiles, load_table_profile
+from phases.artifacts.column_profiles import COLUMN_PROFILES
+from phases.artifacts.column_types import COLUMN_TYPES
+from phases.artifacts.correlations import CORRELATIONS
+from phases.artifacts.relationships import RELATIONSHIPS
+from phases.artifacts.table_profile import TABLE_PROFILE
 from phases.core.config import Model, parse_model
-from phases.core.context import PhaseOutput, TaskContext
+from phases.core.context import PhaseOutput, SourceContext
 from phases.core.errors import ConfigError
 from phases.core.layout import state_dir
 from phases.meaning.llm import (
@@ -70,8 +73,6 @@ from phases.meaning.semantic_roles import (
     unit_of,
 )
 from phases.meaning.semantic_text import business_name, describe, name_evidence, statistics_evidence
-from phases.structure.correlations import load_correlations
-from phases.structure.relationships import load_relationships
 
 LLM_CACHE_DIR = "llm_cache"
 CLARITY_FACTOR = {"clear": 1.0, "abbreviated": 0.95, "unclear": 0.8}
@@ -147,14 +148,14 @@ class Forced:
 # --- the phase ----------------------------------------------------------------------------------
 
 
-def annotate_semantics(ctx: TaskContext) -> PhaseOutput:
+def annotate_semantics(ctx: SourceContext) -> PhaseOutput:
     where = ", ".join(f"config/{name}" for name in ctx.spec.config)
     settings, ontology = read_settings(ctx.settings, where)
-    typings = {t: load_column_types(p) for t, p in ctx.input_paths("column_types").items()}
-    profiles = {t: load_column_profiles(p) for t, p in ctx.input_paths("column_profiles").items()}
-    table_profiles = {t: load_table_profile(p) for t, p in ctx.input_paths("table_profile").items()}
-    relationships = load_relationships(ctx.input_path("relationships"))
-    correlations = load_correlations(ctx.input_path("correlations"))
+    typings = {t: c.by_name for t, c in ctx.read_tables(COLUMN_TYPES).items()}
+    profiles = {t: p.by_name for t, p in ctx.read_tables(COLUMN_PROFILES).items()}
+    table_profiles = ctx.read_tables(TABLE_PROFILE)
+    relationships = ctx.read(RELATIONSHIPS)
+    correlations = ctx.read(CORRELATIONS)
     corr_keys = {t.table: t.dependencies.candidate_keys for t in correlations.tables}
     facts = gather_tables(ontology, settings.unclear_max_token_length, typings, profiles, table_profiles,
                           relationships, corr_keys)
@@ -168,8 +169,8 @@ def annotate_semantics(ctx: TaskContext) -> PhaseOutput:
             tables, columns = annotate(facts, ontology, settings, {**refined, **overrides})
     result = Annotations(source=ctx.source.name, ontologies=tuple(settings.ontologies), tables=tables,
                          columns=tuple(columns), llm=status)
-    dump_json(ctx.out_dir / ANNOTATIONS_FILE, result)
-    return PhaseOutput(artifacts={"annotations": ANNOTATIONS_FILE}, summary=summarise(result, unused))
+    ctx.write(ANNOTATIONS, result)
+    return PhaseOutput(summary=summarise(result, unused))
 
 
 def summarise(result: Annotations, unused_overrides: Sequence[str]) -> dict[str, Any]:
@@ -222,7 +223,7 @@ class _Decision:
     pii_score: ConceptScore | None
     role: str
     role_confidence: float
-    role_evidence: Evidence
+    role_evidence: AnnotationEvidence
     forced: Forced | None
 
 
@@ -263,9 +264,9 @@ def _decide(col: ColumnFacts, scores: list[ConceptScore], ontology: Ontology, se
     spec = ontology.concepts[concept].spec if concept else None
     decision = decide_role(col, spec, pii, settings.roles, rows)
     role, role_conf = decision.role, decision.confidence
-    evidence = Evidence(decision.kind, f"role {decision.role}: {decision.reason}")
+    evidence = AnnotationEvidence(decision.kind, f"role {decision.role}: {decision.reason}")
     if forced is not None and forced.role is not None and forced.role != role:
-        evidence = Evidence("override", f"role {forced.role} set by config/semantic.yaml overrides (inferred "
+        evidence = AnnotationEvidence("override", f"role {forced.role} set by config/semantic.yaml overrides (inferred "
                                         f"{role}: {decision.reason})")
         role, role_conf = forced.role, 1.0
     return _Decision(col, scores, concept, confidence, pii, pii_score, role, role_conf, evidence, forced)
@@ -275,47 +276,47 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, curren
             by_concept: Mapping[str, ColumnFacts], entity_label: str | None) -> ColumnAnnotation:
     col, role = d.col, d.role
     spec = ontology.concepts[d.concept].spec if d.concept else None
-    evidence = [Evidence("name", name_evidence(col)),
-                Evidence("type", _type_evidence(col)),
-                Evidence("statistics", statistics_evidence(col, d.pii)),
+    evidence = [AnnotationEvidence("name", name_evidence(col)),
+                AnnotationEvidence("type", _type_evidence(col)),
+                AnnotationEvidence("statistics", statistics_evidence(col, d.pii)),
                 d.role_evidence]
     unclear_sources: list[str] = []
     chosen = next((s for s in d.scores if s.concept == d.concept), None)
     if d.concept and chosen is not None:
         for kind, score, detail in chosen.parts:
-            evidence.append(Evidence(kind, f"{detail} (+{score:.2f} for {d.concept})"))
+            evidence.append(AnnotationEvidence(kind, f"{detail} (+{score:.2f} for {d.concept})"))
             source = {"values": "its values", "relationship": "its relationship"}.get(kind)
             if col.reading.unclear and source and source not in unclear_sources:
                 unclear_sources.append(source)
         if chosen.type_note:
-            evidence.append(Evidence("type", chosen.type_note))
+            evidence.append(AnnotationEvidence("type", chosen.type_note))
     if col.reading.unclear and d.concept and not unclear_sources:
         unclear_sources.append("a guess at its initials")
     runner_up = next((s for s in d.scores if s.concept != d.concept and s.score > 0), None)
     if d.concept:
         tail = f"; next {runner_up.concept} ({runner_up.score:.2f})" if runner_up else ""
-        evidence.append(Evidence("ontology", f"concept {d.concept} ({d.concept_confidence:.2f}){tail}"))
+        evidence.append(AnnotationEvidence("ontology", f"concept {d.concept} ({d.concept_confidence:.2f}){tail}"))
     else:
         best = f"; best {runner_up.concept} ({runner_up.score:.2f}) is below " \
                f"{settings.min_concept_confidence}" if runner_up else ""
-        evidence.append(Evidence("ontology", f"no concept{best}"))
+        evidence.append(AnnotationEvidence("ontology", f"no concept{best}"))
     refused = next((s for s in d.scores if s.score == 0 and s.type_note
                     and s.before_type >= settings.min_concept_confidence), None)
     if refused is not None:
-        evidence.append(Evidence("type", refused.type_note))
+        evidence.append(AnnotationEvidence("type", refused.type_note))
     if d.pii:
         parts = d.pii_score.parts if d.pii_score else []
         score = f"{d.pii_score.score:.2f}" if d.pii_score else "by override"
-        evidence.append(Evidence("values" if any(k == "values" for k, _, _ in parts) else "name",
+        evidence.append(AnnotationEvidence("values" if any(k == "values" for k, _, _ in parts) else "name",
                                  f"personal data: {d.pii} ({score}); sample values are not written to the context"))
     aggregation = unit = unit_source = None
     if role == "measure":
         partner = by_concept.get(spec.one_sided_pair) if spec and spec.one_sided_pair else None
         aggregation, why = aggregation_of(col, spec, partner, settings.balances.activity_min_share)
-        evidence.append(Evidence("ontology" if spec else "statistics", f"aggregation {aggregation}: {why}"))
+        evidence.append(AnnotationEvidence("ontology" if spec else "statistics", f"aggregation {aggregation}: {why}"))
         unit, unit_source, note = unit_of(col, spec, currency)
         if note:
-            evidence.append(Evidence("values" if unit_source == "values" else "type", f"unit {unit}: {note}"))
+            evidence.append(AnnotationEvidence("values" if unit_source == "values" else "type", f"unit {unit}: {note}"))
     time_role = time_role_of(role, spec)
     references = None
     if role == "foreign_key" and col.foreign_key is not None:
@@ -324,7 +325,7 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, curren
     confidence = d.role_confidence * ((0.6 + 0.4 * d.concept_confidence) if d.concept else 0.7)
     if spec is not None and spec.roles and role not in spec.roles:
         confidence *= 0.85
-        evidence.append(Evidence("ontology", f"a {d.concept} is usually {'/'.join(spec.roles)}, not {role}"))
+        evidence.append(AnnotationEvidence("ontology", f"a {d.concept} is usually {'/'.join(spec.roles)}, not {role}"))
     confidence *= CLARITY_FACTOR[col.reading.clarity]
     name = business_name(col, role, spec, entity_label, ontology)
     description = describe(col, name, role, spec, aggregation, unit, time_role, references, d.pii, unclear_sources)
@@ -336,9 +337,9 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, curren
             confidence = 1.0
             parts = [f"{k}={v!r}" for k, v in (("role", f.role), ("concept", f.concept),
                                                ("description", f.description)) if v is not None]
-            evidence.append(Evidence("override", f"config/semantic.yaml overrides set {', '.join(parts)}"))
+            evidence.append(AnnotationEvidence("override", f"config/semantic.yaml overrides set {', '.join(parts)}"))
         else:
-            evidence.append(Evidence("llm", f.note))
+            evidence.append(AnnotationEvidence("llm", f.note))
         name = f.business_name or name
         description = f.description or description
     return ColumnAnnotation(

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 
 from pydantic import Field
 
+from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.column_types import ColumnTyping
-from phases.artifacts.profiles import ColumnProfile, TableProfile
+from phases.artifacts.relationships import Rejected, Relationship, Relationships
+from phases.artifacts.table_profile import TableProfile
 from phases.core.config import Model
 from phases.meaning.ontology import NameReading, Ontology, tokenize
 from phases.meaning.ontology_matching import (
@@ -34,7 +36,6 @@ from phases.meaning.ontology_matching import (
     prefix_concepts,
     value_share,
 )
-from phases.structure.relationships import Rejected, Relationship, Relationships
 
 NUMERIC = ("integer", "decimal", "currency", "percent")
 DATES = ("date", "timestamp")

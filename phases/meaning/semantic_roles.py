@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from phases.artifacts.annotations import ColumnAnnotation, Evidence, TableAnnotation
+from phases.artifacts.annotations import AnnotationEvidence, ColumnAnnotation, TableAnnotation
 from phases.core.config import Model
 from phases.meaning.ontology import ConceptSpec, Ontology
 from phases.meaning.semantic_evidence import DATES, NUMERIC, ColumnFacts, TableFacts
@@ -216,9 +216,9 @@ def time_role_of(role: str, spec: ConceptSpec | None) -> str | None:
 
 def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapping[str, TableFacts],
                    ontology: Ontology, ts: TableSettings) -> TableAnnotation:
-    evidence: list[Evidence] = []
+    evidence: list[AnnotationEvidence] = []
     if t.entity:
-        evidence.append(Evidence("name", f"table name {t.name!r} contains the entity indicator "
+        evidence.append(AnnotationEvidence("name", f"table name {t.name!r} contains the entity indicator "
                                          f"{' '.join(t.entity_phrase)!r}: one row is a {t.entity} record"))
     measures = [c for c in cols if c.role == "measure"]
     summable = [c for c in measures if c.aggregation in ("additive", "point_in_time")]
@@ -230,31 +230,33 @@ def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapp
     others = [c for c in cols if c.role not in ("key", "foreign_key", "timestamp") and not c.references]
     structural = (f"{len(measures)} measures ({len(summable)} additive or point-in-time), references "
                   f"{len(parents)} tables {parents}, referenced by {len(children)} {children}, {t.rows} rows")
-    evidence.append(Evidence("relationship", structural))
+    evidence.append(AnnotationEvidence("relationship", structural))
     kind, conf, why = _kind(t, summable, measures, parents, children, event, others, tables, ts)
-    evidence.append(Evidence("statistics", why))
+    evidence.append(AnnotationEvidence("statistics", why))
     hint = ontology.entities[t.entity].spec.kind if t.entity in ontology.entities else None
     if hint and kind != "unknown":
         agree = hint == kind or {hint, kind} <= {"dimension", "reference"}
         conf = min(1.0, conf + 0.1) if agree else conf * 0.8
-        evidence.append(Evidence("ontology", f"a {t.entity} table is usually a {hint}: "
+        evidence.append(AnnotationEvidence("ontology", f"a {t.entity} table is usually a {hint}: "
                                              f"{'agrees' if agree else 'the structure says otherwise'}"))
     if kind == "unknown":
         kind, conf = (hint, 0.5) if hint else ("reference" if t.rows <= ts.reference_max_rows else "dimension", 0.4)
-        evidence.append(Evidence("ontology", f"structure undecided: {kind} from "
+        evidence.append(AnnotationEvidence("ontology", f"structure undecided: {kind} from "
                                              f"{'the entity' if hint else 'the table size'}"))
     grain = t.primary_key
     if grain:
-        evidence.append(Evidence("statistics", f"grain {list(grain)} from {t.grain_source}"))
+        evidence.append(AnnotationEvidence("statistics", f"grain {list(grain)} from {t.grain_source}"))
     elif t.profile.duplicates.rows:
-        evidence.append(Evidence("statistics", f"no grain: {t.profile.duplicates.rows} rows repeat another row"))
+        repeated = t.profile.duplicates.rows
+        evidence.append(AnnotationEvidence("statistics", f"no grain: {repeated} rows repeat another row"))
     else:
-        evidence.append(Evidence("statistics", "no column set found that identifies a row"))
+        evidence.append(AnnotationEvidence("statistics", "no column set found that identifies a row"))
     if time_col is not None:
         others_t = [f"{c.column} ({c.time_role or 'unclear'})" for c in cols
                     if c.role == "timestamp" and c is not time_col]
-        evidence.append(Evidence("type", f"main date {time_col.column!r} ({time_col.time_role or 'unclear role'})"
-                                         + (f"; other dates: {', '.join(others_t)}" if others_t else "")))
+        main = f"main date {time_col.column!r} ({time_col.time_role or 'unclear role'})"
+        others = f"; other dates: {', '.join(others_t)}" if others_t else ""
+        evidence.append(AnnotationEvidence("type", main + others))
     return TableAnnotation(
         table=t.name, kind=kind, entity=t.entity, grain=tuple(grain), time_column=time_col.column if time_col else None,
         rows=t.rows, confidence=round(conf, 3), evidence=tuple(evidence),

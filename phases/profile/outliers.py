@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from phases.artifacts.profiles import Check, ColumnProfile, Example, Finding, json_scalar, round_scaled, round_sig
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.quality_findings import Check, Example, Finding
 from phases.core.config import Model
+from phases.core.records import json_scalar, round_scaled, round_sig
 from phases.core.sql import quote_ident
 from phases.shared.quality_base import (
     MAGNITUDE_LEVELS,

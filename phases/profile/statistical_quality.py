@@ -26,20 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from phases.artifacts.profiles import (
-    Check,
-    ColumnProfile,
-    Example,
-    Finding,
-    QualityFindings,
-    dump_json,
-    json_scalar,
-    load_column_profiles,
-    round_sig,
-)
+from phases.artifacts.column_profiles import COLUMN_PROFILES, ColumnProfile
+from phases.artifacts.quality_findings import QUALITY_FINDINGS, Check, Example, Finding, QualityFindings
+from phases.artifacts.tables import TYPED_TABLE
 from phases.core.config import Model
-from phases.core.context import PhaseOutput, TaskContext
+from phases.core.context import PhaseOutput, TableContext
 from phases.core.manifest import canonical_json
+from phases.core.records import json_scalar, round_sig
 from phases.core.sql import quote_ident, quote_literal
 from phases.profile.outliers import (
     OutlierRule,
@@ -455,18 +448,17 @@ def _sorted(
     )
 
 
-def find_quality_issues(ctx: TaskContext) -> PhaseOutput:
+def find_quality_issues(ctx: TableContext) -> PhaseOutput:
     """Phase `statistical_quality`: quality_findings.json for one typed table."""
     settings = ctx.parse_settings(QualitySettings)
-    profiles = load_column_profiles(ctx.input_path("column_profiles"))
-    parquet = str(ctx.input_path("typed_table"))
+    profiles = ctx.read(COLUMN_PROFILES).columns
+    parquet = str(ctx.path(TYPED_TABLE))
     with ctx.connect() as con:
         con.execute(f"CREATE TEMP VIEW __quality_typed AS SELECT * FROM read_parquet({quote_literal(parquet)})")
-        report = find_quality_findings(con, "__quality_typed", list(profiles.values()), settings, ctx.table.name)
-    dump_json(ctx.out_dir / "quality_findings.json", report)
+        report = find_quality_findings(con, "__quality_typed", list(profiles), settings, ctx.table.name)
+    ctx.write(QUALITY_FINDINGS, report)
     severities = [f.severity for f in report.findings]
     return PhaseOutput(
-        artifacts={"quality_findings": "quality_findings.json"},
         summary={
             "findings": len(report.findings),
             "by_severity": {s: severities.count(s) for s in ("error", "warning", "info") if s in severities},

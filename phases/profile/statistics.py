@@ -24,41 +24,35 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from phases.artifacts.column_types import load_column_types
-from phases.artifacts.profiles import (
+from phases.artifacts.column_profiles import (
+    COLUMN_PROFILES,
     Bucket,
     ColumnProfile,
     ColumnProfiles,
-    DuplicateRows,
     NumericStats,
     PatternShare,
-    TableProfile,
     TemporalRange,
     TextStats,
     ValueCount,
-    dump_json,
-    json_scalar,
     quantile_key,
-    round_scaled,
-    round_sig,
 )
+from phases.artifacts.column_types import COLUMN_TYPES, ColumnTypes
+from phases.artifacts.table_profile import TABLE_PROFILE, DuplicateRows, TableProfile
+from phases.artifacts.tables import TYPED_TABLE
 from phases.core.config import ColumnType, Model
-from phases.core.context import PhaseOutput, TaskContext
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.context import PhaseOutput, TableContext
+from phases.core.records import json_scalar, round_scaled, round_sig
+from phases.core.sql import INTEGER_SQL, is_numeric_sql, quote_ident, quote_literal
 
 if TYPE_CHECKING:
     import duckdb
 
 ROW_ID = "_row_id"
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)  # fixed: later phases rely on 0.25/0.5/0.75
-INTEGER_SQL = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-               "UBIGINT"}
-NUMERIC_SQL = INTEGER_SQL | {"FLOAT", "DOUBLE"}
 DEFAULT_TYPE = {"BOOLEAN": "boolean", "DATE": "date", "VARCHAR": "text"}  # else by kind, see _default_type
 VC = "__stats_value_counts"  # the one temp table this module creates (and drops)
 
@@ -91,7 +85,7 @@ class TypeInfo:
 
 def _kind(sql_type: str) -> str:
     """How a column is profiled: numeric, temporal, text, or other (only counts and top values)."""
-    if sql_type in NUMERIC_SQL or sql_type.startswith("DECIMAL"):
+    if is_numeric_sql(sql_type):
         return "numeric"
     if sql_type == "DATE" or sql_type.startswith("TIMESTAMP"):
         return "temporal"
@@ -429,12 +423,9 @@ def profile_keys(
 # --- the phase -------------------------------------------------------------------------------
 
 
-def read_column_types(path: Path) -> dict[str, TypeInfo]:
+def type_infos(types: ColumnTypes) -> dict[str, TypeInfo]:
     """The parts of the typing decisions that profiling uses."""
-    return {
-        name: TypeInfo(type=c.type, unit=c.unit, units=tuple((u, int(n)) for u, n in c.units))
-        for name, c in load_column_types(path).items()
-    }
+    return {c.name: TypeInfo(type=c.type, unit=c.unit, units=c.units) for c in types.columns}
 
 
 def profile_parquet(
@@ -448,16 +439,15 @@ def profile_parquet(
     return profiles, profile_keys(con, view, profiles, settings)
 
 
-def profile_table(ctx: TaskContext) -> PhaseOutput:
+def profile_table(ctx: TableContext) -> PhaseOutput:
     """Phase `statistics`: column_profiles.json and table_profile.json for one typed table."""
     settings = ctx.parse_settings(StatisticsSettings)
-    types = read_column_types(ctx.input_path("column_types"))
+    types = type_infos(ctx.read(COLUMN_TYPES))
     with ctx.connect() as con:
-        profiles, table = profile_parquet(con, str(ctx.input_path("typed_table")), ctx.table.name, types, settings)
-    dump_json(ctx.out_dir / "column_profiles.json", profiles)
-    dump_json(ctx.out_dir / "table_profile.json", table)
+        profiles, table = profile_parquet(con, str(ctx.path(TYPED_TABLE)), ctx.table.name, types, settings)
+    ctx.write(COLUMN_PROFILES, profiles)
+    ctx.write(TABLE_PROFILE, table)
     return PhaseOutput(
-        artifacts={"column_profiles": "column_profiles.json", "table_profile": "table_profile.json"},
         summary={
             "rows": table.rows, "columns": len(table.columns),
             "candidate_keys": [list(k) for k in table.candidate_keys], "duplicate_rows": table.duplicates.rows,

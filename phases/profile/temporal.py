@@ -7,32 +7,36 @@ reference date, and the series analysis of `phases.profile.temporal_series` (tre
 seasonality, level shifts, drift). All scanning happens in DuckDB; Python sees only
 aggregates: the distinct values' gap statistics, per-period series and bin counts.
 
-Artifact `temporal_profiles` (temporal_profiles.json): sorted, floats rounded to 10
-significant digits, so a rerun on the same input is byte-identical.
+Artifact `temporal_profiles` (temporal_profiles.json, records in phases.artifacts.temporal_profiles):
+sorted, floats rounded to 10 significant digits, so a rerun on the same input is byte-identical.
 """
 
 from __future__ import annotations
 
-import json
-import types
-import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from phases.artifacts.column_types import load_column_types
-from phases.core.config import Model
-from phases.core.context import PhaseOutput, TaskContext
-from phases.core.errors import StateError
-from phases.core.manifest import canonical_json, write_atomically
+from phases.artifacts.column_types import COLUMN_TYPES
+from phases.artifacts.tables import TYPED_TABLE
+from phases.artifacts.temporal_profiles import (
+    TEMPORAL_PROFILES,
+    ColumnTemporalProfile,
+    Completeness,
+    Drift,
+    Gap,
+    Granularity,
+    Offset,
+    Relation,
+    Series,
+    Staleness,
+    TemporalProfiles,
+    TemporalRole,
+)
+from phases.core.context import PhaseOutput, TableContext
 from phases.core.sql import quote_ident
 from phases.profile.temporal_series import (
-    Drift,
-    Series,
     advance,
     analyse_column_series,
     choose_series_units,
@@ -43,13 +47,12 @@ from phases.profile.temporal_series import (
     rnd,
     series_bounds,
 )
+from phases.profile.temporal_settings import TemporalSettings
 
 if TYPE_CHECKING:
     import duckdb
 
-ARTIFACT = "temporal_profiles"
-FILE_NAME = "temporal_profiles.json"
-VERSION = 1
+VERSION = 1  # of temporal_profiles.json (TemporalProfiles.version)
 DATE_TYPES = ("date", "timestamp")
 NUMERIC_TYPES = ("integer", "decimal", "currency", "percent")
 AMOUNT_TYPES = ("currency", "decimal")
@@ -59,132 +62,7 @@ _FIXED_US = (("week", 7 * _DAY_US), ("day", _DAY_US), ("hour", 3_600_000_000), (
              ("second", 1_000_000))
 
 
-class TemporalSettings(Model):
-    """config/temporal.yaml; the comments there explain each key."""
-
-    reference_date: date | None = None
-    min_distinct_values: int = Field(3, ge=2, le=1000)
-    min_granularity_confidence: float = Field(0.9, ge=0.5, le=1.0)
-    min_modal_share: float = Field(0.2, ge=0.0, le=1.0)
-    top_gaps: int = Field(5, ge=0, le=100)
-    period_label_min_share: float = Field(0.95, ge=0.5, le=1.0)
-    due_offset_min_share: float = Field(0.8, ge=0.5, le=1.0)
-    due_offset_max_values: int = Field(5, ge=1, le=10)
-    stale_after_periods: int = Field(2, ge=0, le=10000)
-    min_series_periods: int = Field(8, ge=4, le=100)
-    max_series_periods: int = Field(1500, ge=50, le=5000)
-    max_amount_columns: int = Field(3, ge=0, le=20)
-    trend_min_r2: float = Field(0.5, ge=0.0, le=1.0)
-    seasonality_min_strength: float = Field(0.3, ge=0.0, le=1.0)
-    seasonality_max_p_value: float = Field(0.001, gt=0.0, le=1.0)
-    min_seasonal_cycles: float = Field(2.0, ge=1.5, le=10.0)
-    level_shift_min_z: float = Field(6.0, ge=2.0, le=50.0)
-    level_shift_min_relative: float = Field(0.1, ge=0.0, le=10.0)
-    level_shift_min_segment: int = Field(5, ge=2, le=100)
-    max_level_shifts: int = Field(3, ge=0, le=20)
-    drift_bins: int = Field(10, ge=2, le=50)
-    drift_max_periods: int = Field(60, ge=2, le=1000)
-    drift_min_rows: int = Field(100, ge=10, le=1_000_000)
-    drift_min_psi: float = Field(0.25, ge=0.0, le=10.0)
-    drift_max_p_value: float = Field(0.001, gt=0.0, le=1.0)
-    top_drift_pairs: int = Field(5, ge=0, le=100)
-
-
 # ---------------------------------------------------------------- records
-
-@dataclass(frozen=True)
-class Granularity:
-    unit: str  # second, minute, hour, day, business_day, week, month, quarter, year or irregular
-    step: int  # units per modal gap (15 for quarter-hourly data); 0 when irregular
-    confidence: float  # share of gaps that are whole multiples of the (nearest) step
-    modal_share: float  # share of gaps exactly one (nearest) step
-    nearest: str | None  # the unit the modal gap suggested, also when it did not hold
-    nearest_step: int | None
-    median_gap_days: float | None
-    note: str | None  # why no granularity could be judged
-
-
-@dataclass(frozen=True)
-class Completeness:
-    expected_periods: int  # periods of the granularity between min and max
-    present_periods: int
-    ratio: float
-
-
-@dataclass(frozen=True)
-class Gap:
-    after: str  # last value before the gap
-    before: str  # first value after it
-    days: float
-    missing_periods: int | None  # None when the column is irregular
-    missing_from: str | None
-    missing_to: str | None
-
-
-@dataclass(frozen=True)
-class Offset:
-    days: int
-    share: float
-
-
-@dataclass(frozen=True)
-class Relation:
-    """This column compared with another date column of the same rows (this minus other)."""
-
-    other: str
-    rows: int  # rows where both are set
-    after_share: float
-    equal_share: float
-    before_share: float
-    top_offsets: tuple[Offset, ...]
-
-
-@dataclass(frozen=True)
-class Role:
-    kind: str  # event_time, period_label or due_date
-    label: str | None  # period labels: year_start, quarter_start, month_start or month_end
-    relative_to: str | None  # due dates: the column they are offset from
-    offsets_days: tuple[int, ...]  # due dates: the fixed offsets
-    share: float  # share of the evidence (distinct values on a boundary, rows on the offsets)
-
-
-@dataclass(frozen=True)
-class Staleness:
-    reference_date: str
-    days_behind: float  # reference minus the column's max (negative: values beyond the reference)
-    stale_after: str  # max plus `stale_after_periods` periods of the granularity
-    stale: bool
-
-
-@dataclass(frozen=True)
-class ColumnTemporalProfile:
-    name: str
-    type: str  # date or timestamp
-    values: int
-    nulls: int
-    distinct: int
-    min: str | None
-    max: str | None
-    span_days: float | None
-    granularity: Granularity
-    completeness: Completeness | None
-    gaps: tuple[Gap, ...]
-    weekday_counts: tuple[int, ...]  # rows per ISO weekday, Monday (1) to Sunday (7)
-    month_day_counts: tuple[int, ...]  # rows per day of month 1 to 31
-    role: Role
-    relations: tuple[Relation, ...]
-    staleness: Staleness | None
-    series: tuple[Series, ...]
-    drift: tuple[Drift, ...]
-
-
-@dataclass(frozen=True)
-class TemporalProfiles:
-    version: int
-    rows: int
-    reference_date: str | None
-    reference_source: str  # "config", "latest date" or "none"
-    columns: tuple[ColumnTemporalProfile, ...]
 
 
 @dataclass(frozen=True)
@@ -373,7 +251,7 @@ def _relation(other: str, histogram: Mapping[int, int], keep: int = 10) -> Relat
     return Relation(other, rows, rnd(share[1]), rnd(share[0]), rnd(share[-1]), offsets)
 
 
-def decide_role(facts: _Facts, relations: Sequence[Relation], settings: TemporalSettings) -> Role:
+def decide_role(facts: _Facts, relations: Sequence[Relation], settings: TemporalSettings) -> TemporalRole:
     """Period label when (nearly) every distinct value is a period boundary, most specific
     first; else due date when (nearly) every row sits at a few fixed offsets of zero or more
     days, some positive, after another date column (+30, or 0/30/60/90); else event time.
@@ -383,21 +261,21 @@ def decide_role(facts: _Facts, relations: Sequence[Relation], settings: Temporal
         for label in ("year_start", "quarter_start", "month_start", "month_end"):
             share = facts.boundaries[label] / facts.distinct
             if share >= settings.period_label_min_share:
-                return Role("period_label", label, None, (), rnd(share))
-    best: Role | None = None
+                return TemporalRole("period_label", label, None, (), rnd(share))
+    best: TemporalRole | None = None
     for rel in relations:
         # Offsets of 0 count (due on receipt) as long as some are positive: terms 0/30/60/90.
         offsets = [o for o in rel.top_offsets[: settings.due_offset_max_values] if o.days >= 0]
         share = sum(o.share for o in offsets)
         if share >= settings.due_offset_min_share and any(o.days > 0 for o in offsets) \
                 and (best is None or share > best.share):
-            best = Role("due_date", None, rel.other, tuple(sorted(o.days for o in offsets)), rnd(share))
-    return best or Role("event_time", None, None, (), 1.0)
+            best = TemporalRole("due_date", None, rel.other, tuple(sorted(o.days for o in offsets)), rnd(share))
+    return best or TemporalRole("event_time", None, None, (), 1.0)
 
 
 # ---------------------------------------------------------------- staleness
 
-def choose_reference(facts: Sequence[_Facts], roles: Mapping[str, Role],
+def choose_reference(facts: Sequence[_Facts], roles: Mapping[str, TemporalRole],
                      pinned: date | None) -> tuple[datetime | None, str]:
     """The pinned date, else the latest value of the table's date columns. Due dates are left
     out when there are others: they lie in the future by design and would make every event
@@ -470,52 +348,20 @@ def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Map
 
 # ---------------------------------------------------------------- JSON
 
-def profiles_json(profiles: TemporalProfiles) -> str:
-    return canonical_json(asdict(profiles))
-
-
-def _decode(kind: Any, value: Any) -> Any:
-    """A JSON value as the annotated type: nested records, tuples and optionals."""
-    origin = typing.get_origin(kind)
-    if value is None:
-        return None
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(kind) if a is not type(None)]
-        return _decode(inner[0], value)
-    if origin is tuple:
-        return tuple(_decode(typing.get_args(kind)[0], v) for v in value)
-    if is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        return kind(**{f.name: _decode(hints[f.name], value[f.name]) for f in fields(kind)})
-    return value
-
-
-def load_temporal_profiles(path: Path) -> TemporalProfiles:
-    """Read a temporal_profiles.json written by this phase."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data.get("version") != VERSION:
-            raise StateError(f"{path}: temporal profiles version {data.get('version')!r}, expected {VERSION}; "
-                             "rerun the temporal phase")
-        return _decode(TemporalProfiles, data)
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-        raise StateError(f"{path}: not a readable temporal profiles file ({exc}); rerun the temporal phase") from None
-
-
 # ---------------------------------------------------------------- phase adapter
 
-def profile_time(ctx: TaskContext) -> PhaseOutput:
+def profile_time(ctx: TableContext) -> PhaseOutput:
     """Phase `temporal`: temporal_profiles.json for one table."""
     settings = ctx.parse_settings(TemporalSettings)
-    columns = {name: c.type for name, c in load_column_types(ctx.input_path("column_types")).items()}
-    typed = ctx.input_path("typed_table")
+    columns = {c.name: c.type for c in ctx.read(COLUMN_TYPES).columns}
+    typed = ctx.path(TYPED_TABLE)
     wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES]
     # Only the columns used, held in memory: a dozen scans of a local table beat a dozen parquet decodes.
     select = ", ".join(quote_ident(c) for c in wanted) or "_row_id"
     with ctx.connect() as con:
         con.execute(f"CREATE TEMP TABLE typed AS SELECT {select} FROM read_parquet(?)", [str(typed)])
         profiles = profile_temporal(con, "typed", columns, settings)
-    write_atomically(ctx.out_dir / FILE_NAME, profiles_json(profiles))
+    ctx.write(TEMPORAL_PROFILES, profiles)
     summary = {"date_columns": {p.name: {"granularity": p.granularity.unit, "role": p.role.kind}
                                 for p in profiles.columns}}
-    return PhaseOutput(artifacts={ARTIFACT: FILE_NAME}, summary=summary)
+    return PhaseOutput(summary=summary)

@@ -21,13 +21,14 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING
 
-from phases.artifacts.profiles import round_sig
+from phases.artifacts.temporal_profiles import Drift, DriftPair, LevelShift, Seasonality, Series, Trend
+from phases.core.records import round_sig
 from phases.core.sql import quote_ident
 
 if TYPE_CHECKING:
     import duckdb
 
-    from phases.profile.temporal import TemporalSettings
+    from phases.profile.temporal_settings import TemporalSettings
 
 CONSTANT = "constant series: not analysed"
 TOO_SHORT = "too short: not analysed"
@@ -145,68 +146,6 @@ def advance(value: datetime, unit: str, n: int) -> datetime:
 
 
 # ---------------------------------------------------------------- records
-
-@dataclass(frozen=True)
-class Trend:
-    slope: float  # change per period of the seasonally and shift-adjusted series
-    relative_slope: float | None  # slope / series mean (None when the mean is 0)
-    r2: float  # strength: R² of the linear fit
-    found: bool
-
-
-@dataclass(frozen=True)
-class Seasonality:
-    kind: str  # hourly, daily, weekly, monthly, yearly
-    phases: int  # distinct positions in the cycle seen
-    strength: float  # adjusted R² of the per-phase means of the detrended series
-    p_value: float  # F-test of those means against none
-    found: bool
-
-
-@dataclass(frozen=True)
-class LevelShift:
-    period: str  # first period at the new level
-    before: float
-    after: float
-    shift: float
-    z: float  # the jump over its standard error
-
-
-@dataclass(frozen=True)
-class Series:
-    unit: str
-    measure: str  # "count" or "sum:<column>"
-    start: str
-    end: str  # start of the last period
-    periods: int
-    status: str
-    calendar_adjusted: bool  # month/quarter/year values scaled to periods of average length
-    mean: float | None
-    trend: Trend | None
-    seasonality: tuple[Seasonality, ...]
-    level_shifts: tuple[LevelShift, ...]
-
-
-@dataclass(frozen=True)
-class DriftPair:
-    start: str  # earlier period
-    end: str  # later period
-    rows_start: int  # the sample sizes: all rows of each period
-    rows_end: int
-    psi: float
-    p_value: float
-
-
-@dataclass(frozen=True)
-class Drift:
-    column: str
-    unit: str | None
-    status: str
-    bins: int
-    pairs: int  # consecutive period pairs compared
-    max_psi: float | None
-    found: bool
-    drifting: tuple[DriftPair, ...]  # the largest PSIs that pass both thresholds
 
 
 # ---------------------------------------------------------------- choosing series

@@ -11,8 +11,10 @@ from typing import Any
 
 from pydantic import Field
 
-from phases.artifacts.profiles import Check, ColumnProfile, Finding, round_sig
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.quality_findings import Check, Finding
 from phases.core.config import Model
+from phases.core.records import round_sig
 from phases.core.sql import quote_ident
 from phases.shared.quality_base import Aggregates, Measured, Severity, identifier_reason, signed_or_zero
 

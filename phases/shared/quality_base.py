@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from phases.artifacts.profiles import ColumnProfile, Example, json_scalar
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.quality_findings import Example
+from phases.core.records import json_scalar
 from phases.core.sql import quote_ident
 
 if TYPE_CHECKING:

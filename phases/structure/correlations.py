@@ -17,47 +17,42 @@ and other thread counts give byte-identical files.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from phases.artifacts.profiles import ColumnProfile, dump_json, load_column_profiles, load_table_profile, round_scaled
+from phases.artifacts.column_profiles import COLUMN_PROFILES, ColumnProfile
+from phases.artifacts.correlations import CORRELATIONS, Association, Correlations, RelationshipUse, TableCorrelations
+from phases.artifacts.derived_columns import DERIVED_COLUMNS, DerivedColumn, DerivedColumns, DerivedSearch
+from phases.artifacts.relationships import RELATIONSHIPS, Relationships
+from phases.artifacts.table_profile import TABLE_PROFILE
+from phases.artifacts.tables import TYPED_TABLE
 from phases.core.config import ColumnType, Model
-from phases.core.context import PhaseOutput, TaskContext
-from phases.core.errors import StateError
+from phases.core.context import PhaseOutput, SourceContext
+from phases.core.records import round_scaled
 from phases.core.sql import quote_ident, quote_literal
 from phases.structure.dependencies import (
     DependencySettings,
-    FunctionalDependency,
-    TableDependencies,
-    Violation,
     find_dependencies,
 )
 from phases.structure.derived_columns import (
     ROW_ID,
     Col,
-    DerivedColumn,
-    DerivedColumns,
-    DerivedSearch,
     DerivedSettings,
     is_numeric,
-    load_derived_columns,
     sample_sql,
     search_child_sums,
     search_derived_columns,
 )
-from phases.structure.relationships import load_relationships
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["load_correlations", "load_derived_columns", "measure_correlations"]
 
 SAMPLE, JOINED = "__corr_sample", "__corr_join"  # temp tables, dropped after use
 BATCH = 100  # pairs per wide aggregate
@@ -94,81 +89,6 @@ class CorrelationSettings(Model):
 
 
 # --- records ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Association:
-    measure: str  # pearson | spearman | cramers_v | correlation_ratio
-    x_table: str
-    x: str  # for correlation_ratio the categorical column
-    y_table: str
-    y: str
-    value: float  # pearson, spearman in [-1, 1]; cramers_v, correlation_ratio in [0, 1]
-    rows: int  # rows with both values present that the value was computed on
-    sampled: bool  # True when those rows are a deterministic sample of them
-    via: str | None = None  # the relationship id for a pair across tables
-
-
-@dataclass(frozen=True)
-class TableCorrelations:
-    table: str
-    rows: int
-    numeric_columns: tuple[str, ...]
-    categorical_columns: tuple[str, ...]
-    columns_left_out: tuple[str, ...]  # numeric or categorical beyond the configured maximum
-    pairs_tested: Mapping[str, int]  # measure -> pairs with enough rows for a value
-    dependencies: TableDependencies
-
-
-@dataclass(frozen=True)
-class RelationshipUse:
-    id: str
-    child_table: str
-    parent_table: str
-    used: bool
-    reason: str | None  # why it was not followed
-    pairs_tested: Mapping[str, int]
-
-
-@dataclass(frozen=True)
-class Correlations:
-    """The correlations artifact. Associations hold every pair at or above min_strength."""
-
-    source: str
-    tables: tuple[TableCorrelations, ...]
-    associations: tuple[Association, ...]
-    relationships: tuple[RelationshipUse, ...]
-
-
-def load_correlations(path: Path) -> Correlations:
-    """correlations.json as Correlations."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Correlations(
-            source=data["source"], tables=tuple(_table_from_json(t) for t in data["tables"]),
-            associations=tuple(Association(**a) for a in data["associations"]),
-            relationships=tuple(RelationshipUse(**r) for r in data["relationships"]),
-        )
-    except FileNotFoundError:
-        raise StateError(f"{path}: artifact missing; run the correlations phase first") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise StateError(f"{path}: not a readable correlations file ({type(exc).__name__}: {exc}); "
-                         "forget and rerun the correlations phase") from None
-
-
-def _table_from_json(t: Mapping[str, Any]) -> TableCorrelations:
-    d = t["dependencies"]
-    fds = tuple(FunctionalDependency(**{
-        **f, "determinant": tuple(f["determinant"]),
-        "violations": tuple(Violation(**{**v, "determinant_values": tuple(v["determinant_values"]),
-                                          "row_ids": tuple(v["row_ids"])}) for v in f["violations"]),
-    }) for f in d["functional_dependencies"])
-    deps = TableDependencies(**{**d, "candidate_keys": tuple(tuple(k) for k in d["candidate_keys"]),
-                                "functional_dependencies": fds,
-                                "determinants_left_out": tuple(d["determinants_left_out"])})
-    return TableCorrelations(**{**t, "numeric_columns": tuple(t["numeric_columns"]),
-                                "categorical_columns": tuple(t["categorical_columns"]),
-                                "columns_left_out": tuple(t["columns_left_out"]), "dependencies": deps})
 
 
 # --- the statistics ---------------------------------------------------------------------------
@@ -383,19 +303,13 @@ class Join:
     fans_out: bool
 
 
-def read_relationships(path: Path) -> tuple[dict[str, list[tuple[str, ...]]], list[Join]]:
-    """Primary keys per table and the relationships of relationships.json (read by the
-    relationships phase's own reader), by id."""
-    try:
-        found = load_relationships(path)
-        keys = {t: [tuple(k) for k in ks] for t, ks in found.primary_keys.items()}
-        joins = [Join(id=r.id, child_table=r.child_table, child_columns=tuple(r.child_columns),
-                      parent_table=r.parent_table, parent_columns=tuple(r.parent_columns),
-                      cardinality=r.cardinality, confidence=float(r.confidence), fans_out=bool(r.fans_out))
-                 for r in found.relationships]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise StateError(f"{path}: not the relationships phase's format ({type(exc).__name__}: {exc}); "
-                         "rerun the relationships phase") from None
+def read_relationships(found: Relationships) -> tuple[dict[str, list[tuple[str, ...]]], list[Join]]:
+    """Primary keys per table and the relationships, by id."""
+    keys = {t: list(ks) for t, ks in found.primary_keys.items()}
+    joins = [Join(id=r.id, child_table=r.child_table, child_columns=r.child_columns,
+                  parent_table=r.parent_table, parent_columns=r.parent_columns,
+                  cardinality=r.cardinality, confidence=r.confidence, fans_out=r.fans_out)
+             for r in found.relationships]
     return keys, sorted(joins, key=lambda j: j.id)
 
 
@@ -532,30 +446,30 @@ def _association_key(a: Association) -> tuple:
 
 
 def candidate_keys(
-    ctx: TaskContext, profiles: Mapping[str, Mapping[str, ColumnProfile]], declared: Mapping[str, list[tuple[str, ...]]]
+    ctx: SourceContext, profiles: Mapping[str, Mapping[str, ColumnProfile]],
+    declared: Mapping[str, list[tuple[str, ...]]],
 ) -> dict[str, list[tuple[str, ...]]]:
     """Keys per table: the statistics phase's candidate keys when the phase reads table_profile,
     else every unique column without NULLs; plus the primary keys of relationships.json."""
-    if "table_profile" in ctx.spec.inputs:
-        found = {t: list(load_table_profile(p).candidate_keys) for t, p in ctx.input_paths("table_profile").items()}
+    if TABLE_PROFILE.name in ctx.spec.inputs:
+        found = {t: list(p.candidate_keys) for t, p in ctx.read_tables(TABLE_PROFILE).items()}
     else:
         found = {t: [(c.name,) for c in ps.values() if c.unique and c.null_count == 0] for t, ps in profiles.items()}
     return {t: list(dict.fromkeys(found.get(t, []) + list(declared.get(t, [])))) for t in profiles}
 
 
-def measure_correlations(ctx: TaskContext) -> PhaseOutput:
+def measure_correlations(ctx: SourceContext) -> PhaseOutput:
     """Phase `correlations`: correlations.json and derived_columns.json for one source."""
     settings = ctx.parse_settings(CorrelationSettings)
-    typed = ctx.input_paths("typed_table")
-    profiles = {t: load_column_profiles(p) for t, p in ctx.input_paths("column_profiles").items()}
-    declared, joins = read_relationships(ctx.input_path("relationships"))
+    typed = ctx.paths(TYPED_TABLE)
+    profiles = {t: p.by_name for t, p in ctx.read_tables(COLUMN_PROFILES).items()}
+    declared, joins = read_relationships(ctx.read(RELATIONSHIPS))
     keys = candidate_keys(ctx, profiles, declared)
     with ctx.connect() as con:
         correlations, derived = correlate_source(con, ctx.source.name, typed, profiles, keys, joins, settings)
-    dump_json(ctx.out_dir / "correlations.json", correlations)
-    dump_json(ctx.out_dir / "derived_columns.json", derived)
+    ctx.write(CORRELATIONS, correlations)
+    ctx.write(DERIVED_COLUMNS, derived)
     return PhaseOutput(
-        artifacts={"correlations": "correlations.json", "derived_columns": "derived_columns.json"},
         summary={
             "tables": len(correlations.tables), "associations": len(correlations.associations),
             "functional_dependencies": sum(len(t.dependencies.functional_dependencies) for t in correlations.tables),

@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from phases.artifacts.profiles import ColumnProfile, Scalar, json_scalar, round_sig
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.correlations import FunctionalDependency, TableDependencies, Violation
 from phases.core.config import ColumnType, Model
+from phases.core.records import json_scalar, round_sig
 from phases.core.sql import quote_ident
 
 if TYPE_CHECKING:
@@ -55,36 +57,6 @@ class DependencySettings(Model):
     max_violation_queries: int = Field(50, ge=0, le=10_000)
     violation_examples: int = Field(3, ge=0, le=100)
     example_row_ids: int = Field(3, ge=1, le=100)
-
-
-@dataclass(frozen=True)
-class Violation:
-    determinant_values: tuple[Scalar, ...]
-    expected: Scalar  # the group's most common dependent value (the first seen on a tie)
-    found: Scalar  # the most common other value of the group
-    rows: int  # rows of the group that disagree with `expected`
-    row_ids: tuple[int, ...]  # the first rows holding `found`
-
-
-@dataclass(frozen=True)
-class FunctionalDependency:
-    determinant: tuple[str, ...]  # one or two columns
-    dependent: str
-    confidence: float  # 1 - violating_rows / rows
-    rows: int  # rows whose determinant has no NULL
-    determinant_values: int  # distinct determinant values among them
-    violating_rows: int
-    violations: tuple[Violation, ...]  # the groups with the most violating rows first
-
-
-@dataclass(frozen=True)
-class TableDependencies:
-    candidate_keys: tuple[tuple[str, ...], ...]  # from the statistics phase, plus key pairs found here
-    functional_dependencies: tuple[FunctionalDependency, ...]
-    determinants_checked: int  # single columns
-    pair_determinants_checked: int
-    determinants_left_out: tuple[str, ...]  # eligible columns beyond max_determinants
-    searched_rows: int  # rows of the deterministic sample searched (then confirmed on every row)
 
 
 @dataclass(frozen=True)

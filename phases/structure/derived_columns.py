@@ -28,19 +28,18 @@ the target and at least one operand); ratios leave out a zero divisor.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from phases.artifacts.profiles import ColumnProfile, Scalar, json_scalar, round_scaled, round_sig
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.derived_columns import DerivedColumn, DerivedSearch, Mismatch, Operand
 from phases.core.config import Model
-from phases.core.errors import StateError
-from phases.profile.statistics import NUMERIC_SQL
+from phases.core.records import json_scalar, round_scaled, round_sig
+from phases.core.sql import is_numeric_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -91,7 +90,7 @@ class Col:
 def is_numeric(profile: ColumnProfile) -> bool:
     """A number that can take part in arithmetic: not a boolean, not constant, not an identifier."""
     sql = profile.sql_type
-    numeric = sql in NUMERIC_SQL or sql.startswith("DECIMAL")
+    numeric = is_numeric_sql(sql)
     identifier = profile.type == "integer" and profile.unique  # a row number or surrogate key
     return numeric and profile.type != "boolean" and profile.distinct_count >= 2 and not identifier
 
@@ -104,84 +103,6 @@ def sample_sql(relation: str, columns: Sequence[str], rows: int) -> str:
 
 
 # --- what it reports --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Operand:
-    table: str
-    column: str
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    row_id: int  # a row of `compared_in`
-    target: Scalar
-    computed: Scalar
-    operands: tuple[Scalar, ...]  # as stored (NULL stays null even when read as 0)
-
-
-@dataclass(frozen=True)
-class DerivedColumn:
-    table: str  # the target's table
-    column: str  # the target column
-    operation: str  # copy | sum | difference | product | ratio | sum_of_children
-    operands: tuple[Operand, ...]
-    formula: str  # e.g. "Amount = Debit - Credit"; columns are table-qualified across tables
-    nulls_as_zero: bool  # NULL operands were read as 0 (sums, differences, sums of children)
-    rows_compared: int
-    rows_matched: int
-    match_rate: float
-    nonzero_matches: int  # matched rows whose target is not 0 (zeros match too easily)
-    max_abs_error: float  # largest |target - computed| among matched rows: the rounding noise
-    mismatches: tuple[Mismatch, ...]  # the first mismatching rows by row id
-    compared_in: str  # the table whose rows were compared (the child table of a relationship)
-    via: str | None = None  # the relationship id for a relation across tables
-
-
-@dataclass(frozen=True)
-class DerivedSearch:
-    """What one search covered, so a reader can tell 'none found' from 'not looked at'."""
-
-    table: str  # the table, or the child table of a relationship
-    via: str | None
-    columns: tuple[str, ...]  # numeric columns searched (table-qualified across tables)
-    columns_left_out: tuple[str, ...]  # numeric columns beyond max_columns
-    sample_rows: int
-    candidates_checked: int
-
-
-@dataclass(frozen=True)
-class DerivedColumns:
-    """The derived_columns artifact."""
-
-    source: str
-    derived_columns: tuple[DerivedColumn, ...]
-    searches: tuple[DerivedSearch, ...]
-
-
-def load_derived_columns(path: Path) -> DerivedColumns:
-    """derived_columns.json as DerivedColumns."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return DerivedColumns(
-            source=data["source"],
-            derived_columns=tuple(_derived_from_json(d) for d in data["derived_columns"]),
-            searches=tuple(DerivedSearch(**{**s, "columns": tuple(s["columns"]),
-                                            "columns_left_out": tuple(s["columns_left_out"])})
-                           for s in data["searches"]),
-        )
-    except FileNotFoundError:
-        raise StateError(f"{path}: artifact missing; run the correlations phase first") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise StateError(f"{path}: not a readable derived columns file ({type(exc).__name__}: {exc}); "
-                         "forget and rerun the correlations phase") from None
-
-
-def _derived_from_json(d: Mapping[str, Any]) -> DerivedColumn:
-    return DerivedColumn(**{
-        **d, "operands": tuple(Operand(**o) for o in d["operands"]),
-        "mismatches": tuple(Mismatch(**{**m, "operands": tuple(m["operands"])}) for m in d["mismatches"]),
-    })
 
 
 # --- step 1: candidates on a sample -----------------------------------------------------------

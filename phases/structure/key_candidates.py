@@ -19,16 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from phases.artifacts.profiles import ColumnProfile, TableProfile
-from phases.core.sql import quote_ident
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.table_profile import TableProfile
+from phases.core.sql import INTEGER_SQL, quote_ident
 
 if TYPE_CHECKING:
     import duckdb
 
-    from phases.structure.relationships import NameSettings, RelationshipSettings
+    from phases.structure.relationship_settings import NameSettings, RelationshipSettings
 
-INTEGER_SQL = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-               "UBIGINT"}
 STORAGE = {"integer": "BIGINT", "text": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP"}
 ORDINAL = {"integer", "date"}  # values fill ranges densely, so containment in a parent can be pure chance
 

@@ -27,27 +27,23 @@ How it stays exact and bounded:
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from phases.artifacts.profiles import (
-    ColumnProfile,
-    Scalar,
-    TableProfile,
-    dump_json,
-    json_scalar,
-    load_column_profiles,
-    load_table_profile,
-    round_sig,
+from phases.artifacts.column_profiles import COLUMN_PROFILES, ColumnProfile
+from phases.artifacts.relationships import (
+    RELATIONSHIPS,
+    OrphanExample,
+    Rejected,
+    Relationship,
+    Relationships,
+    TableSummary,
 )
-from phases.core.config import ColumnType, Model
-from phases.core.context import PhaseOutput, TaskContext
-from phases.core.errors import StateError
+from phases.artifacts.table_profile import TABLE_PROFILE, TableProfile
+from phases.artifacts.tables import TYPED_TABLE
+from phases.core.context import PhaseOutput, SourceContext
+from phases.core.records import json_scalar, round_sig
 from phases.core.sql import quote_ident, quote_literal
 from phases.structure.key_candidates import (
     ORDINAL,
@@ -65,6 +61,7 @@ from phases.structure.key_candidates import (
     scored,
     words_similarity,
 )
+from phases.structure.relationship_settings import RelationshipSettings
 
 if TYPE_CHECKING:
     import duckdb
@@ -76,151 +73,7 @@ UNPIVOT_MAX_CELLS = 4_000_000  # rows x columns unpivoted in one batch; never ch
 PARENT_TUPLES = "__rel_parent_tuples"  # the distinct tuples of the composite key being measured (dropped after)
 
 
-class Weights(Model):
-    """How much each kind of evidence counts in a candidate's confidence (relative weights)."""
-
-    containment: float = Field(0.45, ge=0, le=10)
-    name: float = Field(0.30, ge=0, le=10)
-    parent_key: float = Field(0.10, ge=0, le=10)
-    coverage: float = Field(0.075, ge=0, le=10)
-    shape: float = Field(0.075, ge=0, le=10)
-
-
-class NameSettings(Model):
-    """Words that carry no meaning for matching names, and words that mark a self-reference."""
-
-    key_words: tuple[str, ...] = ("id", "key", "code", "no", "nr", "num", "number", "ref", "fk", "pk",
-                                  "identifier", "uuid", "guid")
-    glued_key_suffixes: tuple[str, ...] = ("key", "id")
-    table_noise_words: tuple[str, ...] = ("table", "tbl", "tab", "dim", "fact", "master", "data", "of", "the",
-                                          "and")
-    self_reference_words: tuple[str, ...] = ("parent", "manager", "supervisor", "boss", "report", "superior",
-                                             "predecessor", "previous", "prev", "next", "successor", "root",
-                                             "ancestor", "referrer", "original", "replaced", "merged", "head")
-
-
-class RelationshipSettings(Model):
-    """config/relationships.yaml; bounds are checked when the phase starts."""
-
-    key_types: tuple[ColumnType, ...] = ("integer", "text", "date", "timestamp")
-    key_max_text_length: int = Field(64, ge=1, le=10_000)
-    parent_min_uniqueness: float = Field(0.95, ge=0.5, le=1)
-    parent_max_null_ratio: float = Field(0.05, ge=0, le=1)
-    max_parent_keys_per_table: int = Field(8, ge=1, le=1000)
-    max_composite_keys_per_table: int = Field(2, ge=0, le=100)
-    key_search_max_columns: int = Field(12, ge=2, le=200)
-    key_search_max_sets: int = Field(60, ge=0, le=10_000)
-    min_child_distinct: int = Field(2, ge=1, le=1_000_000)
-    min_containment: float = Field(0.8, ge=0.05, le=1)
-    max_parents_per_child: int = Field(20, ge=1, le=10_000)
-    max_candidate_pairs: int = Field(20_000, ge=1, le=10_000_000)
-    max_composite_candidates: int = Field(20, ge=0, le=10_000)
-    composite_sample_rows: int = Field(50_000, ge=1000, le=100_000_000)
-    composite_sample_blocks: int = Field(10, ge=1, le=1000)
-    composite_screen_margin: float = Field(0.2, ge=0, le=1)
-    full_support_values: int = Field(3, ge=1, le=1000)
-    chance_flag: float = Field(0.9, ge=0, le=1)
-    min_confidence: float = Field(0.65, ge=0, le=1)
-    ambiguity_margin: float = Field(0.02, ge=0, le=1)
-    orphan_examples: int = Field(5, ge=0, le=100)
-    max_rejected: int = Field(25, ge=0, le=10_000)
-    rejected_min_containment: float = Field(0.5, ge=0, le=1)
-    weights: Weights = Weights()
-    names: NameSettings = NameSettings()
-
-
 # --- the artifact ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrphanExample:
-    value: Scalar | tuple[Scalar, ...]  # a tuple for a composite key
-    rows: int
-
-
-@dataclass(frozen=True)
-class Relationship:
-    id: str  # "child.col->parent.col", or "child.(a, b)->parent.(x, y)" for composite keys
-    child_table: str
-    child_columns: tuple[str, ...]
-    parent_table: str
-    parent_columns: tuple[str, ...]
-    cardinality: str  # many_to_one | one_to_one
-    confidence: float  # 0..1
-    child_rows: int  # all rows of the child table
-    null_rows: int  # child rows with a null in the key (an inner join drops them too)
-    matched_rows: int  # child rows whose key is found in the parent
-    orphan_rows: int  # non-null child rows whose key is not found
-    orphan_values: int  # distinct such keys
-    orphan_examples: tuple[OrphanExample, ...]  # most frequent first
-    inner_join_drop_ratio: float  # (child_rows - matched_rows) / child_rows
-    fans_out: bool  # a join repeats child rows: a matched key occurs twice in the parent
-    fan_out_rows: int  # rows a join adds by repeating
-    self_reference: bool
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Rejected:
-    id: str
-    child_table: str
-    child_columns: tuple[str, ...]
-    parent_table: str
-    parent_columns: tuple[str, ...]
-    confidence: float
-    reason: str
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TableSummary:
-    rows: int
-    columns: int
-
-
-@dataclass(frozen=True)
-class Relationships:
-    """The relationships artifact of one source."""
-
-    source: str
-    tables: Mapping[str, TableSummary]
-    primary_keys: Mapping[str, tuple[tuple[str, ...], ...]]  # table -> candidate keys, the primary key first
-    relationships: tuple[Relationship, ...]  # sorted by id
-    rejected: tuple[Rejected, ...]  # the nearest misses, most confident first
-    search: Mapping[str, int]  # how many pairs each stage considered, pruned and measured
-
-
-def _columns(value: Sequence[str]) -> tuple[str, ...]:
-    return tuple(value)
-
-
-def load_relationships(path: Path) -> Relationships:
-    """relationships.json as Relationships."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StateError(f"{path}: artifact missing; run the relationships phase first") from None
-    except json.JSONDecodeError as exc:
-        raise StateError(f"{path}: not valid JSON ({exc}); forget and rerun the relationships phase") from None
-
-    def example(e: Mapping[str, Any]) -> OrphanExample:
-        value = e["value"]
-        return OrphanExample(value=tuple(value) if isinstance(value, list) else value, rows=e["rows"])
-
-    def ends(r: Mapping[str, Any]) -> dict[str, Any]:
-        return {**r, "child_columns": _columns(r["child_columns"]), "parent_columns": _columns(r["parent_columns"])}
-
-    return Relationships(
-        source=data["source"],
-        tables={t: TableSummary(**s) for t, s in data["tables"].items()},
-        primary_keys={t: tuple(tuple(k) for k in keys) for t, keys in data["primary_keys"].items()},
-        relationships=tuple(
-            Relationship(**{**ends(r), "orphan_examples": tuple(example(e) for e in r["orphan_examples"])})
-            for r in data["relationships"]
-        ),
-        rejected=tuple(Rejected(**ends(r)) for r in data["rejected"]),
-        search=dict(data["search"]),
-    )
 
 
 # --- measuring in DuckDB ---------------------------------------------------------------------
@@ -613,23 +466,22 @@ def find_relationships(con: duckdb.DuckDBPyConnection, source: str, inputs: Mapp
 # --- the phase -------------------------------------------------------------------------------
 
 
-def discover_relationships(ctx: TaskContext) -> PhaseOutput:
+def discover_relationships(ctx: SourceContext) -> PhaseOutput:
     """Phase `relationships`: relationships.json for one source, from every table's typed Parquet
     file and statistics profiles."""
     settings = ctx.parse_settings(RelationshipSettings)
-    typed = ctx.input_paths("typed_table")
-    columns, profiles = ctx.input_paths("column_profiles"), ctx.input_paths("table_profile")
+    typed = ctx.paths(TYPED_TABLE)
+    columns, profiles = ctx.read_tables(COLUMN_PROFILES), ctx.read_tables(TABLE_PROFILE)
     with ctx.connect() as con:
         inputs = {}
         for i, table in enumerate(sorted(typed)):
             view = f"__rel_t{i}"
             con.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM read_parquet({quote_literal(typed[table])})")
-            inputs[table] = TableInput(view=view, table_profile=load_table_profile(profiles[table]),
-                                       column_profiles=load_column_profiles(columns[table]))
+            inputs[table] = TableInput(view=view, table_profile=profiles[table],
+                                       column_profiles=columns[table].by_name)
         report = find_relationships(con, ctx.source.name, inputs, settings)
-    dump_json(ctx.out_dir / "relationships.json", report)
+    ctx.write(RELATIONSHIPS, report)
     return PhaseOutput(
-        artifacts={"relationships": "relationships.json"},
         summary={
             "relationships": [r.id for r in report.relationships],
             "primary_keys": {t: [list(k) for k in keys[:1]] for t, keys in report.primary_keys.items()},

@@ -22,19 +22,24 @@ cyclomatic number (edges - tables + 1 per component) does that.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from phases.artifacts.profiles import dump_json
+from phases.artifacts.relationships import RELATIONSHIPS, Relationship, Relationships
+from phases.artifacts.schema_graph import (
+    SCHEMA_GRAPH,
+    Component,
+    JoinPath,
+    SchemaCycle,
+    SchemaGraph,
+    Step,
+    TableNode,
+    TablePair,
+)
 from phases.core.config import Model
-from phases.core.context import PhaseOutput, TaskContext
-from phases.core.errors import StateError
-from phases.structure.relationships import Relationship, Relationships, load_relationships
+from phases.core.context import PhaseOutput, SourceContext
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -52,109 +57,6 @@ class TopologySettings(Model):
 
 
 # --- the artifact ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TableNode:
-    rows: int | None  # None when the relationships phase did not see the table
-    role: str  # fact | dimension | intermediate | isolated
-    references: int  # relationships from this table to other tables
-    referenced_by: int  # relationships from other tables to this one
-    degree: int  # distinct neighbouring tables
-    hub: bool
-    leaf: bool
-    component: int
-    self_references: tuple[str, ...]  # relationship ids
-
-
-@dataclass(frozen=True)
-class Component:
-    id: int
-    tables: tuple[str, ...]
-    shape: str  # star | snowflake | chain | constellation | cyclic | pair | single
-    facts: tuple[str, ...]
-    dimensions: tuple[str, ...]
-    relationships: tuple[str, ...]
-    independent_cycles: int  # relationships - tables + 1, self-references left out: extra ways to connect
-
-
-@dataclass(frozen=True)
-class Cycle:
-    tables: tuple[str, ...]  # in reference order, starting from the smallest name
-    relationships: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Step:
-    relationship: str
-    from_table: str
-    from_columns: tuple[str, ...]
-    to_table: str
-    to_columns: tuple[str, ...]
-    direction: str  # to_parent (many-to-one, keeps rows) | to_child (one-to-many, may repeat rows)
-
-
-@dataclass(frozen=True)
-class JoinPath:
-    length: int
-    fans_out: bool  # joining along it can repeat rows of from_table
-    steps: tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class TablePair:
-    from_table: str
-    to_table: str
-    ambiguous: bool  # more than one path: the agent must choose
-    path_count: int  # paths found up to max_path_length (at most max_paths_examined)
-    shortest_paths: int  # paths of the shortest length: 1 means the shortest join is a clear default
-    truncated: bool  # more paths exist than listed
-    paths: tuple[JoinPath, ...]  # shortest first
-
-
-@dataclass(frozen=True)
-class SchemaGraph:
-    source: str
-    tables: Mapping[str, TableNode]
-    components: tuple[Component, ...]
-    isolated_tables: tuple[str, ...]
-    hubs: tuple[str, ...]
-    leaves: tuple[str, ...]
-    facts: tuple[str, ...]
-    dimensions: tuple[str, ...]
-    self_references: tuple[str, ...]
-    cycles: tuple[Cycle, ...]
-    join_paths: tuple[TablePair, ...]
-
-
-def load_schema_graph(path: Path) -> SchemaGraph:
-    """schema_graph.json as a SchemaGraph."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StateError(f"{path}: artifact missing; run the topology phase first") from None
-    except json.JSONDecodeError as exc:
-        raise StateError(f"{path}: not valid JSON ({exc}); forget and rerun the topology phase") from None
-
-    def step(s: Mapping[str, Any]) -> Step:
-        return Step(**{**s, "from_columns": tuple(s["from_columns"]), "to_columns": tuple(s["to_columns"])})
-
-    def pair(p: Mapping[str, Any]) -> TablePair:
-        paths = tuple(JoinPath(length=j["length"], fans_out=j["fans_out"], steps=tuple(map(step, j["steps"])))
-                      for j in p["paths"])
-        return TablePair(**{**p, "paths": paths})
-
-    tuples = ("tables", "facts", "dimensions", "relationships")
-    return SchemaGraph(
-        source=data["source"],
-        tables={t: TableNode(**{**n, "self_references": tuple(n["self_references"])})
-                for t, n in data["tables"].items()},
-        components=tuple(Component(**{k: tuple(v) if k in tuples else v for k, v in c.items()})
-                         for c in data["components"]),
-        **{k: tuple(data[k]) for k in ("isolated_tables", "hubs", "leaves", "facts", "dimensions", "self_references")},
-        cycles=tuple(Cycle(tables=tuple(c["tables"]), relationships=tuple(c["relationships"])) for c in data["cycles"]),
-        join_paths=tuple(pair(p) for p in data["join_paths"]),
-    )
 
 
 # --- the graph -------------------------------------------------------------------------------
@@ -238,7 +140,7 @@ def components(graph: nx.MultiDiGraph, sets: Sequence[Sequence[str]], roles: Map
     return result
 
 
-def directed_cycles(graph: nx.MultiDiGraph, settings: TopologySettings) -> list[Cycle]:
+def directed_cycles(graph: nx.MultiDiGraph, settings: TopologySettings) -> list[SchemaCycle]:
     """Reference cycles among two or more tables (A -> B -> A), each rotated to start at its
     smallest table name, at most `max_cycles`, none longer than `max_cycle_length`."""
     import networkx as nx
@@ -252,7 +154,7 @@ def directed_cycles(graph: nx.MultiDiGraph, settings: TopologySettings) -> list[
         tables = cycle[start:] + cycle[:start]
         ids = sorted(k for a, b in zip(tables, tables[1:] + tables[:1], strict=True)
                      for k in graph.get_edge_data(a, b))
-        found.append(Cycle(tables=tuple(tables), relationships=tuple(ids)))
+        found.append(SchemaCycle(tables=tuple(tables), relationships=tuple(ids)))
     return sorted(found, key=lambda c: (len(c.tables), c.tables))[: settings.max_cycles]
 
 
@@ -324,14 +226,13 @@ def map_schema(tables: Sequence[str], report: Relationships, settings: TopologyS
     )
 
 
-def map_topology(ctx: TaskContext) -> PhaseOutput:
+def map_topology(ctx: SourceContext) -> PhaseOutput:
     """Phase `topology`: schema_graph.json for one source from its relationships."""
     settings = ctx.parse_settings(TopologySettings)
-    report = load_relationships(ctx.input_path("relationships"))
+    report = ctx.read(RELATIONSHIPS)
     graph = map_schema([t.name for t in ctx.tables], report, settings)
-    dump_json(ctx.out_dir / "schema_graph.json", graph)
+    ctx.write(SCHEMA_GRAPH, graph)
     return PhaseOutput(
-        artifacts={"schema_graph": "schema_graph.json"},
         summary={
             "shapes": [c.shape for c in graph.components], "isolated_tables": list(graph.isolated_tables),
             "facts": list(graph.facts), "ambiguous_pairs": sum(p.ambiguous for p in graph.join_paths),

@@ -5,7 +5,7 @@ import os
 import signal
 import time
 
-from phases.core.context import PhaseOutput, TaskContext
+from phases.core.context import PhaseOutput, SourceContext, TableContext, TaskContext
 
 
 def _knobs(ctx: TaskContext) -> None:
@@ -17,26 +17,26 @@ def _knobs(ctx: TaskContext) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def count_lines(ctx: TaskContext) -> PhaseOutput:
+def count_lines(ctx: TableContext) -> PhaseOutput:
     """Per table: the number of data lines of the CSV file."""
     _knobs(ctx)
     lines = ctx.table.path.read_text(encoding="utf-8").splitlines()
-    (ctx.out_dir / "count.txt").write_text(f"{len(lines) - 1}\n")
-    return PhaseOutput(artifacts={"line_count": "count.txt"}, summary={"lines": len(lines) - 1})
+    ctx.output_path("line_count").write_text(f"{len(lines) - 1}\n")
+    return PhaseOutput(summary={"lines": len(lines) - 1})
 
 
-def double(ctx: TaskContext) -> PhaseOutput:
+def double(ctx: TableContext) -> PhaseOutput:
     """Per table: twice the count (depends only on the count, not on the CSV bytes)."""
     _knobs(ctx)
-    count = int(ctx.input_path("line_count").read_text())
-    (ctx.out_dir / "double.txt").write_text(f"{2 * count}\n")
-    return PhaseOutput(artifacts={"doubled": "double.txt"})
+    count = int(ctx.path("line_count").read_text())
+    ctx.output_path("doubled").write_text(f"{2 * count}\n")
+    return PhaseOutput()
 
 
-def total(ctx: TaskContext) -> PhaseOutput:
+def total(ctx: SourceContext) -> PhaseOutput:
     """Per source: the sum over tables."""
     _knobs(ctx)
-    paths = ctx.input_paths("doubled")
+    paths = ctx.paths("doubled")
     value = sum(int(p.read_text()) for p in paths.values())
-    (ctx.out_dir / "total.txt").write_text(f"{value}\n")
-    return PhaseOutput(artifacts={"grand_total": "total.txt"}, summary={"tables": sorted(paths)})
+    ctx.output_path("grand_total").write_text(f"{value}\n")
+    return PhaseOutput(summary={"tables": sorted(paths)})

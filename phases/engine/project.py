@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phases.artifacts.registry import ARTIFACTS
 from phases.core.config import RuntimeSettings, SourceConfig, SourcesFile, load_runtime, load_sources, read_yaml
 from phases.core.dag import PhaseSpec, Pipeline, load_pipeline
 from phases.core.errors import ConfigError
+from phases.core.layout import manifest_path
+from phases.core.records import ArtifactSpec
 from phases.core.sources import TableRef, discover_tables
 
 # Folders added by `dataraum run PATH`, read together with config/sources.yaml.
@@ -46,6 +49,25 @@ class Project:
                 )
             self._tables[source] = found
         return self._tables[source]
+
+    def artifact(self, name: str) -> ArtifactSpec:
+        """The declaration of an artifact named in pipeline.yaml: built in, or the project's own."""
+        found = ARTIFACTS.get(name) or self.pipeline.declared.get(name)
+        if found is None:
+            raise ConfigError(f"config/pipeline.yaml: no artifact {name!r} is declared")
+        return found
+
+    def upstream_manifests(self, spec: PhaseSpec, source: str, table: str | None) -> list[Path]:
+        """The manifests a task reads: every upstream phase's, for its table or for all tables."""
+        deps: list[Path] = []
+        for up in self.pipeline.upstream(spec):
+            if up.scope == "source":
+                deps.append(manifest_path(self.root, source, up.name))
+            elif table is not None:
+                deps.append(manifest_path(self.root, source, up.name, table))
+            else:
+                deps += [manifest_path(self.root, source, up.name, t.name) for t in self.tables(source)]
+        return deps
 
     def phase_settings(self, spec: PhaseSpec) -> dict[str, Any]:
         """The phase's own config section: its YAML files merged (keys must not clash)."""
@@ -89,7 +111,7 @@ def load_project(root: Path, check_functions: bool = True) -> Project:
     config_dir = root / "config"
     return Project(
         root=root,
-        pipeline=load_pipeline(config_dir / "pipeline.yaml", check_functions=check_functions),
+        pipeline=load_pipeline(config_dir / "pipeline.yaml", check_functions=check_functions, known=ARTIFACTS),
         sources=load_all_sources(root),
         runtime=load_runtime(config_dir),
     )

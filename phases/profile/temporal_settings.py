@@ -1,0 +1,40 @@
+"""Settings of the temporal phase (config/temporal.yaml), shared by the profile and the series analysis."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from phases.core.config import Model
+
+
+class TemporalSettings(Model):
+    """config/temporal.yaml; the comments there explain each key."""
+
+    reference_date: date | None = None
+    min_distinct_values: int = Field(3, ge=2, le=1000)
+    min_granularity_confidence: float = Field(0.9, ge=0.5, le=1.0)
+    min_modal_share: float = Field(0.2, ge=0.0, le=1.0)
+    top_gaps: int = Field(5, ge=0, le=100)
+    period_label_min_share: float = Field(0.95, ge=0.5, le=1.0)
+    due_offset_min_share: float = Field(0.8, ge=0.5, le=1.0)
+    due_offset_max_values: int = Field(5, ge=1, le=10)
+    stale_after_periods: int = Field(2, ge=0, le=10000)
+    min_series_periods: int = Field(8, ge=4, le=100)
+    max_series_periods: int = Field(1500, ge=50, le=5000)
+    max_amount_columns: int = Field(3, ge=0, le=20)
+    trend_min_r2: float = Field(0.5, ge=0.0, le=1.0)
+    seasonality_min_strength: float = Field(0.3, ge=0.0, le=1.0)
+    seasonality_max_p_value: float = Field(0.001, gt=0.0, le=1.0)
+    min_seasonal_cycles: float = Field(2.0, ge=1.5, le=10.0)
+    level_shift_min_z: float = Field(6.0, ge=2.0, le=50.0)
+    level_shift_min_relative: float = Field(0.1, ge=0.0, le=10.0)
+    level_shift_min_segment: int = Field(5, ge=2, le=100)
+    max_level_shifts: int = Field(3, ge=0, le=20)
+    drift_bins: int = Field(10, ge=2, le=50)
+    drift_max_periods: int = Field(60, ge=2, le=1000)
+    drift_min_rows: int = Field(100, ge=10, le=1_000_000)
+    drift_min_psi: float = Field(0.25, ge=0.0, le=10.0)
+    drift_max_p_value: float = Field(0.001, gt=0.0, le=1.0)
+    top_drift_pairs: int = Field(5, ge=0, le=100)
