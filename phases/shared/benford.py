@@ -16,7 +16,8 @@ from phases.artifacts.quality_findings import Check, Finding
 from phases.core.config import Model
 from phases.core.records import round_sig
 from phases.core.sql import quote_ident
-from phases.shared.quality_base import Aggregates, Measured, Severity, identifier_reason, signed_or_zero
+from phases.shared.narrow import finite
+from phases.shared.quality_base import Aggregates, Measured, Severity, identifier_reason, numeric_of, signed_or_zero
 
 BENFORD_TYPES = ("integer", "decimal", "currency")  # percentages are bounded ratios, not amounts
 # Nigrini (2012), first-digit test: MAD up to 0.006 close, 0.012 acceptable, 0.015 marginal conformity.
@@ -83,8 +84,9 @@ def benford_test(counts: Mapping[int, int]) -> BenfordResult:
     mad = sum(abs(observed[d] - p) for d, p in BENFORD_EXPECTED.items()) / 9
     conformity = next((label for cut, label in NIGRINI_FIRST_DIGIT if mad <= cut), "nonconformity")
     return BenfordResult(
-        n=n, chi_square=round_sig(chi), p_value=round_sig(chi_square_sf(chi, 8)), mad=round_sig(mad),
-        conformity=conformity, observed={str(d): round_sig(share) for d, share in observed.items()},
+        n=n, chi_square=finite(round_sig(chi)), p_value=finite(round_sig(chi_square_sf(chi, 8))),
+        mad=finite(round_sig(mad)), conformity=conformity,
+        observed={str(d): finite(round_sig(share)) for d, share in observed.items()},
     )
 
 
@@ -119,7 +121,8 @@ def orders_of_magnitude(profile: ColumnProfile, measured: Measured) -> float:
         magnitudes = measured[(profile.name, "magnitudes")]
         low, high = magnitudes[0], magnitudes[-1]
     else:
-        low, high = profile.numeric.quantile(0.01), profile.numeric.quantile(0.99)
+        numeric = numeric_of(profile)
+        low, high = numeric.quantile(0.01), numeric.quantile(0.99)
     return math.log10(high / low)
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.column_profiles import ColumnProfile, NumericStats
 from phases.artifacts.quality_findings import Example
+from phases.core.errors import PhaseError
 from phases.core.records import json_scalar
 from phases.core.sql import quote_ident
+from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,7 +53,7 @@ class Aggregates:
         source = quote_ident(table)
         if self._derived:  # projection pushdown still reads only the columns used
             source = f"(SELECT *, {', '.join(self._derived)} FROM {source})"
-        row = con.execute(f"SELECT {', '.join(self._exprs)} FROM {source}").fetchone()
+        row = one_row(con.execute(f"SELECT {', '.join(self._exprs)} FROM {source}"))
         return dict(zip(self._keys, row, strict=True))
 
 
@@ -99,9 +101,18 @@ def identifier_reason(profile: ColumnProfile) -> str | None:
     return None
 
 
+def numeric_of(profile: ColumnProfile) -> NumericStats:
+    """The numeric statistics of a column a numeric test applies to: benford_reason and
+    outlier_reason turn away every column without them ("the column has no values")."""
+    if profile.numeric is None:
+        raise PhaseError(f"column {profile.name!r} has no numeric statistics")
+    return profile.numeric
+
+
 def signed_or_zero(profile: ColumnProfile) -> bool:
     """Whether the profile's quantiles differ from those of the non-zero magnitudes |x|."""
-    return bool(profile.numeric.negative_count or profile.numeric.zero_count)
+    numeric = numeric_of(profile)
+    return bool(numeric.negative_count or numeric.zero_count)
 
 
 def magnitude_measure(agg: Aggregates, profile: ColumnProfile) -> None:
