@@ -27,6 +27,7 @@ from phases.artifacts.quality_findings import Check, Example, Finding
 from phases.core.config import Model
 from phases.core.records import json_scalar, round_scaled, round_sig
 from phases.core.sql import quote_ident
+from phases.shared.narrow import finite
 from phases.shared.quality_base import (
     MAGNITUDE_LEVELS,
     ROW_ID,
@@ -34,6 +35,7 @@ from phases.shared.quality_base import (
     Measured,
     Severity,
     identifier_reason,
+    numeric_of,
     signed_or_zero,
     sql_number,
 )
@@ -74,17 +76,16 @@ class Scale:
 
 @dataclass(frozen=True)
 class OutlierRule:
-    """One outlier method on one column: fences in the column's units, or why none applies."""
+    """One outlier method that applies to one column: its fences in the column's units (on the log
+    scale they bound |x|). A method that does not apply is only its Check, with the reason."""
 
-    check: Check  # evidence so far (fences, scale), or the reason it does not apply
-    scale: Scale | None = None
-    lower: float | None = None
-    upper: float | None = None
+    check: Check  # evidence so far (fences, scale)
+    scale: Scale
+    lower: float
+    upper: float
 
     @property
-    def condition(self) -> str | None:
-        if self.lower is None:
-            return None
+    def condition(self) -> str:
         c = quote_ident(self.check.column)
         if self.scale.log:  # fences bound the magnitude; zeros are never outliers
             return f"({c} <> 0 AND (abs({c}) < {sql_number(self.lower)} OR abs({c}) > {sql_number(self.upper)}))"
@@ -105,7 +106,7 @@ def outlier_reason(profile: ColumnProfile, settings: OutlierSettings) -> str | N
 def choose_scale(profile: ColumnProfile, measured: Measured, settings: OutlierSettings) -> Scale:
     """The log scale when the non-zero magnitudes' 1st to 99th percentile span the configured
     orders of magnitude; else the values themselves."""
-    n = profile.numeric
+    n = numeric_of(profile)
     linear = Scale(False, (n.quantile(0.25), n.quantile(0.5), n.quantile(0.75)))
     magnitudes = measured.get((profile.name, "magnitudes")) if signed_or_zero(profile) else \
         [n.quantile(q) for q in MAGNITUDE_LEVELS]
@@ -113,7 +114,8 @@ def choose_scale(profile: ColumnProfile, measured: Measured, settings: OutlierSe
         return linear
     if math.log10(magnitudes[-1] / magnitudes[0]) < settings.log_scale_min_orders:
         return linear
-    return Scale(True, tuple(math.log10(m) for m in magnitudes[1:4]))
+    q1, median, q3 = (math.log10(m) for m in magnitudes[1:4])
+    return Scale(True, (q1, median, q3))
 
 
 def scale_measure(agg: Aggregates, profile: ColumnProfile, scale: Scale) -> None:
@@ -129,15 +131,16 @@ def _evidence(profile: ColumnProfile, scale: Scale, **more: Any) -> dict[str, An
     return {"scale": scale.name, "q1": q1, "median": median, "q3": q3, **more}
 
 
-def iqr_rule(profile: ColumnProfile, scale: Scale, settings: OutlierSettings) -> OutlierRule:
-    """Tukey's fences: below Q1 - k·IQR or above Q3 + k·IQR, on the chosen scale."""
+def iqr_rule(profile: ColumnProfile, scale: Scale, settings: OutlierSettings) -> OutlierRule | Check:
+    """Tukey's fences: below Q1 - k·IQR or above Q3 + k·IQR, on the chosen scale (the Check alone
+    when the IQR is 0)."""
     q1, _, q3 = scale.quartiles
     iqr = q3 - q1
     evidence = _evidence(profile, scale, k=settings.iqr_k)
     if iqr <= 0:
         reason = (f"IQR is 0: at least half of the values equal {evidence['q1']}, "
                   "so every other value would be flagged")
-        return OutlierRule(Check("outliers_iqr", profile.name, False, reason, evidence))
+        return Check("outliers_iqr", profile.name, False, reason, evidence)
     low, high = scale.to_units(q1 - settings.iqr_k * iqr), scale.to_units(q3 + settings.iqr_k * iqr)
     evidence |= {"lower_fence": round_sig(low), "upper_fence": round_sig(high)}
     return OutlierRule(Check("outliers_iqr", profile.name, True, None, evidence), scale, low, high)
@@ -145,7 +148,7 @@ def iqr_rule(profile: ColumnProfile, scale: Scale, settings: OutlierSettings) ->
 
 def modified_z_rule(
     profile: ColumnProfile, scale: Scale, measured: Measured, settings: OutlierSettings
-) -> OutlierRule:
+) -> OutlierRule | Check:
     """Iglewicz-Hoaglin: |0.6745·(x - median) / MAD| > threshold. When MAD is 0 (more than half
     the values equal the median) the mean-absolute-deviation variant (x - median) / (1.253314·MeanAD)."""
     mad = measured[(profile.name, "mad")]
@@ -159,7 +162,7 @@ def modified_z_rule(
     elif mean_ad:
         spread, evidence["spread"] = 1.253314 * mean_ad, "mean_absolute_deviation"
     else:
-        return OutlierRule(Check("outliers_modified_z", profile.name, False, "all values equal the median", evidence))
+        return Check("outliers_modified_z", profile.name, False, "all values equal the median", evidence)
     reach = settings.modified_z_threshold * spread
     median = scale.quartiles[1]
     low, high = scale.to_units(median - reach), scale.to_units(median + reach)
@@ -203,7 +206,7 @@ def outlier_judge(
     `severity` maps 'some' and 'many' (from `warning_ratio` of the values on) to a severity."""
     test, column = rule.check.test, profile.name
     count = measured[(column, f"{test}:count")]
-    ratio = round_sig(count / profile.non_null_count)
+    ratio = finite(round_sig(count / profile.non_null_count))
     evidence = {**rule.check.evidence, "count": count, "ratio": ratio}
     check = Check(test, column, True, None, evidence)
     if not count:

@@ -46,6 +46,7 @@ from phases.profile.outliers import (
     scale_measure,
 )
 from phases.shared.benford import BenfordSettings, benford_judge, benford_measure, benford_reason, spread_check
+from phases.shared.narrow import one_row
 from phases.shared.quality_base import (
     ROW_ID,
     Aggregates,
@@ -182,14 +183,14 @@ def grouped_text_measures(
     each distinct value is tested once, and keeps the ids of its first rows for the examples."""
     c, name, limit = quote_ident(profile.name), profile.name, settings.max_examples
     token = _token_sql("v", settings.sentinels.texts) if settings.sentinels.texts else "NULL"
-    row = con.execute(
+    row = one_row(con.execute(
         f"SELECT sum(n) FILTER (WHERE ws), list_sort(flatten(list(first) FILTER (WHERE ws)))[1:{limit}], "
         f"list({{'token': token, 'n': n}}) FILTER (WHERE token IS NOT NULL), "
         f"list_sort(flatten(list(first) FILTER (WHERE token IS NOT NULL)))[1:{limit}] "
         f"FROM (SELECT v, n, first, {_whitespace_sql('v')} AS ws, {token} AS token FROM ("
         f"SELECT {c} AS v, count(*) AS n, min_by({ROW_ID}, {ROW_ID}, {limit}) AS first "
         f"FROM {quote_ident(table)} WHERE {c} IS NOT NULL GROUP BY {c}))"
-    ).fetchone()
+    ))
     tokens: dict[str, int] = {}
     for item in row[2] or ():
         tokens[item["token"]] = tokens.get(item["token"], 0) + item["n"]
@@ -336,8 +337,9 @@ def _plan_tests(
 def _outlier_rules(
     con: duckdb.DuckDBPyConnection, table: str, profile: ColumnProfile, measured: dict[tuple[str, str], Any],
     settings: QualitySettings,
-) -> list[OutlierRule]:
-    """Choose the scale, measure the MAD on it (the column's own query), and set both methods' fences."""
+) -> list[OutlierRule | Check]:
+    """Choose the scale, measure the MAD on it (the column's own query), and set both methods' fences
+    (or, for a method that does not apply, its Check)."""
     scale = choose_scale(profile, measured, settings.outliers)
     own = Aggregates()
     scale_measure(own, profile, scale)
@@ -345,27 +347,36 @@ def _outlier_rules(
     return [iqr_rule(profile, scale, settings.outliers), modified_z_rule(profile, scale, measured, settings.outliers)]
 
 
+@dataclass(frozen=True)
+class _SentinelRows:
+    """A sentinel finding whose example rows the second scan fetches."""
+
+    finding: Finding
+    column: str
+    condition: str  # SQL selecting its rows
+
+
 def _sentinel_findings(
     profile: ColumnProfile, measured: Measured, settings: QualitySettings
-) -> list[tuple[Finding, str]]:
+) -> list[_SentinelRows]:
     """Numeric and date sentinel findings, each with the SQL condition that selects its rows."""
     found = []
     for sentinel in sentinel_candidates(profile, settings.sentinels):
         if finding := sentinel_finding(profile, sentinel, measured, settings):
-            found.append((finding, f"{quote_ident(profile.name)} = {sentinel.literal}"))
+            found.append(_SentinelRows(finding, profile.name, f"{quote_ident(profile.name)} = {sentinel.literal}"))
     return found
 
 
 def _second_scan(
     con: duckdb.DuckDBPyConnection, table: str, rules: Sequence[tuple[ColumnProfile, OutlierRule]],
-    sentinels: Sequence[tuple[Finding, str]], settings: QualitySettings,
+    sentinels: Sequence[_SentinelRows], settings: QualitySettings,
 ) -> tuple[list[Check], list[Finding]]:
     """Outlier counts and examples, and sentinel example rows, in one scan."""
     second = Aggregates()
     for profile, rule in rules:
         outlier_measure(second, profile, rule, settings.max_examples)
-    for index, (finding, condition) in enumerate(sentinels):
-        second.add(finding.column, f"sentinel_examples:{index}", first_rows(condition, settings.max_examples))
+    for index, sentinel in enumerate(sentinels):
+        second.add(sentinel.column, f"sentinel_examples:{index}", first_rows(sentinel.condition, settings.max_examples))
     measured = second.run(con, table)
     checks, findings = [], []
     severity = {"some": settings.severity.outliers, "many": settings.severity.outliers_many}
@@ -374,10 +385,11 @@ def _second_scan(
                                        settings.max_examples)
         checks.append(check)
         findings += [finding] if finding else []
-    for index, (finding, _) in enumerate(sentinels):
-        value = finding.evidence["value"]  # every example row holds the sentinel itself
-        examples = tuple(Example(r, value) for r in measured[(finding.column, f"sentinel_examples:{index}")] or ())
-        findings.append(Finding(finding.kind, finding.severity, finding.column, finding.evidence, examples))
+    for index, sentinel in enumerate(sentinels):
+        found = sentinel.finding
+        value = found.evidence["value"]  # every example row holds the sentinel itself
+        examples = tuple(Example(r, value) for r in measured[(sentinel.column, f"sentinel_examples:{index}")] or ())
+        findings.append(Finding(found.kind, found.severity, found.column, found.evidence, examples))
     return checks, findings
 
 
@@ -395,8 +407,8 @@ def _numeric_tests(
         findings += [finding] if finding else []
     for profile in outliers:
         for rule in _outlier_rules(con, table, profile, measured, settings):
-            if rule.condition is None:
-                checks.append(rule.check)
+            if isinstance(rule, Check):
+                checks.append(rule)
             else:
                 rules.append((profile, rule))
     return checks, findings, rules
@@ -411,7 +423,8 @@ def find_quality_findings(
     columns = sorted(profiles, key=lambda p: p.position)
     checks: list[Check] = []
     findings: list[Finding] = []
-    first, benford, outliers, measured = Aggregates(), [], [], {}
+    first, benford, outliers = Aggregates(), [], []
+    measured: dict[tuple[str, str], Any] = {}
     for profile in columns:
         findings += profile_findings(profile, settings)
         _value_measure(first, profile, settings)
@@ -443,7 +456,8 @@ def _sorted(
         table=table,
         checks=tuple(sorted(checks, key=lambda c: (position[c.column], c.test))),
         findings=tuple(sorted(
-            findings, key=lambda f: (position.get(f.column, 0), f.kind, canonical_json(f.evidence))
+            findings, key=lambda f: (0 if f.column is None else position.get(f.column, 0), f.kind,
+                                    canonical_json(f.evidence))
         )),
     )
 
