@@ -47,6 +47,7 @@ from phases.core.config import ColumnType, Model
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import json_scalar, round_scaled, round_sig
 from phases.core.sql import INTEGER_SQL, is_numeric_sql, quote_ident, quote_literal
+from phases.shared.narrow import finite, json_number, json_text, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -147,7 +148,7 @@ def wide_aggregates(
         for key, expr in _wide_expressions(name, _kind(sql_type)).items():
             keys.append((index, key))
             exprs.append(expr)
-    row = con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}").fetchone()
+    row = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}"))
     results: list[dict[str, Any]] = [{} for _ in columns]
     for (index, key), value in zip(keys, row[1:], strict=True):
         results[index][key] = value
@@ -167,9 +168,9 @@ def _value_counts(con: duckdb.DuckDBPyConnection, table: str, name: str) -> None
 
 def _distribution(con: duckdb.DuckDBPyConnection, top: int) -> tuple[int, float, float, list[tuple[Any, int]]]:
     """Distinct count, entropy (bits, normalised) and the top values of the value-count table."""
-    distinct, total, n_log_n = con.execute(
+    distinct, total, n_log_n = one_row(con.execute(
         f"SELECT count(*), coalesce(sum(n), 0), coalesce(sum(n * log2(n)), 0) FROM {VC}"
-    ).fetchone()
+    ))
     entropy = 0.0
     if distinct > 1:  # H = log2 N - (1/N) sum n log2 n; clamp the float noise of a near-constant column
         entropy = max(0.0, math.log2(total) - n_log_n / total)
@@ -182,12 +183,12 @@ def _moments(con: duckdb.DuckDBPyConnection, mean: float, count: int) -> tuple[f
     """Population skewness g1 and excess kurtosis g2 from central moments. Deviations are taken
     from the pass-1 mean and then corrected by their own mean (the two-pass correction): near
     1e9 a mean off by one ulp would otherwise swamp the third moment of a spread of 0.001."""
-    m2, m3, m4 = con.execute(
+    m2, m3, m4 = one_row(con.execute(
         f"WITH s AS (SELECT n, v::DOUBLE - ? AS d0 FROM {VC}), "
         f"c AS (SELECT s.n, s.d0 - (SELECT sum(n * d0) / ? FROM s) AS d FROM s) "
         f"SELECT sum(n * d * d) / ?, sum(n * d * d * d) / ?, sum(n * d * d * d * d) / ? FROM c",
         [mean, count, count, count, count],
-    ).fetchone()
+    ))
     if not m2:
         return None, None
     return m3 / m2**1.5, m4 / m2**2 - 3.0
@@ -198,7 +199,7 @@ def _histogram(
 ) -> tuple[Bucket, ...]:
     """Equal-width buckets over [low, high]; the maximum lands in the last bucket (clamped)."""
     if high == low:
-        return (Bucket(lower=json_scalar(low), upper=json_scalar(high), count=count),)
+        return (Bucket(lower=json_number(low), upper=json_number(high), count=count),)
     if integer:  # no bucket narrower than 1: 0..8 gets 8 buckets with integer edges, not 20 fractional ones
         buckets = min(buckets, int(high - low))
     width = (float(high) - float(low)) / buckets
@@ -208,7 +209,8 @@ def _histogram(
         [float(low), width, buckets - 1],
     ).fetchall())
     # The outer edges are the column's own min and max (ints stay ints); inner edges are rounded.
-    edges = [json_scalar(low)] + [round_sig(float(low) + i * width) for i in range(1, buckets)] + [json_scalar(high)]
+    inner = [finite(round_sig(float(low) + i * width)) for i in range(1, buckets)]
+    edges = [json_number(low), *inner, json_number(high)]
     return tuple(Bucket(lower=edges[i], upper=edges[i + 1], count=int(counts.get(i, 0))) for i in range(buckets))
 
 
@@ -236,7 +238,7 @@ def _patterns(
     if not rows:
         return (), 0, step > 1
     total = rows[0][3]
-    shares = tuple(PatternShare(pattern=p, count=int(n), share=round_sig(n / total)) for p, n, _, _ in rows)
+    shares = tuple(PatternShare(pattern=p, count=int(n), share=finite(round_sig(n / total))) for p, n, _, _ in rows)
     return shares, int(rows[0][2]), step > 1
 
 
@@ -249,21 +251,21 @@ def _quantiles(con: duckdb.DuckDBPyConnection, table: str, name: str, distinct: 
     if distinct * 10 > count:
         levels = ", ".join(repr(q) for q in QUANTILES)
         sql = f"SELECT quantile_cont({quote_ident(name)}, [{levels}]) FROM {quote_ident(table)}"
-        values = con.execute(sql).fetchone()[0]
+        values = one_row(con.execute(sql))[0]
     else:
         positions = sorted({p for q in QUANTILES for p in (math.floor((count - 1) * q), math.ceil((count - 1) * q))})
         picks = ", ".join(f"min(v) FILTER (WHERE upto > {p})" for p in positions)  # p is 0-based
-        row = con.execute(
+        row = one_row(con.execute(
             f"SELECT {picks} FROM (SELECT v::DOUBLE AS v, sum(n) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) AS upto "
             f"FROM {VC})"
-        ).fetchone()
+        ))
         at = dict(zip(positions, row, strict=True))
         values = []
         for q in QUANTILES:
             h = (count - 1) * q
             low, high = at[math.floor(h)], at[math.ceil(h)]
             values.append(low + (h - math.floor(h)) * (high - low))
-    return {quantile_key(q): round_sig(v) for q, v in zip(QUANTILES, values, strict=True)}
+    return {quantile_key(q): finite(round_sig(v)) for q, v in zip(QUANTILES, values, strict=True)}
 
 
 def _numeric_stats(
@@ -274,7 +276,8 @@ def _numeric_stats(
     skewness, kurtosis = _moments(con, wide["mean"], count) if distinct > 1 else (None, None)
     scale = max(abs(float(wide["min"])), abs(float(wide["max"])))  # mean and std are multi-threaded sums
     return NumericStats(
-        min=json_scalar(wide["min"]), max=json_scalar(wide["max"]), mean=round_scaled(wide["mean"], scale),
+        min=json_number(wide["min"]), max=json_number(wide["max"]),
+        mean=finite(round_scaled(wide["mean"], scale)),
         std=round_scaled(wide["std"], scale), skewness=round_scaled(skewness, 1.0),
         kurtosis=round_scaled(kurtosis, 1.0),
         quantiles=quantiles,
@@ -288,8 +291,9 @@ def _text_stats(
 ) -> TextStats:
     patterns, pattern_count, sampled = _patterns(con, distinct, settings)
     return TextStats(
-        min_length=wide["min_length"], max_length=wide["max_length"], mean_length=round_sig(wide["mean_length"]),
-        blank_count=wide["blank"], patterns=patterns, pattern_count=pattern_count, patterns_sampled=sampled,
+        min_length=wide["min_length"], max_length=wide["max_length"],
+        mean_length=finite(round_sig(wide["mean_length"])), blank_count=wide["blank"], patterns=patterns,
+        pattern_count=pattern_count, patterns_sampled=sampled,
     )
 
 
@@ -311,17 +315,19 @@ def profile_column(
         elif non_null and kind == "text":
             text = _text_stats(con, wide, distinct, settings)
         elif non_null and kind == "temporal":
-            temporal = TemporalRange(min=json_scalar(wide["min"]), max=json_scalar(wide["max"]))
+            temporal = TemporalRange(min=json_text(wide["min"]), max=json_text(wide["max"]))
     finally:
         con.execute(f"DROP TABLE IF EXISTS {VC}")
     return ColumnProfile(
         name=name, position=position, sql_type=sql_type, type=info.type, unit=info.unit,
         units=tuple((u, int(n)) for u, n in info.units), rows=rows, null_count=rows - non_null,
-        null_ratio=round_sig((rows - non_null) / rows) if rows else 0.0, distinct_count=distinct,
-        cardinality_ratio=round_sig(distinct / rows) if rows else 0.0,
+        null_ratio=finite(round_sig((rows - non_null) / rows)) if rows else 0.0, distinct_count=distinct,
+        cardinality_ratio=finite(round_sig(distinct / rows)) if rows else 0.0,
         unique=non_null > 0 and distinct == non_null,
-        entropy_bits=round_scaled(entropy, 1.0), entropy_normalized=round_scaled(normalized, 1.0),
-        top_values=tuple(ValueCount(value=json_scalar(v), count=int(n), share=round_sig(n / non_null)) for v, n in top),
+        entropy_bits=finite(round_scaled(entropy, 1.0)), entropy_normalized=finite(round_scaled(normalized, 1.0)),
+        top_values=tuple(
+            ValueCount(value=json_scalar(v), count=int(n), share=finite(round_sig(n / non_null))) for v, n in top
+        ),
         numeric=numeric, text=text, temporal=temporal,
     )
 
@@ -355,11 +361,11 @@ def _duplicates(
     if not columns:
         return DuplicateRows(rows=0, groups=0, examples=(), method="no columns")
     group_by = ", ".join(quote_ident(c.name) for c in columns)
-    groups, extra, first = con.execute(
+    groups, extra, first = one_row(con.execute(
         f"WITH g AS MATERIALIZED (SELECT count(*) AS n, min_by({ROW_ID}, {ROW_ID}, {examples}) AS ids "
         f"FROM {quote_ident(table)} GROUP BY {group_by} HAVING count(*) > 1) "
         f"SELECT count(*), coalesce(sum(n - 1), 0), list(ids ORDER BY ids[1])[1:{examples}] FROM g"
-    ).fetchone()
+    ))
     return DuplicateRows(
         rows=int(extra), groups=int(groups), examples=tuple(tuple(ids) for ids in first or ()),
         method="grouped all columns",
@@ -395,7 +401,7 @@ def _unique_pairs(
     if not pairs:
         return []
     exprs = [f"count(DISTINCT ({quote_ident(a.name)}, {quote_ident(b.name)}))" for a, b in pairs]
-    counts = con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}").fetchone()
+    counts = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}"))
     return [(a.name, b.name) for (a, b), n in zip(pairs, counts, strict=True) if n == rows]
 
 
@@ -404,7 +410,7 @@ def profile_keys(
 ) -> TableProfile:
     """Candidate keys (single columns, else minimal pairs) and duplicate full rows."""
     columns = profiles.columns
-    rows = columns[0].rows if columns else con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+    rows = columns[0].rows if columns else one_row(con.execute(f"SELECT count(*) FROM {quote_ident(table)}"))[0]
     keys: list[tuple[str, ...]] = [
         (c.name,) for c in columns if rows and c.unique and c.null_count == 0 and c.type in settings.key_types
     ]
