@@ -49,6 +49,7 @@ from phases.structure.derived_columns import (
     search_child_sums,
     search_derived_columns,
 )
+from phases.structure.results import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -102,7 +103,7 @@ def pearson(con: duckdb.DuckDBPyConnection, relation: str, pairs: Sequence[Pair]
     for start in range(0, len(pairs), BATCH):
         exprs = [f"corr({x.sql}::DOUBLE, {y.sql}::DOUBLE), regr_count({y.sql}::DOUBLE, {x.sql}::DOUBLE)"
                  for x, y in pairs[start:start + BATCH]]
-        row = con.execute(f"SELECT {', '.join(exprs)} FROM {relation}").fetchone()
+        row = one_row(con, f"SELECT {', '.join(exprs)} FROM {relation}")
         found += [(row[i], int(row[i + 1])) for i in range(0, len(row), 2)]
     return found
 
@@ -129,8 +130,8 @@ def spearman(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS "
                 + sample_sql(relation, [f"{c.sql}::DOUBLE AS v{i}" for i, c in enumerate(cols)], sample_rows))
     try:
-        counts = con.execute(f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
-                             f"FROM {SAMPLE}").fetchone()
+        counts = one_row(con, f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
+                              f"FROM {SAMPLE}")
         nullable = {i for i in range(len(cols)) if counts[i + 1] < counts[0]}
         groups: dict[tuple[int, ...], list[int]] = {}
         for k, (i, j) in enumerate(index):
@@ -153,21 +154,22 @@ def _rank_correlations(
     ranks = ", ".join(f"k{i} AS ({_ranks(f'v{i}', 's')})" for i in used)
     joins = " ".join(f"JOIN k{i} ON k{i}.v = s.v{i}" for i in used)
     corrs = ", ".join(f"corr(k{i}.rank, k{j}.rank)" for i, j in pairs)
-    row = con.execute(f"WITH s AS (SELECT * FROM {SAMPLE} WHERE {where}), {ranks} "
-                      f"SELECT count(*), {corrs} FROM s {joins}").fetchone()
+    row = one_row(con, f"WITH s AS (SELECT * FROM {SAMPLE} WHERE {where}), {ranks} "
+                       f"SELECT count(*), {corrs} FROM s {joins}")
     return {k: (rho, row[0]) for k, rho in zip(ids, row[1:], strict=True)}
 
 
 def cramers_v(con: duckdb.DuckDBPyConnection, relation: str, x: Col, y: Col) -> tuple[float | None, int]:
     """Bias-corrected Cramér's V (Bergsma 2013) from the contingency table of the complete rows;
     chi-square = n (sum of n_ij^2 / (n_i. n_.j) - 1), summed over the non-empty cells only."""
-    n, r, k, s = con.execute(
+    n, r, k, s = one_row(
+        con,
         f"WITH c AS (SELECT {x.sql} AS a, {y.sql} AS b, count(*) AS n FROM {relation} "
         f"WHERE {x.sql} IS NOT NULL AND {y.sql} IS NOT NULL GROUP BY ALL), "
         f"ra AS (SELECT a, sum(n) AS na FROM c GROUP BY a), rb AS (SELECT b, sum(n) AS nb FROM c GROUP BY b) "
         f"SELECT (SELECT coalesce(sum(n), 0) FROM c), (SELECT count(*) FROM ra), (SELECT count(*) FROM rb), "
-        f"sum(c.n * c.n / (ra.na * rb.nb)) FROM c JOIN ra USING (a) JOIN rb USING (b)"
-    ).fetchone()
+        f"sum(c.n * c.n / (ra.na * rb.nb)) FROM c JOIN ra USING (a) JOIN rb USING (b)",
+    )
     if n < 2 or r < 2 or k < 2:
         return None, int(n)
     phi2 = max(0.0, (s - 1) - (k - 1) * (r - 1) / (n - 1))
@@ -187,7 +189,7 @@ def correlation_ratios(
     exprs = [f"count({c.sql}), avg({c.sql}::DOUBLE), var_pop({c.sql}::DOUBLE)" for c in numbers]
     groups = con.execute(f"SELECT {', '.join(exprs)} FROM {relation} WHERE {category.sql} IS NOT NULL "
                          f"GROUP BY {category.sql}").fetchall()
-    result = []
+    result: list[tuple[float | None, int]] = []
     for j in range(len(numbers)):
         stats = [(g[3 * j], g[3 * j + 1], g[3 * j + 2]) for g in groups if g[3 * j]]
         n = sum(s[0] for s in stats)
@@ -248,9 +250,9 @@ def measure_associations(
         if value is None or math.isnan(value) or n < s.min_rows:  # corr() of a constant is NaN
             continue
         tested[measure] += 1
-        value = round_scaled(max(-1.0, min(1.0, value)), 1.0)  # float noise may step past +-1
-        if abs(value) >= s.min_strength:
-            found.append(Association(measure, x.table, x.name, y.table, y.name, value, n, sampled, via))
+        rounded = finite(round_scaled(max(-1.0, min(1.0, value)), 1.0))  # float noise may step past +-1
+        if abs(rounded) >= s.min_strength:
+            found.append(Association(measure, x.table, x.name, y.table, y.name, rounded, n, sampled, via))
     return found, tested
 
 
@@ -268,7 +270,7 @@ def analyse_table(
     """Associations, dependencies and derived columns of one table (`relation` has its rows)."""
     s = settings.associations
     cols = table_cols(table, profiles)
-    rows = cols[0].profile.rows if cols else con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    rows = cols[0].profile.rows if cols else int(one_row(con, f"SELECT count(*) FROM {relation}")[0])
     numeric_all = [c for c in cols if is_numeric(c.profile)]
     numeric, numeric_out = choose(numeric_all, s.max_numeric_columns)
     categorical, categorical_out = choose([c for c in cols if is_categorical(c.profile, s)], s.max_categorical_columns)
@@ -388,7 +390,7 @@ def analyse_join(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {JOINED} AS SELECT {select} "
                 f"FROM {views[join.child_table]} c JOIN {views[join.parent_table]} p ON {on}")
     try:
-        rows = con.execute(f"SELECT count(*) FROM {JOINED}").fetchone()[0]
+        rows = int(one_row(con, f"SELECT count(*) FROM {JOINED}")[0])
         found, tested = measure_associations(con, JOINED, plan, rows, settings.associations, join.id)
         derived, search = search_derived_columns(con, JOINED, numeric, settings.derived, join.child_table, join.id)
     finally:
@@ -441,7 +443,7 @@ def correlate_source(
     )
 
 
-def _association_key(a: Association) -> tuple:
+def _association_key(a: Association) -> tuple[str, str, str, str, str, str]:
     return (a.via or "", a.x_table, a.x, a.y_table, a.y, a.measure)
 
 

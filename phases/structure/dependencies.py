@@ -35,6 +35,7 @@ from phases.artifacts.correlations import FunctionalDependency, TableDependencie
 from phases.core.config import ColumnType, Model
 from phases.core.records import json_scalar, round_sig
 from phases.core.sql import quote_ident
+from phases.structure.results import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -77,14 +78,14 @@ def _scan(
     (GROUPING SETS would read the table once, but took 7 times as long in DuckDB 2.0.)"""
     xs = ", ".join(quote_ident(x.name) for x in determinant)
     present = " AND ".join(f"{quote_ident(x.name)} IS NOT NULL" for x in determinant)
-    groups, rows = con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {relation} "
-                               f"WHERE {present} GROUP BY {xs})").fetchone()
+    groups, rows = one_row(con, f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {relation} "
+                                f"WHERE {present} GROUP BY {xs})")
     if not dependents or not rows:
         return _Scan(tuple(determinant), groups, int(rows), {})
     ys = [quote_ident(y.name) for y in dependents]
-    constant = con.execute("SELECT " + ", ".join(
+    constant = one_row(con, "SELECT " + ", ".join(
         f"min({y}) IS NOT DISTINCT FROM max({y}) AND count({y}) IN (0, count(*))" for y in ys
-    ) + f" FROM {relation} WHERE {present}").fetchone()
+    ) + f" FROM {relation} WHERE {present}")
     aliased = ", ".join(f"{quote_ident(x.name)} AS x{i}" for i, x in enumerate(determinant))
     by_x = ", ".join(f"x{i}" for i in range(len(determinant)))  # aliases: a column may be called "n"
     branches = [
@@ -92,7 +93,7 @@ def _scan(
         f"(SELECT {aliased}, {y} AS y, count(*) AS n FROM {relation} WHERE {present} GROUP BY ALL) GROUP BY {by_x})"
         for j, y in enumerate(ys) if not constant[j]
     ]
-    violating = {}
+    violating: dict[str, int] = {}
     if branches:
         violating = {dependents[j].name: int(v) for j, v in con.execute(" UNION ALL ".join(branches)).fetchall()}
     return _Scan(tuple(determinant), groups, int(rows), violating)
@@ -153,7 +154,8 @@ def _could_depend(
     return y.distinct_count - absent <= values + (1 - s.min_confidence) * rows
 
 
-def _pairs(determinants: Sequence[ColumnProfile], exact: set[tuple[str, str]], s: DependencySettings) -> list:
+def _pairs(determinants: Sequence[ColumnProfile], exact: set[tuple[str, str]],
+           s: DependencySettings) -> list[tuple[ColumnProfile, ColumnProfile]]:
     """Determinant pairs, smallest distinct product first; a pair where one column determines the
     other is just that column."""
     pairs = [(a, b) for a, b in combinations(determinants, 2)
@@ -202,23 +204,23 @@ def _discover(
 def _confirm(
     con: duckdb.DuckDBPyConnection, relation: str, rows: int, discovery: _Discovery,
     profiles: Sequence[ColumnProfile], s: DependencySettings,
-) -> tuple[list[tuple[_Scan, str]], list[tuple[str, str]]]:
+) -> tuple[list[tuple[_Scan, str]], list[tuple[str, ...]]]:
     """Measure what a sample found on every row: one scan per determinant, of its candidates only;
     a key pair must be unique on every row."""
-    by_determinant: dict[tuple[str, ...], list] = {}
+    by_determinant: dict[tuple[str, ...], tuple[tuple[ColumnProfile, ...], list[str]]] = {}
     for scan, y in discovery.found:
-        by_determinant.setdefault(tuple(p.name for p in scan.determinant), [scan.determinant, []])[1].append(y)
-    confirmed = []
+        by_determinant.setdefault(tuple(p.name for p in scan.determinant), (scan.determinant, []))[1].append(y)
+    confirmed: list[tuple[_Scan, str]] = []
     for determinant, dependents in by_determinant.values():
         names = set(dependents)
         ys = [p for p in profiles if p.name in names]
         scan = _scan(con, relation, determinant, ys)
         if len(determinant) == 1 or scan.groups <= s.max_determinant_ratio * scan.rows:
             confirmed += _accepted(scan, s, 1.0)
-    keys = []
+    keys: list[tuple[str, ...]] = []
     for a, b in discovery.key_pairs:
         pair = f"{quote_ident(a.name)}, {quote_ident(b.name)}"
-        if con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {pair} FROM {relation})").fetchone()[0] == rows:
+        if one_row(con, f"SELECT count(*) FROM (SELECT DISTINCT {pair} FROM {relation})")[0] == rows:
             keys.append((a.name, b.name))
     return confirmed, keys
 
@@ -241,6 +243,7 @@ def find_dependencies(
                               determinants, s, slack=2.0 if sampled else 1.0)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {SAMPLE}")
+    key_pairs: list[tuple[str, ...]]
     if sampled:
         found, key_pairs = _confirm(con, relation, rows, discovery, profiles, s)
     else:
@@ -266,7 +269,8 @@ def _records(
     con: duckdb.DuckDBPyConnection, relation: str, found: Sequence[tuple[_Scan, str]], s: DependencySettings
 ) -> list[FunctionalDependency]:
     """Records in the order found; the first max_violation_queries approximate ones get examples."""
-    result, queries = [], 0
+    result: list[FunctionalDependency] = []
+    queries = 0
     for scan, y in found:
         examples: tuple[Violation, ...] = ()
         if scan.violating[y] and queries < s.max_violation_queries and s.violation_examples:
@@ -274,7 +278,7 @@ def _records(
             queries += 1
         result.append(FunctionalDependency(
             determinant=tuple(p.name for p in scan.determinant), dependent=y,
-            confidence=round_sig(1 - scan.violating[y] / scan.rows), rows=scan.rows,
+            confidence=finite(round_sig(1 - scan.violating[y] / scan.rows)), rows=scan.rows,
             determinant_values=scan.groups, violating_rows=scan.violating[y], violations=examples,
         ))
     return result

@@ -40,6 +40,7 @@ from phases.artifacts.derived_columns import DerivedColumn, DerivedSearch, Misma
 from phases.core.config import Model
 from phases.core.records import json_scalar, round_scaled, round_sig
 from phases.core.sql import is_numeric_sql
+from phases.structure.results import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -123,7 +124,7 @@ def _load_sample(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[C
              for i in range(len(cols))]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LONG} AS WITH s AS ({sample_sql(relation, aliases, rows)}) "
                 + " UNION ALL ".join(parts))
-    return con.execute(f"SELECT count(DISTINCT r) FROM {LONG}").fetchone()[0]
+    return int(one_row(con, f"SELECT count(DISTINCT r) FROM {LONG}")[0])
 
 
 def _match_sql(a: str, f: str, s: DerivedSettings) -> str:
@@ -193,7 +194,7 @@ def find_candidates(
         rated = [r for r in _sample_rates(con, found) if r[1] >= s.candidate_min_match_rate]
     finally:
         con.execute(f"DROP TABLE IF EXISTS {LONG}")
-    best: dict[tuple, tuple[Candidate, float, int]] = {}
+    best: dict[tuple[str, frozenset[int]], tuple[Candidate, float, int]] = {}
     for candidate, rate, matches in rated:
         key = (FAMILY[candidate.operation], _columns_of(candidate))
         rank = (-matches, *_form_order(candidate, cols))
@@ -231,8 +232,9 @@ def _variant_sql(cols: Sequence[Col], c: Candidate, zero: bool) -> tuple[str, st
     a = cols[c.target].sql
     b, d = _operand_sql(cols, c, zero)
     computed = b if c.operation == "copy" else f"({b} {SYMBOL[c.operation]} {d})"
-    if zero:
-        present = f"{a} IS NOT NULL AND ({cols[c.left].sql} IS NOT NULL OR {cols[c.right].sql} IS NOT NULL)"
+    if zero:  # only sums and differences, which have two operands
+        operands = " OR ".join(f"{cols[i].sql} IS NOT NULL" for i in (c.left, c.right) if i is not None)
+        present = f"{a} IS NOT NULL AND ({operands})"
     else:
         used = [c.target, c.left] + ([] if c.right is None else [c.right])
         present = " AND ".join(f"{cols[i].sql} IS NOT NULL" for i in used)
@@ -274,7 +276,7 @@ def verify(
         inner = [ROW_ID] + [e for k, (c, z) in enumerate(batch) for e in _projection(cols, c, z, s, k)]
         outer = [e for k, (c, _) in enumerate(batch)
                  for e in _aggregates(k, 1 if c.right is None else 2, max(s.mismatch_examples, 1))]
-        row = con.execute(f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {relation})").fetchone()
+        row = one_row(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {relation})")
         at = 0
         for c, z in batch:
             width = 6 if c.right is None else 7
@@ -309,13 +311,13 @@ def _columns_of(c: Candidate) -> frozenset[int]:
     return frozenset(i for i in (c.target, c.left, c.right) if i is not None)
 
 
-def _form_order(c: Candidate, cols: Sequence[Col]) -> tuple:
+def _form_order(c: Candidate, cols: Sequence[Col]) -> tuple[int, int, int, int]:
     """Among forms that match as many rows: the latest target, then sum, difference, product,
     ratio, then operands in column order."""
     return (-cols[c.target].order, OPERATIONS.index(c.operation), c.left, -1 if c.right is None else c.right)
 
 
-def _rank(m: Measured, cols: Sequence[Col]) -> tuple:
+def _rank(m: Measured, cols: Sequence[Col]) -> tuple[int, int, int, int, int]:
     """Sort key of the forms of one relation: most rows matched first."""
     return (-m.matched, *_form_order(m.candidate, cols))
 
@@ -323,7 +325,7 @@ def _rank(m: Measured, cols: Sequence[Col]) -> tuple:
 def one_per_relation(measured: Sequence[Measured], cols: Sequence[Col]) -> list[Measured]:
     """Keep the best form of each relation; drop copies explained better by a three-column
     relation, and three-column relations a copy explains as well."""
-    def family_key(m: Measured) -> tuple:
+    def family_key(m: Measured) -> tuple[str, list[int]]:
         return (FAMILY[m.candidate.operation], sorted(_columns_of(m.candidate)))
 
     kept = []
@@ -379,7 +381,7 @@ def to_record(
         table=target.table, column=target.name, operation=c.operation,
         operands=tuple(Operand(o.table, o.name) for o in operands), formula=formula(cols, c, via is not None),
         nulls_as_zero=m.nulls_as_zero, rows_compared=m.compared, rows_matched=m.matched,
-        match_rate=round_sig(m.matched / m.compared), nonzero_matches=m.nonzero,
+        match_rate=finite(round_sig(m.matched / m.compared)), nonzero_matches=m.nonzero,
         max_abs_error=round_scaled(m.max_error or 0.0, scale) or 0.0,
         mismatches=_mismatches(con, relation, cols, m), compared_in=compared_in, via=via,
     )

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.table_profile import TableProfile
+from phases.core.records import Scalar
 from phases.core.sql import INTEGER_SQL, quote_ident
+from phases.structure.results import one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -156,6 +158,13 @@ class KeyColumn:
     def distinct(self) -> int:
         return self.profile.distinct_count
 
+    @property
+    def key_family(self) -> str:
+        """The family of a column that takes part in a key: `key_like` admits no column without one."""
+        if self.family is None:
+            raise ValueError(f"{self.table}.{self.name} ({self.profile.sql_type}) has no key family")
+        return self.family
+
 
 @dataclass(frozen=True)
 class TableInfo:
@@ -193,7 +202,7 @@ def key_like(column: KeyColumn, settings: RelationshipSettings) -> bool:
     return not (p.text is not None and p.text.max_length > settings.key_max_text_length)
 
 
-def key_rank(table: TableInfo, key: Sequence[str]) -> tuple:
+def key_rank(table: TableInfo, key: Sequence[str]) -> tuple[int, int, int, int, list[int]]:
     """Sort key of candidate keys, most plausible primary key first: single columns before
     composites, then names that read like identifiers of this very table ('invoice_id' in
     invoices, a bare 'id'), then integers and short codes, then the leftmost."""
@@ -225,7 +234,7 @@ def find_composite_keys(con: duckdb.DuckDBPyConnection, table: TableInfo,
         if not sets:
             continue
         exprs = [f"count(DISTINCT ({', '.join(quote_ident(c.name) for c in s)}))" for s in sets]
-        counts = con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table.view)}").fetchone()
+        counts = one_row(con, f"SELECT {', '.join(exprs)} FROM {quote_ident(table.view)}")
         found = [tuple(c.name for c in s) for s, n in zip(sets, counts, strict=True) if n == rows]
         if found:
             return found
@@ -276,7 +285,8 @@ def parent_keys(tables: Sequence[TableInfo], settings: RelationshipSettings) -> 
     for table in tables:
         singles = [k for k in table.keys if len(k) == 1]
         composites = [k for k in table.keys if len(k) > 1][: settings.max_composite_keys_per_table]
-        nearly = [(c.name,) for c in table.columns.values() if _nearly_unique(c, settings) and (c.name,) not in singles]
+        nearly: list[tuple[str, ...]] = [(c.name,) for c in table.columns.values()
+                                         if _nearly_unique(c, settings) and (c.name,) not in singles]
         chosen = sorted(singles + nearly, key=lambda k: key_rank(table, k))[: settings.max_parent_keys_per_table]
         for key in chosen:
             p = table.columns[key[0]].profile
@@ -416,7 +426,7 @@ class Measure:
     fan_out_rows: int  # sum over matched keys of child rows x (parent rows - 1)
     parent_values: int  # distinct parent keys
     chance: float  # containment expected if the child's values fell at random in their range
-    orphan_examples: tuple[tuple[object, int], ...] = ()  # (value, rows), most frequent first
+    orphan_examples: tuple[tuple[Scalar | tuple[Scalar, ...], int], ...] = ()  # (value, rows), most frequent first
     trimmed_orphans: tuple[int, int] | None = None  # (values, rows) found after trim + lower-case
 
     @property

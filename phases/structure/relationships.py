@@ -62,6 +62,7 @@ from phases.structure.key_candidates import (
     words_similarity,
 )
 from phases.structure.relationship_settings import RelationshipSettings
+from phases.structure.results import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -88,12 +89,12 @@ def load_parent_values(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Tabl
     """The distinct values of every parent, as one table of (pid, value, rows) per type family:
     each parent is read once, whatever the number of children measured against it.
     Returns pid -> distinct values."""
-    families = sorted({tables[p.table].columns[p.column].family for p in parents})
+    families = sorted({tables[p.table].columns[p.column].key_family for p in parents})
     for fam in families:
         con.execute(f"CREATE OR REPLACE TEMP TABLE __rel_pv_{fam} (pid INTEGER, v {STORAGE[fam]}, n BIGINT)")
     for p in sorted(parents, key=lambda p: p.pid):
         table = tables[p.table]
-        fam = table.columns[p.column].family
+        fam = table.columns[p.column].key_family
         con.execute(
             f"INSERT INTO __rel_pv_{fam} SELECT {p.pid}, v, count(*) FROM "
             f"(SELECT {_cast(p.column, fam)} AS v FROM {quote_ident(table.view)}) WHERE v IS NOT NULL GROUP BY v"
@@ -152,7 +153,7 @@ def measure_batch(con: duckdb.DuckDBPyConnection, table: TableInfo, columns: Seq
     """Measure a batch of child columns of one family against all their parents in one join:
     matched values and rows, the most rows per matched value, fan-out. Returns
     (child column, pid, measure) for every pair."""
-    fam = columns[0].family
+    fam = columns[0].key_family
     _child_values(con, table, columns, fam)
     pairs = [(cid, p.pid) for cid, c in enumerate(columns) for p in parents[c.name]]
     totals = {cid: (values, int(rows)) for cid, values, rows in
@@ -192,10 +193,11 @@ def _with_orphans(con: duckdb.DuckDBPyConnection, m: Measure, cid: int, pid: int
     examples = con.execute(f"SELECT v, n FROM {orphans} ORDER BY n DESC, v LIMIT {settings.orphan_examples}").fetchall()
     trimmed = None
     if fam == "text":
-        values, rows = con.execute(
+        values, rows = one_row(
+            con,
             f"SELECT count(*), coalesce(sum(n), 0) FROM {orphans} o WHERE lower(trim(o.v)) IN "
-            f"(SELECT lower(trim(v)) FROM __rel_pv_{fam} WHERE pid = {int(pid)})"
-        ).fetchone()
+            f"(SELECT lower(trim(v)) FROM __rel_pv_{fam} WHERE pid = {int(pid)})",
+        )
         trimmed = (values, int(rows))
     return replace(m, orphan_examples=tuple((json_scalar(v), int(n)) for v, n in examples), trimmed_orphans=trimmed)
 
@@ -216,7 +218,7 @@ def sample_blocks(con: duckdb.DuckDBPyConnection, table: TableInfo, settings: Re
     (on 6 M rows, 0.08 s against 0.32 s for every n-th row). Empty when the table is small."""
     if table.rows <= settings.composite_sample_rows:
         return ""
-    low, high = con.execute(f"SELECT min({ROW_ID}), max({ROW_ID}) FROM {quote_ident(table.view)}").fetchone()
+    low, high = one_row(con, f"SELECT min({ROW_ID}), max({ROW_ID}) FROM {quote_ident(table.view)}")
     blocks = settings.composite_sample_blocks
     length, stride = settings.composite_sample_rows // blocks, (high - low + 1) // blocks
     starts = [low + b * stride for b in range(blocks)]
@@ -226,10 +228,10 @@ def sample_blocks(con: duckdb.DuckDBPyConnection, table: TableInfo, settings: Re
 def load_parent_tuples(con: duckdb.DuckDBPyConnection, parent: TableInfo, key: Sequence[str]) -> tuple[int, int]:
     """Materialise a composite key's distinct tuples once for all its candidates. Returns the
     number of tuples and the size of the product of its columns' distinct values."""
-    families = [parent.columns[k].family for k in key]
+    families = [parent.columns[k].key_family for k in key]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {PARENT_TUPLES} AS {_tuples_sql(parent, key, families)}")
     product = " * ".join(f"count(DISTINCT k{i})" for i in range(len(key)))
-    tuples, space = con.execute(f"SELECT count(*), {product} FROM {PARENT_TUPLES}").fetchone()
+    tuples, space = one_row(con, f"SELECT count(*), {product} FROM {PARENT_TUPLES}")
     return tuples, int(space or 0)
 
 
@@ -240,15 +242,16 @@ def measure_tuples(con: duckdb.DuckDBPyConnection, child: TableInfo, columns: Se
     on every row or, when screening, on the rows `sample` selects. Chance is the density of the
     parent's tuples in the product of its columns' values: given that each column matches, how
     often the whole tuple would."""
-    families = [parent.columns[k].family for k in key]
+    families = [parent.columns[k].key_family for k in key]
     keys = ", ".join(f"k{i}" for i in range(len(key)))
     c_sql = _tuples_sql(child, columns, families, sample)
-    values, non_null, matched, matched_rows, most, fan = con.execute(
+    values, non_null, matched, matched_rows, most, fan = one_row(
+        con,
         f"WITH c AS MATERIALIZED ({c_sql}) "
         f"SELECT count(*), coalesce(sum(c.n), 0), count(p.n), coalesce(sum(c.n) FILTER (WHERE p.n IS NOT NULL), 0), "
         f"coalesce(max(c.n) FILTER (WHERE p.n IS NOT NULL), 0), coalesce(sum(c.n * (p.n - 1)), 0) "
-        f"FROM c LEFT JOIN {PARENT_TUPLES} p USING ({keys})"
-    ).fetchone()
+        f"FROM c LEFT JOIN {PARENT_TUPLES} p USING ({keys})",
+    )
     tuples, space = parent_size
     m = Measure(child_values=values, child_non_null=int(non_null), matched_values=matched,
                 matched_rows=int(matched_rows), max_rows_per_value=int(most), fan_out_rows=int(fan),
@@ -302,8 +305,8 @@ def measure_singles(con: duckdb.DuckDBPyConnection, tables: Mapping[str, TableIn
     for table_name, group in itertools.groupby(pairs, key=lambda key: key[0]):
         table = tables[table_name]
         children = [table.columns[column] for _, column in group]
-        for fam in sorted({c.family for c in children}):
-            of_family = sorted((c for c in children if c.family == fam), key=lambda c: c.profile.position)
+        for fam in sorted({c.key_family for c in children}):
+            of_family = sorted((c for c in children if c.key_family == fam), key=lambda c: c.profile.position)
             for batch in _batches(table, of_family):
                 parents_of = {c.name: pairs[(table_name, c.name)] for c in batch}
                 found += [Candidate(table_name, (column,), by_pid[pid], m)
@@ -365,7 +368,8 @@ def _low_confidence_reason(c: Candidate, settings: RelationshipSettings) -> str:
     reason = f"confidence {c.confidence:.3f} is below min_confidence {settings.min_confidence}"
     if c.evidence.get("containment_expected_by_chance"):
         reason += "; its values fill a dense range of the parent's, so containment is expected by chance"
-    if float(c.evidence.get("name_similarity", 0.0)) < 0.5:
+    similarity = c.evidence.get("name_similarity", 0.0)  # a float, from key_candidates.name_evidence
+    if isinstance(similarity, int | float) and similarity < 0.5:
         reason += "; the names do not suggest a reference"
     return reason
 
@@ -378,7 +382,7 @@ def resolve(candidates: Sequence[Candidate],
     accepted: list[Candidate] = []
     rejected: list[tuple[Candidate, str]] = []
     best: dict[tuple[str, tuple[str, ...]], Candidate] = {}
-    taken: dict[tuple, str] = {}  # the ends of accepted candidates -> their id
+    taken: dict[tuple[str, tuple[str, ...], str, tuple[str, ...]], str] = {}  # ends of accepted candidates -> id
     for c in sorted(candidates, key=lambda c: (-c.confidence, c.id)):
         top = best.setdefault((c.child, c.child_columns), c)
         reverse = (c.parent.table, c.parent.columns, c.child, c.child_columns)
@@ -416,11 +420,11 @@ def to_relationship(c: Candidate, tables: Mapping[str, TableInfo], competing: Se
         id=c.id, child_table=c.child, child_columns=c.child_columns, parent_table=c.parent.table,
         parent_columns=c.parent.columns,
         cardinality="one_to_one" if m.max_rows_per_value <= 1 else "many_to_one",
-        confidence=round_sig(c.confidence), child_rows=rows, null_rows=rows - m.child_non_null,
+        confidence=finite(round_sig(c.confidence)), child_rows=rows, null_rows=rows - m.child_non_null,
         matched_rows=m.matched_rows, orphan_rows=m.child_non_null - m.matched_rows,
         orphan_values=m.child_values - m.matched_values,
         orphan_examples=tuple(OrphanExample(value=v, rows=n) for v, n in m.orphan_examples),
-        inner_join_drop_ratio=round_sig((rows - m.matched_rows) / rows) if rows else 0.0,
+        inner_join_drop_ratio=finite(round_sig((rows - m.matched_rows) / rows)) if rows else 0.0,
         fans_out=m.fan_out_rows > 0, fan_out_rows=m.fan_out_rows, self_reference=c.child == c.parent.table,
         evidence=_rounded(evidence),
     )
@@ -428,7 +432,7 @@ def to_relationship(c: Candidate, tables: Mapping[str, TableInfo], competing: Se
 
 def to_rejected(c: Candidate, reason: str) -> Rejected:
     return Rejected(id=c.id, child_table=c.child, child_columns=c.child_columns, parent_table=c.parent.table,
-                    parent_columns=c.parent.columns, confidence=round_sig(c.confidence), reason=reason,
+                    parent_columns=c.parent.columns, confidence=finite(round_sig(c.confidence)), reason=reason,
                     evidence=_rounded(c.evidence))
 
 
