@@ -36,6 +36,7 @@ from phases.core.config import ColumnType, Model
 from phases.core.context import PhaseOutput, SourceContext
 from phases.core.records import round_scaled
 from phases.core.sql import quote_ident, quote_literal
+from phases.shared.narrow import finite, one_row
 from phases.structure.dependencies import (
     DependencySettings,
     find_dependencies,
@@ -49,7 +50,6 @@ from phases.structure.derived_columns import (
     search_child_sums,
     search_derived_columns,
 )
-from phases.structure.results import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -103,7 +103,7 @@ def pearson(con: duckdb.DuckDBPyConnection, relation: str, pairs: Sequence[Pair]
     for start in range(0, len(pairs), BATCH):
         exprs = [f"corr({x.sql}::DOUBLE, {y.sql}::DOUBLE), regr_count({y.sql}::DOUBLE, {x.sql}::DOUBLE)"
                  for x, y in pairs[start:start + BATCH]]
-        row = one_row(con, f"SELECT {', '.join(exprs)} FROM {relation}")
+        row = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {relation}"))
         found += [(row[i], int(row[i + 1])) for i in range(0, len(row), 2)]
     return found
 
@@ -130,8 +130,8 @@ def spearman(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS "
                 + sample_sql(relation, [f"{c.sql}::DOUBLE AS v{i}" for i, c in enumerate(cols)], sample_rows))
     try:
-        counts = one_row(con, f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
-                              f"FROM {SAMPLE}")
+        counts = one_row(con.execute(f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
+                                     f"FROM {SAMPLE}"))
         nullable = {i for i in range(len(cols)) if counts[i + 1] < counts[0]}
         groups: dict[tuple[int, ...], list[int]] = {}
         for k, (i, j) in enumerate(index):
@@ -154,22 +154,21 @@ def _rank_correlations(
     ranks = ", ".join(f"k{i} AS ({_ranks(f'v{i}', 's')})" for i in used)
     joins = " ".join(f"JOIN k{i} ON k{i}.v = s.v{i}" for i in used)
     corrs = ", ".join(f"corr(k{i}.rank, k{j}.rank)" for i, j in pairs)
-    row = one_row(con, f"WITH s AS (SELECT * FROM {SAMPLE} WHERE {where}), {ranks} "
-                       f"SELECT count(*), {corrs} FROM s {joins}")
+    row = one_row(con.execute(f"WITH s AS (SELECT * FROM {SAMPLE} WHERE {where}), {ranks} "
+                              f"SELECT count(*), {corrs} FROM s {joins}"))
     return {k: (rho, row[0]) for k, rho in zip(ids, row[1:], strict=True)}
 
 
 def cramers_v(con: duckdb.DuckDBPyConnection, relation: str, x: Col, y: Col) -> tuple[float | None, int]:
     """Bias-corrected Cramér's V (Bergsma 2013) from the contingency table of the complete rows;
     chi-square = n (sum of n_ij^2 / (n_i. n_.j) - 1), summed over the non-empty cells only."""
-    n, r, k, s = one_row(
-        con,
+    n, r, k, s = one_row(con.execute(
         f"WITH c AS (SELECT {x.sql} AS a, {y.sql} AS b, count(*) AS n FROM {relation} "
         f"WHERE {x.sql} IS NOT NULL AND {y.sql} IS NOT NULL GROUP BY ALL), "
         f"ra AS (SELECT a, sum(n) AS na FROM c GROUP BY a), rb AS (SELECT b, sum(n) AS nb FROM c GROUP BY b) "
         f"SELECT (SELECT coalesce(sum(n), 0) FROM c), (SELECT count(*) FROM ra), (SELECT count(*) FROM rb), "
-        f"sum(c.n * c.n / (ra.na * rb.nb)) FROM c JOIN ra USING (a) JOIN rb USING (b)",
-    )
+        f"sum(c.n * c.n / (ra.na * rb.nb)) FROM c JOIN ra USING (a) JOIN rb USING (b)"
+    ))
     if n < 2 or r < 2 or k < 2:
         return None, int(n)
     phi2 = max(0.0, (s - 1) - (k - 1) * (r - 1) / (n - 1))
@@ -270,7 +269,7 @@ def analyse_table(
     """Associations, dependencies and derived columns of one table (`relation` has its rows)."""
     s = settings.associations
     cols = table_cols(table, profiles)
-    rows = cols[0].profile.rows if cols else int(one_row(con, f"SELECT count(*) FROM {relation}")[0])
+    rows = cols[0].profile.rows if cols else int(one_row(con.execute(f"SELECT count(*) FROM {relation}"))[0])
     numeric_all = [c for c in cols if is_numeric(c.profile)]
     numeric, numeric_out = choose(numeric_all, s.max_numeric_columns)
     categorical, categorical_out = choose([c for c in cols if is_categorical(c.profile, s)], s.max_categorical_columns)
@@ -390,7 +389,7 @@ def analyse_join(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {JOINED} AS SELECT {select} "
                 f"FROM {views[join.child_table]} c JOIN {views[join.parent_table]} p ON {on}")
     try:
-        rows = int(one_row(con, f"SELECT count(*) FROM {JOINED}")[0])
+        rows = int(one_row(con.execute(f"SELECT count(*) FROM {JOINED}"))[0])
         found, tested = measure_associations(con, JOINED, plan, rows, settings.associations, join.id)
         derived, search = search_derived_columns(con, JOINED, numeric, settings.derived, join.child_table, join.id)
     finally:

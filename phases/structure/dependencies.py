@@ -35,7 +35,7 @@ from phases.artifacts.correlations import FunctionalDependency, TableDependencie
 from phases.core.config import ColumnType, Model
 from phases.core.records import json_scalar, round_sig
 from phases.core.sql import quote_ident
-from phases.structure.results import finite, one_row
+from phases.shared.narrow import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -78,14 +78,14 @@ def _scan(
     (GROUPING SETS would read the table once, but took 7 times as long in DuckDB 2.0.)"""
     xs = ", ".join(quote_ident(x.name) for x in determinant)
     present = " AND ".join(f"{quote_ident(x.name)} IS NOT NULL" for x in determinant)
-    groups, rows = one_row(con, f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {relation} "
-                                f"WHERE {present} GROUP BY {xs})")
+    groups, rows = one_row(con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n "
+                                       f"FROM {relation} WHERE {present} GROUP BY {xs})"))
     if not dependents or not rows:
         return _Scan(tuple(determinant), groups, int(rows), {})
     ys = [quote_ident(y.name) for y in dependents]
-    constant = one_row(con, "SELECT " + ", ".join(
+    constant = one_row(con.execute("SELECT " + ", ".join(
         f"min({y}) IS NOT DISTINCT FROM max({y}) AND count({y}) IN (0, count(*))" for y in ys
-    ) + f" FROM {relation} WHERE {present}")
+    ) + f" FROM {relation} WHERE {present}"))
     aliased = ", ".join(f"{quote_ident(x.name)} AS x{i}" for i, x in enumerate(determinant))
     by_x = ", ".join(f"x{i}" for i in range(len(determinant)))  # aliases: a column may be called "n"
     branches = [
@@ -220,7 +220,7 @@ def _confirm(
     keys: list[tuple[str, ...]] = []
     for a, b in discovery.key_pairs:
         pair = f"{quote_ident(a.name)}, {quote_ident(b.name)}"
-        if one_row(con, f"SELECT count(*) FROM (SELECT DISTINCT {pair} FROM {relation})")[0] == rows:
+        if one_row(con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {pair} FROM {relation})"))[0] == rows:
             keys.append((a.name, b.name))
     return confirmed, keys
 

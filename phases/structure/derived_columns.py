@@ -40,7 +40,7 @@ from phases.artifacts.derived_columns import DerivedColumn, DerivedSearch, Misma
 from phases.core.config import Model
 from phases.core.records import json_scalar, round_scaled, round_sig
 from phases.core.sql import is_numeric_sql
-from phases.structure.results import finite, one_row
+from phases.shared.narrow import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -124,7 +124,7 @@ def _load_sample(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[C
              for i in range(len(cols))]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LONG} AS WITH s AS ({sample_sql(relation, aliases, rows)}) "
                 + " UNION ALL ".join(parts))
-    return int(one_row(con, f"SELECT count(DISTINCT r) FROM {LONG}")[0])
+    return int(one_row(con.execute(f"SELECT count(DISTINCT r) FROM {LONG}"))[0])
 
 
 def _match_sql(a: str, f: str, s: DerivedSettings) -> str:
@@ -276,7 +276,7 @@ def verify(
         inner = [ROW_ID] + [e for k, (c, z) in enumerate(batch) for e in _projection(cols, c, z, s, k)]
         outer = [e for k, (c, _) in enumerate(batch)
                  for e in _aggregates(k, 1 if c.right is None else 2, max(s.mismatch_examples, 1))]
-        row = one_row(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {relation})")
+        row = one_row(con.execute(f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {relation})"))
         at = 0
         for c, z in batch:
             width = 6 if c.right is None else 7

@@ -23,7 +23,7 @@ from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.table_profile import TableProfile
 from phases.core.records import Scalar
 from phases.core.sql import INTEGER_SQL, quote_ident
-from phases.structure.results import one_row
+from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -234,7 +234,7 @@ def find_composite_keys(con: duckdb.DuckDBPyConnection, table: TableInfo,
         if not sets:
             continue
         exprs = [f"count(DISTINCT ({', '.join(quote_ident(c.name) for c in s)}))" for s in sets]
-        counts = one_row(con, f"SELECT {', '.join(exprs)} FROM {quote_ident(table.view)}")
+        counts = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table.view)}"))
         found = [tuple(c.name for c in s) for s, n in zip(sets, counts, strict=True) if n == rows]
         if found:
             return found

@@ -45,6 +45,7 @@ from phases.artifacts.tables import TYPED_TABLE
 from phases.core.context import PhaseOutput, SourceContext
 from phases.core.records import json_scalar, round_sig
 from phases.core.sql import quote_ident, quote_literal
+from phases.shared.narrow import finite, one_row
 from phases.structure.key_candidates import (
     ORDINAL,
     STORAGE,
@@ -62,7 +63,6 @@ from phases.structure.key_candidates import (
     words_similarity,
 )
 from phases.structure.relationship_settings import RelationshipSettings
-from phases.structure.results import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -193,11 +193,10 @@ def _with_orphans(con: duckdb.DuckDBPyConnection, m: Measure, cid: int, pid: int
     examples = con.execute(f"SELECT v, n FROM {orphans} ORDER BY n DESC, v LIMIT {settings.orphan_examples}").fetchall()
     trimmed = None
     if fam == "text":
-        values, rows = one_row(
-            con,
+        values, rows = one_row(con.execute(
             f"SELECT count(*), coalesce(sum(n), 0) FROM {orphans} o WHERE lower(trim(o.v)) IN "
-            f"(SELECT lower(trim(v)) FROM __rel_pv_{fam} WHERE pid = {int(pid)})",
-        )
+            f"(SELECT lower(trim(v)) FROM __rel_pv_{fam} WHERE pid = {int(pid)})"
+        ))
         trimmed = (values, int(rows))
     return replace(m, orphan_examples=tuple((json_scalar(v), int(n)) for v, n in examples), trimmed_orphans=trimmed)
 
@@ -218,7 +217,7 @@ def sample_blocks(con: duckdb.DuckDBPyConnection, table: TableInfo, settings: Re
     (on 6 M rows, 0.08 s against 0.32 s for every n-th row). Empty when the table is small."""
     if table.rows <= settings.composite_sample_rows:
         return ""
-    low, high = one_row(con, f"SELECT min({ROW_ID}), max({ROW_ID}) FROM {quote_ident(table.view)}")
+    low, high = one_row(con.execute(f"SELECT min({ROW_ID}), max({ROW_ID}) FROM {quote_ident(table.view)}"))
     blocks = settings.composite_sample_blocks
     length, stride = settings.composite_sample_rows // blocks, (high - low + 1) // blocks
     starts = [low + b * stride for b in range(blocks)]
@@ -231,7 +230,7 @@ def load_parent_tuples(con: duckdb.DuckDBPyConnection, parent: TableInfo, key: S
     families = [parent.columns[k].key_family for k in key]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {PARENT_TUPLES} AS {_tuples_sql(parent, key, families)}")
     product = " * ".join(f"count(DISTINCT k{i})" for i in range(len(key)))
-    tuples, space = one_row(con, f"SELECT count(*), {product} FROM {PARENT_TUPLES}")
+    tuples, space = one_row(con.execute(f"SELECT count(*), {product} FROM {PARENT_TUPLES}"))
     return tuples, int(space or 0)
 
 
@@ -245,13 +244,12 @@ def measure_tuples(con: duckdb.DuckDBPyConnection, child: TableInfo, columns: Se
     families = [parent.columns[k].key_family for k in key]
     keys = ", ".join(f"k{i}" for i in range(len(key)))
     c_sql = _tuples_sql(child, columns, families, sample)
-    values, non_null, matched, matched_rows, most, fan = one_row(
-        con,
+    values, non_null, matched, matched_rows, most, fan = one_row(con.execute(
         f"WITH c AS MATERIALIZED ({c_sql}) "
         f"SELECT count(*), coalesce(sum(c.n), 0), count(p.n), coalesce(sum(c.n) FILTER (WHERE p.n IS NOT NULL), 0), "
         f"coalesce(max(c.n) FILTER (WHERE p.n IS NOT NULL), 0), coalesce(sum(c.n * (p.n - 1)), 0) "
-        f"FROM c LEFT JOIN {PARENT_TUPLES} p USING ({keys})",
-    )
+        f"FROM c LEFT JOIN {PARENT_TUPLES} p USING ({keys})"
+    ))
     tuples, space = parent_size
     m = Measure(child_values=values, child_non_null=int(non_null), matched_values=matched,
                 matched_rows=int(matched_rows), max_rows_per_value=int(most), fan_out_rows=int(fan),
