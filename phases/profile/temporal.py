@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from phases.artifacts.column_types import COLUMN_TYPES
 from phases.artifacts.tables import TYPED_TABLE
@@ -35,6 +35,7 @@ from phases.artifacts.temporal_profiles import (
     TemporalRole,
 )
 from phases.core.context import PhaseOutput, TableContext
+from phases.core.records import round_sig
 from phases.core.sql import quote_ident
 from phases.profile.temporal_series import (
     advance,
@@ -48,11 +49,12 @@ from phases.profile.temporal_series import (
     series_bounds,
 )
 from phases.profile.temporal_settings import TemporalSettings
+from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
     import duckdb
 
-VERSION = 1  # of temporal_profiles.json (TemporalProfiles.version)
+VERSION: Literal[1] = 1  # of temporal_profiles.json (TemporalProfiles.version)
 DATE_TYPES = ("date", "timestamp")
 NUMERIC_TYPES = ("integer", "decimal", "currency", "percent")
 AMOUNT_TYPES = ("currency", "decimal")
@@ -131,13 +133,14 @@ def _candidate(stats: Sequence[Any], con: duckdb.DuckDBPyConnection, settings: T
     the modal gap; daily data with no weekend values and Friday-to-Monday gaps is business days."""
     gaps, weekend, aligned, fri_mon = stats[3], stats[4], stats[9], stats[10]
     if aligned >= settings.min_granularity_confidence * gaps:
-        months = con.execute(f"SELECT mg FROM {_GAPS} WHERE aligned AND mg >= 1 "
-                             "GROUP BY mg ORDER BY count(*) DESC, mg LIMIT 1").fetchone()[0]
+        # gaps >= 1 (at least min_distinct_values >= 2 values), so aligned >= 1: there is a row
+        months = one_row(con.execute(f"SELECT mg FROM {_GAPS} WHERE aligned AND mg >= 1 "
+                                     "GROUP BY mg ORDER BY count(*) DESC, mg LIMIT 1"))[0]
         unit, size = ("year", 12) if months % 12 == 0 else ("quarter", 3) if months % 3 == 0 else ("month", 1)
         return _Candidate(unit, months // size, f"aligned AND mg % {months} = 0", f"aligned AND mg = {months}",
                           f"mg // {months}")
-    modal = con.execute(f"SELECT g FROM {_GAPS} WHERE p IS NOT NULL "
-                        "GROUP BY g ORDER BY count(*) DESC, g LIMIT 1").fetchone()[0]
+    modal = one_row(con.execute(f"SELECT g FROM {_GAPS} WHERE p IS NOT NULL "
+                                "GROUP BY g ORDER BY count(*) DESC, g LIMIT 1"))[0]
     fitting = [(unit, size) for unit, size in _FIXED_US if modal % size == 0]
     if not fitting:
         return None  # sub-second spacing: no calendar unit fits
@@ -153,7 +156,7 @@ def _granularity(con: duckdb.DuckDBPyConnection, stats: Sequence[Any],
     The modal gap proposes a unit; it holds when nearly every gap is a whole multiple of it
     and enough gaps are exactly one step (random event times fail the second test)."""
     distinct, gaps, median_gap = stats[0], stats[3], stats[11]
-    median_days = rnd(median_gap / _DAY_US) if median_gap is not None else None
+    median_days = round_sig(median_gap / _DAY_US) if median_gap is not None else None
     if distinct < settings.min_distinct_values:
         note = f"{distinct} distinct values; at least {settings.min_distinct_values} are needed"
         return Granularity("irregular", 0, 0.0, 0.0, None, None, median_days, note), None, 0
@@ -161,9 +164,9 @@ def _granularity(con: duckdb.DuckDBPyConnection, stats: Sequence[Any],
     if candidate is None:
         note = "the most common gap is not a whole number of seconds"
         return Granularity("irregular", 0, 0.0, 0.0, None, None, median_days, note), None, 0
-    multiple, exact, missing = con.execute(
+    multiple, exact, missing = one_row(con.execute(
         f"SELECT count_if({candidate.multiple}), count_if({candidate.exact}), "
-        f"coalesce(sum(greatest({candidate.steps} - 1, 0)), 0) FROM {_GAPS} WHERE p IS NOT NULL").fetchone()
+        f"coalesce(sum(greatest({candidate.steps} - 1, 0)), 0) FROM {_GAPS} WHERE p IS NOT NULL"))
     confidence, modal_share = rnd(multiple / gaps), rnd(exact / gaps)
     holds = confidence >= settings.min_granularity_confidence and modal_share >= settings.min_modal_share
     unit, step = (candidate.unit, candidate.step) if holds else ("irregular", 0)
@@ -208,7 +211,7 @@ def column_facts(con: duckdb.DuckDBPyConnection, relation: str, column: str, kin
                  settings: TemporalSettings) -> _Facts:
     """Everything about one date column that needs no other column."""
     _build_gap_table(con, relation, column)
-    stats = con.execute(_GAP_STATS).fetchone()
+    stats = one_row(con.execute(_GAP_STATS))
     granularity, candidate, missing = _granularity(con, stats, settings)
     completeness = None
     if candidate is not None:
@@ -306,7 +309,7 @@ def measure_staleness(facts: _Facts, reference: datetime | None, settings: Tempo
 def _series_and_drift(con: duckdb.DuckDBPyConnection, relation: str, facts: _Facts, amounts: Sequence[str],
                       edges: Mapping[str, tuple[float, ...]],
                       settings: TemporalSettings) -> tuple[tuple[Series, ...], tuple[Drift, ...]]:
-    if facts.low is None:
+    if facts.low is None or facts.high is None:  # both or neither: the min and max of the same values
         return (), ()
     g = facts.granularity
     span = (facts.high - facts.low).total_seconds() / 86400
@@ -324,7 +327,7 @@ def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Map
                      settings: TemporalSettings) -> TemporalProfiles:
     """Profile every date and timestamp column of `relation` (a table or view on `con`).
     `columns` maps each column name to its semantic type, in table order."""
-    rows = con.execute(f"SELECT count(*) FROM {quote_ident(relation)}").fetchone()[0]
+    rows = one_row(con.execute(f"SELECT count(*) FROM {quote_ident(relation)}"))[0]
     dates = sorted(c for c, t in columns.items() if t in DATE_TYPES)
     amounts = [c for c, t in columns.items() if t in AMOUNT_TYPES][: settings.max_amount_columns]
     numerics = sorted(c for c, t in columns.items() if t in NUMERIC_TYPES)
@@ -336,7 +339,7 @@ def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Map
     profiles = []
     for f in facts:
         series, drift = _series_and_drift(con, relation, f, amounts, edges, settings)
-        span = rnd((f.high - f.low).total_seconds() / 86400) if f.low is not None else None
+        span = round_sig((f.high - f.low).total_seconds() / 86400) if f.low is not None and f.high is not None else None
         profiles.append(ColumnTemporalProfile(
             f.name, f.type, f.values, rows - f.values, f.distinct,
             format_instant(f.low) if f.low else None, format_instant(f.high) if f.high else None, span,

@@ -19,11 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from phases.artifacts.temporal_profiles import Drift, DriftPair, LevelShift, Seasonality, Series, Trend
 from phases.core.records import round_sig
 from phases.core.sql import quote_ident
+from phases.shared.narrow import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,7 +38,10 @@ ANALYSED = "analysed"
 
 # ---------------------------------------------------------------- shared helpers
 
-rnd = round_sig  # 10 significant digits, so reruns and platforms print the same JSON
+def rnd(value: float) -> float:
+    """10 significant digits, so reruns and platforms print the same JSON. For the statistics
+    records hold as `float`, finite by construction; a field that may be None takes round_sig."""
+    return finite(round_sig(value))
 
 
 def format_instant(value: datetime) -> str:
@@ -273,7 +277,8 @@ def _phase_means(resid: Sequence[float], phases: Sequence[int]) -> tuple[float, 
     """Adjusted R² of one mean per phase, the F-test p-value of those means, and the seasonal
     component. Both guards matter on short series: 12 monthly means 'explain' much of 24
     noise points (adjusted R² up to 0.6 by chance), which only the p-value sees."""
-    n, groups = len(resid), {}
+    n = len(resid)
+    groups: dict[int, list[float]] = {}
     for r, p in zip(resid, phases, strict=True):
         groups.setdefault(p, []).append(r)
     means = {p: sum(v) / len(v) for p, v in groups.items()}
@@ -418,11 +423,24 @@ def _level_shifts(periods: Sequence[datetime], y: Sequence[float], settings: Tem
     for k, tau in enumerate(taus):
         before = level + coef[1] * (tau - 0.5)
         shift = coef[2 + k]
-        z = abs(shift) / (sigma * math.sqrt(variances[2 + k]))
-        found.append(LevelShift(format_instant(periods[tau]), rnd(before), rnd(before + shift), rnd(shift), rnd(z)))
+        score = abs(shift) / (sigma * math.sqrt(variances[2 + k]))
+        found.append(
+            LevelShift(format_instant(periods[tau]), rnd(before), rnd(before + shift), rnd(shift), rnd(score))
+        )
         level += shift
     step = [sum(coef[2 + k] for k, tau in enumerate(taus) if t >= tau) for t in range(len(y))]
     return tuple(found), step
+
+
+class _SeriesHead(TypedDict):
+    """The fields of a Series that do not depend on the analysis."""
+
+    unit: str
+    measure: str
+    start: str
+    end: str
+    periods: int
+    calendar_adjusted: bool
 
 
 def analyse_series(periods: Sequence[datetime], values: Sequence[float], unit: str, measure: str,
@@ -430,21 +448,21 @@ def analyse_series(periods: Sequence[datetime], values: Sequence[float], unit: s
     """Seasonality first (on the detrended series), then level shifts on the seasonally
     adjusted series, then the trend on what is left: each effect is measured without the
     others inflating it (a level shift alone would otherwise look like a trend)."""
-    head = dict(unit=unit, measure=measure, start=format_instant(periods[0]) if periods else "",
-                end=format_instant(periods[-1]) if periods else "", periods=len(values),
-                calendar_adjusted=unit in _MONTHS)
+    head = _SeriesHead(unit=unit, measure=measure, start=format_instant(periods[0]) if periods else "",
+                       end=format_instant(periods[-1]) if periods else "", periods=len(values),
+                       calendar_adjusted=unit in _MONTHS)
     if len(values) < settings.min_series_periods:
         return Series(**head, status=TOO_SHORT, mean=None, trend=None, seasonality=(), level_shifts=())
     values = calendar_adjust(periods, values, unit)
     mean = sum(values) / len(values)
     if max(values) - min(values) <= 1e-9 * max(abs(mean), 1.0):  # equal up to the adjustment's rounding
-        return Series(**head, status=CONSTANT, mean=rnd(mean), trend=None, seasonality=(), level_shifts=())
+        return Series(**head, status=CONSTANT, mean=round_sig(mean), trend=None, seasonality=(), level_shifts=())
     seasons, component = _seasonality(periods, values, unit, settings)
     adjusted = [v - c for v, c in zip(values, component, strict=True)] if component else values
     shifts, step = _level_shifts(periods, adjusted, settings)
     _, slope, r2, _ = _ols([v - s for v, s in zip(adjusted, step, strict=True)])
-    trend = Trend(rnd(slope), rnd(slope / mean) if mean else None, rnd(r2), r2 >= settings.trend_min_r2)
-    return Series(**head, status=ANALYSED, mean=rnd(mean), trend=trend, seasonality=seasons, level_shifts=shifts)
+    trend = Trend(rnd(slope), round_sig(slope / mean) if mean else None, rnd(r2), r2 >= settings.trend_min_r2)
+    return Series(**head, status=ANALYSED, mean=round_sig(mean), trend=trend, seasonality=seasons, level_shifts=shifts)
 
 
 # ---------------------------------------------------------------- drift
@@ -474,8 +492,8 @@ def quantile_edges(con: duckdb.DuckDBPyConnection, relation: str, columns: Seque
     exprs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), [{probs}]), "
                       f"min(CAST({quote_ident(c)} AS DOUBLE)), max(CAST({quote_ident(c)} AS DOUBLE))"
                       for c in columns)
-    row = con.execute(f"SELECT {exprs} FROM {quote_ident(relation)}").fetchone()
-    edges = {}
+    row = one_row(con.execute(f"SELECT {exprs} FROM {quote_ident(relation)}"))
+    edges: dict[str, tuple[float, ...]] = {}
     for i, column in enumerate(columns):
         quantiles, low, high = row[3 * i: 3 * i + 3]
         if low is None or low == high:

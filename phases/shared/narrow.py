@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 
 def one_row(cursor: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """The row of a query that always yields exactly one (an aggregate without GROUP BY)."""
+    """The first row of a query that always yields one: an aggregate without GROUP BY, or a
+    query over rows the caller knows are there."""
     row = cursor.fetchone()
     if row is None:
-        raise PhaseError("a single-row query (an aggregate without GROUP BY) returned no row")
+        raise PhaseError("a query that always yields a row returned none")
     return row
 
 
