@@ -51,6 +51,7 @@ from phases.domain.cycle_vocabulary import (
     normalize,
     tokens,
 )
+from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -102,7 +103,7 @@ def describe_table(con: duckdb.DuckDBPyConnection, name: str, profiles: Mapping[
         info, ("transaction_date", "posting_date"), (), tuple(p.type for p in profiles.values()))
     if candidate and candidate in profiles and profiles[candidate].type in DATE_TYPES:
         info.date_column = candidate
-    elif candidate in profiles:
+    elif candidate is not None and candidate in profiles:
         info.date_note = f"{name}.{candidate} is typed {profiles[candidate].type}, not a date (typing failed)"
     else:
         info.date_note = f"{name} has no event date column"
@@ -179,7 +180,7 @@ def party_shares(con: duckdb.DuckDBPyConnection, m: Match) -> dict[str, tuple[st
     if not columns:
         return best
     counts = ", ".join(f"count({quote_ident(c)})" for c in columns)
-    row = con.execute(f"SELECT count(*), {counts} FROM {quote_ident(m.table.name)}{m.where()}").fetchone()
+    row = one_row(con.execute(f"SELECT count(*), {counts} FROM {quote_ident(m.table.name)}{m.where()}"))
     for column, filled in zip(columns, row[1:], strict=True):
         party, share = m.table.party_columns[column], filled / row[0] if row[0] else 0.0
         if share > best.get(party, ("", -1.0))[1]:
@@ -210,7 +211,7 @@ class Measured:
         import duckdb
 
         try:
-            value = con.execute(sql).fetchone()[0]
+            value = one_row(con.execute(sql))[0]
         except duckdb.Error as exc:
             self.skip(name, f"{name}: the query failed ({str(exc).splitlines()[0]})")
             return None
@@ -257,8 +258,10 @@ def past_due(con: duckdb.DuckDBPyConnection, m: Match, s: CycleSettings, out: Me
         return
     if t.status_column:
         is_open = f"{norm_sql(t.status_column)} IN {in_list(sorted({normalize(v) for v in s.status_values.open}))}"
-    else:
+    elif t.balance_column:
         is_open = f"{quote_ident(t.balance_column)} > 0"
+    else:  # ruled out above
+        return
     due = f"CAST({quote_ident(t.due_column)} AS DATE)"
     keep = " AND ".join(c for c in (m.condition(), is_open, f"{due} IS NOT NULL") if c)
     sql = (f"SELECT avg(CASE WHEN {due} < DATE {quote_literal(t.reference_date)} THEN 1.0 ELSE 0.0 END) "
@@ -317,20 +320,21 @@ def link_metrics(con: duckdb.DuckDBPyConnection, a: Match, b: Match, days: bool,
             f"share of {a.stage.name} documents with a {b.stage.name} record ({r.id})")
     if not days:
         return
-    for stage in (a, b):
-        if stage.table.date_column is None:
-            out.skip(f"{name}_days_avg", f"{stage.table.date_note}: days from {a.stage.name} to {b.stage.name} "
-                                         "not measured")
-            return
-    out.columns.update({(a.table.name, a.table.date_column, "date"), (b.table.name, b.table.date_column, "date")})
+    a_date, b_date = a.table.date_column, b.table.date_column
+    if a_date is None or b_date is None:
+        undated = a if a_date is None else b
+        out.skip(f"{name}_days_avg", f"{undated.table.date_note}: days from {a.stage.name} to {b.stage.name} "
+                                     "not measured")
+        return
+    out.columns.update({(a.table.name, a_date, "date"), (b.table.name, b_date, "date")})
     a_keys = ", ".join(f"{key(x)} AS __k{i}" for i, x in enumerate(a_cols))
     b_keys = ", ".join(f"{key(y)} AS __k{i}" for i, y in enumerate(b_cols))
     b_group = ", ".join(f"__k{i}" for i in range(len(b_cols)))
     due = f", CAST({quote_ident(a.table.due_column)} AS DATE) AS __due" if a.table.due_column else ""
     keys = " AND ".join(f"__d.__k{i} = __n.__k{i}" for i in range(len(a_cols)))
-    pairs = (f"WITH __d AS (SELECT {a_keys}, CAST({quote_ident(a.table.date_column)} AS DATE) AS __day{due} "
+    pairs = (f"WITH __d AS (SELECT {a_keys}, CAST({quote_ident(a_date)} AS DATE) AS __day{due} "
              f"FROM {ta}{a.where()}), "
-             f"__n AS (SELECT {b_keys}, min(CAST({quote_ident(b.table.date_column)} AS DATE)) AS __day "
+             f"__n AS (SELECT {b_keys}, min(CAST({quote_ident(b_date)} AS DATE)) AS __day "
              f"FROM {tb}{b.where()} GROUP BY {b_group}) ")
     join = f" FROM __d JOIN __n ON {keys} WHERE __d.__day IS NOT NULL AND __n.__day IS NOT NULL"
     diff = "date_diff('day', __d.__day, __n.__day)"
@@ -386,7 +390,8 @@ def detect_cycle(con: duckdb.DuckDBPyConnection, cycle_id: str, spec: CycleSpec,
                 continue
             if stage.party:
                 shares = party_shares(con, m)
-                own, other = shares.get(spec.party), shares.get("vendor" if spec.party == "customer" else "customer")
+                own = shares.get(spec.party) if spec.party else None  # a party stage implies the cycle's party
+                other = shares.get("vendor" if spec.party == "customer" else "customer")
                 if own is None or own[1] < s.min_party_share:
                     if other and other[1] >= s.min_party_share:
                         refused.setdefault(stage.name, (
@@ -421,7 +426,7 @@ def detect_cycle(con: duckdb.DuckDBPyConnection, cycle_id: str, spec: CycleSpec,
     for link in links:
         link_metrics(con, chosen[link.from_stage], chosen[link.to], link.days, relationships, out)
     for m in chosen.values():
-        rows[m.stage.name] = con.execute(f"SELECT count(*) FROM {quote_ident(m.table.name)}{m.where()}").fetchone()[0]
+        rows[m.stage.name] = one_row(con.execute(f"SELECT count(*) FROM {quote_ident(m.table.name)}{m.where()}"))[0]
         stage_metrics(con, m, s, out)
         if m.document_column:
             out.columns.add((m.table.name, m.document_column, "document_type"))
@@ -486,10 +491,14 @@ def detect_source(con: duckdb.DuckDBPyConnection, source: str, typed: Mapping[st
                     f"{quote_literal(path)})")
     tables = [describe_table(con, t, profiles[t], annotations, temporal.get(t), s)
               for t in sorted(typed) if t in profiles]
-    found, missed = [], []
+    found: list[Cycle] = []
+    missed: list[NotDetected] = []
     for cycle_id, spec in s.cycles.items():
         result = detect_cycle(con, cycle_id, spec, tables, relationships, s)
-        (found if isinstance(result, Cycle) else missed).append(result)
+        if isinstance(result, Cycle):
+            found.append(result)
+        else:
+            missed.append(result)
     return Cycles(source=source, cycles=tuple(found), not_detected=tuple(missed))
 
 

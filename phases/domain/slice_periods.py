@@ -17,6 +17,7 @@ from phases.artifacts.slices import PeriodCount, SliceDimension, SlicePeriods, V
 from phases.core.config import Model
 from phases.core.records import Scalar, json_scalar, round_sig
 from phases.core.sql import quote_ident, quote_literal
+from phases.shared.narrow import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -62,9 +63,9 @@ def slice_periods(con: duckdb.DuckDBPyConnection, relation: str, table: str, tim
     """Row counts per slice and period in one GROUPING SETS scan; coverage and volume anomalies."""
     t = quote_ident(time_column)
     period = f"CAST(date_trunc({quote_literal(p.unit)}, {t}) AS DATE)"
-    low, high, first_day, last_day = con.execute(
+    low, high, first_day, last_day = one_row(con.execute(
         f"SELECT min({period}), max({period}), min(CAST({t} AS DATE)), max(CAST({t} AS DATE)) FROM {relation}"
-    ).fetchone()
+    ))
     if low is None:
         return [], f"{time_column!r} has no values"
     starts = [low]
@@ -106,11 +107,12 @@ def _periods(table: str, column: str, value: Scalar, time_column: str, labels: S
         for label, n in series:
             z = (n - median) / scale
             if abs(z) >= p.robust_z:
-                anomalies.append(VolumeAnomaly(label, n, median, round_sig(z, 6), "high" if z > 0 else "low",
+                anomalies.append(VolumeAnomaly(label, n, median, finite(round_sig(z, 6)), "high" if z > 0 else "low",
                                                label in partial))
     missing = [label for label in labels if label not in present]
     return SlicePeriods(
         table=table, column=column, value=value, time_column=time_column, period=p.unit,
-        periods_in_range=len(labels), periods_present=len(series), coverage=round_sig(len(series) / len(labels)),
+        periods_in_range=len(labels), periods_present=len(series),
+        coverage=finite(round_sig(len(series) / len(labels))),
         median_rows=median, counts=tuple(PeriodCount(label, n) for label, n in series),
         missing=tuple(missing[: p.max_missing_listed]), anomalies=tuple(anomalies))

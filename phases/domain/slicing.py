@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from phases.artifacts.slices import (
     RejectedDimension,
     SliceDimension,
     SlicedTable,
+    SlicePeriods,
     SliceProfile,
     Slices,
     SliceValue,
@@ -55,6 +57,7 @@ from phases.core.records import Scalar, json_scalar, round_scaled, round_sig
 from phases.core.sql import quote_ident, quote_literal
 from phases.domain.slice_periods import PeriodSettings, slice_periods
 from phases.shared.benford import BenfordSettings, benford_reason, benford_test, first_digit_sql
+from phases.shared.narrow import finite, one_row
 
 if TYPE_CHECKING:
     import duckdb
@@ -109,20 +112,20 @@ class SlicingSettings(Model):
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _value_key(value: Scalar) -> tuple:
+def _value_key(value: Scalar) -> tuple[bool, int | float | str]:
     """Sort key for dimension values of one column: nulls last."""
     return (value is None, str(value) if isinstance(value, bool) else value if value is not None else "")
 
 
 def _share(part: int, whole: int) -> float:
-    return round_sig(part / whole) if whole else 0.0
+    return finite(round_sig(part / whole)) if whole else 0.0
 
 
 def _cohens_h(p: float, q: float) -> float:
     return 2 * math.asin(math.sqrt(min(max(p, 0.0), 1.0))) - 2 * math.asin(math.sqrt(min(max(q, 0.0), 1.0)))
 
 
-def _number(value: Any, scale: float) -> float | None:
+def _number(value: float | None, scale: float) -> float | None:
     return None if value is None else round_scaled(float(value), scale)
 
 
@@ -263,7 +266,7 @@ def measure_bases(con: duckdb.DuckDBPyConnection, table: str, measures: Sequence
         parts += [f"count({x})", f"avg({x})", f"stddev_samp({x})", f"quantile_cont({x}, [0.25, 0.5, 0.75])",
                   f"quantile_cont(abs({x}), [0.01, 0.99]) FILTER (WHERE {x} <> 0)",
                   f"quantile_cont({_magnitudes_sql(x)}, [0.25, 0.5, 0.75])"]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {TABLE}").fetchone()
+    row = one_row(con.execute(f"SELECT {', '.join(parts)} FROM {TABLE}"))
     bases = []
     for i, m in enumerate(measures):
         n, mean, std, linear, span, logs = row[i * 6: i * 6 + 6]
@@ -295,7 +298,10 @@ def _fences(n: int, linear: Any, logs: Any, orders: float,
     return ("log10_magnitude", 10 ** low, 10 ** high) if log else ("linear", low, high), None
 
 
-def _outlier_sql(basis: MeasureBasis) -> str:
+def _outlier_sql(basis: MeasureBasis) -> str | None:
+    """SQL condition: the measure lies beyond its fences; None when no fences apply."""
+    if basis.lower_fence is None or basis.upper_fence is None:
+        return None
     x = f"CAST({quote_ident(basis.measure)} AS DOUBLE)"
     low, high = repr(float(basis.lower_fence)), repr(float(basis.upper_fence))
     if basis.outlier_scale == "log10_magnitude":  # zeros are never outliers on the magnitude scale
@@ -308,8 +314,26 @@ def _scale_of(profile: ColumnProfile) -> float:
     return max(abs(n.min), abs(n.max)) if n else 1.0
 
 
+@dataclass(frozen=True)
+class MeasureAggregate:
+    """One measure over the rows of a slice (or of the whole table)."""
+
+    n: int  # non-null values
+    sum: float  # 0 when there are none
+    mean: float | None
+    quantiles: list[float] | None  # p05, p50, p95
+    outliers: int | None  # values beyond the table's fences; None when no fences apply
+    digits: dict[int, int] | None  # first digit -> values; None when Benford's test does not apply
+
+
+@dataclass(frozen=True)
+class SliceAggregate:
+    rows: int
+    measures: Mapping[str, MeasureAggregate]
+
+
 def slice_aggregates(con: duckdb.DuckDBPyConnection, dimensions: Sequence[str],
-                     bases: Sequence[MeasureBasis]) -> dict[tuple[str, Scalar] | None, dict[str, Any]]:
+                     bases: Sequence[MeasureBasis]) -> dict[tuple[str, Scalar] | None, SliceAggregate]:
     """Per (dimension, value), and for the whole table (key None): rows and per measure its
     count, sum, mean, quantiles, outliers and first digits, in one GROUPING SETS scan."""
     dims = [quote_ident(d) for d in dimensions]
@@ -317,13 +341,14 @@ def slice_aggregates(con: duckdb.DuckDBPyConnection, dimensions: Sequence[str],
     parts = ["count(*)"]
     for b in bases:
         x = f"CAST({quote_ident(b.measure)} AS DOUBLE)"
-        outliers = f"count(*) FILTER (WHERE {_outlier_sql(b)})" if b.lower_fence is not None else "NULL"
+        beyond = _outlier_sql(b)
+        outliers = f"count(*) FILTER (WHERE {beyond})" if beyond is not None else "NULL"
         digits = f"histogram({first_digit_sql(x)})" if b.benford else "NULL"
         parts += [f"count({x})", f"sum({x})", f"avg({x})", f"quantile_cont({x}, [0.05, 0.5, 0.95])", outliers, digits]
     flags = [f"grouping({d})" for d in dims]
     sets = ", ".join([f"({d})" for d in dims] + ["()"])
     sql = f"SELECT {', '.join(flags + dims + parts)} FROM {TABLE} GROUP BY GROUPING SETS ({sets})"
-    result: dict[tuple[str, Scalar] | None, dict[str, Any]] = {}
+    result: dict[tuple[str, Scalar] | None, SliceAggregate] = {}
     k = len(dims)
     for row in con.execute(sql).fetchall():
         grouped = [i for i, g in enumerate(row[:k]) if g == 0]
@@ -332,57 +357,59 @@ def slice_aggregates(con: duckdb.DuckDBPyConnection, dimensions: Sequence[str],
         measures = {}
         for j, b in enumerate(bases):
             n, total, mean, quantiles, outliers, digits = values[1 + j * per: 1 + (j + 1) * per]
-            measures[b.measure] = {"n": int(n), "sum": total or 0.0, "mean": mean, "quantiles": quantiles,
-                                   "outliers": outliers, "digits": digits}
-        result[key] = {"rows": int(values[0]), "measures": measures}
+            measures[b.measure] = MeasureAggregate(n=int(n), sum=total or 0.0, mean=mean, quantiles=quantiles,
+                                                   outliers=outliers, digits=digits)
+        result[key] = SliceAggregate(rows=int(values[0]), measures=measures)
     return result
 
 
-def _measure_profile(basis: MeasureBasis, rows: int, m: Mapping[str, Any], scale: float,
+def _measure_profile(basis: MeasureBasis, rows: int, m: MeasureAggregate, scale: float,
                      min_benford: int) -> MeasureProfile:
-    q = m["quantiles"] or (None, None, None)
-    mad = conformity = None
-    if m["digits"] and sum(m["digits"].values()) >= min_benford:
-        test = benford_test({int(d): c for d, c in m["digits"].items()})
+    q: Sequence[float | None] = m.quantiles or (None, None, None)
+    mad: float | None = None
+    conformity: str | None = None
+    if m.digits and sum(m.digits.values()) >= min_benford:
+        test = benford_test({int(d): c for d, c in m.digits.items()})
         mad, conformity = test.mad, test.conformity
     return MeasureProfile(
-        measure=basis.measure, values=m["n"], null_ratio=_share(rows - m["n"], rows), mean=_number(m["mean"], scale),
+        measure=basis.measure, values=m.n, null_ratio=_share(rows - m.n, rows), mean=_number(m.mean, scale),
         p05=_number(q[0], scale), p50=_number(q[1], scale), p95=_number(q[2], scale),
-        outlier_share=_share(m["outliers"], m["n"]) if m["outliers"] is not None and m["n"] else None,
+        outlier_share=_share(m.outliers, m.n) if m.outliers is not None and m.n else None,
         benford_mad=mad, benford_conformity=conformity)
 
 
-def _departure(table: str, column: str, value: Scalar, part: Mapping[str, Any], siblings: Sequence[Mapping[str, Any]],
+def _departure(table: str, column: str, value: Scalar, part: SliceAggregate, siblings: Sequence[SliceAggregate],
                bases: Sequence[MeasureBasis], s: DepartureSettings) -> Departure | None:
     """The slice against the other slices of its dimension. A measure is compared only among the
     slices it applies to (that have at least one value of it): a quantity that only product lines
     carry is absent elsewhere by design, not missing."""
-    rows = part["rows"]
+    rows = part.rows
     if rows < s.min_slice_rows:
         return None
     reasons = []
     for b in bases:
-        m = part["measures"][b.measure]
-        applies = [x for x in siblings if x["measures"][b.measure]["n"] > 0]
-        if not m["n"]:
+        m = part.measures[b.measure]
+        applies = [x for x in siblings if x.measures[b.measure].n > 0]
+        if not m.n:
             continue
-        rest_rows = sum(x["rows"] for x in applies) - rows
-        rest_n = sum(x["measures"][b.measure]["n"] for x in applies) - m["n"]
+        rest_rows = sum(x.rows for x in applies) - rows
+        rest_n = sum(x.measures[b.measure].n for x in applies) - m.n
         if rest_rows < s.min_slice_rows:
             continue
-        found = [("null_ratio", (rows - m["n"]) / rows, (rest_rows - rest_n) / rest_rows, None)]
-        if m["n"] >= s.min_slice_rows and rest_n >= s.min_slice_rows:
-            if m["outliers"] is not None:
-                rest_outliers = sum(x["measures"][b.measure]["outliers"] for x in applies) - m["outliers"]
-                found.append(("outlier_share", m["outliers"] / m["n"], rest_outliers / rest_n, None))
+        found: list[tuple[str, float, float, float | None]] = [
+            ("null_ratio", (rows - m.n) / rows, (rest_rows - rest_n) / rest_rows, None)]
+        if m.n >= s.min_slice_rows and rest_n >= s.min_slice_rows:
+            if m.outliers is not None:  # then every slice has a count: the fences are the table's
+                rest_outliers = sum(x.measures[b.measure].outliers or 0 for x in applies) - m.outliers
+                found.append(("outlier_share", m.outliers / m.n, rest_outliers / rest_n, None))
             if b.std:
-                rest_sum = sum(x["measures"][b.measure]["sum"] for x in applies) - m["sum"]
-                found.append(("mean_shift", m["sum"] / m["n"], rest_sum / rest_n, b.std))
+                rest_sum = sum(x.measures[b.measure].sum for x in applies) - m.sum
+                found.append(("mean_shift", m.sum / m.n, rest_sum / rest_n, b.std))
         for metric, mine, rest, std in found:
             effect = (mine - rest) / std if std else _cohens_h(mine, rest)
             if abs(effect) >= s.min_effect:
-                reasons.append(DepartureReason(metric, b.measure, round_sig(mine, 6), round_sig(rest, 6),
-                                               round_sig(effect, 6)))
+                reasons.append(DepartureReason(metric, b.measure, finite(round_sig(mine, 6)),
+                                               finite(round_sig(rest, 6)), finite(round_sig(effect, 6))))
     if not reasons:
         return None
     reasons.sort(key=lambda r: (-abs(r.effect), r.metric, r.measure))
@@ -392,9 +419,21 @@ def _departure(table: str, column: str, value: Scalar, part: Mapping[str, Any], 
 # --- the source -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TableSlices:
+    """Everything the phase reports about one fact table."""
+
+    table: SlicedTable
+    dimensions: list[SliceDimension]
+    rejected: list[RejectedDimension]
+    profiles: list[SliceProfile]
+    departures: list[Departure]
+    periods: list[SlicePeriods]
+
+
 def slice_table(con: duckdb.DuckDBPyConnection, table: str, why: str, path: Path,
                 profiles: Mapping[str, ColumnProfile], annotations: Annotations, correlations: Correlations,
-                settings: SlicingSettings) -> tuple[SlicedTable, list, list, list, list, list]:
+                settings: SlicingSettings) -> TableSlices:
     """Everything the phase reports about one fact table."""
     measures = measures_of(table, annotations, profiles)[: settings.selection.max_measures]
     annotation = annotations.tables.get(table)
@@ -406,18 +445,20 @@ def slice_table(con: duckdb.DuckDBPyConnection, table: str, why: str, path: Path
     dims, rejected = choose_dimensions(con, table, profiles, annotations, correlations, settings.selection)
     bases = measure_bases(con, table, measures, profiles, settings.quality)
     aggregates = slice_aggregates(con, [d.column for d in dims], bases)
-    whole = aggregates.get(None) or {"rows": 0, "measures": {}}
-    slice_profiles, departures = [], []
+    whole = aggregates.get(None) or SliceAggregate(rows=0, measures={})
+    slice_profiles: list[SliceProfile] = []
+    departures: list[Departure] = []
     for d in dims:
         siblings = [aggregates[(d.column, v.value)] for v in d.values]
         for v in d.values:
             part = aggregates[(d.column, v.value)]
-            slice_profiles.append(SliceProfile(table, d.column, v.value, part["rows"], v.share, tuple(
-                _measure_profile(b, part["rows"], part["measures"][b.measure], _scale_of(profiles[b.measure]),
+            slice_profiles.append(SliceProfile(table, d.column, v.value, part.rows, v.share, tuple(
+                _measure_profile(b, part.rows, part.measures[b.measure], _scale_of(profiles[b.measure]),
                                  settings.quality.benford.min_values) for b in bases)))
             if found := _departure(table, d.column, v.value, part, siblings, bases, settings.departures):
                 departures.append(found)
-    periods, note = [], None
+    periods: list[SlicePeriods] = []
+    note: str | None = None
     if time_column is None:
         note = "the semantic phase names no main time column for the table"
     elif time_column not in profiles:
@@ -429,21 +470,30 @@ def slice_table(con: duckdb.DuckDBPyConnection, table: str, why: str, path: Path
     elif dims:
         periods, note = slice_periods(con, TABLE, table, time_column, dims, settings.periods)
     con.execute(f"DROP TABLE {TABLE}")
-    sliced = SlicedTable(table, whole["rows"], why, tuple(bases), time_column if note is None else None, note)
-    return sliced, dims, rejected, slice_profiles, departures, periods
+    sliced = SlicedTable(table, whole.rows, why, tuple(bases), time_column if note is None else None, note)
+    return TableSlices(sliced, dims, rejected, slice_profiles, departures, periods)
 
 
 def slice_source(con: duckdb.DuckDBPyConnection, source: str, typed: Mapping[str, Path],
                  profiles: Mapping[str, Mapping[str, ColumnProfile]], annotations: Annotations,
                  correlations: Correlations, settings: SlicingSettings) -> Slices:
     """The library twin of the phase: slices of every fact table of a source."""
-    tables, dims, rejected, slice_profiles, departures, periods = [], [], [], [], [], []
+    tables: list[SlicedTable] = []
+    dims: list[SliceDimension] = []
+    rejected: list[RejectedDimension] = []
+    slice_profiles: list[SliceProfile] = []
+    departures: list[Departure] = []
+    periods: list[SlicePeriods] = []
     for table, why in sorted(fact_tables(annotations, profiles).items()):
         if table not in typed:
             continue
         result = slice_table(con, table, why, typed[table], profiles[table], annotations, correlations, settings)
-        for bucket, found in zip((tables, dims, rejected, slice_profiles, departures, periods), result, strict=True):
-            bucket.extend(found if isinstance(found, list) else [found])
+        tables.append(result.table)
+        dims += result.dimensions
+        rejected += result.rejected
+        slice_profiles += result.profiles
+        departures += result.departures
+        periods += result.periods
     departures.sort(key=lambda d: (-d.score, d.table, d.column, _value_key(d.value)))
     return Slices(source=source, tables=tuple(tables), dimensions=tuple(dims), rejected=tuple(rejected),
                   profiles=tuple(slice_profiles), departures=tuple(departures[: settings.departures.top]),

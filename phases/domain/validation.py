@@ -20,7 +20,8 @@ the values that parse, if enough do, and reports how many did not.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import assert_never
 
 from phases.artifacts.annotations import ANNOTATIONS
 from phases.artifacts.column_profiles import COLUMN_PROFILES
@@ -33,25 +34,48 @@ from phases.core.sql import quote_ident, quote_literal
 from phases.domain import validation_checks as checks
 from phases.domain import validation_ledger as ledger
 from phases.domain.validation_env import Env
-from phases.domain.validation_settings import CheckSpec, ValidationSettings
+from phases.domain.validation_settings import (
+    BalanceCheck,
+    Check,
+    CompletenessCheck,
+    DateOrderAcrossCheck,
+    DateOrderCheck,
+    DerivedCheck,
+    IntegrityCheck,
+    NormalBalanceCheck,
+    TrialBalanceCheck,
+    ValidationSettings,
+)
 
 
-def _templates() -> dict[str, Callable[[Env, CheckSpec], list[CheckResult]]]:
-    return {
-        "balance": ledger.check_balance, "trial_balance_vs_journal": ledger.check_trial_balance,
-        "normal_balance": ledger.check_normal_balance, "derived": checks.check_derived,
-        "date_order": checks.check_date_order, "date_order_across": checks.check_date_order_across,
-        "period_completeness": checks.check_period_completeness,
-        "referential_integrity": checks.check_referential_integrity,
-    }
+def run_template(env: Env, spec: Check) -> list[CheckResult]:
+    """One configured check: the template its `kind` names, run against the source in `env`."""
+    match spec:
+        case BalanceCheck():
+            return ledger.check_balance(env, spec)
+        case TrialBalanceCheck():
+            return ledger.check_trial_balance(env, spec)
+        case NormalBalanceCheck():
+            return ledger.check_normal_balance(env, spec)
+        case DerivedCheck():
+            return checks.check_derived(env, spec)
+        case DateOrderCheck():
+            return checks.check_date_order(env, spec)
+        case DateOrderAcrossCheck():
+            return checks.check_date_order_across(env, spec)
+        case CompletenessCheck():
+            return checks.check_period_completeness(env, spec)
+        case IntegrityCheck():
+            return checks.check_referential_integrity(env, spec)
+        case _:
+            assert_never(spec)
 
 
-def run_checks(env: Env, specs: Sequence[CheckSpec]) -> tuple[CheckResult, ...]:
+def run_checks(env: Env, specs: Sequence[Check]) -> tuple[CheckResult, ...]:
     """Every configured check against the source in `env`, in configuration order."""
-    templates = _templates()
     results: list[CheckResult] = []
     for spec in specs:
-        results += templates[spec.kind](env, spec)
+        results += run_template(env, spec)
     ids = [r.id for r in results]
     if len(ids) != len(set(ids)):
         raise PhaseError(f"validation produced duplicate check ids: {sorted({i for i in ids if ids.count(i) > 1})}")

@@ -6,12 +6,13 @@ one skipped result saying why it resolves to none.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from phases.core.sql import quote_ident
 from phases.domain.validation_env import ROW_ID, Col, Env, Unresolved, concepts_text, fmt, jsonable
 
 if TYPE_CHECKING:
+    from phases.artifacts.relationships import Relationship
     from phases.artifacts.validations import CheckResult
     from phases.domain.validation_settings import (
         CompletenessCheck,
@@ -176,10 +177,11 @@ def check_date_order_across(env: Env, spec: DateOrderAcrossCheck) -> list[CheckR
     return results
 
 
-def _date_order_across(env: Env, spec: DateOrderAcrossCheck, rel: Any, earlier: Col, later: Col) -> CheckResult:
-    child_cols = [env.column(rel.child_table, c) for c in rel.child_columns]
-    parent_cols = [env.column(rel.parent_table, c) for c in rel.parent_columns]
-    if None in child_cols or None in parent_cols:
+def _date_order_across(env: Env, spec: DateOrderAcrossCheck, rel: Relationship, earlier: Col,
+                       later: Col) -> CheckResult:
+    child_cols = env.columns(rel.child_table, rel.child_columns)
+    parent_cols = env.columns(rel.parent_table, rel.parent_columns)
+    if child_cols is None or parent_cols is None:
         raise Unresolved(f"relationship {rel.id} names columns missing from the typed tables")
     used = [*child_cols, later, earlier]
     ctes = f"""WITH __v_pairs AS (
@@ -272,9 +274,9 @@ def check_referential_integrity(env: Env, spec: IntegrityCheck) -> list[CheckRes
         return [env.skipped(spec, "relationships.json declares no relationship")]
     results = []
     for rel in env.relationships:
-        child_cols = [env.column(rel.child_table, c) for c in rel.child_columns]
-        parent_cols = [env.column(rel.parent_table, c) for c in rel.parent_columns]
-        if None in child_cols or None in parent_cols:
+        child_cols = env.columns(rel.child_table, rel.child_columns)
+        parent_cols = env.columns(rel.parent_table, rel.parent_columns)
+        if child_cols is None or parent_cols is None:
             results.append(env.skipped(spec, f"relationship {rel.id} names columns missing from the typed tables",
                                        rel.id, [rel.child_table, rel.parent_table]))
             continue
@@ -282,7 +284,7 @@ def check_referential_integrity(env: Env, spec: IntegrityCheck) -> list[CheckRes
     return results
 
 
-def _integrity(env: Env, spec: IntegrityCheck, rel: Any, child_cols: list[Col], parent_cols: list[Col]
+def _integrity(env: Env, spec: IntegrityCheck, rel: Relationship, child_cols: list[Col], parent_cols: list[Col]
                ) -> CheckResult:
     present = " AND ".join(f"{c.at('c')} IS NOT NULL" for c in child_cols)
     values = ", ".join(c.ident for c in child_cols)

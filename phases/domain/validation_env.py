@@ -23,11 +23,12 @@ from phases.artifacts.relationships import Relationship
 from phases.artifacts.validations import CheckResult
 from phases.core.records import round_sig
 from phases.core.sql import quote_ident, quote_literal
+from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
     import duckdb
 
-    from phases.domain.validation_settings import CheckSpec, Tolerance, ValidationSettings
+    from phases.domain.validation_settings import Check, Tolerance, ValidationSettings
 
 ROW_ID = "_row_id"
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -173,6 +174,12 @@ class Env:
         return Col(table, name, profile.sql_type, note.concept if note else None,
                    note.concept_confidence if note else 0.0)
 
+    def columns(self, table: str, names: Sequence[str]) -> list[Col] | None:
+        """The columns `names` of `table`, or None when the typed table lacks any of them."""
+        cols = [self.column(table, name) for name in names]
+        found = [c for c in cols if c is not None]
+        return found if len(found) == len(cols) else None
+
     def _usable(self, note: ColumnAnnotation) -> bool:
         return (note.concept_confidence >= self.settings.min_concept_confidence
                 and note.column in self.profiles.get(note.table, {}))
@@ -247,16 +254,17 @@ class Env:
         key = (col.ref, kind, parsed_sql)
         if key not in self._parse_checked:
             text = f"trim(CAST({col.ident} AS VARCHAR))"
-            nonempty, parsed = self.con.execute(
-                f"SELECT count(nullif({text}, '')), count({parsed_sql}) FROM {quote_ident(col.table)}").fetchone()
+            nonempty, parsed = one_row(self.con.execute(
+                f"SELECT count(nullif({text}, '')), count({parsed_sql}) FROM {quote_ident(col.table)}"))
             share = parsed / nonempty if nonempty else 1.0
             self._parse_checked[key] = None
             if share < self.settings.min_parse_share:
                 self._parse_checked[key] = (
                     f"{col.ref} is {col.sql_type} and only {fmt(parsed)} of its {fmt(nonempty)} non-empty values "
                     f"parse as {what} ({share:.0%} < min_parse_share {self.settings.min_parse_share:.0%})")
-        if self._parse_checked[key]:
-            raise Unresolved(self._parse_checked[key])
+        reason = self._parse_checked[key]
+        if reason:
+            raise Unresolved(reason)
 
     def number(self, col: Col) -> Num:
         base = col.base_type
@@ -286,9 +294,9 @@ class Env:
         if col.base_type not in TEXT_TYPES and col.base_type not in INTEGER_TYPES:
             raise Unresolved(f"{col.ref} has type {col.sql_type}, not a period")
         text = f"trim(CAST({col.ident} AS VARCHAR))"
-        counts = self.con.execute(
+        counts = one_row(self.con.execute(
             "SELECT " + ", ".join(f"count(*) FILTER (WHERE regexp_full_match({text}, {quote_literal(p[1])}))"
-                                  for p in PERIOD_FORMATS) + f" FROM {quote_ident(col.table)}").fetchone()
+                                  for p in PERIOD_FORMATS) + f" FROM {quote_ident(col.table)}"))
         best = max(range(len(PERIOD_FORMATS)), key=lambda i: (counts[i], -i))
         name = PERIOD_FORMATS[best][0]
         self._parse_share(col, f"period {name}", self._period_expr(text, best), f"{name} periods")
@@ -316,9 +324,9 @@ class Env:
         (`one_sided_share`), an empty side reads as 0; otherwise an empty side is a missing value."""
         table = quote_ident(debit.col.table)
         d_empty, c_empty = debit.empty(), credit.empty()
-        filled, one_side = self.con.execute(
+        filled, one_side = one_row(self.con.execute(
             f"SELECT count(*) FILTER (WHERE NOT ({d_empty} AND {c_empty})), "
-            f"count(*) FILTER (WHERE ({d_empty}) <> ({c_empty})) FROM {table}").fetchone()
+            f"count(*) FILTER (WHERE ({d_empty}) <> ({c_empty})) FROM {table}"))
         one_sided = bool(filled) and one_side / filled >= self.settings.one_sided_share
         d_value, c_value = debit.value(alias, self.scale), credit.value(alias, self.scale)
         if one_sided:
@@ -382,10 +390,10 @@ class Env:
     # --- results -----------------------------------------------------------------------------
 
     @staticmethod
-    def _id(spec: CheckSpec, target: str | None) -> str:
+    def _id(spec: Check, target: str | None) -> str:
         return f"{spec.id}:{target}" if target else spec.id
 
-    def skipped(self, spec: CheckSpec, reason: str, target: str | None = None, tables: Sequence[str] = (),
+    def skipped(self, spec: Check, reason: str, target: str | None = None, tables: Sequence[str] = (),
                 columns: Sequence[str] = (), evidence: Mapping[str, Any] | None = None) -> CheckResult:
         tolerance = getattr(spec, "tolerance", None)
         return CheckResult(
@@ -396,7 +404,7 @@ class Env:
             relative_tolerance=tolerance.relative if tolerance else None,
         )
 
-    def result(self, spec: CheckSpec, target: str | None, cols: Sequence[Col], violations: int, checked: int,
+    def result(self, spec: Check, target: str | None, cols: Sequence[Col], violations: int, checked: int,
                sql: str, reason: str, examples: Sequence[Mapping[str, Any]] = (),
                evidence: Mapping[str, Any] | None = None, tables: Sequence[str] = ()) -> CheckResult:
         """Failed when anything violates, passed otherwise; skipped when nothing could be examined."""

@@ -168,11 +168,11 @@ def _journal_month(env: Env, spec: TrialBalanceCheck, journal: str) -> tuple[str
         date = env.find(parent, spec.period) or env.find(parent, spec.journal_date) or env.time_column(parent)
         if date is None:
             continue
-        child_cols = [env.column(journal, c) for c in rel.child_columns]
-        parent_cols = [env.column(parent, c) for c in rel.parent_columns]
-        if None in child_cols or None in parent_cols:
+        child_cols = env.columns(journal, rel.child_columns)
+        parent_cols = env.columns(parent, rel.parent_columns)
+        if child_cols is None or parent_cols is None:
             continue
-        via_entry = any(c.concept in spec.journal_entry for c in child_cols if c)
+        via_entry = any(c.concept in spec.journal_entry for c in child_cols)
         candidates.append((not via_entry, rel.id, rel, date, child_cols, parent_cols))
     if not candidates:
         raise Unresolved(f"the journal {journal} has no date or period column (concepts "
