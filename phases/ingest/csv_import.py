@@ -37,10 +37,10 @@ import itertools
 import os
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypedDict
 
 import charset_normalizer
 import duckdb
@@ -50,6 +50,7 @@ from phases.core.config import CsvOptions, Model
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
 from phases.core.sql import quote_ident, quote_literal
+from phases.shared.narrow import one_row
 
 ROW_ID = "_row_id"
 CHUNK = 1 << 22  # bytes per read in the streaming passes
@@ -238,17 +239,30 @@ def _line_numbers(path: Path, offsets: Sequence[int]) -> dict[int, int]:
 # --- dialect and header ------------------------------------------------------
 
 SNIFF = "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, len(Columns) "
-SNIFFED = ("delimiter", "quote", "escape", "newline", "comment", "skip", "header", "columns")
+_SniffOptions = Mapping[str, str | bool | int]  # sniff_csv's named parameters
 
 
-def _sniff(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, options: CsvOptions) -> dict[str, Any]:
+class _Sniffed(TypedDict):
+    """What sniff_csv found (the columns of SNIFF); '(empty)' spelled '', the newline unescaped."""
+
+    delimiter: str
+    quote: str
+    escape: str
+    newline: str
+    comment: str
+    skip: int
+    header: bool
+    columns: int
+
+
+def _sniff(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, options: CsvOptions) -> _Sniffed:
     given = {"delim": options.delimiter, "quote": options.quote, "escape": options.escape, "header": options.header}
     overrides = {key: value for key, value in given.items() if value is not None}
     # Fallbacks: a declared quote makes the sniffer fail on any unterminated quote in
     # its sample (the declared quote still wins in _dialect), and a line longer than
     # DuckDB's maximum makes it fail outright (the read then quarantines that line).
     unquoted = {key: value for key, value in overrides.items() if key not in ("quote", "escape")}
-    attempts = [overrides, unquoted, {**unquoted, "max_line_size": LONG_LINE}]
+    attempts: list[_SniffOptions] = [overrides, unquoted, {**unquoted, "max_line_size": LONG_LINE}]
     for kw in [kw for i, kw in enumerate(attempts) if kw not in attempts[:i]]:
         found = _sniff_once(con, readable, kw, lenient=True)
         if found is None or found["columns"] == 1:
@@ -261,20 +275,26 @@ def _sniff(con: duckdb.DuckDBPyConnection, path: Path, readable: Path, options: 
     raise ImportFailed(f"{path}: no CSV dialect found; expected lines of fields separated by a delimiter")
 
 
-def _sniff_once(con: duckdb.DuckDBPyConnection, readable: Path, kw: dict, lenient: bool) -> dict | None:
+def _sniff_once(con: duckdb.DuckDBPyConnection, readable: Path, kw: _SniffOptions, lenient: bool) -> _Sniffed | None:
     args = "".join(f", {key} = ${key}" for key in kw) + (", ignore_errors = true" if lenient else "")
     try:
-        row = con.execute(f"{SNIFF} FROM sniff_csv($path{args})", {"path": str(readable), **kw}).fetchone()
+        row = one_row(con.execute(f"{SNIFF} FROM sniff_csv($path{args})", {"path": str(readable), **kw}))
     except duckdb.Error:
         return None
-    found = dict(zip(SNIFFED, row, strict=True))
-    for key in ("delimiter", "quote", "escape", "comment"):
-        found[key] = "" if found[key] == "(empty)" else found[key]
-    found["newline"] = {"\\r\\n": "\r\n", "\\r": "\r"}.get(found["newline"], "\n")
-    return found
+    delimiter, quote, escape, newline, comment, skip, header, columns = row
+    return _Sniffed(
+        delimiter=_unempty(delimiter), quote=_unempty(quote), escape=_unempty(escape),
+        newline={"\\r\\n": "\r\n", "\\r": "\r"}.get(newline, "\n"), comment=_unempty(comment),
+        skip=skip, header=header, columns=columns,
+    )
 
 
-def _dialect(found: dict, options: CsvOptions, encoding: str, source: str) -> Dialect:
+def _unempty(sniffed: str) -> str:
+    """sniff_csv spells an absent quote, escape or comment character '(empty)'."""
+    return "" if sniffed == "(empty)" else sniffed
+
+
+def _dialect(found: _Sniffed, options: CsvOptions, encoding: str, source: str) -> Dialect:
     # Without a quote in its sample (or after an unterminated one) the sniffer reports
     # none; RFC 4180's '"' is then the safe choice: a '"' inside an unquoted field
     # stays literal, and quoted fields later in the file still parse.
@@ -400,11 +420,11 @@ def _write_raw(
     params = dict(path=str(readable), columns=columns_param, header=dialect.header, skip=skip, nullstr=NO_NULLS)
     params.update(delim=dialect.delimiter, quote=dialect.quote, escape=dialect.escape)
     params.update(rejects_table=rejects[0], rejects_scan=rejects[1])
-    (kept,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    (kept,) = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))
     try:
         # row_number() OVER () follows the file's order only while insertion order is kept.
         con.execute("SET preserve_insertion_order = true")
-        (rows,) = con.execute(sql, params).fetchone()
+        (rows,) = one_row(con.execute(sql, params))
     except duckdb.Error as exc:
         temp.unlink(missing_ok=True)
         message = str(exc).strip().splitlines()[0]

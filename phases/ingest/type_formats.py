@@ -112,8 +112,8 @@ def _number_pattern(groups: tuple[str, ...], decimal: str | None, exponent: bool
     if decimal is None:
         return "(?:" + "|".join(["[0-9]+", *grouped]) + ")"
     d = _rx(decimal)
-    exponent = "(?:[eE][+-]?[0-9]+)?" if decimal == "." and exponent else ""
-    plain = f"(?:[0-9]+(?:{d}[0-9]*)?|{d}[0-9]+){exponent}"
+    exponent_sql = "(?:[eE][+-]?[0-9]+)?" if decimal == "." and exponent else ""
+    plain = f"(?:[0-9]+(?:{d}[0-9]*)?|{d}[0-9]+){exponent_sql}"
     return "(?:" + "|".join([plain, *(f"{g}(?:{d}[0-9]+)?" for g in grouped)]) + ")"
 
 
@@ -354,7 +354,7 @@ def _pair_dates(formats: list[Format], settings: TypingSettings) -> list[Format]
     linked = []
     for f in formats:
         partner = f"{f.type}[{_swap_day_month(f.format)}]" if f.format else None
-        if partner is None or partner == f.key or partner not in keys:
+        if f.format is None or partner is None or partner == f.key or partner not in keys:
             linked.append(f)
             continue
         month_first = f.format.index("%m") < f.format.index("%d")

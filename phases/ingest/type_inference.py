@@ -38,6 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -47,8 +48,9 @@ from phases.core.config import ColumnOverride
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ConfigError, PhaseError
 from phases.core.sql import quote_ident, quote_literal
-from phases.ingest.type_formats import TEXT, Format, ValueSql, build_catalogue, override_format
+from phases.ingest.type_formats import TEXT, Format, Sql, ValueSql, build_catalogue, override_format
 from phases.ingest.typing_settings import TypingSettings
+from phases.shared.narrow import one_row
 
 # cast_failures.parquet is always written with this schema, even when empty.
 _NO_FAILURES = (
@@ -104,7 +106,24 @@ class _Need:
     formats: tuple[Format, ...] = ()  # how many values each parses (and currency units)
     zeros: bool = False  # how many values have leading zeros
     zeros_parsed: Format | None = None  # how many of those it parses (they were written as NULL)
-    units: Format | None = None  # its currency units of every value
+    units: Sql | None = None  # the currency unit of every value (the guess's unit_sql)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """The aggregates of one count pass by alias (see _count_pass); none if nothing was counted."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def count(self, alias: str, default: int) -> int:
+        return self.values.get(alias, default)
+
+    def maybe_count(self, alias: str) -> int | None:
+        return self.values.get(alias)
+
+    def histogram(self, alias: str) -> dict[str, int]:
+        """Unit code -> values; empty when not counted or no value had one (NULL)."""
+        return dict(self.values.get(alias) or {})
 
 
 @dataclass(frozen=True)
@@ -202,7 +221,7 @@ def _footer(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[str]) ->
 
 def _counted(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[str]) -> _Footer:
     counts = "".join(f", count({quote_ident(n)})" for n in names)
-    rows, *non_null = con.execute(f"SELECT count(*){counts} FROM read_parquet({quote_literal(str(path))})").fetchone()
+    rows, *non_null = one_row(con.execute(f"SELECT count(*){counts} FROM read_parquet({quote_literal(str(path))})"))
     return _Footer(rows, non_null, [False] * len(names))
 
 
@@ -212,10 +231,10 @@ def _in_row_order(con: duckdb.DuckDBPyConnection, path: Path, names: Sequence[st
     sorting the whole table by _row_id."""
     if "file_row_number" in names:  # the name read_parquet would give the row number
         return False
-    (ordered,) = con.execute(
+    (ordered,) = one_row(con.execute(
         "SELECT coalesce(bool_and(_row_id = file_row_number + 1), true) FROM read_parquet(?, file_row_number = true)",
         [str(path)],
-    ).fetchone()
+    ))
     return bool(ordered)
 
 
@@ -357,9 +376,9 @@ def _measure(
         if not needs[i].non_null:
             st.non_null = raw.non_null[i]
         if guess is not TEXT and guess.key not in st.parsed:
-            st.parsed[guess.key] = typed.non_null[i] + got.get(f"zp{i}", 0)
+            st.parsed[guess.key] = typed.non_null[i] + got.count(f"zp{i}", 0)
         if needs[i].units is not None:
-            st.units[guess.key] = dict(got[f"h{i}"] or {})
+            st.units[guess.key] = got.histogram(f"h{i}")
         if st.leading_zeros is None and i in marked:
             st.leading_zeros = 0  # none was written as NULL
         stats.append(st)
@@ -384,7 +403,7 @@ def _need(plan: _Plan, guess: Format, marked: bool, exact: bool, blank_free: boo
         formats=tuple(counted),
         zeros=zeros,
         zeros_parsed=guess if marked and not exact else None,
-        units=guess if guess.unit_sql and exact else None,
+        units=guess.unit_sql if exact else None,
     )
 
 
@@ -403,22 +422,29 @@ def _decide_all(
 ) -> list[_Decision]:
     """Decide every column; where a count the decision needs was not taken (the guess fell
     through to another candidate), count every candidate of the column first."""
-    decisions = [_decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)]
-    missing = {i: _every_count(plans[i]) for i, d in enumerate(decisions) if d is None}
+    first = [_decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)]
+    missing = {i: _every_count(plans[i]) for i, d in enumerate(first) if d is None}
     got = _count_pass(con, source, names, missing, values)
-    for i, need in missing.items():
-        decisions[i] = _decide(names[i], plans[i], _stats(got, i, need), settings)
+    decisions = []
+    for i, decision in enumerate(first):
+        if decision is None:  # every count is taken now, so the decision is made
+            decision = _decide(names[i], plans[i], _stats(got, i, missing[i]), settings)
+        if decision is None:
+            raise PhaseError(f"column {names[i]!r}: no type decided after counting every candidate")
+        decisions.append(decision)
     return decisions
 
 
 def _count_pass(
     con: duckdb.DuckDBPyConnection, source: str, names: Sequence[str], needs: Mapping[int, _Need], values: ValueSql
-) -> dict[str, object]:
+) -> _Counted:
     """One aggregate query over the full table computing what `needs` asks per column (none
     if nothing); returns the aggregates by name. The casts are computed once in the middle
     projection (k..), the aggregates only read them. Only the innermost projection reads
     the source: a column of it named like an alias (c0, ...) would shadow the alias."""
-    cols, casts, measures = [], [], []
+    cols: list[str] = []
+    casts: list[str] = []
+    measures: list[str] = []
     for i, need in needs.items():
         c, before = f"c{i}", len(measures)
         if need.non_null:
@@ -436,22 +462,22 @@ def _count_pass(
                 f"count(CASE WHEN {_leading_zeros(c)} THEN {values.cast(need.zeros_parsed, c)} END) AS zp{i}"
             )
         if need.units is not None:
-            measures.append(f"histogram({need.units.unit_sql(c)}) AS h{i}")
+            measures.append(f"histogram({need.units(c)}) AS h{i}")
         if len(measures) > before:
             cols.append(f"{quote_ident(names[i])} AS {c}")
     if not measures:
-        return {}
+        return _Counted()
     inner = f"SELECT {', '.join(cols)} FROM {source}"
     cur = con.execute(f"SELECT {', '.join(measures)} FROM (SELECT {', '.join(['*', *casts])} FROM ({inner}))")
-    return dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    return _Counted(dict(zip([d[0] for d in cur.description], one_row(cur), strict=True)))
 
 
-def _stats(got: Mapping[str, object], i: int, need: _Need) -> _Stats:
+def _stats(got: _Counted, i: int, need: _Need) -> _Stats:
     """Column i's counts from a count pass."""
-    st = _Stats(non_null=got.get(f"nn{i}", 0), leading_zeros=got.get(f"lz{i}"))
+    st = _Stats(non_null=got.count(f"nn{i}", 0), leading_zeros=got.maybe_count(f"lz{i}"))
     for j, f in enumerate(need.formats):
-        st.parsed[f.key] = got.get(f"ok{i}_{j}", st.non_null)  # text parses every value
-        st.units[f.key] = dict(got.get(f"u{i}_{j}") or {})
+        st.parsed[f.key] = got.count(f"ok{i}_{j}", st.non_null)  # text parses every value
+        st.units[f.key] = got.histogram(f"u{i}_{j}")
     return st
 
 
@@ -502,8 +528,9 @@ def _decide(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _De
 def _typed(name: str, fmt: Format, ambiguous: bool, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision:
     parsed = st.parsed[fmt.key] if fmt is not TEXT else st.non_null
     rate = parsed / st.non_null if st.non_null else 1.0
-    notes = [fmt.ambiguity_note] if ambiguous else []
-    unit, units = fmt.unit, ()
+    notes = [fmt.ambiguity_note] if ambiguous and fmt.ambiguity_note else []  # partners always have one
+    unit = fmt.unit
+    units: tuple[tuple[str, int], ...] = ()
     counts = st.units.get(fmt.key) or {}
     if len(counts) == 1:
         unit = next(iter(counts))
@@ -586,7 +613,7 @@ def _alternatives(plan: _Plan, chosen: str) -> tuple[tuple[str, float], ...]:
 @contextmanager
 def _insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Keep the row order of the input in the output (the unsorted typed table relies on it)."""
-    (kept,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    (kept,) = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))
     con.execute("SET preserve_insertion_order = true")
     try:
         yield
