@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from phases.artifacts.annotations import NameClarity
 from phases.core.config import ColumnType, Model, parse_model
 from phases.core.errors import ConfigError
 
@@ -136,7 +137,7 @@ class NameReading:
     id_like: bool  # has a key word ('id', 'no', 'code')
 
     @property
-    def clarity(self) -> str:
+    def clarity(self) -> NameClarity:
         if self.unclear:
             return "unclear"
         return "abbreviated" if self.abbreviations else "clear"
@@ -290,7 +291,8 @@ def build_ontology(settings: Mapping[str, Any], names: Sequence[str], where: str
     known = set(base.key_words | base.qualifier_words | base.noise_words | base.generic_words | base.acronyms)
     known |= union("vocabulary")
     for _, spec in specs:
-        for item in (*spec.concepts.values(), *spec.entities.values()):
+        items: tuple[ConceptSpec | EntitySpec, ...] = (*spec.concepts.values(), *spec.entities.values())
+        for item in items:
             for text in (*item.indicators, *getattr(item, "weak_indicators", ()), item.label):
                 known |= {singular(w) for w in tokenize(text) if w not in abbreviations}
     for words in abbreviations.values():
@@ -304,8 +306,8 @@ def build_ontology(settings: Mapping[str, Any], names: Sequence[str], where: str
             concepts[cid] = Concept(cid, name, len(concepts), c, _concept_phrases(base, c), exclusions)
         for eid, e in spec.entities.items():
             entities[eid] = Entity(eid, len(entities), e, tuple(p for t in e.indicators if (p := base.words_of(t))))
-    for cid, c in concepts.items():
-        for other in (c.spec.one_sided_pair, *c.spec.companions):
+    for cid, concept in concepts.items():
+        for other in (concept.spec.one_sided_pair, *concept.spec.companions):
             if other and other not in concepts and other not in entities:
                 raise ConfigError(f"{where}: concept {cid!r} names {other!r}, which is no concept or entity")
     return replace(base, concepts=concepts, entities=entities)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,12 +148,12 @@ def normalise_value(value: Any) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[_\-]+", " ", str(value).strip().lower()))
 
 
-def _share(items: Iterable[ValueShare], fits) -> float | None:
-    items = [(v, s) for v, s in items if v is not None]
-    total = sum(s for _, s in items)
-    if not items or total <= 0:
+def _share(items: Iterable[ValueShare], fits: Callable[[Any], bool]) -> float | None:
+    present = [(v, s) for v, s in items if v is not None]
+    total = sum(s for _, s in present)
+    if not present or total <= 0:
         return None
-    return sum(s for v, s in items if fits(v)) / total
+    return sum(s for v, s in present if fits(v)) / total
 
 
 def value_share(spec: ConceptSpec, values: Sequence[ValueShare], shapes: Sequence[ValueShare]) -> float:

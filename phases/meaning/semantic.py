@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,7 @@ from phases.artifacts.annotations import (
     AnnotationEvidence,
     Annotations,
     ColumnAnnotation,
+    DecidedBy,
     LlmStatus,
     Role,
     TableAnnotation,
@@ -137,8 +138,8 @@ def read_settings(settings: Mapping[str, Any], where: str) -> tuple[SemanticSett
 class Forced:
     """A decision that wins over inference: a human override or an accepted LLM refinement."""
 
-    by: str  # override | llm
-    role: str | None = None
+    by: Literal["override", "llm"]
+    role: Role | None = None
     concept: str | None = None
     description: str | None = None
     business_name: str | None = None
@@ -221,7 +222,7 @@ class _Decision:
     concept_confidence: float
     pii: str | None
     pii_score: ConceptScore | None
-    role: str
+    role: Role
     role_confidence: float
     role_evidence: AnnotationEvidence
     forced: Forced | None
@@ -232,7 +233,9 @@ def annotate_columns(t: TableFacts, tables: Mapping[str, TableFacts], ontology: 
     strong = strong_name_concepts(t, ontology)
     decisions = []
     for col in t.columns:
-        companions = set().union(*(v for k, v in strong.items() if k != col.name)) | ({t.entity} - {None})
+        companions: set[str] = set().union(*(v for k, v in strong.items() if k != col.name))
+        if t.entity is not None:
+            companions.add(t.entity)
         scores = ranked(score_concepts(
             col, t, tables, ontology, settings.scores, companions, settings.values.min_share,
             settings.values.code_prefix_min_share, settings.roles.text_date_min_share,
@@ -241,7 +244,8 @@ def annotate_columns(t: TableFacts, tables: Mapping[str, TableFacts], ontology: 
     currency = [d.col for d in decisions if d.concept == "currency" and d.col.type == "text"
                 and d.role in ("dimension", "key", "foreign_key")]
     by_concept = {d.concept: d.col for d in decisions if d.concept}
-    entity_label = ontology.entities[t.entity].spec.label if t.entity in ontology.entities else None
+    entity = ontology.entities.get(t.entity) if t.entity is not None else None
+    entity_label = entity.spec.label if entity is not None else None
     return [_finish(d, ontology, settings, currency, by_concept, entity_label) for d in decisions]
 
 
@@ -302,13 +306,13 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, curren
         evidence.append(AnnotationEvidence("ontology", f"no concept{best}"))
     refused = next((s for s in d.scores if s.score == 0 and s.type_note
                     and s.before_type >= settings.min_concept_confidence), None)
-    if refused is not None:
+    if refused is not None and refused.type_note:
         evidence.append(AnnotationEvidence("type", refused.type_note))
     if d.pii:
         parts = d.pii_score.parts if d.pii_score else []
-        score = f"{d.pii_score.score:.2f}" if d.pii_score else "by override"
+        strength = f"{d.pii_score.score:.2f}" if d.pii_score else "by override"
         evidence.append(AnnotationEvidence("values" if any(k == "values" for k, _, _ in parts) else "name",
-                                 f"personal data: {d.pii} ({score}); sample values are not written to the context"))
+                                 f"personal data: {d.pii} ({strength}); sample values are not written to the context"))
     aggregation = unit = unit_source = None
     if role == "measure":
         partner = by_concept.get(spec.one_sided_pair) if spec and spec.one_sided_pair else None
@@ -329,15 +333,16 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, curren
     confidence *= CLARITY_FACTOR[col.reading.clarity]
     name = business_name(col, role, spec, entity_label, ontology)
     description = describe(col, name, role, spec, aggregation, unit, time_role, references, d.pii, unclear_sources)
-    decided_by = "inferred"
+    decided_by: DecidedBy = "inferred"
     f = d.forced
     if f is not None:
         decided_by = f.by
         if f.by == "override":
             confidence = 1.0
-            parts = [f"{k}={v!r}" for k, v in (("role", f.role), ("concept", f.concept),
-                                               ("description", f.description)) if v is not None]
-            evidence.append(AnnotationEvidence("override", f"config/semantic.yaml overrides set {', '.join(parts)}"))
+            settings_set = [f"{k}={v!r}" for k, v in (("role", f.role), ("concept", f.concept),
+                                                      ("description", f.description)) if v is not None]
+            evidence.append(AnnotationEvidence("override",
+                                               f"config/semantic.yaml overrides set {', '.join(settings_set)}"))
         else:
             evidence.append(AnnotationEvidence("llm", f.note))
         name = f.business_name or name
@@ -388,7 +393,7 @@ def refine_with_llm(facts: Mapping[str, TableFacts], tables: Mapping[str, TableA
     for (table, column), r in accepted.items():
         concept, note = r.concept, r.note
         types = ontology.concepts[concept].spec.types if concept else ()
-        col_type = facts[table].column(column).type
+        col_type = facts[table].known_column(column).type
         if types and col_type not in types:  # the model cannot make a text column an amount either
             concept, note = None, f"{note}; refused concept {r.concept}: a {col_type} column cannot hold it"
         forced[(table, column)] = Forced("llm", None, concept, r.description, r.business_name,
@@ -410,7 +415,7 @@ def llm_schema(facts: Mapping[str, TableFacts], tables: Mapping[str, TableAnnota
         for c in columns:
             if c.table != name or (c.table, c.column) not in keep:
                 continue
-            f = t.column(c.column)
+            f = t.known_column(c.column)
             p = f.profile
             item: dict[str, Any] = {
                 "column": c.column, "type": p.type, "role": c.role, "concept": c.concept,

@@ -15,7 +15,7 @@ text whose values look like dates still fits a date concept, at a discount.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import Field
@@ -105,6 +105,13 @@ class TableFacts:
 
     def column(self, name: str) -> ColumnFacts | None:
         return next((c for c in self.columns if c.name == name), None)
+
+    def known_column(self, name: str) -> ColumnFacts:
+        """The facts of a column the table is known to have (one that was annotated)."""
+        found = self.column(name)
+        if found is None:
+            raise KeyError(f"table {self.name!r} has no column {name!r}")
+        return found
 
 
 def table_prefix(names: Sequence[str], min_share: float = 0.8, max_length: int = 3) -> str | None:
@@ -253,7 +260,7 @@ def score_concepts(
     for cid, how in readings.items():
         get(cid).add("name", s.initials / len(readings), f"unclear name {col.name!r}: {how}")
     _relationship_evidence(col, table, tables, s, get, ontology)
-    if (col.primary_key or col.referenced_by) and table.entity in ontology.concepts:
+    if (col.primary_key or col.referenced_by) and table.entity is not None and table.entity in ontology.concepts:
         what = "primary key" if col.primary_key else "referenced key"
         get(table.entity).add("relationship", s.table_key, f"{what} of table {table.name!r}, whose rows are "
                                                           f"{table.entity} records (table name)")
@@ -282,19 +289,19 @@ def score_concepts(
 
 
 def _relationship_evidence(col: ColumnFacts, table: TableFacts, tables: Mapping[str, TableFacts], s: Scores,
-                           get, ontology: Ontology) -> None:
+                           get: Callable[[str], ConceptScore], ontology: Ontology) -> None:
     fk = col.foreign_key
     if fk is not None:
         parent = tables.get(fk.parent_table)
         entity = parent.entity if parent else None
-        if entity in ontology.concepts:
+        if entity is not None and entity in ontology.concepts:
             get(entity).add("relationship", s.relationship * fk.confidence,
                             f"foreign key {fk.id} (confidence {fk.confidence:.2f}) to table {fk.parent_table!r}, "
                             f"whose rows are {entity} records")
     elif col.rejected is not None:
         parent = tables.get(col.rejected.parent_table)
         entity = parent.entity if parent else None
-        if entity in ontology.concepts:
+        if entity is not None and entity in ontology.concepts:
             get(entity).add("relationship", s.rejected_relationship * col.rejected.confidence,
                             f"rejected foreign key candidate {col.rejected.id} (confidence "
                             f"{col.rejected.confidence:.2f}: {col.rejected.reason}) to {entity} records")

@@ -22,10 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field
 
-from phases.artifacts.annotations import AnnotationEvidence, ColumnAnnotation, TableAnnotation
+from phases.artifacts.annotations import (
+    Aggregation,
+    AnnotationEvidence,
+    ColumnAnnotation,
+    Role,
+    TableAnnotation,
+    TableKind,
+)
 from phases.core.config import Model
 from phases.meaning.ontology import ConceptSpec, Ontology
 from phases.meaning.semantic_evidence import DATES, NUMERIC, ColumnFacts, TableFacts
@@ -53,7 +61,7 @@ class TableSettings(Model):
 
 @dataclass(frozen=True)
 class RoleDecision:
-    role: str
+    role: Role
     confidence: float
     kind: str  # evidence kind of the reason: statistics | relationship | type
     reason: str
@@ -146,7 +154,7 @@ def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: 
 
 
 def aggregation_of(col: ColumnFacts, spec: ConceptSpec | None, partner: ColumnFacts | None,
-                   activity_min_share: float) -> tuple[str, str]:
+                   activity_min_share: float) -> tuple[Aggregation, str]:
     """(aggregation, why) of a measure."""
     if spec is not None and spec.one_sided_pair and partner is not None:
         share = both_sides_share(col, partner)
@@ -233,7 +241,8 @@ def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapp
     evidence.append(AnnotationEvidence("relationship", structural))
     kind, conf, why = _kind(t, summable, measures, parents, children, event, others, tables, ts)
     evidence.append(AnnotationEvidence("statistics", why))
-    hint = ontology.entities[t.entity].spec.kind if t.entity in ontology.entities else None
+    entity = ontology.entities.get(t.entity) if t.entity is not None else None
+    hint = entity.spec.kind if entity is not None else None
     if hint and kind != "unknown":
         agree = hint == kind or {hint, kind} <= {"dimension", "reference"}
         conf = min(1.0, conf + 0.1) if agree else conf * 0.8
@@ -255,16 +264,17 @@ def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapp
         others_t = [f"{c.column} ({c.time_role or 'unclear'})" for c in cols
                     if c.role == "timestamp" and c is not time_col]
         main = f"main date {time_col.column!r} ({time_col.time_role or 'unclear role'})"
-        others = f"; other dates: {', '.join(others_t)}" if others_t else ""
-        evidence.append(AnnotationEvidence("type", main + others))
+        other_dates = f"; other dates: {', '.join(others_t)}" if others_t else ""
+        evidence.append(AnnotationEvidence("type", main + other_dates))
     return TableAnnotation(
         table=t.name, kind=kind, entity=t.entity, grain=tuple(grain), time_column=time_col.column if time_col else None,
         rows=t.rows, confidence=round(conf, 3), evidence=tuple(evidence),
     )
 
 
-def _kind(t: TableFacts, summable, measures, parents, children, event: bool, others, tables: Mapping[str, TableFacts],
-          ts: TableSettings) -> tuple[str, float, str]:
+def _kind(t: TableFacts, summable: Sequence[ColumnAnnotation], measures: Sequence[ColumnAnnotation],
+          parents: Sequence[str], children: Sequence[str], event: bool, others: Sequence[ColumnAnnotation],
+          tables: Mapping[str, TableFacts], ts: TableSettings) -> tuple[TableKind | Literal["unknown"], float, str]:
     if len(parents) >= 2 and not measures and len(others) <= ts.bridge_max_attributes:
         return "bridge", 0.85, f"links {len(parents)} tables and measures nothing: a bridge"
     if summable and (parents or event):

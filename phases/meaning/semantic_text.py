@@ -85,7 +85,7 @@ def describe(col: ColumnFacts, name: str, role: str, concept: ConceptSpec | None
     if unit:
         what += f" in {unit}"
     redundant = concept is None or concept.label.lower() in name.lower() or concept.label.lower() == what
-    label = "" if redundant else f" ({concept.label.lower()})"
+    label = "" if redundant or concept is None else f" ({concept.label.lower()})"
     text = f"{name}{label}: {what}."
     if pii:
         text += f" Personal data ({pii.replace('_', ' ')}); its values are withheld."
