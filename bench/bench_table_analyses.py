@@ -101,14 +101,14 @@ def run_quality(con, parquet: Path, folder: Path) -> None:
 def run_temporal(con, parquet: Path, folder: Path) -> None:
     """What phases.profile.temporal.profile_time does, on the same table."""
     from phases.core.sql import quote_ident
-    from phases.profile.temporal import DATE_TYPES, NUMERIC_TYPES, profile_temporal, profiles_json
+    from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES
+    from phases.profile.temporal import DATE_TYPES, NUMERIC_TYPES, profile_temporal
     from phases.profile.temporal_settings import TemporalSettings
 
     wanted = [c for c, t in TYPES.items() if t in DATE_TYPES + NUMERIC_TYPES]
     con.execute(f"CREATE TEMP TABLE typed AS SELECT {', '.join(map(quote_ident, wanted))} "
                 f"FROM read_parquet('{parquet}')")
-    (folder / "temporal_profiles.json").write_text(profiles_json(profile_temporal(con, "typed", TYPES,
-                                                                                  TemporalSettings())))
+    TEMPORAL_PROFILES.dump(folder, profile_temporal(con, "typed", TYPES, TemporalSettings()))
 
 
 TASKS = {"summarize": run_summarize, "statistics": run_statistics, "quality": run_quality,
