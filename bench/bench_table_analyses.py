@@ -100,8 +100,8 @@ def run_quality(con, parquet: Path, folder: Path) -> None:
 
 def run_temporal(con, parquet: Path, folder: Path) -> None:
     """What phases.profile.temporal.profile_time does, on the same table."""
-    from phases.core.sql import quote_ident
     from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES
+    from phases.core.sql import quote_ident
     from phases.profile.temporal import DATE_TYPES, NUMERIC_TYPES, profile_temporal
     from phases.profile.temporal_settings import TemporalSettings
 
