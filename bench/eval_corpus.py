@@ -21,7 +21,9 @@ and its JSON outputs are scored against bench/corpus/<dataset>/truth.yaml:
   flagged columns judged by the truth (flags on columns the truth does not judge are counted apart);
   flag recall: should_flag columns that are flagged.
 - additive errors: columns labelled `additive` whose truth says not to sum them.
-- types: columns whose type matches the truth.
+- types: columns whose type matches the truth; nulls exact: columns whose profiled NULL count
+  equals the CSV's empty fields (a value turned into NULL by a null token, or a cast failure,
+  shows here).
 
 Exits 0 whatever the figures (a measurement); 2 on a usage error. `--check-truth` only re-measures
 the truth files against the data with DuckDB (rows, keys, orphans) and exits 1 on a mismatch.
@@ -96,6 +98,7 @@ class Table:
     primary_key: tuple[str, ...] | None
     candidate_keys: list[tuple[str, ...]]
     columns: dict[str, Column]
+    duplicate_rows: int = 0
 
 
 @dataclass
@@ -120,7 +123,8 @@ def load_truth(name: str) -> Truth:
         for column, c in spec["columns"].items():
             columns[column] = Column(c.get("type"), c.get("additive"), c.get("should_flag"), c.get("should_not_flag"))
         pk = tuple(spec["primary_key"]) if spec.get("primary_key") else None
-        tables[table] = Table(spec.get("rows"), pk, [tuple(k) for k in spec.get("candidate_keys", [])], columns)
+        tables[table] = Table(spec.get("rows"), pk, [tuple(k) for k in spec.get("candidate_keys", [])], columns,
+                              spec.get("duplicate_rows", 0))
     fks = [FK(f["from"], tuple(f["columns"]), f["to"], tuple(f["to_columns"]), f.get("orphans"),
               bool(f.get("optional")), bool(f.get("one_to_one"))) for f in doc.get("foreign_keys", [])]
     return Truth(name, bool(doc.get("clean")), tables, fks)
@@ -257,6 +261,8 @@ class Score:
     additive_errors: int = 0
     types_ok: int = 0
     types_judged: int = 0
+    nulls_ok: int = 0
+    nulls_checked: int = 0
     source_readiness: str = "-"
     wall_s: float | None = None
     error: str | None = None
@@ -289,6 +295,7 @@ class Score:
             "flag_recall": self.ratio(self.flagged_should, self.should_flag),
             "additive_errors": self.additive_errors,
             "types": self.ratio(self.types_ok, self.types_judged),
+            "nulls_exact": self.ratio(self.nulls_ok, self.nulls_checked),
             "source_readiness": self.source_readiness, "wall_s": self.wall_s, "error": self.error,
             "details": self.details,
         }
@@ -326,7 +333,27 @@ def _rel_label(rel: dict) -> str:
             f"{rel['parent_table']}({', '.join(rel['parent_columns'])})")
 
 
-def score(truth: Truth, state: Path) -> Score:
+def empty_fields(data: Path, tables) -> dict[tuple[str, str], int]:
+    """Per column, the CSV fields that are empty: the real NULLs, to compare with the profiled NULL count."""
+    import duckdb
+
+    counts = {}
+    con = duckdb.connect()
+    for table in tables:
+        path = data / f"{table}.csv"
+        if not path.exists():
+            continue
+        rel = f"read_csv('{path}', all_varchar=true, nullstr='', sample_size=-1)"
+        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
+        if not columns:
+            continue
+        nulls = ", ".join(f'count(*) - count("{c}")' for c in columns)
+        row = con.execute(f"SELECT {nulls} FROM {rel}").fetchone()
+        counts.update({(table, c): n for c, n in zip(columns, row, strict=True)})
+    return counts
+
+
+def score(truth: Truth, state: Path, data: Path | None = None) -> Score:
     s = Score(truth.name, truth.clean, tables=len(truth.tables))
     d = s.details
     rel_doc = _read(state / "relationships" / "relationships.json")
@@ -396,7 +423,13 @@ def score(truth: Truth, state: Path) -> Score:
         return s
     s.source_readiness = (context.get("readiness") or {}).get("level", "-")
     d.update(flags_wrong=[], flags_unknown=[], flags_missed=[], additive_errors=[], additive_missed=[], types_wrong=[],
-             columns_unmatched=[])
+             columns_unmatched=[], nulls_differ=[], duplicates_unreported=[])
+    empties = empty_fields(data, truth.tables) if data is not None and data.is_dir() else {}
+    for name, table in truth.tables.items():
+        if table.duplicate_rows:
+            text = json.dumps([t for t in context.get("tables", []) if t.get("table") == name]).lower()
+            if "duplicate" not in text:
+                d["duplicates_unreported"].append(f"{name}: {table.duplicate_rows} duplicate rows, not in the context")
     seen = set()
     for col in context.get("columns", []):
         table, column = col["table"], col["column"]
@@ -428,6 +461,13 @@ def score(truth: Truth, state: Path) -> Score:
                 d["flags_unknown"].append(f"{where} [{col.get('readiness')}: {dims}]")
         elif c.should_flag is not None:
             d["flags_missed"].append(f"{where}: {c.should_flag}")
+        if (table, column) in empties and isinstance((col.get("stats") or {}).get("nulls"), int):
+            s.nulls_checked += 1
+            if col["stats"]["nulls"] == empties[(table, column)]:
+                s.nulls_ok += 1
+            else:
+                d["nulls_differ"].append(f"{where}: {col['stats']['nulls']} NULL in the context, "
+                                         f"{empties[(table, column)]} empty fields in the CSV")
         aggregation = col.get("aggregation")
         if aggregation == "additive" and c.additive is False:
             s.additive_errors += 1
@@ -466,7 +506,8 @@ COLUMNS = [
     ("not ready", "not_ready", "pct"), ("false alarm", "false_alarms", "pct"), ("flags right", "flags_right", "pct"),
     ("flag recall", "flag_recall", "pct"), ("unjudged flags", "flags_unknown", "int"),
     ("additive err", "additive_errors", "int"),
-    ("types", "types", "pct"), ("source", "source_readiness", None), ("wall s", "wall_s", "secs"),
+    ("types", "types", "pct"), ("nulls exact", "nulls_exact", "pct"), ("source", "source_readiness", None),
+    ("wall s", "wall_s", "secs"),
 ]
 
 
@@ -525,6 +566,8 @@ def print_details(row: dict) -> None:
                        ("flags_unknown", "flag on an unjudged column"),
                        ("additive_errors", "additive, must not be summed"),
                        ("additive_missed", "additive, not labelled so"), ("types_wrong", "type differs"),
+                       ("nulls_differ", "NULL count differs from the CSV's empty fields"),
+                       ("duplicates_unreported", "duplicate rows not reported"),
                        ("columns_unmatched", "column not in the truth"),
                        ("columns_missing", "truth column not in the context")]:
         items = d.get(key) or []
@@ -592,7 +635,7 @@ def main() -> int:
             wall = float((args.out / name / "wall_s").read_text())
         if wall is not None and not args.skip_run:
             (args.out / name / "wall_s").write_text(f"{wall:.1f}")
-        result = score(truth, project / "state" / name)
+        result = score(truth, project / "state" / name, data)
         result.wall_s = wall
         result.error = error or result.error
         rows.append(result.row())
