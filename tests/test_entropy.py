@@ -6,6 +6,7 @@ hand-written Annotations record, so each semantic detector's rule is tested on i
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
@@ -334,8 +335,36 @@ def test_the_markdown_keeps_the_most_uncertain_columns_when_it_must_cut(measured
     cut = render_markdown(document, tight)
     assert len(cut) <= 2000 < len(full)
     assert "left out to fit 2000 characters" in cut
-    worst = document["columns"][0]
-    assert f"`{worst['table']}.{worst['column']}`" in cut  # the most uncertain column survives the cut
+    worst = document.columns[0]
+    assert f"`{worst.table}.{worst.column}`" in cut  # the most uncertain column survives the cut
+
+
+def test_the_context_document_round_trips_through_its_declaration(measured, s, tmp_path):
+    from phases.artifacts.context_document import (
+        CONTEXT_DOCUMENT,
+        BasicColumnStats,
+        NumberColumnStats,
+        TemporalColumnStats,
+    )
+    from phases.entropy.document import build_context
+
+    ev, typed = measured
+    with duckdb.connect() as con:
+        document = build_context(ev, score(ev, s, typed, con), s)
+    path = CONTEXT_DOCUMENT.dump(tmp_path, document)
+    assert CONTEXT_DOCUMENT.load(path, "entropy") == document
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert path.read_text(encoding="utf-8") == json.dumps(raw, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    (rel,) = raw["relationships"]
+    assert (rel["from"], rel["to"]) == ("orders(customer_id)", "customers(customer_id)") and "from_" not in rel
+    stats = {(c.table, c.column): c.stats for c in document.columns}
+    assert isinstance(stats["orders", "amount"], NumberColumnStats)
+    assert isinstance(stats["orders", "order_date"], TemporalColumnStats)
+    assert isinstance(stats["orders", "kind"], BasicColumnStats) and stats["orders", "kind"].values
+    assert isinstance(stats["orders", "order_id"], BasicColumnStats) and stats["orders", "order_id"].values is None
+    columns = {(c["table"], c["column"]): c["stats"] for c in raw["columns"]}
+    assert "values" not in columns["orders", "order_id"] and "values" not in columns["orders", "amount"]
+    assert columns["orders", "kind"]["values"] == {"sale": 160, "refund": 40}
 
 
 def test_guidance_says_which_statuses_to_filter_and_what_to_convert_before_summing(tmp_path, s):
@@ -351,7 +380,7 @@ def test_guidance_says_which_statuses_to_filter_and_what_to_convert_before_summi
                    annotation("inv", "currency", role="dimension", concept="currency"),
                    annotation("inv", "status", role="dimension", concept="status"))
     with duckdb.connect() as con:
-        guidance = build_context(ev, score(ev, s, typed, con), s)["guidance"]
+        guidance = build_context(ev, score(ev, s, typed, con), s).guidance
     assert "In `inv`, filter `status NOT IN ('cancelled', 'void''d')` (10 rows) before summing `amount`." in guidance
     assert "`inv` holds several currencies in `currency` (USD 30, EUR 10): convert `amount` to one currency " \
            "before summing." in guidance

@@ -1,11 +1,307 @@
-"""The entropy phase's context documents: context.json for programs (its shape is documented
-in docs/context-schema.md) and context.md for an agent's prompt."""
+"""The entropy phase's context documents: context.json for programs and context.md for an
+agent's prompt.
+
+`ContextDocument` is context.json (schema `dataraum-context/1`, documented field by field in
+docs/context-schema.md): the entropy phase builds it from the entropy scores and the earlier
+phases' evidence, renders the Markdown from it, and `CONTEXT_DOCUMENT.load` reads it back.
+Two spellings differ from plain `dataclasses.asdict`, both declared in the field's metadata:
+a relationship's `from_` is written `from` (a Python keyword), and a column's `values` is left
+out, not written as null, when the column has none to show.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from phases.core.records import JsonArtifact, TextArtifact
+from phases.artifacts.annotations import Aggregation, Role, TableKind
+from phases.artifacts.entropy_scores import CompoundRiskHit, Readiness, Resolution
+from phases.core.errors import StateError
+from phases.core.manifest import canonical_json, write_atomically
+from phases.core.records import JsonArtifact, Scalar, TextArtifact, from_json
 
-CONTEXT_DOCUMENT: JsonArtifact[dict[str, Any]] = JsonArtifact("context_document", "context.json", record=dict)
+SCHEMA = "dataraum-context/1"
+
+# Field metadata: the field's key in the JSON when it differs from the field's name, and
+# fields left out of the JSON when they are None.
+JSON_NAME = "json_name"
+OMIT_NONE = "omit_none"
+
+
+@dataclass(frozen=True)
+class DocumentReadiness:
+    """The source's readiness and what decided it."""
+
+    level: Readiness
+    score: float
+    blockers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    table: str
+    kind: TableKind | None  # from the semantic phase; None without annotations
+    entity: str | None
+    grain: tuple[str, ...]  # the columns that identify one row
+    time_column: str | None
+    rows: int | None  # None without a table profile
+    score: float
+    readiness: Readiness
+    reasons: tuple[str, ...]
+    columns: Mapping[str, int]  # readiness -> number of columns
+
+
+# --- a column's statistics: which ones depend on what the statistics phase measured ----------
+
+
+@dataclass(frozen=True)
+class NumberColumnStats:
+    """A numeric column (no `values`: its spread says more than its most frequent values)."""
+
+    rows: int
+    nulls: int
+    distinct: int
+    min: int | float
+    max: int | float
+    mean: float
+    median: float | None
+    negatives: int
+
+
+@dataclass(frozen=True)
+class TemporalColumnStats:
+    """A date or timestamp column: its range as ISO 8601 text."""
+
+    rows: int
+    nulls: int
+    distinct: int
+    min: str
+    max: str
+    values: Mapping[str, int] | None = field(default=None, metadata={OMIT_NONE: True})  # value -> rows
+
+
+@dataclass(frozen=True)
+class BasicColumnStats:
+    """Any other column (text, boolean, ...)."""
+
+    rows: int
+    nulls: int
+    distinct: int
+    # value -> rows, for at most 20 distinct values and never for a PII column; left out otherwise
+    values: Mapping[str, int] | None = field(default=None, metadata={OMIT_NONE: True})
+
+
+@dataclass(frozen=True)
+class NoColumnStats:
+    """A column without a profile: written as `{}`."""
+
+
+# in the order a reader tries them: the first whose fields the JSON object has
+ColumnStats = NumberColumnStats | TemporalColumnStats | BasicColumnStats | NoColumnStats
+
+
+@dataclass(frozen=True)
+class ColumnIssue:
+    """One of a column's worst dimensions, with the finding that decided it."""
+
+    dimension: str
+    layer: str
+    score: float
+    description: str
+    evidence: Mapping[str, Any]  # the measured numbers behind the score (the detector's own keys)
+    resolutions: tuple[Resolution, ...]
+
+
+@dataclass(frozen=True)
+class ColumnEntry:
+    table: str
+    column: str
+    sql: str  # how to write the column in SQL (quoted when needed)
+    type: str | None  # from the typing phase
+    sql_type: str | None
+    role: Role | None  # from the semantic phase; None without an annotation
+    concept: str | None
+    business_name: str | None
+    unit: str | None
+    aggregation: Aggregation | None
+    time_role: str | None
+    pii: str | None
+    references: str | None  # "table.column" of the parent key
+    money: bool
+    description: str | None
+    stats: ColumnStats
+    score: float
+    readiness: Readiness
+    layers: Mapping[str, float]  # layer -> score, only layers with findings
+    issues: tuple[ColumnIssue, ...]  # worst first
+
+
+@dataclass(frozen=True)
+class RelationshipEntry:
+    id: str
+    from_: str = field(metadata={JSON_NAME: "from"})  # "table(columns)" of the child
+    to: str  # "table(columns)" of the parent
+    cardinality: str
+    confidence: float
+    orphan_rows: int
+    null_rows: int
+    fans_out: bool
+    join_safe: bool  # no finding about the relationship
+    issues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AmbiguousJoin:
+    tables: tuple[str, str]  # from, to
+    shortest_paths: int
+    paths: tuple[tuple[str, ...], ...]  # relationship ids of the first three paths
+
+
+@dataclass(frozen=True)
+class CheckEntry:
+    id: str
+    name: str
+    columns: tuple[str, ...]  # "table.column"
+    violations: int | None  # None when skipped
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CheckOutcomes:
+    failed: tuple[CheckEntry, ...]
+    skipped: tuple[CheckEntry, ...]
+    passed: tuple[CheckEntry, ...]
+
+
+@dataclass(frozen=True)
+class SliceDimensionEntry:
+    table: str
+    column: str
+    groups: int
+    values: Mapping[str, int]  # value -> rows, the ten largest groups
+
+
+@dataclass(frozen=True)
+class DepartureEntry:
+    table: str
+    column: str
+    value: Scalar
+    rows: int
+    score: float
+    reasons: tuple[str, ...]  # the three largest
+
+
+@dataclass(frozen=True)
+class VolumeAnomalyEntry:
+    table: str
+    column: str
+    value: Scalar
+    period: str
+    rows: int
+    median: float
+    direction: str  # high | low
+    partial_period: bool
+
+
+@dataclass(frozen=True)
+class SliceSummary:
+    dimensions: tuple[SliceDimensionEntry, ...]
+    departures: tuple[DepartureEntry, ...]
+    volume_anomalies: tuple[VolumeAnomalyEntry, ...]  # at most 30, partial periods left out
+
+
+@dataclass(frozen=True)
+class CycleEntry:
+    id: str
+    name: str
+    confidence: float
+    tables: tuple[str, ...]
+    stages: tuple[str, ...]  # "stage: table"
+    metrics: Mapping[str, float | None]  # name -> value
+    metric_sql: Mapping[str, str]  # name -> the query that measured it
+    not_measured: tuple[str, ...]  # "metric: reason"
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ContextDocument:
+    """context.json: what an agent reads before it writes SQL over a source."""
+
+    schema: str  # SCHEMA
+    source: str
+    readiness: DocumentReadiness
+    guidance: tuple[str, ...]  # instructions to follow before writing SQL
+    tables: tuple[TableEntry, ...]  # most uncertain first
+    columns: tuple[ColumnEntry, ...]  # most uncertain first
+    relationships: tuple[RelationshipEntry, ...]
+    ambiguous_joins: tuple[AmbiguousJoin, ...]
+    validations: CheckOutcomes
+    slices: SliceSummary
+    business_cycles: tuple[CycleEntry, ...]
+    compound_risks: tuple[CompoundRiskHit, ...]
+
+
+# --- the JSON spelling ---------------------------------------------------------------------------
+
+
+def to_json(value: object) -> object:
+    """A record as JSON data: `dataclasses.asdict`, but with the field metadata applied."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        body: dict[str, object] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if item is None and f.metadata.get(OMIT_NONE):
+                continue
+            body[f.metadata.get(JSON_NAME, f.name)] = to_json(item)
+        return body
+    if isinstance(value, Mapping):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    return value
+
+
+def _field_names(cls: type, body: object) -> object:
+    """A JSON object of a `cls` with its JSON names turned back into field names."""
+    if not isinstance(body, Mapping):
+        return body
+    names = {f.metadata[JSON_NAME]: f.name for f in dataclasses.fields(cls) if JSON_NAME in f.metadata}
+    return {names.get(key, key): item for key, item in body.items()}
+
+
+@dataclass(frozen=True)
+class ContextDocumentArtifact(JsonArtifact[ContextDocument]):
+    """context.json, written and read with the field metadata of its records."""
+
+    def load(self, path: Path, producer: str | None = None) -> ContextDocument:
+        producer = producer or "producing"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StateError(f"{path}: artifact missing; run the {producer} phase first") from None
+        except json.JSONDecodeError as exc:
+            raise StateError(f"{path}: not valid JSON ({exc}); forget and rerun the {producer} phase") from None
+        try:
+            if isinstance(data, dict) and isinstance(data.get("relationships"), list):
+                data["relationships"] = [_field_names(RelationshipEntry, r) for r in data["relationships"]]
+            document: ContextDocument = from_json(ContextDocument, data)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise StateError(
+                f"{path}: does not match ContextDocument ({exc}); forget and rerun the {producer} phase"
+            ) from None
+        return document
+
+    def dump(self, folder: Path, record: ContextDocument) -> Path:
+        if not isinstance(record, ContextDocument):
+            raise TypeError(f"artifact {self.name!r} holds a ContextDocument, not a {type(record).__name__}")
+        path = folder / self.file
+        write_atomically(path, canonical_json(to_json(record)))
+        return path
+
+
+CONTEXT_DOCUMENT = ContextDocumentArtifact("context_document", "context.json", record=ContextDocument)
 CONTEXT_MARKDOWN = TextArtifact("context_markdown", "context.md")

@@ -1,18 +1,41 @@
 """The context document: what an LLM agent reads before it writes SQL over a source.
 
-`build_context` gathers the entropy scores and the earlier phases' evidence into one JSON
-document (schema `dataraum-context/1`, documented in docs/context-schema.md);
-`render_markdown` turns that document into Markdown for a prompt, ordered by what matters
-most and cut to a size budget (the least uncertain columns go first when it must cut).
+`build_context` gathers the entropy scores and the earlier phases' evidence into one
+`ContextDocument` (the record of context.json, schema `dataraum-context/1`, documented in
+docs/context-schema.md); `render_markdown` turns that record into Markdown for a prompt,
+ordered by what matters most and cut to a size budget (the least uncertain columns go first
+when it must cut).
 Sample values of columns flagged as personal data never enter either document.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.context_document import (
+    SCHEMA,
+    AmbiguousJoin,
+    BasicColumnStats,
+    CheckEntry,
+    CheckOutcomes,
+    ColumnEntry,
+    ColumnIssue,
+    ColumnStats,
+    ContextDocument,
+    CycleEntry,
+    DepartureEntry,
+    DocumentReadiness,
+    NoColumnStats,
+    NumberColumnStats,
+    RelationshipEntry,
+    SliceDimensionEntry,
+    SliceSummary,
+    TableEntry,
+    TemporalColumnStats,
+    VolumeAnomalyEntry,
+)
 from phases.artifacts.entropy_scores import ColumnEntropy, EntropyObject, EntropyScores
 from phases.core.sql import quote_literal
 from phases.core.sql import readable_ident as _q  # short: it is in most lines of the document
@@ -20,83 +43,89 @@ from phases.entropy.evidence import Evidence
 from phases.entropy.measured import competing_paths, one_to_one_ids
 from phases.entropy.settings import EntropySettings
 
-SCHEMA = "dataraum-context/1"
 EXCLUDED_STATUS = re.compile(r"cancel|void|revers|reject|delet|draft|fail|refund", re.IGNORECASE)
 
 
-def _stats(profile: ColumnProfile | None, pii: bool) -> dict[str, Any]:
+def _stats(profile: ColumnProfile | None, pii: bool) -> ColumnStats:
     if profile is None:
-        return {}
-    stats: dict[str, Any] = {"rows": profile.rows, "nulls": profile.null_count, "distinct": profile.distinct_count}
+        return NoColumnStats()
+    rows, nulls, distinct = profile.rows, profile.null_count, profile.distinct_count
     if profile.numeric is not None:
         n = profile.numeric
-        stats.update(min=n.min, max=n.max, mean=n.mean, median=n.quantiles.get("p50"), negatives=n.negative_count)
-    elif profile.temporal is not None:
-        stats.update(min=profile.temporal.min, max=profile.temporal.max)
-    if not pii and profile.distinct_count <= 20 and profile.numeric is None:
-        stats["values"] = {str(v.value): v.count for v in profile.top_values[:10]}
-    return stats
+        return NumberColumnStats(rows=rows, nulls=nulls, distinct=distinct, min=n.min, max=n.max, mean=n.mean,
+                                 median=n.quantiles.get("p50"), negatives=n.negative_count)
+    values = ({str(v.value): v.count for v in profile.top_values[:10]}
+              if not pii and profile.distinct_count <= 20 else None)
+    if profile.temporal is not None:
+        return TemporalColumnStats(rows=rows, nulls=nulls, distinct=distinct, min=profile.temporal.min,
+                                   max=profile.temporal.max, values=values)
+    return BasicColumnStats(rows=rows, nulls=nulls, distinct=distinct, values=values)
 
 
-def _issues(entropy: ColumnEntropy, objects: list[EntropyObject]) -> list[dict[str, Any]]:
+def _issues(entropy: ColumnEntropy, objects: list[EntropyObject]) -> tuple[ColumnIssue, ...]:
     issues = []
     for top in entropy.top:
         obj = next((o for o in objects if o.dimension == top.dimension and o.summary == top.summary), None)
-        issues.append({
-            "dimension": top.dimension, "layer": top.layer, "score": top.score, "description": top.summary,
-            "evidence": dict(obj.evidence) if obj else {},
-            "resolutions": [{"action": r.action, "expected_reduction": r.expected_reduction, "effort": r.effort}
-                            for r in (obj.resolutions if obj else ())],
-        })
-    return issues
+        issues.append(ColumnIssue(
+            dimension=top.dimension, layer=top.layer, score=top.score, description=top.summary,
+            evidence=dict(obj.evidence) if obj else {}, resolutions=obj.resolutions if obj else (),
+        ))
+    return tuple(issues)
 
 
-def _guidance(ev: Evidence, columns: list[dict[str, Any]]) -> list[str]:
+def _guidance(ev: Evidence, columns: Sequence[ColumnEntry]) -> tuple[str, ...]:
     """Explicit instructions: how to filter and convert before summing, then what to do about each
     column that needs care, most uncertain first."""
     out: list[str] = []
-    issues = {(c["table"], c["column"]): c["issues"] for c in columns}
+    issues = {(c.table, c.column): c.issues for c in columns}
     money_by_table: dict[str, list[str]] = {}
     for c in columns:
-        if c["role"] == "measure" and c["money"]:
-            money_by_table.setdefault(c["table"], []).append(c["column"])
+        if c.role == "measure" and c.money:
+            money_by_table.setdefault(c.table, []).append(c.column)
     fx_tables = sorted({a.table for a in ev.annotations.columns if a.concept == "exchange_rate"}
                        if ev.annotations else set())
     for c in columns:
-        values = c["stats"].get("values") or {}
-        measures = money_by_table.get(c["table"], [])
+        values = _values(c.stats)
+        measures = money_by_table.get(c.table, [])
         if not measures or not values:
             continue
         sums = ", ".join(f"`{_q(m)}`" for m in measures)
-        if c["concept"] == "status" or c["column"].lower() in ("status", "state"):
+        if c.concept == "status" or c.column.lower() in ("status", "state"):
             excluded = sorted(v for v in values if EXCLUDED_STATUS.search(v))
             if excluded:
                 listed = ", ".join(quote_literal(v) for v in excluded)
                 rows = sum(values[v] for v in excluded)
-                out.append(f"In `{c['table']}`, filter `{_q(c['column'])} NOT IN ({listed})` ({rows} rows) before "
+                out.append(f"In `{c.table}`, filter `{_q(c.column)} NOT IN ({listed})` ({rows} rows) before "
                            f"summing {sums}.")
-        if c["concept"] == "currency":
+        if c.concept == "currency":
             if len(values) > 1:
                 shares = ", ".join(f"{k} {v}" for k, v in sorted(values.items(), key=lambda kv: -kv[1]))
                 via = f" with `{fx_tables[0]}`" if fx_tables else ""
-                out.append(f"`{c['table']}` holds several currencies in `{_q(c['column'])}` ({shares}): convert "
+                out.append(f"`{c.table}` holds several currencies in `{_q(c.column)}` ({shares}): convert "
                            f"{sums} to one currency{via} before summing.")
             elif len(values) == 1:
                 doubtful = [m for m in measures
-                            if any(i["dimension"] == "units" for i in issues.get((c["table"], m), []))]
+                            if any(i.dimension == "units" for i in issues.get((c.table, m), ()))]
                 sure = ", ".join(f"`{_q(m)}`" for m in measures if m not in doubtful)
-                line = f"`{c['table']}`: {sure} in {next(iter(values))} (per `{_q(c['column'])}`)" if sure else ""
+                line = f"`{c.table}`: {sure} in {next(iter(values))} (per `{_q(c.column)}`)" if sure else ""
                 if doubtful:
-                    line += ("; but " if line else f"`{c['table']}`: ") + ", ".join(f"`{_q(m)}`" for m in doubtful) + (
+                    line += ("; but " if line else f"`{c.table}`: ") + ", ".join(f"`{_q(m)}`" for m in doubtful) + (
                         f" only claims {next(iter(values))}: some values look converted (see below)")
                 out.append(line + ".")
     for c in columns:
-        for issue in c["issues"][:1]:
-            if c["readiness"] == "ready" or not issue["resolutions"]:
+        for issue in c.issues[:1]:
+            if c.readiness == "ready" or not issue.resolutions:
                 continue
-            out.append(f"`{c['table']}.{_q(c['column'])}` ({c['readiness']}, {issue['dimension']}): "
-                       f"{issue['resolutions'][0]['action']}; {_short(issue['description'])}.")
-    return out
+            out.append(f"`{c.table}.{_q(c.column)}` ({c.readiness}, {issue.dimension}): "
+                       f"{issue.resolutions[0].action}; {_short(issue.description)}.")
+    return tuple(out)
+
+
+def _values(stats: ColumnStats) -> Mapping[str, int]:
+    """The counts of a column's values, when the document shows them."""
+    if isinstance(stats, TemporalColumnStats | BasicColumnStats):
+        return stats.values or {}
+    return {}
 
 
 def _short(text: str, limit: int = 180) -> str:
@@ -104,7 +133,7 @@ def _short(text: str, limit: int = 180) -> str:
 
 
 
-def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> dict[str, Any]:
+def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> ContextDocument:
     objects_by_column: dict[tuple[str, str], list[EntropyObject]] = {}
     for o in scores.objects:
         if o.column is not None and o.table is not None:
@@ -115,161 +144,161 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> di
         a = ev.annotation(t, name)
         typing = ev.types.get(t, {}).get(name)
         pii = bool(a and a.pii)
-        columns.append({
-            "table": t, "column": name, "sql": f"{_q(t)}.{_q(name)}",
-            "type": typing.type if typing else None, "sql_type": typing.sql_type if typing else None,
-            "role": a.role if a else None, "concept": a.concept if a else None,
-            "business_name": a.business_name if a else None, "unit": (a.unit if a else None) or (
+        columns.append(ColumnEntry(
+            table=t, column=name, sql=f"{_q(t)}.{_q(name)}",
+            type=typing.type if typing else None, sql_type=typing.sql_type if typing else None,
+            role=a.role if a else None, concept=a.concept if a else None,
+            business_name=a.business_name if a else None, unit=(a.unit if a else None) or (
                 typing.unit if typing else None),
-            "aggregation": a.aggregation if a else None, "time_role": a.time_role if a else None,
-            "pii": a.pii if a else None, "references": a.references if a else None, "money": bool(a and a.money),
-            "description": a.description if a else None,
-            "stats": _stats(ev.profiles.get(t, {}).get(name), pii),
-            "score": entropy.score, "readiness": entropy.readiness, "layers": dict(entropy.layers),
-            "issues": _issues(entropy, objects_by_column.get((t, name), [])),
-        })
+            aggregation=a.aggregation if a else None, time_role=a.time_role if a else None,
+            pii=a.pii if a else None, references=a.references if a else None, money=bool(a and a.money),
+            description=a.description if a else None,
+            stats=_stats(ev.profiles.get(t, {}).get(name), pii),
+            score=entropy.score, readiness=entropy.readiness, layers=dict(entropy.layers),
+            issues=_issues(entropy, objects_by_column.get((t, name), [])),
+        ))
     tables = []
     for te in scores.tables:
         ta = ev.annotations.tables.get(te.table) if ev.annotations else None
         profile = ev.table_profiles.get(te.table)
-        tables.append({
-            "table": te.table, "kind": ta.kind if ta else None, "entity": ta.entity if ta else None,
-            "grain": list(ta.grain) if ta else [], "time_column": ta.time_column if ta else None,
-            "rows": profile.rows if profile else None, "score": te.score, "readiness": te.readiness,
-            "reasons": list(te.reasons), "columns": dict(te.columns),
-        })
-    rel_objects = {}
+        tables.append(TableEntry(
+            table=te.table, kind=ta.kind if ta else None, entity=ta.entity if ta else None,
+            grain=ta.grain if ta else (), time_column=ta.time_column if ta else None,
+            rows=profile.rows if profile else None, score=te.score, readiness=te.readiness,
+            reasons=te.reasons, columns=dict(te.columns),
+        ))
+    rel_objects: dict[str, list[str]] = {}
     for o in scores.objects:
         if o.target_kind == "relationship":
             rel_objects.setdefault(o.target, []).append(o.summary)
-    relationships = [{
-        "id": r.id, "from": f"{r.child_table}({', '.join(r.child_columns)})",
-        "to": f"{r.parent_table}({', '.join(r.parent_columns)})", "cardinality": r.cardinality,
-        "confidence": r.confidence, "orphan_rows": r.orphan_rows, "null_rows": r.null_rows,
-        "fans_out": r.fans_out, "join_safe": not rel_objects.get(r.id),
-        "issues": rel_objects.get(r.id, []),
-    } for r in ev.relationships.relationships]
-    ambiguous = [{"tables": [start, end], "shortest_paths": len(paths),
-                  "paths": [[step.relationship for step in path.steps] for path in paths[:3]]}
-                 for p in ev.schema.join_paths for start, end, paths in competing_paths(p, one_to_one_ids(ev))]
-    validation = {"failed": [], "skipped": [], "passed": []}
+    relationships = tuple(RelationshipEntry(
+        id=r.id, from_=f"{r.child_table}({', '.join(r.child_columns)})",
+        to=f"{r.parent_table}({', '.join(r.parent_columns)})", cardinality=r.cardinality,
+        confidence=r.confidence, orphan_rows=r.orphan_rows, null_rows=r.null_rows,
+        fans_out=r.fans_out, join_safe=not rel_objects.get(r.id),
+        issues=tuple(rel_objects.get(r.id, [])),
+    ) for r in ev.relationships.relationships)
+    ambiguous = tuple(AmbiguousJoin(tables=(start, end), shortest_paths=len(paths),
+                                    paths=tuple(tuple(step.relationship for step in path.steps)
+                                                for path in paths[:3]))
+                      for p in ev.schema.join_paths for start, end, paths in competing_paths(p, one_to_one_ids(ev)))
+    checks: dict[str, list[CheckEntry]] = {"failed": [], "skipped": [], "passed": []}
     for check in ev.validations.checks if ev.validations else ():
-        validation[check.status].append({"id": check.id, "name": check.name, "columns": list(check.columns),
-                                         "violations": check.violations, "reason": check.reason})
-    return {
-        "schema": SCHEMA, "source": scores.source,
-        "readiness": {"level": scores.readiness, "score": scores.score, "blockers": list(scores.blockers)},
-        "guidance": _guidance(ev, columns),
-        "tables": tables, "columns": columns, "relationships": relationships, "ambiguous_joins": ambiguous,
-        "validations": validation,
-        "slices": _slices(ev), "business_cycles": _cycles(ev),
-        "compound_risks": [{"target": h.target, "dimensions": list(h.dimensions), "multiplier": h.multiplier,
-                            "description": h.description} for h in scores.compound_risks],
-    }
+        checks[check.status].append(CheckEntry(id=check.id, name=check.name, columns=check.columns,
+                                               violations=check.violations, reason=check.reason))
+    column_entries = tuple(columns)
+    return ContextDocument(
+        schema=SCHEMA, source=scores.source,
+        readiness=DocumentReadiness(level=scores.readiness, score=scores.score, blockers=scores.blockers),
+        guidance=_guidance(ev, column_entries),
+        tables=tuple(tables), columns=column_entries, relationships=relationships, ambiguous_joins=ambiguous,
+        validations=CheckOutcomes(failed=tuple(checks["failed"]), skipped=tuple(checks["skipped"]),
+                                  passed=tuple(checks["passed"])),
+        slices=_slices(ev), business_cycles=_cycles(ev),
+        compound_risks=scores.compound_risks,
+    )
 
 
-def _slices(ev: Evidence) -> dict[str, Any]:
+def _slices(ev: Evidence) -> SliceSummary:
     """The dimensions to slice facts by, the slices whose quality departs from the rest, and
     periods with unusual volume."""
     if ev.slices is None:
-        return {"dimensions": [], "departures": [], "volume_anomalies": []}
+        return SliceSummary(dimensions=(), departures=(), volume_anomalies=())
     sl = ev.slices
-    return {
-        "dimensions": [{"table": d.table, "column": d.column, "groups": d.groups,
-                        "values": {str(v.value): v.rows for v in d.values[:10]}} for d in sl.dimensions],
-        "departures": [{"table": d.table, "column": d.column, "value": d.value, "rows": d.rows, "score": d.score,
-                        "reasons": [f"{r.metric} of {r.measure}: {r.slice_value:.4g} vs {r.rest_value:.4g} elsewhere"
-                                    for r in d.reasons[:3]]} for d in sl.departures],
-        "volume_anomalies": [{"table": p.table, "column": p.column, "value": p.value, "period": a.period,
-                              "rows": a.rows, "median": a.median, "direction": a.direction,
-                              "partial_period": a.partial_period}
-                             for p in sl.periods for a in p.anomalies if not a.partial_period][:30],
-    }
+    return SliceSummary(
+        dimensions=tuple(SliceDimensionEntry(table=d.table, column=d.column, groups=d.groups,
+                                             values={str(v.value): v.rows for v in d.values[:10]})
+                         for d in sl.dimensions),
+        departures=tuple(DepartureEntry(
+            table=d.table, column=d.column, value=d.value, rows=d.rows, score=d.score,
+            reasons=tuple(f"{r.metric} of {r.measure}: {r.slice_value:.4g} vs {r.rest_value:.4g} elsewhere"
+                          for r in d.reasons[:3])) for d in sl.departures),
+        volume_anomalies=tuple(VolumeAnomalyEntry(table=p.table, column=p.column, value=p.value, period=a.period,
+                                                  rows=a.rows, median=a.median, direction=a.direction,
+                                                  partial_period=a.partial_period)
+                               for p in sl.periods for a in p.anomalies if not a.partial_period)[:30],
+    )
 
 
-def _cycles(ev: Evidence) -> list[dict[str, Any]]:
+def _cycles(ev: Evidence) -> tuple[CycleEntry, ...]:
     if ev.cycles is None:
-        return []
-    return [{"id": c.id, "name": c.name, "confidence": c.confidence, "tables": list(c.tables),
-             "stages": [f"{st.name}: {st.table}" for st in c.stages],
-             "metrics": {m.name: m.value for m in c.metrics},
-             "metric_sql": {m.name: m.sql for m in c.metrics},
-             "not_measured": [f"{m.name}: {m.reason}" for m in c.skipped], "missing": list(c.missing)}
-            for c in ev.cycles.cycles]
+        return ()
+    return tuple(CycleEntry(id=c.id, name=c.name, confidence=c.confidence, tables=c.tables,
+                            stages=tuple(f"{st.name}: {st.table}" for st in c.stages),
+                            metrics={m.name: m.value for m in c.metrics},
+                            metric_sql={m.name: m.sql for m in c.metrics},
+                            not_measured=tuple(f"{m.name}: {m.reason}" for m in c.skipped), missing=c.missing)
+                 for c in ev.cycles.cycles)
 
 
 # --- Markdown ------------------------------------------------------------------------------
 
 
-def _column_line(c: dict[str, Any], max_findings: int) -> list[str]:
-    facts = [x for x in (c["type"], c["role"], c["concept"] and f"concept {c['concept']}",
-                         c["unit"] and f"unit {c['unit']}", c["pii"] and f"PII ({c['pii']})") if x]
-    head = f"- **`{c['table']}.{_q(c['column'])}`** ({', '.join(facts)}) - {c['readiness']}, entropy {c['score']:.2f}"
+def _column_line(c: ColumnEntry, max_findings: int) -> list[str]:
+    facts = [x for x in (c.type, c.role, c.concept and f"concept {c.concept}",
+                         c.unit and f"unit {c.unit}", c.pii and f"PII ({c.pii})") if x]
+    head = f"- **`{c.table}.{_q(c.column)}`** ({', '.join(facts)}) - {c.readiness}, entropy {c.score:.2f}"
     lines = [head]
-    if c["description"]:
-        lines.append(f"  - {c['description']}")
-    for issue in c["issues"][:max_findings]:
-        action = f" -> {issue['resolutions'][0]['action']}" if issue["resolutions"] else ""
-        lines.append(f"  - {issue['dimension']} ({issue['score']:.2f}): {issue['description']}{action}")
+    if c.description:
+        lines.append(f"  - {c.description}")
+    for issue in c.issues[:max_findings]:
+        action = f" -> {issue.resolutions[0].action}" if issue.resolutions else ""
+        lines.append(f"  - {issue.dimension} ({issue.score:.2f}): {issue.description}{action}")
     return lines
 
 
-def _sections(doc: dict[str, Any], s: EntropySettings) -> list[tuple[str, list[str]]]:
+def _sections(doc: ContextDocument, s: EntropySettings) -> list[tuple[str, list[str]]]:
     """The document's sections in reading order, each a title and its items (one item is one
     bullet, row or column block). Items within a section are ordered most important first."""
-    r = doc["readiness"]
     sections: list[tuple[str, list[str]]] = [
-        ("What decides it", [f"- {_short(b, 200)}" for b in r["blockers"][:10]]),
-        ("Before you write SQL", [f"- {g}" for g in doc["guidance"]]),
+        ("What decides it", [f"- {_short(b, 200)}" for b in doc.readiness.blockers[:10]]),
+        ("Before you write SQL", [f"- {g}" for g in doc.guidance]),
     ]
-    tables = [f"| `{t['table']}` | {t['kind'] or '?'} | {t['rows'] if t['rows'] is not None else '?'} | "
-              f"{', '.join(t['grain']) or '-'} | {t['time_column'] or '-'} | {t['readiness']} |" for t in doc["tables"]]
+    tables = [f"| `{t.table}` | {t.kind or '?'} | {t.rows if t.rows is not None else '?'} | "
+              f"{', '.join(t.grain) or '-'} | {t.time_column or '-'} | {t.readiness} |" for t in doc.tables]
     sections.append(("Tables", ["| table | kind | rows | grain | time column | readiness |\n|---|---|---:|---|---|---|",
                                 *tables] if tables else []))
-    joins = [f"- `{rel['from']}` -> `{rel['to']}` ({rel['cardinality']}): "
-             + ("safe" if rel["join_safe"] else "CAREFUL: " + "; ".join(rel["issues"]))
-             for rel in sorted(doc["relationships"], key=lambda rel: rel["join_safe"])]
-    joins += [f"- `{a['tables'][0]}` reaches `{a['tables'][1]}` along {a['shortest_paths']} equally short paths "
-              f"({'; '.join(' / '.join(p) for p in a['paths'])}): choose one explicitly"
-              for a in doc["ambiguous_joins"]]
+    joins = [f"- `{rel.from_}` -> `{rel.to}` ({rel.cardinality}): "
+             + ("safe" if rel.join_safe else "CAREFUL: " + "; ".join(rel.issues))
+             for rel in sorted(doc.relationships, key=lambda rel: rel.join_safe)]
+    joins += [f"- `{a.tables[0]}` reaches `{a.tables[1]}` along {a.shortest_paths} equally short paths "
+              f"({'; '.join(' / '.join(p) for p in a.paths)}): choose one explicitly"
+              for a in doc.ambiguous_joins]
     sections.append(("Joins", joins))
     sections.append(("Failed checks (do not assume these hold in queries)",
-                     [f"- `{v['id']}` {v['name']}: {_short(v['reason'] or '', 300)}"
-                      for v in doc["validations"]["failed"]]))
-    care = [c for c in doc["columns"] if c["readiness"] != "ready"][: s.context.max_columns_detailed]
+                     [f"- `{v.id}` {v.name}: {_short(v.reason or '', 300)}"
+                      for v in doc.validations.failed]))
+    care = [c for c in doc.columns if c.readiness != "ready"][: s.context.max_columns_detailed]
     sections.append(("Columns that need care (most uncertain first)",
                      ["\n".join(_column_line(c, s.context.max_findings_per_column)) for c in care]))
     sections.append(("Columns ready to use", [
-        f"- `{c['table']}.{_q(c['column'])}`: " + ", ".join(x for x in (c["type"], c["role"], c["concept"], c["unit"])
-                                                             if x)
-        for c in doc["columns"] if c["readiness"] == "ready"]))
+        f"- `{c.table}.{_q(c.column)}`: " + ", ".join(x for x in (c.type, c.role, c.concept, c.unit) if x)
+        for c in doc.columns if c.readiness == "ready"]))
     cycles = []
-    for c in doc["business_cycles"]:
-        metrics = ", ".join(f"{k} {v:.3g}" for k, v in c["metrics"].items() if v is not None)
-        lines = [f"- **{c['name']}** (confidence {c['confidence']:.2f}; {'; '.join(c['stages'])}): {metrics}"]
-        lines += [f"  - not measured: {m}" for m in c["not_measured"][:3]]
-        lines += [f"  - missing: {m}" for m in c["missing"][:3]]
+    for cycle in doc.business_cycles:
+        metrics = ", ".join(f"{k} {v:.3g}" for k, v in cycle.metrics.items() if v is not None)
+        lines = [f"- **{cycle.name}** (confidence {cycle.confidence:.2f}; {'; '.join(cycle.stages)}): {metrics}"]
+        lines += [f"  - not measured: {m}" for m in cycle.not_measured[:3]]
+        lines += [f"  - missing: {m}" for m in cycle.missing[:3]]
         cycles.append("\n".join(lines))
     sections.append(("Business processes", cycles))
-    sl = doc["slices"]
-    sections.append(("Slices", [f"- `{d['table']}` by `{_q(d['column'])}` ({d['groups']} groups)"
-                                for d in sl["dimensions"]]
-                     + [f"- `{d['table']}.{_q(d['column'])} = {d['value']!r}` departs from the rest: "
-                        f"{'; '.join(d['reasons'])}" for d in sl["departures"][:5]]))
-    sections.append(("Checks that could not run", [f"- `{v['id']}`: {v['reason']}"
-                                                   for v in doc["validations"]["skipped"]]))
+    sl = doc.slices
+    sections.append(("Slices", [f"- `{d.table}` by `{_q(d.column)}` ({d.groups} groups)" for d in sl.dimensions]
+                     + [f"- `{d.table}.{_q(d.column)} = {d.value!r}` departs from the rest: "
+                        f"{'; '.join(d.reasons)}" for d in sl.departures[:5]]))
+    sections.append(("Checks that could not run", [f"- `{v.id}`: {v.reason}" for v in doc.validations.skipped]))
     return [(title, items) for title, items in sections if items]
 
 
-def render_markdown(doc: dict[str, Any], s: EntropySettings) -> str:
+def render_markdown(doc: ContextDocument, s: EntropySettings) -> str:
     """The document as Markdown within `context.max_markdown_chars`. When it must cut, it keeps
     the sections in order of importance (blockers, guidance, tables, joins, failed checks, the
     columns that need care, ...) and within each the first, most important items; the note at
     the end says how much was left out."""
     budget = s.context.max_markdown_chars
-    r = doc["readiness"]
-    out = [f"# Data context: {doc['source']}", "",
-           f"Readiness: **{r['level']}** (entropy {r['score']:.2f}; 0 = use as is, 1 = wrong answers)."]
+    r = doc.readiness
+    out = [f"# Data context: {doc.source}", "",
+           f"Readiness: **{r.level}** (entropy {r.score:.2f}; 0 = use as is, 1 = wrong answers)."]
     note_room = 120
     used = sum(len(line) + 1 for line in out) + note_room
     left_out = 0

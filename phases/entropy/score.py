@@ -4,7 +4,7 @@ Reads what every earlier phase measured (see entropy_evidence), runs the detecto
 four layers (entropy_measured: structural and value; entropy_meaning: semantic and
 computational, with entropy_reconcile for copies across a join), aggregates their verdicts
 into scores and readiness (entropy_aggregate), and writes three artifacts (the documents are
-built by context_document):
+built by entropy.document):
 
 - entropy_scores.json: every entropy object, column, table and source score, compound risk;
 - context.json: the context document for an agent (docs/context-schema.md);
@@ -16,7 +16,6 @@ be compared with this one (`dataraum entropy --compare`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -94,8 +93,7 @@ def score_entropy(ctx: SourceContext) -> PhaseOutput:
         scores = score(ev, settings, ctx.paths(TYPED_TABLE), con)
     ctx.write(ENTROPY_SCORES, scores)
     document = build_context(ev, scores, settings)
-    write_atomically(ctx.output_path(CONTEXT_DOCUMENT),
-                     json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    ctx.write(CONTEXT_DOCUMENT, document)
     write_atomically(ctx.output_path(CONTEXT_MARKDOWN), render_markdown(document, settings))
     counts = {r: sum(1 for c in scores.columns if c.readiness == r) for r in ("ready", "investigate", "blocked")}
     return PhaseOutput(
