@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from phases.core.errors import ConfigError
+from phases.artifacts.entropy_scores import (
+    ENTROPY_SCORES,
+    ColumnEntropy,
+    DimensionScore,
+    EntropyScores,
+    Readiness,
+)
+from phases.core.errors import ConfigError, StateError
 from phases.engine import graph
 from phases.engine.project import load_project
 from phases.interfaces import api
@@ -21,6 +28,22 @@ ALL = [
     "count:demo.a", "count:demo.b", "count:demo.c",
     "double:demo.a", "double:demo.b", "double:demo.c", "total:demo",
 ]
+
+
+def write_scores(folder: Path, *columns: tuple[str, str, float, Readiness, tuple[str, ...]]) -> Path:
+    """An entropy_scores.json holding only these column scores: (table, column, score,
+    readiness, the findings of its worst dimensions)."""
+    record = EntropyScores(
+        version=1, source="demo", score=max(c[2] for c in columns), readiness="blocked", blockers=(), tables=(),
+        columns=tuple(
+            ColumnEntropy(table, column, score, readiness, layers={"semantic": score}, reasons=(),
+                          top=tuple(DimensionScore("units", "semantic", score, finding) for finding in findings))
+            for table, column, score, readiness, findings in columns
+        ),
+        objects=(), compound_risks=(),
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return ENTROPY_SCORES.dump(folder, record)
 
 
 def restored_project(factory: pytest.TempPathFactory) -> Path:
@@ -179,18 +202,25 @@ def test_the_context_is_reported_missing_until_the_entropy_phase_writes_it(demo_
 
 
 def test_the_readiness_table_puts_the_most_uncertain_columns_first(demo_project):
+    with pytest.raises(api.ContextNotReady, match="entropy_scores.json is missing"):
+        api.entropy_readiness(root=demo_project)
+    path = write_scores(demo_project / "state/demo/entropy", ("a", "id", 0.1, "ready", ()),
+                        ("b", "v", 0.9, "blocked", ("unit unknown", "mixed formats")),
+                        ("a", "v", 0.5, "investigate", ("mixed formats",)))
+    report = api.entropy_readiness(root=demo_project)
+    assert report.path == path
+    assert [(c.table, c.column, c.readiness) for c in report.columns] == [
+        ("b", "v", "blocked"), ("a", "v", "investigate"), ("a", "id", "ready")]
+    assert report.columns[0].issues == ("unit unknown", "mixed formats")
+    assert [c.column for c in api.entropy_readiness(table="a", limit=1, root=demo_project).columns] == ["v"]
+
+
+def test_the_readiness_table_names_the_phase_to_rerun_when_the_scores_do_not_fit(demo_project):
     folder = demo_project / "state/demo/entropy"
     folder.mkdir(parents=True)
-    (folder / "context.json").write_text(json.dumps({"columns": [
-        {"table": "a", "column": "id", "score": 0.1, "readiness": "ready", "issues": []},
-        {"table": "b", "column": "v", "score": 0.9, "readiness": "blocked",
-         "issues": [{"dimension": "semantic.units", "description": "unit unknown"}]},
-        {"table": "a", "column": "v", "score": 0.5, "readiness": "investigate", "issues": ["mixed formats"]},
-    ]}))
-    report = api.entropy_readiness(root=demo_project)
-    assert [(c.table, c.column) for c in report.columns] == [("b", "v"), ("a", "v"), ("a", "id")]
-    assert report.columns[0].issues == ("unit unknown",)
-    assert [c.column for c in api.entropy_readiness(table="a", limit=1, root=demo_project).columns] == ["v"]
+    (folder / "entropy_scores.json").write_text(json.dumps({"columns": [{"table": "a", "entropy": 0.1}]}))
+    with pytest.raises(StateError, match="does not match EntropyScores .*rerun the entropy phase"):
+        api.entropy_readiness(root=demo_project)
 
 
 def test_entropy_changes_compare_the_last_two_distinct_outputs(demo_project):

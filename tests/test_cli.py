@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from phases.interfaces import api
 from phases.interfaces.cli import LiveView, cli
-from tests.test_api import ALL, restored_project
+from tests.test_api import ALL, restored_project, write_scores
 
 COMMANDS = ("run", "status", "reset", "graph", "history", "context", "entropy")
 
@@ -177,10 +177,8 @@ def test_context_and_entropy_print_what_the_entropy_phase_wrote(ran_project):
     folder = ran_project / "state/demo/entropy"
     folder.mkdir(parents=True)
     (folder / "context.md").write_text("# Context of demo\n")
-    (folder / "context.json").write_text(json.dumps({"columns": [
-        {"table": "a", "column": "v", "score": 0.25, "readiness": "ready", "issues": []},
-        {"table": "b", "column": "v", "score": 0.75, "readiness": "investigate", "issues": ["mixed units"]},
-    ]}))
+    (folder / "context.json").write_text(json.dumps({"columns": [{"table": "a", "column": "v"}]}))
+    write_scores(folder, ("a", "v", 0.25, "ready", ()), ("b", "v", 0.75, "investigate", ("mixed units",)))
     assert dataraum(ran_project, "context").stdout == "# Context of demo\n"
     assert json.loads(dataraum(ran_project, "context", "--format", "json").stdout)["columns"][0]["table"] == "a"
     assert dataraum(ran_project, "entropy").stdout.splitlines() == [

@@ -13,6 +13,7 @@ to `judge_tasks` is only read (see `read_only`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -202,8 +203,9 @@ def judge_tasks(
     """Judge `names` (and nothing else) in dependency order. `tasks` is every task,
     with the implicit task_dep doit derives from file_dep on targets."""
     chosen = set(names)
-    # Ask before anything else: doit's sqlite backend caches an empty record on every read.
-    recorded = {name for name in chosen if dep._in(name)}
+    # Ask the backend (its public `in_`, which every doit dep-file backend implements) before
+    # anything else: doit's sqlite backend caches an empty record on every read.
+    recorded = {name for name in chosen if dep.backend.in_(name)}
     producer = {target: task.name for task in tasks.values() for target in task.targets}
     judged: dict[str, TaskStatus] = {}
     order = dependency_order(tasks, chosen)
@@ -215,8 +217,10 @@ def judge_tasks(
         # in the order judged (doit keeps file_dep as a set, so task_dep order varies)
         upstream = tuple(
             Reason("upstream", d)
-            for d in sorted((d for d in task.task_dep if d in judged and judged[d].will_run), key=position.get)
+            for d in sorted((d for d in task.task_dep if d in judged and judged[d].will_run), key=position.__getitem__)
         )
+        state: State
+        own: tuple[Reason, ...]
         if dep.status_is_ignore(task):
             state, own = "ignored", ()
         elif name not in recorded:  # no record: never run, failed, or forgotten
@@ -265,7 +269,7 @@ def dependency_order(tasks: Mapping[str, Task], chosen: set[str]) -> list[str]:
 
 def own_reasons(
     task: Task, tasks: Mapping[str, Task], dep: Dependency, producer: Mapping[str, str], root: Path,
-    upstream_runs: set[str] = frozenset(),
+    upstream_runs: AbstractSet[str] = frozenset(),
 ) -> tuple[Reason, ...]:
     """Why doit itself would run this task now, judged alone (like `doit info`)."""
     result = dep.get_status(task, tasks, get_log=True)

@@ -29,17 +29,22 @@ from doit.control import TaskControl
 from doit.doit_cmd import DoitConfig, DoitMain
 from doit.exceptions import InvalidCommand, InvalidDodoFile, InvalidTask, UnmetDependency
 
+from phases.artifacts.context_document import CONTEXT_DOCUMENT, CONTEXT_MARKDOWN
+from phases.artifacts.entropy_scores import ENTROPY_SCORES, Readiness
 from phases.core.errors import ConfigError, StateError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
 from phases.core.manifest import read_manifest, write_atomically
+from phases.core.records import ArtifactSpec
 from phases.engine import status as status_mod
 from phases.engine.project import Project, load_project
 from phases.engine.status import LastRun, PipelineStatus, split_task_name
 
 DODO = "dodo.py"
 DEFAULT_PARALLEL = 4
+# The built-in phase that writes the context documents; a project's pipeline.yaml names the
+# phase that outputs `context_document` (see context_phase), this is the name when none does.
 CONTEXT_PHASE = "entropy"
-CONTEXT_FILES = {"md": "context.md", "json": "context.json"}
+CONTEXT_FORMATS: Mapping[str, ArtifactSpec] = {"md": CONTEXT_MARKDOWN, "json": CONTEXT_DOCUMENT}
 
 
 class ContextNotReady(StateError):
@@ -109,6 +114,7 @@ class ContextLocation:
     path: Path  # state/<source>/entropy/context.md
     exists: bool
     phase_enabled: bool
+    phase: str = CONTEXT_PHASE  # the phase that writes it
 
 
 @dataclass(frozen=True)
@@ -175,9 +181,9 @@ class ContextDocument:
 class ColumnReadiness:
     table: str
     column: str
-    score: float | None  # higher is more uncertain
-    readiness: str
-    issues: tuple[str, ...]
+    score: float  # 0..1, higher is more uncertain
+    readiness: Readiness
+    issues: tuple[str, ...]  # the worst dimensions' findings, worst first
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,8 @@ def _project(root: Path) -> Project:
 def _dodo_namespace(root: Path, **doit_config: Any) -> dict[str, Any]:
     """The project's dodo.py as a fresh namespace (never cached: config may have changed)."""
     spec = importlib.util.spec_from_file_location(f"_dataraum_dodo_{abs(hash(root))}", root / DODO)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{root / DODO}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     with _importable(root):
         spec.loader.exec_module(module)
@@ -469,10 +477,21 @@ def _outputs(root: Path, name: str) -> tuple[tuple[ArtifactSummary, ...], Mappin
     return artifacts, dict(manifest.summary)
 
 
+def context_phase(project: Project) -> str:
+    """The phase that writes the context documents (the producer of `context_document`)."""
+    return project.pipeline.producer.get(CONTEXT_DOCUMENT.name, CONTEXT_PHASE)
+
+
+def _context_phase_enabled(project: Project) -> bool:
+    phase = context_phase(project)
+    return any(spec.name == phase for spec in project.pipeline.enabled)
+
+
 def context_locations(project: Project, sources: Sequence[str]) -> tuple[ContextLocation, ...]:
-    enabled = any(spec.name == CONTEXT_PHASE for spec in project.pipeline.enabled)
-    paths = [(s, task_dir(project.root, s, CONTEXT_PHASE) / CONTEXT_FILES["md"]) for s in sources]
-    return tuple(ContextLocation(s, p, p.is_file(), enabled) for s, p in paths)
+    phase = context_phase(project)
+    enabled = _context_phase_enabled(project)
+    paths = [(s, task_dir(project.root, s, phase) / CONTEXT_MARKDOWN.file) for s in sources]
+    return tuple(ContextLocation(s, p, p.is_file(), enabled, phase) for s, p in paths)
 
 
 def run_pipeline(
@@ -705,55 +724,50 @@ def _one_source(project: Project, source_id: str | None) -> str:
     raise ConfigError(f"the project has several sources ({', '.join(sorted(project.sources))}): give --source")
 
 
-def _context_file(project: Project, source: str, fmt: str) -> Path:
-    path = task_dir(project.root, source, CONTEXT_PHASE) / CONTEXT_FILES[fmt]
+def _context_file(project: Project, source: str, artifact: ArtifactSpec) -> Path:
+    """The file of one of the context phase's artifacts for a source; ContextNotReady when the
+    phase has not written it yet."""
+    phase = context_phase(project)
+    path = task_dir(project.root, source, phase) / artifact.file
     if path.is_file():
         return path
-    enabled = any(spec.name == CONTEXT_PHASE for spec in project.pipeline.enabled)
     shown = path.relative_to(project.root)
-    if enabled:
+    if _context_phase_enabled(project):
         hint = f"run `dataraum run --source {source}` first"
     else:
-        hint = f"the {CONTEXT_PHASE} phase is disabled in config/pipeline.yaml"
+        hint = f"the {phase} phase is disabled in config/pipeline.yaml"
     raise ContextNotReady(
-        f"the {CONTEXT_PHASE} phase has not produced a context for source {source!r} yet ({shown} is missing; {hint})"
+        f"the {phase} phase has not produced a context for source {source!r} yet ({shown} is missing; {hint})"
     )
 
 
 def context_document(source_id: str | None = None, fmt: Literal["md", "json"] = "md", *,
                      root: Path | None = None) -> ContextDocument:
-    """The context document the entropy phase wrote for a source."""
-    if fmt not in CONTEXT_FILES:
+    """The context document the entropy phase wrote for a source, as text (Markdown, or the
+    JSON of `phases.artifacts.context_document.ContextDocument`)."""
+    if fmt not in CONTEXT_FORMATS:
         raise ConfigError(f"unknown context format {fmt!r}; use md or json")
     root = find_root(root)
     project = _project(root)
     source = _one_source(project, source_id)
-    path = _context_file(project, source, fmt)
+    path = _context_file(project, source, CONTEXT_FORMATS[fmt])
     return ContextDocument(source, path, fmt, path.read_text(encoding="utf-8"))
 
 
 def entropy_readiness(source_id: str | None = None, table: str | None = None, limit: int = 20, *,
                       root: Path | None = None) -> EntropyReport:
-    """The most uncertain columns of a source, read from the entropy phase's context.json:
-    {"columns": [{"table", "column", "score" (0..1, higher is less certain),
-    "readiness", "issues": [text or {"dimension"/"description"}]}]}."""
-    import json
-
+    """The most uncertain columns of a source (optionally of one table), read from the entropy
+    phase's entropy_scores.json: each column's score, readiness and its worst findings."""
     root = find_root(root)
     project = _project(root)
     source = _one_source(project, source_id)
-    path = _context_file(project, source, "json")
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise StateError(f"{path}: not valid JSON ({exc}); rerun the {CONTEXT_PHASE} phase") from None
-    columns = body.get("columns") if isinstance(body, dict) else None
-    if not isinstance(columns, list):
-        raise StateError(f"{path}: expected a 'columns' list of column scores; rerun the {CONTEXT_PHASE} phase")
-    found = [_readiness(c) for c in columns if isinstance(c, dict)]
-    if table:
-        found = [c for c in found if c.table == table]
-    found.sort(key=lambda c: (-(c.score if c.score is not None else -1.0), c.table, c.column))
+    path = _context_file(project, source, ENTROPY_SCORES)
+    scores = ENTROPY_SCORES.load(path, context_phase(project))
+    found = [
+        ColumnReadiness(c.table, c.column, c.score, c.readiness, tuple(top.summary for top in c.top))
+        for c in scores.columns if not table or c.table == table
+    ]
+    found.sort(key=lambda c: (-c.score, c.table, c.column))
     return EntropyReport(source, path, tuple(found[:limit]))
 
 
@@ -783,26 +797,11 @@ def entropy_changes(source_id: str | None = None, *, root: Path | None = None) -
         b, a = before.get(key), after.get(key)
         if b is not None and a is not None and (b.score, b.readiness) == (a.score, a.readiness):
             continue
-        entry = a or b
+        entry = after[key] if key in after else before[key]
         changes.append(ScoreChange(entry.target, entry.kind, b.score if b else None, a.score if a else None,
                                    b.readiness if b else None, a.readiness if a else None))
     changes.sort(key=lambda c: (-abs((c.after or 0.0) - (c.before or 0.0)), c.kind, c.target))
     return EntropyComparison(source, len(snapshots), tuple(changes))
-
-
-def _readiness(column: Mapping[str, Any]) -> ColumnReadiness:
-    score = column.get("score", column.get("entropy"))
-    issues = []
-    for issue in column.get("issues", []) or []:
-        if isinstance(issue, Mapping):
-            issues.append(str(issue.get("description") or issue.get("dimension") or issue))
-        else:
-            issues.append(str(issue))
-    return ColumnReadiness(
-        table=str(column.get("table", "")), column=str(column.get("column", column.get("name", ""))),
-        score=float(score) if isinstance(score, int | float) else None,
-        readiness=str(column.get("readiness", column.get("status", "?"))), issues=tuple(issues),
-    )
 
 
 # ---------------------------------------------------------------- graph

@@ -13,13 +13,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import click
 
 from phases.core.errors import DataraumError
 from phases.engine.graph import FORMATS, STYLE
-from phases.engine.status import PipelineStatus, TaskStatus
+from phases.engine.status import Cell, PipelineStatus, TaskStatus
 from phases.interfaces import api
 
 STATE_COLOURS = {state: style[2] for state, style in STYLE.items()}
@@ -144,6 +144,8 @@ class LiveView:
             if event.kind == "plan":
                 self.plan = list(event.tasks)
                 self.state = {name: ("waiting", None, None, None) for name in self.plan}
+            elif event.task is None:  # only 'plan' and 'finish' are about no task
+                pass
             elif event.kind == "start":
                 self.state[event.task] = ("running", event.at, None, None)
             elif event.kind in self.KINDS:
@@ -162,7 +164,7 @@ class LiveView:
 
     def _line(self, name: str, width: int) -> str:
         state, started, duration, error = self.state[name]
-        if state == "running":
+        if state == "running" and started is not None:
             detail = f"running {_fmt_duration(time.time() - started)}"
         elif state == "done":
             detail = _fmt_duration(duration)
@@ -250,7 +252,7 @@ def _summary(result: api.RunResult, debug: bool) -> list[str]:
         if where.exists:
             lines.append(f"context of {where.source}: {shown}")
         else:
-            why = "" if where.phase_enabled else f"; the {api.CONTEXT_PHASE} phase is disabled in config/pipeline.yaml"
+            why = "" if where.phase_enabled else f"; the {where.phase} phase is disabled in config/pipeline.yaml"
             lines.append(f"context of {where.source}: not produced yet ({shown} is missing{why})")
     return lines
 
@@ -324,18 +326,18 @@ def _styled(text: str, state: str, width: int) -> str:
 def _grid(status: PipelineStatus, by_table: bool) -> list[str]:
     """Phases across, one row per source (or, with by_table, the source's own row for
     per-source phases, then one row per table)."""
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, dict[str, Cell]] = {}
     for cell in sorted(status.cells(by_table), key=lambda c: (status.sources.index(c.source), c.table is not None)):
-        row = f"{cell.source}.{cell.table}" if cell.table else cell.source
-        rows.setdefault(row, {})[cell.phase] = cell
+        name = f"{cell.source}.{cell.table}" if cell.table else cell.source
+        rows.setdefault(name, {})[cell.phase] = cell
     first = max([len("source")] + [len(r) for r in rows])
     widths = {p: max([len(p)] + [len(r[p].label) for r in rows.values() if p in r]) for p in status.phases}
     lines = ["  ".join([f"{'source':<{first}}", *(f"{p:<{widths[p]}}" for p in status.phases)]).rstrip()]
     for name, row in rows.items():
         parts = [f"{name:<{first}}"]
         for phase in status.phases:
-            cell = row.get(phase)
-            parts.append(_styled(cell.label, cell.state, widths[phase]) if cell else " " * widths[phase])
+            found = row.get(phase)
+            parts.append(_styled(found.label, found.state, widths[phase]) if found else " " * widths[phase])
         lines.append("  ".join(parts).rstrip())
     return lines
 
@@ -417,9 +419,12 @@ def reset(ctx: click.Context, sources: tuple[str, ...], phases: tuple[str, ...],
       dataraum reset --source finance_example --delete-artifacts --yes
     """
     options = _options(ctx)
-    args = dict(source_id=sources or None, phases=phases or None, tables=tables or None,
-                downstream=downstream, delete_artifacts=delete_artifacts, root=options.root)
-    plan = api.reset(**args, dry_run=True)
+
+    def forget(dry_run: bool) -> api.ResetResult:
+        return api.reset(sources or None, phases or None, tables or None, downstream=downstream,
+                         delete_artifacts=delete_artifacts, dry_run=dry_run, root=options.root)
+
+    plan = forget(dry_run=True)
     click.echo(f"Will forget {len(plan.tasks)} task(s):")
     for name in plan.tasks:
         click.echo(f"  {name}")
@@ -432,7 +437,7 @@ def reset(ctx: click.Context, sources: tuple[str, ...], phases: tuple[str, ...],
                 return
         except click.Abort:
             raise click.UsageError("reset needs a confirmation: answer at a terminal or pass --yes") from None
-    done = api.reset(**args)
+    done = forget(dry_run=False)
     deleted = f", deleted {len(done.deleted)} folder(s)" if done.deleted else ""
     click.echo(f"Forgot {len(done.tasks)} task(s){deleted}")
 
@@ -511,7 +516,7 @@ def history(ctx: click.Context, source: str | None, limit: int) -> None:
 @click.option("--source", "-s", help="The source (needed when the project has several).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @click.pass_context
-def context(ctx: click.Context, source: str | None, fmt: str) -> None:
+def context(ctx: click.Context, source: str | None, fmt: Literal["md", "json"]) -> None:
     """Print the context document the entropy phase wrote for a source.
 
     \b
@@ -544,7 +549,7 @@ def entropy(ctx: click.Context, source: str | None, table: str | None, limit: in
         click.echo("no column scores" + (f" for table {table!r}" if table else ""))
         return
     rows = [
-        (c.table, c.column, "" if c.score is None else f"{c.score:.2f}", c.readiness, "; ".join(c.issues[:2]))
+        (c.table, c.column, f"{c.score:.2f}", c.readiness, "; ".join(c.issues[:2]))
         for c in report.columns
     ]
     for line in _table(("table", "column", "entropy", "readiness", "top issues"), rows):
