@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from doit.dependency import SqliteDB
+from doit.dependency import JSONCodec, SqliteDB
 
 # The key doit's Dependency.save_success writes last for a task (doit 0.37).
 _LAST_KEY_OF_A_SUCCESS = "deps:"
@@ -19,13 +19,13 @@ _COMMIT_KEYS = {_LAST_KEY_OF_A_SUCCESS, "ignore:"}
 
 
 class DurableSqliteDB(SqliteDB):
-    def __init__(self, name: str, codec, *, module_name: str | None = None) -> None:
+    def __init__(self, name: str, codec: JSONCodec, *, module_name: str | None = None) -> None:
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(name, codec, module_name=module_name)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=60000")
 
-    def set(self, task_id: str, dependency: str, value) -> None:
+    def set(self, task_id: str, dependency: str, value: object) -> None:
         super().set(task_id, dependency, value)
         if dependency in _COMMIT_KEYS:
             self._write(task_id)

@@ -44,14 +44,17 @@ def build_context(project: Project, phase: str, source: str, table: str | None) 
     for path in project.upstream_manifests(spec, source, table):
         manifest = read_manifest(path)
         upstream.setdefault(manifest.phase, {})[manifest.table] = manifest
-    common = dict(
-        root=project.root, pipeline=project.pipeline, spec=spec, source=project.source(source), tables=tables,
-        out_dir=task_dir(project.root, source, phase, table), settings=project.phase_settings(spec),
-        runtime=project.runtime, upstream=upstream,
-    )
+    config, settings = project.source(source), project.phase_settings(spec)
+    out_dir = task_dir(project.root, source, phase, table)
     if table is not None:
-        return TableContext(**common, table=find_table(tables, table))
-    return SourceContext(**common)
+        return TableContext(
+            root=project.root, pipeline=project.pipeline, spec=spec, source=config, tables=tables, out_dir=out_dir,
+            settings=settings, runtime=project.runtime, upstream=upstream, table=find_table(tables, table),
+        )
+    return SourceContext(
+        root=project.root, pipeline=project.pipeline, spec=spec, source=config, tables=tables, out_dir=out_dir,
+        settings=settings, runtime=project.runtime, upstream=upstream,
+    )
 
 
 def load_function(dotted: str) -> Callable[[Any], PhaseOutput]:
@@ -71,7 +74,9 @@ def describe_artifacts(out_dir: Path, files: Mapping[str, str]) -> dict[str, Art
                 raise PhaseError(f"output {name!r}: the phase did not write {path.name} (pipeline.yaml declares it)")
             rows = columns = None
             if path.suffix == ".parquet":
-                rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]
+                counted = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()
+                assert counted is not None  # count(*) always returns one row
+                rows = counted[0]
                 schema = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
                 columns = tuple((row[0], row[1]) for row in schema)
             described[name] = Artifact(
@@ -145,7 +150,7 @@ def _record(project: Project, started: float, names: tuple[str, str, str | None]
             duration_s=round(finished - started, 3), success=output is not None,
             input_hash=input_hash(project, ctx) if ctx else "", output_summary=manifest_text, error=error,
         ))
-        if output is not None:
+        if output is not None and manifest_text is not None:
             file = ctx.table.path.name if isinstance(ctx, TableContext) else None
             store.record_catalog(
                 engine, source, project.source(source).path, table, file, output.catalog_table, output.catalog_columns,

@@ -4,7 +4,7 @@ values, domain validations, aggregation behaviour)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,8 @@ def units(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                 ))
     for table, q in ev.quality.items():
         for f in q.findings:
-            if f.kind == "mixed_units" and f.column and not ev.types.get(table, {}).get(f.column, None).mixed:
+            typed = ev.types.get(table, {}).get(f.column) if f.column else None
+            if f.kind == "mixed_units" and f.column and not (typed is not None and typed.mixed):
                 out.append(finding(
                     table, f.column, "units", "mixed_units", m.mixed_units_score,
                     "values carry several units or currencies: a SUM adds them as if they were one",
@@ -160,9 +161,9 @@ def validations(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
         resolution = (fix(f"resolve the {check.violations or 'reported'} violations of {check.name!r} or exclude "
                           "them from totals", 1.0, "medium"),)
         # blame the values that break the check, not the keys and periods it groups by
-        targets = [tuple(col.split(".", 1)) for col in check.columns if "." in col]
-        measures = [(t, c) for t, c in targets if (a := ev.annotation(t, c)) is not None and a.role == "measure"]
-        targets = measures or targets or [(t, None) for t in check.tables]
+        named = [(t, col) for t, _, col in (name.partition(".") for name in check.columns if "." in name)]
+        measures = [(t, col) for t, col in named if (a := ev.annotation(t, col)) is not None and a.role == "measure"]
+        targets: Sequence[tuple[str, str | None]] = measures or named or [(t, None) for t in check.tables]
         for table, column in targets:
             out.append(finding(
                 table, column, "validation", f"validation:{check.id}", score,

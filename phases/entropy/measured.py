@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject, Resolution
+from phases.artifacts.relationships import Relationship
+from phases.artifacts.schema_graph import JoinPath, TablePair
+from phases.artifacts.temporal_profiles import LevelShift
 from phases.core.records import round_sig
 from phases.entropy.evidence import Evidence
 from phases.entropy.settings import LAYER_OF, EntropySettings, ramp
@@ -112,7 +115,8 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
         base = {"relationship": rel.id, "child_rows": rel.child_rows, "cardinality": rel.cardinality}
 
         def add(detector: str, score: float, summary: str, evidence: Mapping[str, Any], *fixes: Resolution,
-                confidence: float = 1.0, rel=rel, column=column, base=base) -> None:
+                confidence: float = 1.0, rel: Relationship = rel, column: str | None = column,
+                base: Mapping[str, Any] = base) -> None:
             out.append(finding(rel.child_table, column, "relationship_quality", detector, score, summary,
                                {**base, **evidence}, fixes, confidence, target_kind="relationship", target=rel.id))
 
@@ -144,7 +148,9 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
     return out
 
 
-def competing_paths(pair, one_to_one: frozenset[str] = frozenset()) -> list[tuple[str, str, list]]:
+def competing_paths(
+    pair: TablePair, one_to_one: frozenset[str] = frozenset(),
+) -> list[tuple[str, str, list[JoinPath]]]:
     """For each side of a table pair, the shortest join paths to the other side that keep that
     side's rows, when there are several: (from, to, paths). A path that fans out (walks from a
     parent to its children, as through a shared dimension) is not a join an agent would choose,
@@ -258,8 +264,8 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
             what = "optional reference: a NULL may mean 'no parent'" if optional else "NULL"
             summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are {what}; COUNT(column), AVG "
                        "and filters silently skip them")
-            evidence = {"null_count": p.null_count, "rows": p.rows, "null_ratio": p.null_ratio,
-                        "optional_reference": optional}
+            evidence: dict[str, Any] = {"null_count": p.null_count, "rows": p.rows, "null_ratio": p.null_ratio,
+                                        "optional_reference": optional}
             if name in patterns:
                 cat, purity, where = patterns[name]
                 score *= n.structural_damping
@@ -353,7 +359,7 @@ def _day(period: str) -> dt.date:
     return dt.date(parts[0], parts[1], parts[2])
 
 
-def persistent_shifts(shifts):
+def persistent_shifts(shifts: Iterable[LevelShift]) -> list[LevelShift]:
     """Level shifts that are not undone by the next one: a jump up followed by a jump back down
     to about the old level is a spike (one extreme value, which the outlier detector judges),
     not a change of regime."""
