@@ -1,9 +1,9 @@
 """The entropy phase: how far an agent can trust each column, table and join of a source.
 
-Reads what every earlier phase measured (see entropy_evidence), runs the detectors of the
-four layers (entropy_measured: structural and value; entropy_meaning: semantic and
-computational, with entropy_reconcile for copies across a join), aggregates their verdicts
-into scores and readiness (entropy_aggregate), and writes three artifacts (the documents are
+Reads what every earlier phase measured (see entropy.evidence), runs the detectors of the
+four layers (entropy.measured: structural and value; entropy.meaning: semantic and
+computational, with entropy.reconcile for copies across a join), aggregates their verdicts
+into scores and readiness (entropy.aggregate), and writes three artifacts (the documents are
 built by entropy.document):
 
 - entropy_scores.json: every entropy object, column, table and source score, compound risk;
