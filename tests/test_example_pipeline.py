@@ -10,6 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from phases.artifacts.registry import ARTIFACTS
+from phases.artifacts.tables import ImportSummary
+from phases.core.manifest import canonical_json, read_manifest
+from phases.core.records import JsonArtifact, TableArtifact, from_json, to_json
 from tests.conftest import REPO, run_doit
 
 pytestmark = pytest.mark.slow
@@ -187,6 +191,35 @@ def test_topology_sees_the_ledger_as_a_star_around_the_transactions(example_run)
     graph = source_artifact(root, "topology", "schema_graph.json")
     assert graph["facts"] == ["master_txn_table"]
     assert graph["isolated_tables"] == []
+
+
+def test_every_artifact_of_the_run_round_trips_through_its_declared_record(example_run):
+    root = example_run[0]
+    manifests = sorted((root / "state").rglob("manifest.json"))
+    assert len(manifests) == len(PHASES) * len(TABLES) + len(SOURCE_PHASES)
+    seen = set()
+    with duckdb.connect() as con:
+        for path in manifests:
+            manifest = read_manifest(path)
+            for name, artifact in manifest.artifacts.items():
+                spec, file = ARTIFACTS[name], manifest.path(name)
+                seen.add(name)
+                assert file.name == spec.file
+                if isinstance(spec, JsonArtifact):
+                    record = spec.load(file, manifest.phase)
+                    # the record holds the whole file: written back, it gives the same bytes
+                    assert canonical_json(to_json(record)) == file.read_text(encoding="utf-8"), file
+                elif isinstance(spec, TableArtifact):
+                    rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(file)]).fetchone()
+                    schema = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(file)]).fetchall()
+                    assert rows == (artifact.rows,)
+                    assert tuple((c[0], c[1]) for c in schema) == artifact.columns
+                else:
+                    assert file.read_text(encoding="utf-8")
+            if manifest.phase == "import":
+                summary = from_json(ImportSummary, manifest.summary)
+                assert summary.table == manifest.table
+    assert seen == set(ARTIFACTS)
 
 
 def test_a_forced_rerun_writes_a_byte_identical_manifest(example_run):

@@ -17,7 +17,7 @@ from phases.artifacts.annotations import (
     TableAnnotation,
 )
 from phases.core.errors import StateError
-from phases.core.records import dump_json, from_json, load_record
+from phases.core.records import JSON_NAME, OMIT_NONE, dump_json, from_json, load_record, to_json
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,21 @@ def test_round_trip_rebuilds_nested_records(tmp_path: Path) -> None:
     record = Outer("x", 0.5, (Inner("a", ("p", 1)),), {"k": Inner("b", ("q", 2))}, Inner("a", ("r", 3)), {"n": [1]})
     dump_json(tmp_path / "r.json", record)
     assert load_record(Outer, tmp_path / "r.json", "test") == record
+
+
+@dataclass(frozen=True)
+class Spelled:
+    from_: str = field(metadata={JSON_NAME: "from"})
+    shown: int | None = field(default=None, metadata={OMIT_NONE: True})
+
+
+def test_field_metadata_renames_a_key_and_leaves_out_an_absent_value(tmp_path: Path) -> None:
+    assert to_json(Spelled("a")) == {"from": "a"}
+    assert to_json(Spelled("a", 0)) == {"from": "a", "shown": 0}
+    dump_json(tmp_path / "s.json", Spelled("b", 3))
+    assert (tmp_path / "s.json").read_text() == '{\n  "from": "b",\n  "shown": 3\n}\n'
+    assert load_record(Spelled, tmp_path / "s.json", "x") == Spelled("b", 3)
+    assert from_json(Spelled, {"from": "c"}) == Spelled("c")
 
 
 def test_an_integer_is_read_as_a_float_where_the_field_says_float() -> None:

@@ -4,32 +4,23 @@ agent's prompt.
 `ContextDocument` is context.json (schema `dataraum-context/1`, documented field by field in
 docs/context-schema.md): the entropy phase builds it from the entropy scores and the earlier
 phases' evidence, renders the Markdown from it, and `CONTEXT_DOCUMENT.load` reads it back.
-Two spellings differ from plain `dataclasses.asdict`, both declared in the field's metadata:
-a relationship's `from_` is written `from` (a Python keyword), and a column's `values` is left
-out, not written as null, when the column has none to show.
+Two spellings differ from the field names, both declared in the field's metadata (see
+`phases.core.records`): a relationship's `from_` is written `from` (a Python keyword), and a
+column's `values` is left out, not written as null, when the column has none to show.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from phases.artifacts.annotations import Aggregation, Role, TableKind
 from phases.artifacts.entropy_scores import CompoundRiskHit, Readiness, Resolution
-from phases.core.errors import StateError
-from phases.core.manifest import canonical_json, write_atomically
-from phases.core.records import JsonArtifact, Scalar, TextArtifact, from_json
+from phases.core.records import JSON_NAME, OMIT_NONE, JsonArtifact, Scalar, TextArtifact
 
 SCHEMA = "dataraum-context/1"
 
-# Field metadata: the field's key in the JSON when it differs from the field's name, and
-# fields left out of the JSON when they are None.
-JSON_NAME = "json_name"
-OMIT_NONE = "omit_none"
 
 
 @dataclass(frozen=True)
@@ -245,63 +236,5 @@ class ContextDocument:
     compound_risks: tuple[CompoundRiskHit, ...]
 
 
-# --- the JSON spelling ---------------------------------------------------------------------------
-
-
-def to_json(value: object) -> object:
-    """A record as JSON data: `dataclasses.asdict`, but with the field metadata applied."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        body: dict[str, object] = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if item is None and f.metadata.get(OMIT_NONE):
-                continue
-            body[f.metadata.get(JSON_NAME, f.name)] = to_json(item)
-        return body
-    if isinstance(value, Mapping):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
-    return value
-
-
-def _field_names(cls: type, body: object) -> object:
-    """A JSON object of a `cls` with its JSON names turned back into field names."""
-    if not isinstance(body, Mapping):
-        return body
-    names = {f.metadata[JSON_NAME]: f.name for f in dataclasses.fields(cls) if JSON_NAME in f.metadata}
-    return {names.get(key, key): item for key, item in body.items()}
-
-
-@dataclass(frozen=True)
-class ContextDocumentArtifact(JsonArtifact[ContextDocument]):
-    """context.json, written and read with the field metadata of its records."""
-
-    def load(self, path: Path, producer: str | None = None) -> ContextDocument:
-        producer = producer or "producing"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise StateError(f"{path}: artifact missing; run the {producer} phase first") from None
-        except json.JSONDecodeError as exc:
-            raise StateError(f"{path}: not valid JSON ({exc}); forget and rerun the {producer} phase") from None
-        try:
-            if isinstance(data, dict) and isinstance(data.get("relationships"), list):
-                data["relationships"] = [_field_names(RelationshipEntry, r) for r in data["relationships"]]
-            document: ContextDocument = from_json(ContextDocument, data)
-        except (TypeError, ValueError, KeyError) as exc:
-            raise StateError(
-                f"{path}: does not match ContextDocument ({exc}); forget and rerun the {producer} phase"
-            ) from None
-        return document
-
-    def dump(self, folder: Path, record: ContextDocument) -> Path:
-        if not isinstance(record, ContextDocument):
-            raise TypeError(f"artifact {self.name!r} holds a ContextDocument, not a {type(record).__name__}")
-        path = folder / self.file
-        write_atomically(path, canonical_json(to_json(record)))
-        return path
-
-
-CONTEXT_DOCUMENT = ContextDocumentArtifact("context_document", "context.json", record=ContextDocument)
+CONTEXT_DOCUMENT = JsonArtifact("context_document", "context.json", record=ContextDocument)
 CONTEXT_MARKDOWN = TextArtifact("context_markdown", "context.md")

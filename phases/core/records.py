@@ -6,6 +6,9 @@ with `dump_json` (canonical JSON of `dataclasses.asdict`); a later phase reads i
 `load_record(Type, path, producer)`, which rebuilds nested dataclasses, tuples and mappings
 from the type hints, so the record class is the one description of the artifact's shape.
 
+A field may carry metadata for its JSON spelling: `JSON_NAME` (its key when that differs from
+the field's name, e.g. `from`, a Python keyword) and `OMIT_NONE` (left out, not null, when None).
+
 Supported field types: JSON scalars, `X | None`, `Literal[...]`, `Any`, dataclasses,
 `tuple[X, ...]`, fixed tuples `tuple[A, B]`, `Mapping[str, X]` / `dict[str, X]`.
 
@@ -33,6 +36,10 @@ from phases.core.errors import StateError
 from phases.core.manifest import canonical_json, write_atomically
 
 T = TypeVar("T")
+
+# Field metadata of a record's JSON spelling (see the module docstring).
+JSON_NAME = "json_name"
+OMIT_NONE = "omit_none"
 
 
 @functools.cache
@@ -66,8 +73,8 @@ def from_json(tp: Any, value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise TypeError(f"{tp.__name__}: expected an object, got {type(value).__name__}")
         hints = _hints(tp)
-        known = {f.name for f in dataclasses.fields(tp) if f.init}
-        return tp(**{k: from_json(hints[k], v) for k, v in value.items() if k in known})
+        names = {f.metadata.get(JSON_NAME, f.name): f.name for f in dataclasses.fields(tp) if f.init}
+        return tp(**{names[k]: from_json(hints[names[k]], v) for k, v in value.items() if k in names})
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise TypeError(f"expected a list for {tp}, got {type(value).__name__}")
@@ -158,9 +165,25 @@ def json_scalar(value: Any) -> Scalar:
     return str(value)
 
 
+def to_json(value: Any) -> Any:
+    """A record as JSON data: `dataclasses.asdict`, with the fields' JSON spelling applied."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        body: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if not (item is None and f.metadata.get(OMIT_NONE)):
+                body[f.metadata.get(JSON_NAME, f.name)] = to_json(item)
+        return body
+    if isinstance(value, Mapping):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    return value
+
+
 def dump_json(path: Path, record: Any) -> None:
     """Write a record (a dataclass) as canonical JSON, atomically."""
-    write_atomically(path, canonical_json(dataclasses.asdict(record)))
+    write_atomically(path, canonical_json(to_json(record)))
 
 
 # --- artifact declarations ---------------------------------------------------------------------
