@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from phases.core.config import Model, RuntimeSettings, SourceConfig, parse_model
 from phases.core.dag import PhaseSpec, Pipeline
 from phases.core.errors import StateError
-from phases.core.manifest import Manifest
+from phases.core.manifest import Failure, Manifest
 from phases.core.records import ArtifactSpec, JsonArtifact, from_json
 from phases.core.sources import TableRef
 
@@ -141,7 +141,11 @@ class TableContext(TaskContext):
 
 @dataclass(frozen=True)
 class SourceContext(TaskContext):
-    """The context of a source-scoped task: all tables of the source at once."""
+    """The context of a source-scoped task: all usable tables of the source at once. A table
+    whose input failed (an empty or unreadable file) is left out of `tables` and of every
+    per-table input, with its failure in `left_out`, so the other tables go on."""
+
+    left_out: Mapping[str, Failure] = field(default_factory=dict)  # table -> the failure that left it out
 
     def read_tables(self, artifact: JsonArtifact[T]) -> dict[str, T]:
         """A per-table input's record for every table: table name -> record, in name order."""

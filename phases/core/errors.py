@@ -14,7 +14,13 @@ class ConfigError(DataraumError):
     exit_code = 2
 
 
-class ImportFailed(DataraumError):
+class InputError(DataraumError):
+    """The input itself cannot be used (an empty, binary or undecodable file). The task records
+    the failure as its result instead of failing in doit, so the source's other tables go on;
+    it runs again when the file (or the phase's code or settings) changes."""
+
+
+class ImportFailed(InputError):
     """A CSV file cannot be imported at all (empty, unreadable, not CSV)."""
 
 

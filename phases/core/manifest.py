@@ -30,6 +30,14 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """A task's recorded failure on unusable input: where it arose and why, in one line."""
+
+    task: str  # the task whose input failed ('import:src.table'); downstream tasks carry it on
+    reason: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     phase: str
     source: str
@@ -37,8 +45,11 @@ class Manifest:
     artifacts: Mapping[str, Artifact]
     summary: Mapping[str, Any]
     folder: Path  # where it was read from; not part of the file
+    failed: Failure | None = None  # set when the task recorded a failure instead of artifacts
 
     def path(self, artifact: str) -> Path:
+        if self.failed is not None:
+            raise StateError(f"{self.folder / MANIFEST_NAME}: {self.failed.task} failed: {self.failed.reason}")
         try:
             return self.folder / self.artifacts[artifact].path
         except KeyError:
@@ -74,9 +85,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 def write_manifest(
     folder: Path, phase: str, source: str, table: str | None,
-    artifacts: Mapping[str, Artifact], summary: Mapping[str, Any],
+    artifacts: Mapping[str, Artifact], summary: Mapping[str, Any], failed: Failure | None = None,
 ) -> Path:
-    body = {
+    body: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "phase": phase,
         "source": source,
@@ -86,6 +97,8 @@ def write_manifest(
         },
         "summary": summary,
     }
+    if failed is not None:
+        body["failed"] = {"task": failed.task, "reason": failed.reason}
     path = folder / MANIFEST_NAME
     write_atomically(path, canonical_json(body))
     return path
@@ -110,4 +123,5 @@ def read_manifest(path: Path) -> Manifest:
     return Manifest(
         phase=body["phase"], source=body["source"], table=body["table"],
         artifacts=artifacts, summary=body["summary"], folder=path.parent,
+        failed=Failure(**body["failed"]) if "failed" in body else None,
     )

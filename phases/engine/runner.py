@@ -27,23 +27,43 @@ from doit.exceptions import TaskFailed
 
 from phases.core.context import PhaseOutput, SourceContext, TableContext, TaskContext
 from phases.core.dag import PhaseSpec
-from phases.core.errors import DataraumError, PhaseError
+from phases.core.errors import DataraumError, InputError, PhaseError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
-from phases.core.manifest import MANIFEST_NAME, Artifact, Manifest, file_sha256, read_manifest, write_manifest
+from phases.core.manifest import MANIFEST_NAME, Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
 from phases.core.sources import find_table
 from phases.engine.project import Project, load_project
 
 
+class UpstreamFailed(Exception):
+    """A table task whose upstream recorded a failure: it records the same failure, unrun."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(f"{failure.task} failed: {failure.reason}")
+        self.failure = failure
+
+
 def build_context(project: Project, phase: str, source: str, table: str | None) -> TableContext | SourceContext:
-    """The context a phase function receives: a TableContext for a table task, else a SourceContext."""
+    """The context a phase function receives: a TableContext for a table task, else a
+    SourceContext over the tables whose inputs did not fail."""
     spec = project.pipeline.phase(phase)
     if (spec.scope == "table") != (table is not None):
         raise PhaseError(f"phase {phase!r} has scope {spec.scope!r}: give a table name exactly when scope is 'table'")
     tables = project.tables(source)
     upstream: dict[str, dict[str | None, Manifest]] = {}
+    left_out: dict[str, Failure] = {}
     for path in project.upstream_manifests(spec, source, table):
         manifest = read_manifest(path)
+        if manifest.failed is not None and manifest.table is not None:
+            if table is not None:
+                raise UpstreamFailed(manifest.failed)
+            left_out.setdefault(manifest.table, manifest.failed)
         upstream.setdefault(manifest.phase, {})[manifest.table] = manifest
+    if left_out:
+        if len(left_out) == len(tables):
+            raise PhaseError(f"no table of source {source!r} can be used: "
+                             + "; ".join(f"{f.task} failed: {f.reason}" for f in left_out.values()))
+        tables = tuple(t for t in tables if t.name not in left_out)
+        upstream = {p: {t: m for t, m in by.items() if t not in left_out} for p, by in upstream.items()}
     config, settings = project.source(source), project.phase_settings(spec)
     out_dir = task_dir(project.root, source, phase, table)
     if table is not None:
@@ -53,7 +73,7 @@ def build_context(project: Project, phase: str, source: str, table: str | None) 
         )
     return SourceContext(
         root=project.root, pipeline=project.pipeline, spec=spec, source=config, tables=tables, out_dir=out_dir,
-        settings=settings, runtime=project.runtime, upstream=upstream,
+        settings=settings, runtime=project.runtime, upstream=upstream, left_out=dict(sorted(left_out.items())),
     )
 
 
@@ -97,18 +117,42 @@ def input_hash(project: Project, ctx: TaskContext) -> str:
 
 
 def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest:
-    """Run one task in this process, record it in the history, return its manifest or raise."""
+    """Run one task in this process, record it in the history, return its manifest or raise.
+    Unusable input (InputError, or an upstream that recorded one) is a result, not a crash:
+    the task writes a manifest holding the failure, so doit counts it done until its input
+    changes and the source's other tables go on."""
     started = time.time()
     project = load_project(root, check_functions=False)
     ctx = None
+    names = (phase, source, table)
     try:
         ctx = build_context(project, phase, source, table)
         output = _produce(project, ctx)
+    except (InputError, UpstreamFailed) as exc:
+        own = task_name(phase, source, table)
+        failure = exc.failure if isinstance(exc, UpstreamFailed) else Failure(own, _relative(str(exc), root))
+        _record(project, started, names, ctx, None, error=f"{failure.task} failed: {failure.reason}")
+        _record_failure(task_dir(root, source, phase, table), names, failure)
+        return read_manifest(manifest_path(root, source, phase, table))
     except BaseException as exc:
-        _record(project, started, (phase, source, table), ctx, None, error=_one_line(exc))
+        _record(project, started, names, ctx, None, error=_one_line(exc))
         raise
-    _record(project, started, (phase, source, table), ctx, output)
+    _record(project, started, names, ctx, output)
     return read_manifest(manifest_path(root, source, phase, table))
+
+
+def _record_failure(folder: Path, names: tuple[str, str, str | None], failure: Failure) -> None:
+    """The task's result when its input cannot be used: no artifacts, the failure, written last."""
+    (folder / MANIFEST_NAME).unlink(missing_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    phase, source, table = names
+    write_manifest(folder, phase, source, table, {}, {}, failed=failure)
+
+
+def _relative(message: str, root: Path) -> str:
+    """Messages name files relative to the project, so manifests stay the same wherever it lives."""
+    return message.replace(f"{root}/", "")
 
 
 def _produce(project: Project, ctx: TaskContext) -> PhaseOutput:
@@ -214,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(root))  # a project may keep its own phase modules at its root
     name = task_name(args.phase, args.source, args.table)
     try:
-        run_task(root, args.phase, args.source, args.table)
+        manifest = run_task(root, args.phase, args.source, args.table)
+        if manifest.failed is not None:
+            told = "failed" if manifest.failed.task == name else f"not run: {manifest.failed.task} failed"
+            print(f"{name} {told}: {manifest.failed.reason} (the source's other tables go on)", file=sys.stderr)
         return 0
     except DataraumError as exc:
         print(f"{name} failed: {exc}", file=sys.stderr)

@@ -23,12 +23,16 @@ from doit.dependency import Dependency
 from doit.task import Task
 from doit.tools import config_changed
 
+from phases.core.errors import StateError
+from phases.core.manifest import MANIFEST_NAME, Failure, read_manifest
+
 State = Literal["done", "will run", "failed", "never run", "ignored"]
 STATES: tuple[State, ...] = ("done", "will run", "failed", "never run", "ignored")
 
 ReasonKind = Literal[
     "never_run", "failed", "forgotten", "file_changed", "input_changed", "config_changed", "target_missing",
     "input_missing", "inputs_added", "inputs_removed", "upstream", "always", "checker_changed", "uptodate_false",
+    "upstream_failed",
 ]
 
 _REASON_TEXT: dict[str, str] = {
@@ -46,6 +50,7 @@ _REASON_TEXT: dict[str, str] = {
     "always": "has no inputs, so it always runs",
     "checker_changed": "file checker changed ({})",
     "uptodate_false": "an up-to-date check is false ({})",
+    "upstream_failed": "not run: {}",
 }
 
 
@@ -88,14 +93,19 @@ class TaskStatus:
     certain: bool = True
     last_run: LastRun | None = None
 
+    # True when it failed on unusable input and recorded that as its result: doit counts it done,
+    # so it reruns only when its input (or code or settings) changes.
+    recorded: bool = False
+
     @property
     def will_run(self) -> bool:
-        return self.state in ("will run", "failed", "never run")
+        return self.state in ("will run", "never run") or (self.state == "failed" and not self.recorded)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "task": self.task, "phase": self.phase, "source": self.source, "table": self.table,
-            "state": self.state, "certain": self.certain, "reasons": [r.to_json() for r in self.reasons],
+            "state": self.state, "certain": self.certain, "recorded": self.recorded,
+            "reasons": [r.to_json() for r in self.reasons],
             "last_run": self.last_run.to_json() if self.last_run else None,
         }
 
@@ -190,6 +200,25 @@ def split_task_name(name: str) -> tuple[str, str, str | None]:
     return phase, source, table or None
 
 
+def recorded_failure(task: Task) -> Failure | None:
+    """The failure a finished task recorded in its manifest (unusable input), if any."""
+    for target in task.targets:
+        path = Path(target)
+        if path.name == MANIFEST_NAME and path.is_file():
+            try:
+                return read_manifest(path).failed
+            except StateError:
+                return None
+    return None
+
+
+def failure_reason(task_name: str, failure: Failure) -> Reason:
+    """Why a task that recorded a failure failed: its own input, or its table's upstream task's."""
+    if failure.task == task_name:
+        return Reason("failed", failure.reason)
+    return Reason("upstream_failed", f"{failure.task} failed: {failure.reason}")
+
+
 def read_only(dep: Dependency) -> Dependency:
     """doit's get_status forgets a task whose file checker changed; a status must not."""
     dep.remove = lambda task_id: None
@@ -221,6 +250,7 @@ def judge_tasks(
         )
         state: State
         own: tuple[Reason, ...]
+        failure = None
         if dep.status_is_ignore(task):
             state, own = "ignored", ()
         elif name not in recorded:  # no record: never run, failed, or forgotten
@@ -233,10 +263,13 @@ def judge_tasks(
         else:
             own = own_reasons(task, tasks, dep, producer, root, upstream_runs={r.detail for r in upstream})
             state = "will run" if own or upstream else "done"
+            failure = recorded_failure(task) if state == "done" else None
+            if failure is not None:
+                state, own = "failed", (failure_reason(name, failure),)
         judged[name] = TaskStatus(
             task=name, phase=phase, source=source, table=table, state=state,
             reasons=(*own, *upstream) if state != "ignored" else (), certain=bool(own) or not upstream,
-            last_run=last,
+            last_run=last, recorded=failure is not None,
         )
     return list(judged.values())
 

@@ -421,7 +421,8 @@ class _EventReporter:
             self._emit(TaskEvent("start", task.name))
 
     def add_success(self, task: Any) -> None:
-        self._finish(task, "ran", "success")
+        if not self._recorded_failure(task):
+            self._finish(task, "ran", "success")
 
     def add_failure(self, task: Any, fail: Any) -> None:
         if isinstance(fail, UnmetDependency):
@@ -431,7 +432,20 @@ class _EventReporter:
         self._finish(task, "failed", "failure", _error_line(task.name, fail.message), stderr)
 
     def skip_uptodate(self, task: Any) -> None:
-        self._finish(task, "up-to-date", "uptodate")
+        if not self._recorded_failure(task):
+            self._finish(task, "up-to-date", "uptodate")
+
+    def _recorded_failure(self, task: Any) -> bool:
+        """A task that finished by recording unusable input (an empty file) failed, for the run's
+        result and exit code, although doit counts it done; its table's later tasks are blocked."""
+        failure = status_mod.recorded_failure(task)
+        if failure is None:
+            return False
+        if failure.task == task.name:
+            self._finish(task, "failed", "failure", failure.reason)
+        else:
+            self._finish(task, "blocked", "blocked", f"upstream failed: {failure.task}: {failure.reason}")
+        return True
 
     def skip_ignore(self, task: Any) -> None:
         self._finish(task, "ignored", "ignored")
