@@ -10,15 +10,21 @@ fails this task only."""
 from __future__ import annotations
 
 import argparse
+import ctypes
+import dataclasses
 import hashlib
 import importlib
+import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +35,7 @@ from phases.core.context import PhaseOutput, SourceContext, TableContext, TaskCo
 from phases.core.dag import PhaseSpec
 from phases.core.errors import DataraumError, InputError, PhaseError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
-from phases.core.manifest import MANIFEST_NAME, Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
+from phases.core.manifest import Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
 from phases.core.sources import find_table
 from phases.engine.project import Project, load_project
 
@@ -116,6 +122,47 @@ def input_hash(project: Project, ctx: TaskContext) -> str:
     return digest.hexdigest()
 
 
+PARENT_ENV = "DATARAUM_PARENT_PID"  # the pid of the process that started the runner
+PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal this process gets when its parent dies
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """A failed task in one line's worth of parts: what broke, where, and what to do."""
+
+    task: str
+    kind: str  # the exception's class name
+    message: str
+    expected: bool  # one of the project's own errors, whose message is written for users
+    where: str | None = None  # file:line of the innermost frame in the project's code
+    hint: str | None = None
+
+    @classmethod
+    def of(cls, task: str, exc: BaseException, root: Path) -> ErrorRecord:
+        message = _relative(str(exc).strip().splitlines()[0] if str(exc).strip() else "", root)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if Path(f.filename).is_relative_to(root) or "/phases/" in f.filename]
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None
+        return cls(task, type(exc).__name__, message, isinstance(exc, DataraumError), where, _hint(exc))
+
+    def line(self) -> str:
+        if self.expected:
+            text = f"{self.task} failed: {self.message}"
+        else:
+            text = f"{self.task} failed with an unexpected {self.kind}: {self.message}"
+            text += f" (at {self.where})" if self.where else ""
+        return text + (f"; {self.hint}" if self.hint else "")
+
+
+def _hint(exc: BaseException) -> str | None:
+    text = str(exc)
+    if type(exc).__name__ == "OutOfMemoryException" or "Out of Memory" in text:
+        return "raise duckdb.memory_limit in config/runtime.yaml, or free memory on this machine"
+    if isinstance(exc, MemoryError):
+        return "the phase ran out of memory; raise duckdb.memory_limit or free memory"
+    return None
+
+
 def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest:
     """Run one task in this process, record it in the history, return its manifest or raise.
     Unusable input (InputError, or an upstream that recorded one) is a result, not a crash:
@@ -142,12 +189,14 @@ def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest
 
 
 def _record_failure(folder: Path, names: tuple[str, str, str | None], failure: Failure) -> None:
-    """The task's result when its input cannot be used: no artifacts, the failure, written last."""
-    (folder / MANIFEST_NAME).unlink(missing_ok=True)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    """The task's result when its input cannot be used: no artifacts, the failure, swapped in
+    (the old output described input that is gone)."""
+    staging = folder.with_name(f".{folder.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     phase, source, table = names
-    write_manifest(folder, phase, source, table, {}, {}, failed=failure)
+    write_manifest(staging, phase, source, table, {}, {}, failed=failure)
+    _swap_in(staging, folder)
 
 
 def _relative(message: str, root: Path) -> str:
@@ -155,19 +204,33 @@ def _relative(message: str, root: Path) -> str:
     return message.replace(f"{root}/", "")
 
 
-def _produce(project: Project, ctx: TaskContext) -> PhaseOutput:
-    """Clear the task's folder, call the phase, then write the manifest last."""
-    # A stale manifest must never describe half-rewritten artifacts: remove it first.
-    (ctx.out_dir / MANIFEST_NAME).unlink(missing_ok=True)
-    shutil.rmtree(ctx.out_dir, ignore_errors=True)
-    ctx.out_dir.mkdir(parents=True)
-    output = load_function(ctx.spec.function)(ctx)
-    shutil.rmtree(ctx.out_dir / ".duckdb_tmp", ignore_errors=True)
+def _produce(project: Project, ctx: TableContext | SourceContext) -> PhaseOutput:
+    """Run the phase into a fresh staging folder, write the manifest there last, then swap it in
+    for the task's folder: a phase that fails (bad settings, a crash, a kill) leaves the last
+    good output in place, and doit, which forgets a failed task's success, reruns it."""
+    final = ctx.out_dir
+    staging = final.with_name(f".{final.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    output = load_function(ctx.spec.function)(dataclasses.replace(ctx, out_dir=staging))
+    shutil.rmtree(staging / ".duckdb_tmp", ignore_errors=True)
     files = {name: project.artifact(name).file for name in ctx.spec.outputs}
-    artifacts = describe_artifacts(ctx.out_dir, files)
+    artifacts = describe_artifacts(staging, files)
     table = ctx.table.name if isinstance(ctx, TableContext) else None
-    write_manifest(ctx.out_dir, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)
+    write_manifest(staging, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)
+    _swap_in(staging, final)
     return output
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Replace `final` with `staging`. Between the two renames `final` is missing, never half
+    written: a crash there makes doit rerun the task (its manifest, the target, is gone)."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -213,28 +276,40 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("phase")
     parser.add_argument("source")
     parser.add_argument("table", nargs="?")
+    parser.add_argument("--error-file", type=Path, help="where to write the failure as a JSON error record")
     return parser
 
 
 def run_in_subprocess(command: list[str]) -> TaskFailed | None:
     """The doit action of every task: run the phase in a child process, so that a
-    crash or an out-of-memory kill ends only that child and fails only this task
-    (a killed doit worker would hang `doit -n`). Module-level with plain arguments,
-    so it pickles under any multiprocessing start method."""
+    crash or an out-of-memory kill ends only that child and fails only this task.
+    The child dies with this process (see _die_with_parent). Module-level with plain
+    arguments, so it pickles under any multiprocessing start method."""
     started = time.time()
-    proc = subprocess.run(command, capture_output=True, text=True)
-    sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
-    if proc.returncode < 0:
-        name = signal.Signals(-proc.returncode).name
-        hint = " (the operating system may have run out of memory)" if name == "SIGKILL" else ""
-        message = f"the phase process was killed by {name}{hint}; its task is not done"
-        record_killed(command[3:], started, message)
-        return TaskFailed(message)
-    if proc.returncode > 0:
-        lines = proc.stderr.strip().splitlines()
-        return TaskFailed(lines[-1] if lines else f"the phase process exited with status {proc.returncode}")
+    with tempfile.TemporaryDirectory(prefix="dataraum-task-") as scratch:
+        error_file = Path(scratch) / "error.json"
+        env = {**os.environ, PARENT_ENV: str(os.getpid())}
+        proc = subprocess.run([*command, "--error-file", str(error_file)], capture_output=True, text=True, env=env)
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+        if proc.returncode < 0:
+            name = signal.Signals(-proc.returncode).name
+            hint = " (the operating system may have run out of memory)" if name == "SIGKILL" else ""
+            message = f"the phase process was killed by {name}{hint}; its task is not done"
+            record_killed(command[3:], started, message)
+            return TaskFailed(message)
+        if proc.returncode > 0:
+            return TaskFailed(_error_line(error_file, proc))
     return None
+
+
+def _error_line(error_file: Path, proc: subprocess.CompletedProcess[str]) -> str:
+    """The failure as one clear line: the runner's error record, else the last line it printed."""
+    try:
+        return ErrorRecord(**json.loads(error_file.read_text(encoding="utf-8"))).line()
+    except (OSError, ValueError, TypeError):
+        lines = proc.stderr.strip().splitlines()
+        return lines[-1] if lines else f"the phase process exited with status {proc.returncode}"
 
 
 def runner_command(project: Project, spec: PhaseSpec, source: str, table: str | None) -> list[str]:
@@ -254,6 +329,7 @@ def record_killed(argv: list[str], started: float, error: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _die_with_parent()
     root = args.root.resolve()
     sys.path.insert(0, str(root))  # a project may keep its own phase modules at its root
     name = task_name(args.phase, args.source, args.table)
@@ -263,12 +339,30 @@ def main(argv: list[str] | None = None) -> int:
             told = "failed" if manifest.failed.task == name else f"not run: {manifest.failed.task} failed"
             print(f"{name} {told}: {manifest.failed.reason} (the source's other tables go on)", file=sys.stderr)
         return 0
-    except DataraumError as exc:
-        print(f"{name} failed: {exc}", file=sys.stderr)
-    except Exception as exc:  # a bug in a phase: keep the traceback for whoever fixes it
-        traceback.print_exc(file=sys.stderr)
-        print(f"{name} failed with an unexpected error: {_one_line(exc)}", file=sys.stderr)
+    except Exception as exc:
+        if not isinstance(exc, DataraumError):  # a bug in a phase: keep the traceback for whoever fixes it
+            traceback.print_exc(file=sys.stderr)
+        record = ErrorRecord.of(name, exc, root)
+        print(record.line(), file=sys.stderr)
+        if args.error_file is not None:
+            args.error_file.write_text(json.dumps(dataclasses.asdict(record)), encoding="utf-8")
     return 1
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the process that started it dies (doit killed with
+    SIGKILL or SIGTERM), so no phase runs on as an orphan; elsewhere a no-op. If that parent is
+    already gone, stop now."""
+    expected = os.environ.get(PARENT_ENV)
+    if expected is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(expected):
+        os._exit(1)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from phases.core.errors import ConfigError, StateError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
 from phases.core.manifest import read_manifest, write_atomically
 from phases.core.records import ArtifactSpec
+from phases.engine import run_lock
 from phases.engine import status as status_mod
 from phases.engine.project import Project, load_project
 from phases.engine.status import LastRun, PipelineStatus, split_task_name
@@ -527,8 +528,6 @@ def run_pipeline(
     root = find_root(root)
     project = _project(root)
     names = select_tasks(project, source_id, phases, tables)
-    if not skip_completed:
-        _forget(root, names, downstream=False, delete_artifacts=False)
     emit = on_event or (lambda event: None)
     reporter = _EventReporter(emit)
     namespace = _dodo_namespace(root, reporter=reporter)
@@ -538,7 +537,10 @@ def run_pipeline(
     if not fail_fast:
         args.append("--continue")
     started = time.time()
-    _doit(root, namespace, "run", [*args, *names])
+    with run_lock.holding(root, "dataraum run"):
+        if not skip_completed:
+            _forget(root, names, downstream=False, delete_artifacts=False)
+        _doit(root, namespace, "run", [*args, *names])
     wall = time.time() - started
     results = []
     for name in reporter.plan:
@@ -651,7 +653,10 @@ def reset(
     folders under state/. `dry_run` only says what it would do."""
     root = find_root(root)
     names = select_tasks(_project(root), source_id, phases, tables)
-    return _forget(root, names, downstream, delete_artifacts, dry_run)
+    if dry_run:
+        return _forget(root, names, downstream, delete_artifacts, dry_run)
+    with run_lock.holding(root, "dataraum reset"):
+        return _forget(root, names, downstream, delete_artifacts, dry_run)
 
 
 def history(source_id: str | None = None, limit: int = 20, *, root: Path | None = None) -> HistoryResult:

@@ -10,11 +10,14 @@ from phases.core.context import PhaseOutput, SourceContext, TableContext, TaskCo
 
 def _knobs(ctx: TaskContext) -> None:
     # Environment knobs, not settings: they must not change a task's signature.
-    # DEMO_SLEEP="double=30" sleeps in that phase; DEMO_DIE="double" SIGKILLs it.
+    # DEMO_SLEEP="double=30" sleeps in that phase; DEMO_DIE="double" SIGKILLs it;
+    # DEMO_FAIL="double" makes it raise as a bug would.
     sleeps = dict(item.split("=") for item in os.environ.get("DEMO_SLEEP", "").split(",") if item)
     time.sleep(float(sleeps.get(ctx.spec.name, 0)))
     if ctx.spec.name in os.environ.get("DEMO_DIE", "").split(","):
         os.kill(os.getpid(), signal.SIGKILL)
+    if ctx.spec.name in os.environ.get("DEMO_FAIL", "").split(","):
+        raise ValueError(f"a bug in {ctx.spec.name}")
 
 
 def count_lines(ctx: TableContext) -> PhaseOutput:

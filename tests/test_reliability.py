@@ -1,0 +1,109 @@
+"""Reliability with real processes and real signals (issue 14): no hang and no orphan when doit
+or a phase is killed, one run at a time, the last good output kept, failures as one clear line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from phases.engine.run_lock import ProjectBusy
+from phases.interfaces import api
+from tests.conftest import run_doit
+
+pytestmark = pytest.mark.slow
+
+
+def phase_processes(root: Path) -> list[int]:
+    """The pids of the phase runner processes working for the project at `root`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"phases.engine.runner" in args and str(root).encode() in args:
+            found.append(int(proc.name))
+    return found
+
+
+def wait_for(condition, timeout: float = 90.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def slow_run(demo_project: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
+    """A `doit -n 2` whose double tasks sleep for a minute, started and running its phases."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "doit", "-n", "2"], cwd=demo_project, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, env={**os.environ, "DEMO_SLEEP": "double=60"},
+    )
+    assert wait_for(lambda: (demo_project / "state/demo/count/c/manifest.json").exists()
+                    and len(phase_processes(demo_project)) == 2), "the double tasks never started"
+    yield demo_project, proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killing_doit_leaves_no_phase_process_running(slow_run, sig):
+    root, proc = slow_run
+    proc.send_signal(sig)
+    proc.wait(timeout=10)
+    assert wait_for(lambda: not phase_processes(root), timeout=10), phase_processes(root)
+
+
+def test_a_killed_phase_process_fails_its_task_and_the_run_ends(slow_run):
+    root, proc = slow_run
+    for pid in phase_processes(root):  # both running doubles: the run has nothing left to do
+        os.kill(pid, signal.SIGKILL)
+    output, _ = proc.communicate(timeout=60)  # no hang: doit's workers are threads
+    assert proc.returncode == 1
+    assert b"the phase process was killed by SIGKILL" in output
+
+
+def test_a_second_run_stops_at_once_naming_the_first_while_status_still_works(slow_run):
+    root, proc = slow_run
+    second = run_doit(root, "-n", "2", timeout=60)
+    assert second.returncode == 2  # doit's code for a run that could not start
+    assert f"another run (doit run, pid {proc.pid}" in second.stdout
+    assert second.ran == set()
+    with pytest.raises(ProjectBusy, match=f"another run \\(doit run, pid {proc.pid}") as busy:
+        api.run_pipeline(root=root)
+    assert busy.value.exit_code == 3  # `dataraum run` exits 3
+    with pytest.raises(ProjectBusy):
+        api.reset(phases="count", root=root)
+    assert {t.task for t in api.pipeline_status(root=root).tasks if t.state == "done"} >= {"count:demo.a"}
+    proc.kill()  # the lock dies with its holder: no stale lock to clear
+    proc.wait(timeout=10)
+    assert wait_for(lambda: not phase_processes(root), timeout=10)
+    assert run_doit(root, "-n", "2", timeout=120).returncode == 0
+
+
+def test_a_failing_task_keeps_the_last_good_output_and_says_why_in_one_line(demo_project):
+    assert run_doit(demo_project, "-n", "2").returncode == 0
+    good = (demo_project / "state/demo/double/a/double.txt").read_text()
+    (demo_project / "data" / "a.csv").write_text((demo_project / "data" / "a.csv").read_text() + "9,z\n")
+    failed = run_doit(demo_project, env={"DEMO_FAIL": "double"})
+    assert failed.returncode == 1
+    assert "double:demo.a failed with an unexpected ValueError: a bug in double (at demo_phases.py:20)" \
+        in failed.stdout + failed.stderr
+    assert (demo_project / "state/demo/double/a/double.txt").read_text() == good  # the last good output
+    assert (demo_project / "state/demo/double/a/manifest.json").exists()
+    fixed = run_doit(demo_project)
+    assert fixed.returncode == 0
+    assert "double:demo.a" in fixed.ran
