@@ -107,3 +107,46 @@ def test_a_failing_task_keeps_the_last_good_output_and_says_why_in_one_line(demo
     fixed = run_doit(demo_project)
     assert fixed.returncode == 0
     assert "double:demo.a" in fixed.ran
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "same-size edit"])
+def test_a_damaged_artifact_is_noticed_and_its_task_alone_reruns(demo_project, damage):
+    assert run_doit(demo_project, "-n", "2").returncode == 0
+    artifact = demo_project / "state/demo/count/a/count.txt"
+    good = artifact.read_text()
+    if damage == "truncate":
+        artifact.write_text("")
+    elif damage == "delete":
+        artifact.unlink()
+    else:
+        artifact.write_text(str(int(good) + 1 if int(good) < 9 else int(good) - 1) + "\n")
+    found = api.verify(root=demo_project)
+    assert [(d.task, d.file.name) for d in found.damaged] == [("count:demo.a", "count.txt")]
+    assert found.exit_code == 1
+    status = {t.task: t for t in api.pipeline_status(root=demo_project).tasks}
+    assert status["count:demo.a"].state == "will run"
+    assert "no longer matches its manifest: state/demo/count/a/count.txt" in str(status["count:demo.a"].reasons[0])
+    rerun = run_doit(demo_project, "-n", "2")
+    assert rerun.ran == {"count:demo.a"}  # the same bytes again: early cutoff spares the rest
+    assert artifact.read_text() == good
+    assert api.verify(deep=True, root=demo_project).damaged == ()
+
+
+def test_touching_an_artifact_without_changing_it_reruns_nothing(demo_project):
+    assert run_doit(demo_project, "-n", "2").returncode == 0
+    (demo_project / "state/demo/total/total.txt").touch()
+    assert run_doit(demo_project, "-n", "2").ran == set()
+
+
+def test_a_csv_that_changes_while_it_is_read_fails_its_task_and_keeps_the_last_output(demo_project):
+    assert run_doit(demo_project, "-n", "2").returncode == 0
+    before = (demo_project / "state/demo/count/a/count.txt").read_text()
+    csv = demo_project / "data" / "a.csv"
+    csv.write_text(csv.read_text() + "7,q\n")
+    changed = run_doit(demo_project, "count:demo.a", env={"DEMO_APPEND": "count"})
+    assert changed.returncode == 1
+    assert "count:demo.a failed: data/a.csv: the file changed while it was read" in changed.stdout + changed.stderr
+    assert (demo_project / "state/demo/count/a/count.txt").read_text() == before
+    assert run_doit(demo_project, "count:demo.a").returncode == 0  # read again, whole
+    lines = len(csv.read_text().splitlines()) - 1
+    assert (demo_project / "state/demo/count/a/count.txt").read_text().strip() == str(lines)

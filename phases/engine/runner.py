@@ -37,6 +37,7 @@ from phases.core.errors import DataraumError, InputError, PhaseError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
 from phases.core.manifest import Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
 from phases.core.sources import find_table
+from phases.engine.integrity import record_stats
 from phases.engine.project import Project, load_project
 
 
@@ -212,14 +213,28 @@ def _produce(project: Project, ctx: TableContext | SourceContext) -> PhaseOutput
     staging = final.with_name(f".{final.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    source_file = ctx.table.path if isinstance(ctx, TableContext) and not ctx.spec.inputs else None
+    before = _file_state(source_file)
     output = load_function(ctx.spec.function)(dataclasses.replace(ctx, out_dir=staging))
+    if _file_state(source_file) != before:
+        raise PhaseError(f"{_relative(str(source_file), ctx.root)}: the file changed while it was read; "
+                         "run again once it is complete")
     shutil.rmtree(staging / ".duckdb_tmp", ignore_errors=True)
     files = {name: project.artifact(name).file for name in ctx.spec.outputs}
     artifacts = describe_artifacts(staging, files)
     table = ctx.table.name if isinstance(ctx, TableContext) else None
-    write_manifest(staging, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)
+    record_stats(staging, read_manifest(
+        write_manifest(staging, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)))
     _swap_in(staging, final)
     return output
+
+
+def _file_state(path: Path | None) -> tuple[int, int] | None:
+    """Size and modification time of the file a table's first phase reads (None: no such file)."""
+    if path is None:
+        return None
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 def _swap_in(staging: Path, final: Path) -> None:

@@ -25,6 +25,7 @@ from doit.tools import config_changed
 
 from phases.core.errors import StateError
 from phases.core.manifest import MANIFEST_NAME, Failure, read_manifest
+from phases.engine.integrity import artifacts_intact, damage
 
 State = Literal["done", "will run", "failed", "never run", "ignored"]
 STATES: tuple[State, ...] = ("done", "will run", "failed", "never run", "ignored")
@@ -32,7 +33,7 @@ STATES: tuple[State, ...] = ("done", "will run", "failed", "never run", "ignored
 ReasonKind = Literal[
     "never_run", "failed", "forgotten", "file_changed", "input_changed", "config_changed", "target_missing",
     "input_missing", "inputs_added", "inputs_removed", "upstream", "always", "checker_changed", "uptodate_false",
-    "upstream_failed",
+    "upstream_failed", "damaged",
 ]
 
 _REASON_TEXT: dict[str, str] = {
@@ -51,6 +52,7 @@ _REASON_TEXT: dict[str, str] = {
     "checker_changed": "file checker changed ({})",
     "uptodate_false": "an up-to-date check is false ({})",
     "upstream_failed": "not run: {}",
+    "damaged": "its output no longer matches its manifest: {}",
 }
 
 
@@ -312,6 +314,9 @@ def own_reasons(
     for utd, _args, _kwargs in result.reasons.get("uptodate_false", []):
         if isinstance(utd, config_changed):
             reasons.append(Reason("config_changed"))
+        elif utd is artifacts_intact:
+            found = damage(Path(_args[0]))
+            reasons.append(Reason("damaged", ", ".join(f"{_show(str(d.file), root)} ({d.problem})" for d in found)))
         else:
             reasons.append(Reason("uptodate_false", getattr(utd, "__name__", repr(utd))))
     if result.reasons.get("has_no_dependencies"):

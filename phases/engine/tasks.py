@@ -20,6 +20,7 @@ from phases.core.dag import PhaseSpec
 from phases.core.layout import manifest_path, subtask_name, task_dir
 from phases.core.sources import TableRef
 from phases.engine.code_digest import code_digest
+from phases.engine.integrity import artifacts_intact
 from phases.engine.project import Project
 from phases.engine.runner import run_in_subprocess, runner_command
 
@@ -57,14 +58,16 @@ def _task(project: Project, spec: PhaseSpec, source: str, table: TableRef | None
     if table is not None and not spec.inputs:
         file_dep.insert(0, table.path)  # a table's first phase reads its CSV file
     what = f"table {table_name!r} of source {source!r}" if table else f"source {source!r}"
+    target = manifest_path(project.root, source, spec.name, table_name)
     return {
         "basename": spec.name,
         "name": subtask_name(source, table_name),
         "doc": f"{spec.name} of {what}",
         "actions": [(run_in_subprocess, [runner_command(project, spec, source, table_name)])],
         "file_dep": [str(p) for p in file_dep],
-        "targets": [str(manifest_path(project.root, source, spec.name, table_name))],
-        "uptodate": [config_changed(signature_digest(project, spec, source, table_name, code))],
+        "targets": [str(target)],
+        "uptodate": [config_changed(signature_digest(project, spec, source, table_name, code)),
+                     (artifacts_intact, [str(target)])],
         "clean": [(remove_task_dir, [str(task_dir(project.root, source, spec.name, table_name))])],
     }
 

@@ -35,7 +35,7 @@ from phases.core.errors import ConfigError, StateError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
 from phases.core.manifest import read_manifest, write_atomically
 from phases.core.records import ArtifactSpec
-from phases.engine import run_lock
+from phases.engine import integrity, run_lock
 from phases.engine import status as status_mod
 from phases.engine.project import Project, load_project
 from phases.engine.status import LastRun, PipelineStatus, split_task_name
@@ -167,6 +167,23 @@ class HistoryEntry:
 class HistoryResult:
     entries: tuple[HistoryEntry, ...]  # newest first
     exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class DamagedArtifact:
+    task: str
+    file: Path
+    problem: str  # missing | size | content
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    checked: int  # task manifests checked
+    damaged: tuple[DamagedArtifact, ...]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.damaged else 0
 
 
 @dataclass(frozen=True)
@@ -657,6 +674,21 @@ def reset(
         return _forget(root, names, downstream, delete_artifacts, dry_run)
     with run_lock.holding(root, "dataraum reset"):
         return _forget(root, names, downstream, delete_artifacts, dry_run)
+
+
+def verify(deep: bool = False, *, root: Path | None = None) -> VerifyResult:
+    """Check every task's artifacts against its manifest: sizes, and the sha256 of files whose
+    time changed (`deep`: of every file). A damaged task reruns at the next run."""
+    root = find_root(root)
+    state = state_dir(root)
+    found: list[DamagedArtifact] = []
+    checked = 0
+    for path in integrity.manifests(state):
+        checked += 1
+        parts = path.parent.relative_to(state).parts  # source, phase[, table]
+        task = task_name(parts[1], parts[0], parts[2] if len(parts) > 2 else None)
+        found += [DamagedArtifact(task, d.file, d.problem) for d in integrity.damage(path, deep=deep)]
+    return VerifyResult(checked, tuple(found))
 
 
 def history(source_id: str | None = None, limit: int = 20, *, root: Path | None = None) -> HistoryResult:

@@ -489,6 +489,23 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 @cli.command()
+@click.option("--deep", is_flag=True, help="Digest every artifact, not only those whose time changed.")
+@click.pass_context
+def verify(ctx: click.Context, deep: bool) -> None:
+    """Check every task's artifacts against its manifest (a damaged task reruns at the next run).
+
+    \b
+    Example:
+      dataraum verify --deep
+    """
+    result = api.verify(deep, root=_options(ctx).root)
+    for d in result.damaged:
+        click.echo(f"{d.task}: {d.file} ({d.problem})")
+    click.echo(f"{result.checked} task(s) checked, {len(result.damaged)} damaged artifact(s)")
+    ctx.exit(result.exit_code)
+
+
+@cli.command()
 @click.option("--source", "-s", help="Only this source.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
 @click.pass_context

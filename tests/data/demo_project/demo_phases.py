@@ -24,6 +24,9 @@ def count_lines(ctx: TableContext) -> PhaseOutput:
     """Per table: the number of data lines of the CSV file."""
     _knobs(ctx)
     lines = ctx.table.path.read_text(encoding="utf-8").splitlines()
+    if "count" in os.environ.get("DEMO_APPEND", "").split(","):  # a writer adds rows meanwhile
+        with ctx.table.path.open("a", encoding="utf-8") as handle:
+            handle.write("8,appended\n")
     ctx.output_path("line_count").write_text(f"{len(lines) - 1}\n")
     return PhaseOutput(summary={"lines": len(lines) - 1})
 
