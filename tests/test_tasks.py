@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from doit.loader import load_tasks
+from doit.tools import config_changed
 
 
 def load_dodo(root: Path) -> dict:
@@ -23,7 +24,7 @@ def load_dodo(root: Path) -> dict:
 
 
 def signature(task) -> str:
-    (checker,) = task.uptodate
+    (checker,) = [u for u in task.uptodate if isinstance(u[0], config_changed)]
     return checker[0].config  # doit's config_changed holds our signature digest
 
 
