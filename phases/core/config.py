@@ -31,18 +31,60 @@ class Model(BaseModel):
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _StrictLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]  # PyYAML's loaders are untyped classes
+    """The safe loader, refusing a key given twice in one mapping (YAML's last-wins would hide
+    the first value)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse one YAML file; a missing or malformed file is a ConfigError naming it."""
+    """Parse one YAML file; a missing, non-UTF-8 or malformed file is a ConfigError naming it.
+    Keys given twice and anchors/aliases (which can expand without bound) are refused."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    loader = _StrictLoader(text)
     try:
-        return yaml.load(text, Loader=SAFE_LOADER)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_aliases(node, path)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    finally:
+        loader.dispose()
+
+
+def _refuse_aliases(root: yaml.Node, path: Path) -> None:
+    """A node reached twice is an alias (the composed graph shares it): refused before anything
+    is built, so an alias bomb costs nothing."""
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            raise ConfigError(f"{path} line {node.start_mark.line + 1}: YAML anchors and aliases are not "
+                              "allowed in config files; write the value out")
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            pending += [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            pending += node.value
 
 
 def parse_model(model: type[M], data: Any, where: str) -> M:
@@ -111,15 +153,31 @@ class SourcesFile(Model):
         return parse_model(cls, data, where)
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+MIN_MEMORY = 100 * 10**6  # below this DuckDB cannot even sniff a CSV file
+
+
 class DuckDBSettings(Model):
     threads: int = Field(1, ge=1, le=256)  # per task; -n 4 on 2 cores must not oversubscribe
     memory_limit: str = "2GB"  # per task
 
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        found = _SIZE.match(value)
+        if found is None:
+            raise ValueError(f"{value!r} is not a size; write a number and a unit, e.g. 2GB or 512MiB")
+        if float(found.group(1)) * _UNITS[found.group(2).upper()] < MIN_MEMORY:
+            raise ValueError(f"{value!r} is below 100MB, too little for DuckDB to read a file")
+        return value
+
 
 class RuntimeSettings(Model):
-    """How tasks run; changing these never changes results, so no task reruns."""
+    """How tasks run; changing these never changes results, so no task reruns. (The state lives
+    in the project's state/ folder, always.)"""
 
-    state_dir: str = "state"
     duckdb: DuckDBSettings = DuckDBSettings()
 
 
