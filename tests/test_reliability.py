@@ -150,3 +150,13 @@ def test_a_csv_that_changes_while_it_is_read_fails_its_task_and_keeps_the_last_o
     assert run_doit(demo_project, "count:demo.a").returncode == 0  # read again, whole
     lines = len(csv.read_text().splitlines()) - 1
     assert (demo_project / "state/demo/count/a/count.txt").read_text().strip() == str(lines)
+
+
+def test_a_moved_project_keeps_its_checkpoints(demo_project):
+    assert run_doit(demo_project, "-n", "2").returncode == 0
+    moved = demo_project.with_name("moved")
+    demo_project.rename(moved)
+    again = run_doit(moved, "-n", "2")
+    assert again.returncode == 0
+    assert again.ran == set()
+    assert {t.state for t in api.pipeline_status(root=moved).tasks} == {"done"}

@@ -5,7 +5,11 @@ ends, so `kill -9` (or an OOM kill of doit itself) forgets every task that
 finished in that run. This backend commits a task's record as soon as doit has
 saved its success (the 'deps:' key is the last one `save_success` writes) and
 whenever a task's record is removed. Registered in pyproject.toml under
-[tool.doit.plugins.backend] as `sqlite3_durable`."""
+[tool.doit.plugins.backend] as `sqlite3_durable`.
+
+It also keeps the records portable: doit keys a task's file states by the file's path, and the
+tasks name files by absolute path, so a copied or moved project would rerun everything. Paths
+inside the project are stored relative to it (the dep file lives at <project>/state/)."""
 
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ from pathlib import Path
 
 from doit.dependency import JSONCodec, SqliteDB
 
-# The key doit's Dependency.save_success writes last for a task (doit 0.37).
+# The key doit's Dependency.save_success writes last for a task (doit 0.37); its value is the
+# task's file_dep paths.
 _LAST_KEY_OF_A_SUCCESS = "deps:"
 _COMMIT_KEYS = {_LAST_KEY_OF_A_SUCCESS, "ignore:"}
+_IN_PROJECT = "@project/"  # the stored spelling of a path inside the project
 
 
 class DurableSqliteDB(SqliteDB):
@@ -24,11 +30,26 @@ class DurableSqliteDB(SqliteDB):
         super().__init__(name, codec, module_name=module_name)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=60000")
+        self._project = f"{Path(name).resolve().parent.parent}/"
+
+    def get(self, task_id: str, dependency: str) -> object:
+        value = super().get(task_id, self._stored(dependency))
+        if dependency == _LAST_KEY_OF_A_SUCCESS and isinstance(value, list | tuple):
+            return tuple(self._real(p) for p in value)
+        return value
 
     def set(self, task_id: str, dependency: str, value: object) -> None:
-        super().set(task_id, dependency, value)
+        if dependency == _LAST_KEY_OF_A_SUCCESS and isinstance(value, list | tuple):
+            value = tuple(self._stored(p) for p in value)
+        super().set(task_id, self._stored(dependency), value)
         if dependency in _COMMIT_KEYS:
             self._write(task_id)
+
+    def _stored(self, path: str) -> str:
+        return _IN_PROJECT + path[len(self._project):] if path.startswith(self._project) else path
+
+    def _real(self, path: str) -> str:
+        return self._project + path[len(_IN_PROJECT):] if path.startswith(_IN_PROJECT) else path
 
     def _write(self, task_id: str) -> None:
         self._conn.execute(

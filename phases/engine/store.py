@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, ForeignKeyConstraint, String, create_engine, event, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from phases.core.errors import StateError
 
 
 class Base(DeclarativeBase):
@@ -106,7 +108,14 @@ def open_store(path: Path) -> Engine:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
-    _create_tables(engine)
+    try:
+        _create_tables(engine)
+    except DatabaseError as exc:
+        engine.dispose()
+        raise StateError(
+            f"{path}: the run history is damaged ({exc.orig}); move it aside (it is only history: the "
+            "checkpoints live in state/.doit.sqlite) and the next run starts a new one"
+        ) from None
     return engine
 
 

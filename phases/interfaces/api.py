@@ -584,6 +584,8 @@ async def run_pipeline_async(*args: Any, **kwargs: Any) -> RunResult:
 
 
 def _last_runs(root: Path) -> dict[str, LastRun]:
+    """The latest history row of every task; none when the history is missing or damaged (a
+    status never depends on it: doit's records decide what is done)."""
     path = state_dir(root) / HISTORY_DB
     if not path.is_file():
         return {}
@@ -592,7 +594,10 @@ def _last_runs(root: Path) -> dict[str, LastRun]:
 
     from phases.engine import store
 
-    engine = store.open_store(path)
+    try:
+        engine = store.open_store(path)
+    except StateError:
+        return {}
     try:
         latest = select(func.max(store.Checkpoint.id)).group_by(store.Checkpoint.task)
         with Session(engine) as session:
