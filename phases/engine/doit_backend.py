@@ -34,8 +34,8 @@ class DurableSqliteDB(SqliteDB):
 
     def get(self, task_id: str, dependency: str) -> object:
         value = super().get(task_id, self._stored(dependency))
-        if dependency == _LAST_KEY_OF_A_SUCCESS and isinstance(value, list | tuple):
-            return tuple(self._real(p) for p in value)
+        if dependency == _LAST_KEY_OF_A_SUCCESS and isinstance(value, list):  # as JSON decodes it
+            return [self._real(p) for p in value]
         return value
 
     def set(self, task_id: str, dependency: str, value: object) -> None:

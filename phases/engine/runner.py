@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, t
 from phases.core.manifest import Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
 from phases.core.sources import find_table
 from phases.engine.integrity import record_stats
+from phases.engine.launch import PARENT_ENV, Finished, run_phase_process
 from phases.engine.project import Project, load_project
 
 
@@ -123,7 +123,6 @@ def input_hash(project: Project, ctx: TaskContext) -> str:
     return digest.hexdigest()
 
 
-PARENT_ENV = "DATARAUM_PARENT_PID"  # the pid of the process that started the runner
 PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal this process gets when its parent dies
 
 
@@ -296,15 +295,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_in_subprocess(command: list[str]) -> TaskFailed | None:
-    """The doit action of every task: run the phase in a child process, so that a
-    crash or an out-of-memory kill ends only that child and fails only this task.
-    The child dies with this process (see _die_with_parent). Module-level with plain
-    arguments, so it pickles under any multiprocessing start method."""
+    """The doit action of every task: run the phase in a process of its own (see
+    phases.engine.launch), so that a crash or an out-of-memory kill ends only that process
+    and fails only this task. Module-level with plain arguments, so it pickles under any
+    multiprocessing start method. `command` is the runner's command line."""
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="dataraum-task-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="dataraum-error-") as scratch:
         error_file = Path(scratch) / "error.json"
-        env = {**os.environ, PARENT_ENV: str(os.getpid())}
-        proc = subprocess.run([*command, "--error-file", str(error_file)], capture_output=True, text=True, env=env)
+        proc = run_phase_process([*command[3:], "--error-file", str(error_file)])
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
         if proc.returncode < 0:
@@ -318,7 +316,7 @@ def run_in_subprocess(command: list[str]) -> TaskFailed | None:
     return None
 
 
-def _error_line(error_file: Path, proc: subprocess.CompletedProcess[str]) -> str:
+def _error_line(error_file: Path, proc: Finished) -> str:
     """The failure as one clear line: the runner's error record, else the last line it printed."""
     try:
         return ErrorRecord(**json.loads(error_file.read_text(encoding="utf-8"))).line()

@@ -1,0 +1,114 @@
+"""How a task's phase process starts. Each task runs its phase in a process of its own, so a
+crash or an out-of-memory kill ends only that process and fails only that task. Starting a
+fresh interpreter per task costs a second or more of imports (DuckDB, pydantic, SQLAlchemy),
+which dominated small sources; so where the platform has it, the process is forked from a
+warm server (multiprocessing's forkserver) that imported those libraries once. The project's
+own code is imported fresh in every task process (preloading it would serve stale code to a
+long-lived caller such as `dataraum serve` after an edit). Without a forkserver (Windows), a
+fresh interpreter runs `python -m phases.engine.runner`.
+
+Either way the task process dies with the run that started it: a spawned runner through
+PR_SET_PDEATHSIG (runner._die_with_parent); a forked one through a watchdog thread that looks
+for the run's process twice a second (its parent is the forkserver, which itself stays up as
+long as a task process holds its connection, so a parent-death signal alone would wait
+forever)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Imported once by the warm server: the heavy third-party libraries every phase needs.
+WARM_MODULES = ("duckdb", "pydantic", "sqlalchemy.orm", "yaml", "doit.exceptions", "charset_normalizer", "networkx")
+PARENT_ENV = "DATARAUM_PARENT_PID"  # the pid of the process the task process must die with
+
+_lock = threading.Lock()
+_context: multiprocessing.context.ForkServerContext | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int  # negative: killed by that signal
+    stdout: str
+    stderr: str
+
+
+def run_phase_process(argv: list[str]) -> Finished:
+    """Run `python -m phases.engine.runner ARGV` in a process of its own and wait for it."""
+    context = _warm_context()
+    if context is None:
+        return _spawned(argv)
+    with tempfile.TemporaryDirectory(prefix="dataraum-task-") as scratch:
+        out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
+        process = context.Process(target=_forked_main,
+                                  args=(argv, str(out), str(err), dict(os.environ), os.getcwd(), os.getpid()))
+        process.start()
+        process.join()
+        code = process.exitcode if process.exitcode is not None else 1
+        return Finished(code, _read(out), _read(err))
+
+
+def _spawned(argv: list[str]) -> Finished:
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+    proc = subprocess.run([sys.executable, "-m", "phases.engine.runner", *argv], capture_output=True, text=True,
+                          env=env)
+    return Finished(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _warm_context() -> multiprocessing.context.ForkServerContext | None:
+    global _context
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    with _lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(list(WARM_MODULES))
+            _context = context
+    return _context
+
+
+def _forked_main(argv: list[str], stdout: str, stderr: str, environ: dict[str, str], cwd: str, run_pid: int) -> None:
+    """The task process forked from the warm server: the caller's environment and folder, its
+    output into files the caller reads, a watchdog on the run, then the runner's main."""
+    threading.Thread(target=_die_with, args=(run_pid,), daemon=True, name="dataraum-watchdog").start()
+    for fd, path in ((1, stdout), (2, stderr)):
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(handle, fd)
+        os.close(handle)
+    os.environ.clear()
+    os.environ.update(environ)
+    os.environ[PARENT_ENV] = str(os.getppid())  # the forkserver, which dies with the run
+    os.chdir(cwd)
+    from phases.engine.runner import main
+
+    code = main(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def _die_with(pid: int, every: float = 0.5) -> None:
+    """Kill this process once `pid` (the run) is gone, as an orphaned task must not run on."""
+    while True:
+        time.sleep(every)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os.kill(os.getpid(), signal.SIGKILL)
+        except PermissionError:  # alive, owned by someone else: cannot happen for our own run
+            pass
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
