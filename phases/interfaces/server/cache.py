@@ -1,0 +1,104 @@
+"""Answers kept until the project changes. Judging the status loads doit's tasks (about a
+second on the example), reading the scores parses JSON; twenty clients polling a dashboard
+must not repeat that. Each answer is kept with a fingerprint of everything it can depend on
+(the config files, every file under state/, the sources' CSV files: path, size and mtime) and
+served while the fingerprint is unchanged. The fingerprint is taken at most four times a
+second, so a change on disk shows within a quarter of a second. Changes to the installed
+package's code are not watched: restart the server after an upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from phases.core.layout import state_dir
+
+MAX_ENTRIES = 256  # previews are keyed by page; the oldest answers go first
+
+
+def files(folder: Path) -> Iterator[tuple[str, int, int]]:
+    if not folder.is_dir():
+        return
+    stack = [folder]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "llm_cache":  # answers of the LLM step: many files, never read here
+                        stack.append(Path(entry.path))
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                yield entry.path, info.st_size, info.st_mtime_ns
+
+
+class Fingerprint:
+    """A hash of the project's inputs and state as the file system shows them, taken at most
+    every FRESH_S seconds: walking state/ costs milliseconds, and twenty clients at once would
+    otherwise spend them again and again."""
+
+    FRESH_S = 0.25
+
+    def __init__(self, root: Path, data_folders: Callable[[], list[Path]]) -> None:
+        self.root = root
+        self.data_folders = data_folders
+        self.taken: tuple[float, int] | None = None
+
+    def __call__(self) -> int:
+        now = time.monotonic()
+        if self.taken is not None and now - self.taken[0] < self.FRESH_S:
+            return self.taken[1]
+        value = self.take()
+        self.taken = (now, value)
+        return value
+
+    def forget(self) -> None:
+        """The next call walks the files again (after a run or a reset through this server)."""
+        self.taken = None
+
+    def take(self) -> int:
+        seen: list[tuple[str, int, int]] = []
+        for folder in (self.root / "config", state_dir(self.root), *self.data_folders()):
+            seen.extend(files(folder) if folder.is_dir() else _single(folder))
+        seen.sort()
+        return hash(tuple(seen))
+
+
+def _single(path: Path) -> Iterator[tuple[str, int, int]]:
+    if path.is_file():
+        info = path.stat()
+        yield str(path), info.st_size, info.st_mtime_ns
+
+
+class AnswerCache:
+    def __init__(self, fingerprint: Fingerprint) -> None:
+        self.fingerprint = fingerprint
+        self.entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self.locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, key: str, compute: Callable[[], BaseModel]) -> bytes:
+        """The JSON of `compute()`, computed in a worker thread once per change of the project;
+        concurrent requests for the same key wait for one computation."""
+        current = self.fingerprint()
+        hit = self.entries.get(key)
+        if hit is not None and hit[0] == current:
+            self.entries.move_to_end(key)
+            return hit[1]
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            current = self.fingerprint()
+            hit = self.entries.get(key)
+            if hit is not None and hit[0] == current:
+                return hit[1]
+            body = (await asyncio.to_thread(compute)).model_dump_json().encode()
+            self.entries[key] = (current, body)
+            self.entries.move_to_end(key)
+            while len(self.entries) > MAX_ENTRIES:
+                old, _ = self.entries.popitem(last=False)
+                self.locks.pop(old, None)
+            return body
