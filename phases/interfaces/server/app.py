@@ -207,10 +207,11 @@ def _read_routes(router: APIRouter, server: Server) -> None:
         data["running"] = server.runs.running
         return JSONResponse(data)
 
-    @router.get("/sources/{source}/entropy", response_model=models.Entropy,
+    @router.get("/sources/{source}/entropy", response_model=models.SourceEntropy,
                 summary="Source, table, column and relationship scores with the top findings")
     async def entropy(source: str) -> Response:
-        return await server.json(f"entropy:{source}", lambda: models.Entropy(explore.entropy_view(source, root=root)))
+        return await server.json(f"entropy:{source}",
+                                 lambda: models.SourceEntropy(explore.entropy_view(source, root=root)))
 
     @router.get("/sources/{source}/entropy/compare", response_model=models.Comparison,
                 summary="What changed since the previous distinct entropy output")
@@ -221,18 +222,18 @@ def _read_routes(router: APIRouter, server: Server) -> None:
 
         return await server.json(f"compare:{source}", compute)
 
-    @router.get("/sources/{source}/entropy/{table}", response_model=models.TableEntropy,
+    @router.get("/sources/{source}/entropy/{table}", response_model=models.TableDetail,
                 summary="A table's scores, its columns and every finding about it")
     async def table_entropy(source: str, table: str) -> Response:
         return await server.json(f"table:{source}:{table}",
-                                 lambda: models.TableEntropy(explore.table_view(source, table, root=root)))
+                                 lambda: models.TableDetail(explore.table_view(source, table, root=root)))
 
-    @router.get("/sources/{source}/entropy/{table}/{column}", response_model=models.ColumnEntropy,
+    @router.get("/sources/{source}/entropy/{table}/{column}", response_model=models.ColumnDetail,
                 summary="A column's findings with evidence, examples and guidance, and its profile")
     async def column_entropy(source: str, table: str, column: str) -> Response:
         return await server.json(
             f"column:{source}:{table}:{column}",
-            lambda: models.ColumnEntropy(explore.column_view(source, table, column, root=root)))
+            lambda: models.ColumnDetail(explore.column_view(source, table, column, root=root)))
 
     @router.get("/sources/{source}/context", response_model=models.Context, summary="The context document")
     async def context(source: str, format: Literal["md", "json"] = "json") -> Response:

@@ -94,15 +94,15 @@ class Status(BaseModel):
     running: str | None
 
 
-class Entropy(RootModel[EntropyView]):
+class SourceEntropy(RootModel[EntropyView]):
     pass
 
 
-class TableEntropy(RootModel[TableView]):
+class TableDetail(RootModel[TableView]):
     pass
 
 
-class ColumnEntropy(RootModel[ColumnView]):
+class ColumnDetail(RootModel[ColumnView]):
     pass
 
 
