@@ -230,7 +230,7 @@ def tiny_source(folder: Path) -> None:
     lines = ["order_id,customer_id,order_date,amount"]
     for i in range(1, 121):
         customer = "C999" if i <= 3 else f"C{(i * 7) % 20 + 1:03d}"
-        amount = "99999.00" if i == 50 else "n/a" if i in (7, 8) else f"{10 + (i * 37) % 490}.{i % 100:02d}"
+        amount = "99999.00" if i == 50 else "#VALUE!" if i in (7, 8) else f"{10 + (i * 37) % 490}.{i % 100:02d}"
         lines.append(f"O{i:04d},{customer},2024-{i % 12 + 1:02d}-{i % 27 + 1:02d},{amount}")
     (folder / "orders.csv").write_text("\n".join(lines) + "\n")
 
@@ -262,7 +262,7 @@ def test_entropy_lists_source_table_column_and_relationship_scores(shop):
 def test_a_column_has_its_findings_evidence_sql_and_profile(shop):
     body = shop.get("/api/sources/shop/entropy/orders/amount").json()
     assert body["entry"]["sql"] == "orders.amount"
-    assert any("n/a" in json.dumps(f["evidence"]) + f["summary"] for f in body["findings"])
+    assert any("#VALUE!" in json.dumps(f["evidence"]) + f["summary"] for f in body["findings"])
     assert body["profile"]["null_count"] == 2 and body["profile"]["numeric"]["histogram"]
     table = shop.get("/api/sources/shop/entropy/orders").json()
     assert {c["column"] for c in table["columns"]} == {"order_id", "customer_id", "order_date", "amount"}

@@ -85,7 +85,7 @@ class Server:
         for source in project.sources.values():
             tables = discover_tables(source, self.root)
             found.extend(ref.path for ref in tables)
-            found.extend({ref.path.parent for ref in tables})
+            found.extend(sorted({ref.path.parent for ref in tables}))
         return found
 
     def check_token(self, request: Request) -> None:

@@ -1,7 +1,8 @@
 """Answers kept until the project changes. Judging the status loads doit's tasks (about a
 second on the example), reading the scores parses JSON; twenty clients polling a dashboard
 must not repeat that. Each answer is kept with a fingerprint of everything it can depend on
-(the config files, every file under state/, the sources' CSV files: path, size and mtime) and
+(the config files, the manifests and databases under state/, the sources' CSV files and
+folders: path, size and mtime) and
 served while the fingerprint is unchanged. The fingerprint is taken at most four times a
 second, so a change on disk shows within a quarter of a second. Changes to the installed
 package's code are not watched: restart the server after an upgrade."""
@@ -18,11 +19,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from phases.core.layout import state_dir
+from phases.core.manifest import MANIFEST_NAME
 
 MAX_ENTRIES = 256  # previews are keyed by page; the oldest answers go first
 
 
-def files(folder: Path) -> Iterator[tuple[str, int, int]]:
+def files(folder: Path, wanted: Callable[[str], bool] = lambda name: True) -> Iterator[tuple[str, int, int]]:
+    """(path, size, mtime) of the files under `folder` whose name is `wanted`."""
     if not folder.is_dir():
         return
     stack = [folder]
@@ -32,9 +35,16 @@ def files(folder: Path) -> Iterator[tuple[str, int, int]]:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name != "llm_cache":  # answers of the LLM step: many files, never read here
                         stack.append(Path(entry.path))
-                    continue
-                info = entry.stat(follow_symlinks=False)
-                yield entry.path, info.st_size, info.st_mtime_ns
+                elif wanted(entry.name):
+                    info = entry.stat(follow_symlinks=False)
+                    yield entry.path, info.st_size, info.st_mtime_ns
+
+
+def _state_file(name: str) -> bool:
+    """The files of state/ that change when anything there changes: a task writes its manifest
+    last, doit and the history store commit to their SQLite files, `run PATH` writes a YAML file.
+    SQLite's -wal and -shm files are left out: every reader creates and removes them."""
+    return name == MANIFEST_NAME or name.endswith((".sqlite", ".yaml"))
 
 
 class Fingerprint:
@@ -63,14 +73,16 @@ class Fingerprint:
 
     def take(self) -> int:
         seen: list[tuple[str, int, int]] = []
-        for folder in (self.root / "config", state_dir(self.root), *self.data_folders()):
-            seen.extend(files(folder) if folder.is_dir() else _single(folder))
+        seen.extend(files(self.root / "config"))
+        seen.extend(files(state_dir(self.root), _state_file))
+        for path in self.data_folders():
+            seen.extend(_single(path))
         seen.sort()
         return hash(tuple(seen))
 
 
 def _single(path: Path) -> Iterator[tuple[str, int, int]]:
-    if path.is_file():
+    if path.exists():
         info = path.stat()
         yield str(path), info.st_size, info.st_mtime_ns
 
