@@ -15,6 +15,7 @@ import importlib.util
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -267,8 +268,14 @@ def _importable(root: Path) -> Iterator[None]:
             sys.path.remove(entry)
 
 
+# Loading a project parses phase modules with `ast` and dodo.py imports it; CPython 3.11's
+# parser is not safe in two threads at once ("AST constructor recursion depth mismatch"), and
+# the HTTP server answers requests in worker threads, so loads take turns.
+_LOADING = threading.RLock()
+
+
 def _project(root: Path) -> Project:
-    with _importable(root):
+    with _LOADING, _importable(root):
         return load_project(root)
 
 
@@ -283,7 +290,7 @@ def _dodo_namespace(root: Path, **doit_config: Any) -> dict[str, Any]:
     if spec is None or spec.loader is None:
         raise ConfigError(f"{root / DODO}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
-    with _importable(root):
+    with _LOADING, _importable(root):
         spec.loader.exec_module(module)
     namespace = dict(vars(module))
     namespace["DOIT_CONFIG"] = {**namespace.get("DOIT_CONFIG", {}), **doit_config}

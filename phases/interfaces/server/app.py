@@ -315,10 +315,11 @@ def _run_routes(reads: APIRouter, writes: APIRouter, server: Server) -> None:
     @writes.post("/runs", status_code=202, response_model=models.RunStarted,
                  summary="Start a run in the background (one at a time)")
     async def start_run(body: models.RunCreate) -> models.RunStarted:
+        project = await asyncio.to_thread(api.open_project, root)
         if body.source is not None:
-            explore.check_source(api.open_project(root), body.source)
+            explore.check_source(project, body.source)
         for phase in body.phases:
-            explore.check_phase(api.open_project(root), phase)
+            explore.check_phase(project, phase)
         request = runs.RunRequest((body.source,) if body.source else (), tuple(body.phases), body.force)
         active = await manager.start(request)
         return models.RunStarted(id=active.id, events=f"/api/runs/{active.id}/events")
@@ -326,7 +327,7 @@ def _run_routes(reads: APIRouter, writes: APIRouter, server: Server) -> None:
     @writes.post("/reset", response_model=models.ResetDone, summary="Forget tasks so that they rerun")
     async def reset(body: models.ResetCreate) -> models.ResetDone:
         manager.check_idle("reset")
-        project = api.open_project(root)
+        project = await asyncio.to_thread(api.open_project, root)
         if body.source is not None:
             explore.check_source(project, body.source)
         if body.phase is not None:
