@@ -77,6 +77,8 @@ def browser() -> Iterator[object]:
 
 
 def test_a_run_from_the_dashboard_then_the_heat_map_and_a_columns_findings(served, browser):
+    from playwright.sync_api import expect
+
     url, shots = served
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     errors: list[str] = []
@@ -100,10 +102,11 @@ def test_a_run_from_the_dashboard_then_the_heat_map_and_a_columns_findings(serve
     page.locator("[data-testid=task-row][data-state=running]").first.wait_for(timeout=60_000)
     page.locator("[data-testid=task-row][data-state=done]").first.wait_for(timeout=120_000)
     page.screenshot(path=shots / "2-pipeline-running.png", full_page=True)
-    page.wait_for_function(
-        "document.querySelectorAll('[data-testid=task-row][data-state=done]').length === 33", timeout=900_000,
-    )
+    # (the page's Content-Security-Policy forbids eval, so no wait_for_function)
+    expect(page.locator("[data-testid=task-row][data-state=done]")).to_have_count(33, timeout=900_000)
     page.get_by_text("finished in").wait_for()
+    page.get_by_text("33 done").wait_for()  # the status judged again after the run
+    assert page.get_by_role("button", name="Run", exact=True).is_enabled()
     page.locator("[data-testid=phase-node][data-phase=entropy][data-state=done]").wait_for()
     page.screenshot(path=shots / "3-pipeline-done.png", full_page=True)
 
@@ -125,7 +128,7 @@ def test_a_run_from_the_dashboard_then_the_heat_map_and_a_columns_findings(serve
     assert drawer.count() == 0
 
     # the least trustworthy columns filtered by readiness, with the keyboard
-    page.get_by_label("Readiness").select_option("blocked")
+    page.get_by_role("combobox", name="Readiness").select_option("blocked")
     assert page.get_by_text("2 of 42 columns").is_visible()
 
     nav.get_by_role("link", name="Sources").click()
