@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from phases.core.errors import ConfigError
+from phases.engine import run_lock
 from phases.interfaces import api
 from phases.interfaces.server.app import create_app
 from phases.interfaces.server.settings import ServerSettings, server_settings
@@ -193,6 +194,17 @@ def test_a_second_run_while_one_runs_is_409_naming_the_running_one(demo):
     assert demo.post("/api/reset", json={}, headers=AUTH).status_code == 409
     assert demo.get("/api/runs").json()["running"] == first
     sse(demo, f"/api/runs/{first}/events")  # wait for it
+    assert demo.get("/api/runs").json()["running"] is None
+
+
+def test_a_run_while_the_command_line_holds_the_project_is_409_naming_the_holder(demo):
+    lock = run_lock.acquire(demo.app.state.server.root, "dataraum run")
+    try:
+        response = demo.post("/api/runs", json={}, headers=AUTH)
+        assert response.status_code == 409 and "dataraum run" in response.json()["detail"]
+        assert demo.post("/api/reset", json={"phase": "total"}, headers=AUTH).status_code == 409
+    finally:
+        lock.release()
     assert demo.get("/api/runs").json()["running"] is None
 
 

@@ -27,6 +27,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from phases.artifacts.context_document import CONTEXT_DOCUMENT
 from phases.core.errors import ConfigError, DataraumError, StateError
 from phases.core.sources import discover_tables
+from phases.engine import run_lock
 from phases.engine.project import Project
 from phases.interfaces import api, explore, runs
 from phases.interfaces.server import models
@@ -51,7 +52,7 @@ def _problem(status: int, title: str, detail: str, headers: dict[str, str] | Non
 def _status_of(exc: DataraumError) -> tuple[int, str]:
     if isinstance(exc, explore.UnknownName | runs.UnknownRun | api.ContextNotReady):
         return 404, "Not Found"
-    if isinstance(exc, RunBusy):
+    if isinstance(exc, RunBusy | run_lock.ProjectBusy):
         return 409, "Conflict"
     if isinstance(exc, ConfigError):
         return 400, "Bad Request"

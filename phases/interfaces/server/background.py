@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from phases.core.errors import DataraumError, StateError
+from phases.engine import run_lock
 from phases.interfaces import api, runs
 from phases.interfaces.runs import RunRecord, RunRequest
 
@@ -80,6 +81,7 @@ class RunManager:
         project = await asyncio.to_thread(api.open_project, self.root)
         api.select_tasks(project, request.sources or None, request.phases or None)
         self.check_idle("start another run")  # another request may have started one meanwhile
+        run_lock.acquire(self.root, "a check by dataraum serve").release()  # ProjectBusy (409) when a CLI run holds it
         active = ActiveRun(runs.new_run_id(), request, datetime.now(UTC))
         self.current = active
         task = asyncio.create_task(self._run(active))
