@@ -187,7 +187,7 @@ def test_a_run_answers_202_streams_its_events_and_lands_in_the_history(demo):
 
 
 def test_a_second_run_while_one_runs_is_409_naming_the_running_one(demo):
-    first = demo.post("/api/runs", json={"force": True}, headers=AUTH).json()["id"]
+    first = demo.post("/api/runs", json={"phases": ["count"], "force": True}, headers=AUTH).json()["id"]
     second = demo.post("/api/runs", json={}, headers=AUTH)
     assert second.status_code == 409
     assert first in second.json()["detail"]
