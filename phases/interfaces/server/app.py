@@ -21,8 +21,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phases.artifacts.context_document import CONTEXT_DOCUMENT
 from phases.core.errors import ConfigError, DataraumError, StateError
@@ -143,13 +145,34 @@ def _middleware(app: FastAPI, settings: ServerSettings) -> None:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if not request.url.path.startswith("/docs"):  # the Swagger page loads its own script
-            response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
-        return response
+    app.add_middleware(SecurityHeaders)
+
+
+class SecurityHeaders:
+    """nosniff everywhere and a same-origin Content-Security-Policy (the dashboard loads nothing
+    from elsewhere); a plain ASGI middleware, since Starlette's BaseHTTPMiddleware costs each
+    request more than the cached answer itself."""
+
+    POLICY = "default-src 'self'; img-src 'self' data:"
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = not scope["path"].startswith("/docs")  # the Swagger page loads its own script
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                if policy:
+                    headers.setdefault("Content-Security-Policy", self.POLICY)
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def _errors(app: FastAPI) -> None:

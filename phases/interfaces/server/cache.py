@@ -3,8 +3,8 @@ second on the example), reading the scores parses JSON; twenty clients polling a
 must not repeat that. Each answer is kept with a fingerprint of everything it can depend on
 (the config files, the manifests and databases under state/, the sources' CSV files and
 folders: path, size and mtime) and
-served while the fingerprint is unchanged. The fingerprint is taken at most four times a
-second, so a change on disk shows within a quarter of a second. Changes to the installed
+served while the fingerprint is unchanged. The fingerprint is taken again at most four times
+a second, so a change on disk shows within about a quarter of a second. Changes to the installed
 package's code are not watched: restart the server after an upgrade."""
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ def _state_file(name: str) -> bool:
 
 
 class Fingerprint:
-    """A hash of the project's inputs and state as the file system shows them, taken at most
-    every FRESH_S seconds: walking state/ costs milliseconds, and twenty clients at once would
-    otherwise spend them again and again."""
+    """A hash of the project's inputs and state as the file system shows them. It is taken
+    again at most every FRESH_S seconds, in a worker thread while the answers go on with the
+    previous value, so twenty clients at once never wait for a walk of state/; after `forget`
+    (a task finished, a reset) the next request waits for a fresh one."""
 
     FRESH_S = 0.25
 
@@ -58,14 +59,24 @@ class Fingerprint:
         self.root = root
         self.data_folders = data_folders
         self.taken: tuple[float, int] | None = None
+        self.refreshing: asyncio.Task[None] | None = None
 
-    def __call__(self) -> int:
-        now = time.monotonic()
-        if self.taken is not None and now - self.taken[0] < self.FRESH_S:
-            return self.taken[1]
-        value = self.take()
-        self.taken = (now, value)
-        return value
+    async def current(self) -> int:
+        taken = self.taken
+        if taken is None:
+            value = await asyncio.to_thread(self.take)
+            self.taken = (time.monotonic(), value)
+            return value
+        if time.monotonic() - taken[0] >= self.FRESH_S and self.refreshing is None:
+            self.refreshing = asyncio.create_task(self._refresh())
+        return taken[1]
+
+    async def _refresh(self) -> None:
+        try:
+            value = await asyncio.to_thread(self.take)
+            self.taken = (time.monotonic(), value)
+        finally:
+            self.refreshing = None
 
     def forget(self) -> None:
         """The next call walks the files again (after a run or a reset through this server)."""
@@ -96,14 +107,14 @@ class AnswerCache:
     async def get(self, key: str, compute: Callable[[], BaseModel]) -> bytes:
         """The JSON of `compute()`, computed in a worker thread once per change of the project;
         concurrent requests for the same key wait for one computation."""
-        current = self.fingerprint()
+        current = await self.fingerprint.current()
         hit = self.entries.get(key)
         if hit is not None and hit[0] == current:
             self.entries.move_to_end(key)
             return hit[1]
         lock = self.locks.setdefault(key, asyncio.Lock())
         async with lock:
-            current = self.fingerprint()
+            current = await self.fingerprint.current()
             hit = self.entries.get(key)
             if hit is not None and hit[0] == current:
                 return hit[1]
