@@ -7,11 +7,12 @@ from it, so no request reaches a file the project did not write."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from phases.artifacts.column_profiles import COLUMN_PROFILES, ColumnProfile
 from phases.artifacts.context_document import CONTEXT_DOCUMENT, ColumnEntry, ContextDocument, TableEntry
@@ -28,7 +29,7 @@ from phases.artifacts.tables import RAW_TABLE, TYPED_TABLE
 from phases.core.errors import ConfigError, StateError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir
 from phases.core.manifest import Manifest, read_manifest
-from phases.core.records import Scalar, json_scalar
+from phases.core.records import Scalar, from_json, json_scalar
 from phases.engine.project import Project
 from phases.interfaces import api
 
@@ -327,6 +328,23 @@ def column_view(source: str, table: str, column: str, *, root: Path | None = Non
         tuple(o for o in scores.objects if o.table == table and o.column == column),
         _profile(project, source, table, column), document.guidance,
     )
+
+
+@dataclass(frozen=True)
+class ContextView:
+    source: str
+    format: Literal["md", "json"]
+    text: str  # the file as the entropy phase wrote it
+    document: ContextDocument | None  # with json: the same, as its record
+
+
+def context_view(source: str, fmt: Literal["md", "json"] = "json", *, root: Path | None = None) -> ContextView:
+    """The context document of `dataraum context`, and with json its parsed record."""
+    project = api.open_project(root)
+    check_source(project, source)
+    found = api.context_document(source, fmt, root=project.root)
+    document = from_json(ContextDocument, json.loads(found.text)) if fmt == "json" else None
+    return ContextView(source, fmt, found.text, document)
 
 
 # ---------------------------------------------------------------- manifests and previews

@@ -26,7 +26,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from phases.artifacts.context_document import CONTEXT_DOCUMENT
 from phases.core.errors import ConfigError, DataraumError, StateError
 from phases.core.sources import discover_tables
 from phases.engine import run_lock
@@ -262,10 +261,7 @@ def _read_routes(router: APIRouter, server: Server) -> None:
     @router.get("/sources/{source}/context", response_model=models.Context, summary="The context document")
     async def context(source: str, format: Literal["md", "json"] = "json") -> Response:
         def compute() -> models.Context:
-            explore.check_source(api.open_project(root), source)
-            found = api.context_document(source, format, root=root)
-            document = CONTEXT_DOCUMENT.load(found.path) if format == "json" else None
-            return models.Context(source=source, format=format, text=found.text, document=document)
+            return models.Context(explore.context_view(source, format, root=root))
 
         return await server.json(f"context:{source}:{format}", compute)
 

@@ -5,16 +5,15 @@ the API, its OpenAPI schema and the typed client of the dashboard follow the lib
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from phases.artifacts.context_document import ContextDocument
 from phases.engine.status import State
 from phases.interfaces.api import EntropyComparison
 from phases.interfaces.explore import (
     ArtifactPreview,
     ColumnView,
+    ContextView,
     EntropyView,
     ManifestView,
     PhaseNode,
@@ -110,11 +109,8 @@ class Comparison(RootModel[EntropyComparison]):
     pass
 
 
-class Context(BaseModel):
-    source: str
-    format: Literal["md", "json"]
-    text: str  # the file as written
-    document: ContextDocument | None  # with format=json: the same, parsed
+class Context(RootModel[ContextView]):
+    pass
 
 
 class Manifests(BaseModel):

@@ -569,18 +569,7 @@ export interface components {
             target: string;
         };
         /** Context */
-        Context: {
-            document: components["schemas"]["ContextDocument"] | null;
-            /**
-             * Format
-             * @enum {string}
-             */
-            format: "md" | "json";
-            /** Source */
-            source: string;
-            /** Text */
-            text: string;
-        };
+        Context: components["schemas"]["ContextView"];
         /**
          * ContextDocument
          * @description context.json: what an agent reads before it writes SQL over a source.
@@ -607,6 +596,19 @@ export interface components {
             /** Tables */
             tables: components["schemas"]["TableEntry"][];
             validations: components["schemas"]["CheckOutcomes"];
+        };
+        /** ContextView */
+        ContextView: {
+            document: components["schemas"]["ContextDocument"] | null;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "md" | "json";
+            /** Source */
+            source: string;
+            /** Text */
+            text: string;
         };
         /** CycleEntry */
         CycleEntry: {
