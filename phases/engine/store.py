@@ -43,6 +43,22 @@ class Checkpoint(Base):
     error: Mapped[str | None]
 
 
+class RunEntry(Base):
+    """One row per pipeline run (`dataraum run`, the API, `dataraum serve`): what was asked, each
+    task's outcome and the run's events, so a run can be shown and its events replayed later."""
+
+    __tablename__ = "pipeline_runs"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)  # sortable: UTC start time and a random tail
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    duration_s: Mapped[float]
+    request: Mapped[str]  # JSON: sources, phases, force
+    exit_code: Mapped[int]
+    tasks: Mapped[str]  # JSON: one object per task (task, outcome, duration_s, error)
+    events: Mapped[str]  # JSON: the run's events, as `dataraum run --events` writes them
+
+
 class SourceEntry(Base):
     __tablename__ = "catalog_sources"
 
@@ -192,6 +208,22 @@ def history(engine: Engine, source: str | None = None, limit: int = 50) -> list[
         query = query.where(Checkpoint.source == source)
     with Session(engine) as session:
         return list(session.scalars(query))
+
+
+def record_run(engine: Engine, row: RunEntry) -> None:
+    with Session(engine) as session, session.begin():
+        session.merge(row)
+
+
+def runs(engine: Engine, limit: int = 50) -> list[RunEntry]:
+    """The latest runs, newest first."""
+    with Session(engine) as session:
+        return list(session.scalars(select(RunEntry).order_by(RunEntry.id.desc()).limit(limit)))
+
+
+def run(engine: Engine, run_id: str) -> RunEntry | None:
+    with Session(engine) as session:
+        return session.get(RunEntry, run_id)
 
 
 def summary_json(manifest_summary: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ import importlib.util
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from phases.engine import integrity, run_lock
 from phases.engine import status as status_mod
 from phases.engine.project import Project, load_project
 from phases.engine.status import LastRun, PipelineStatus, split_task_name
+from phases.interfaces import runs
 
 DODO = "dodo.py"
 DEFAULT_PARALLEL = 4
@@ -266,9 +268,20 @@ def _importable(root: Path) -> Iterator[None]:
             sys.path.remove(entry)
 
 
+# Loading a project parses phase modules with `ast` and dodo.py imports it; CPython 3.11's
+# parser is not safe in two threads at once ("AST constructor recursion depth mismatch"), and
+# the HTTP server answers requests in worker threads, so loads take turns.
+_LOADING = threading.RLock()
+
+
 def _project(root: Path) -> Project:
-    with _importable(root):
+    with _LOADING, _importable(root):
         return load_project(root)
+
+
+def open_project(root: Path | None = None) -> Project:
+    """The project at `root` (default: found from the current folder up), its config validated."""
+    return _project(find_root(root))
 
 
 def _dodo_namespace(root: Path, **doit_config: Any) -> dict[str, Any]:
@@ -277,7 +290,7 @@ def _dodo_namespace(root: Path, **doit_config: Any) -> dict[str, Any]:
     if spec is None or spec.loader is None:
         raise ConfigError(f"{root / DODO}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
-    with _importable(root):
+    with _LOADING, _importable(root):
         spec.loader.exec_module(module)
     namespace = dict(vars(module))
     namespace["DOIT_CONFIG"] = {**namespace.get("DOIT_CONFIG", {}), **doit_config}
@@ -536,16 +549,25 @@ def run_pipeline(
     *,
     root: Path | None = None,
     on_event: Callable[[TaskEvent], None] | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """Run the chosen phases (default: all enabled) of the chosen sources (default: all)
     and whatever they need, through doit. `skip_completed=False` forgets the chosen
     tasks first, so they rerun even when up to date; `fail_fast=False` is doit's
     --continue. `on_event` gets every TaskEvent as it happens. Returns one
-    TaskResult per task doit considered."""
+    TaskResult per task doit considered. The run is recorded in the history store under
+    `run_id` (default: a new one), with its events."""
     root = find_root(root)
     project = _project(root)
     names = select_tasks(project, source_id, phases, tables)
-    emit = on_event or (lambda event: None)
+    began_at = datetime.now(UTC)
+    events: list[dict[str, Any]] = []
+
+    def emit(event: TaskEvent) -> None:
+        events.append(event.to_json())
+        if on_event is not None:
+            on_event(event)
+
     reporter = _EventReporter(emit)
     namespace = _dodo_namespace(root, reporter=reporter)
     args = ["-v", "0"]  # capture every task's output: the reporter shows the errors
@@ -570,6 +592,10 @@ def run_pipeline(
         errors=tuple(reporter.errors),
     )
     emit(TaskEvent("finish", duration_s=wall))
+    request = runs.RunRequest(_as_tuple(source_id) or (), _as_tuple(phases) or (), not skip_completed)
+    tasks = [runs.RunTask(t.task, t.phase, t.source, t.table, t.outcome, t.duration_s, t.error) for t in results]
+    runs.record_run(root, run_id or runs.new_run_id(began_at), began_at, wall, request, result.exit_code, tasks,
+                    events)
     return result
 
 
@@ -780,7 +806,7 @@ def _one_source(project: Project, source_id: str | None) -> str:
     raise ConfigError(f"the project has several sources ({', '.join(sorted(project.sources))}): give --source")
 
 
-def _context_file(project: Project, source: str, artifact: ArtifactSpec) -> Path:
+def context_file(project: Project, source: str, artifact: ArtifactSpec) -> Path:
     """The file of one of the context phase's artifacts for a source; ContextNotReady when the
     phase has not written it yet."""
     phase = context_phase(project)
@@ -806,7 +832,7 @@ def context_document(source_id: str | None = None, fmt: Literal["md", "json"] = 
     root = find_root(root)
     project = _project(root)
     source = _one_source(project, source_id)
-    path = _context_file(project, source, CONTEXT_FORMATS[fmt])
+    path = context_file(project, source, CONTEXT_FORMATS[fmt])
     return ContextDocument(source, path, fmt, path.read_text(encoding="utf-8"))
 
 
@@ -817,7 +843,7 @@ def entropy_readiness(source_id: str | None = None, table: str | None = None, li
     root = find_root(root)
     project = _project(root)
     source = _one_source(project, source_id)
-    path = _context_file(project, source, ENTROPY_SCORES)
+    path = context_file(project, source, ENTROPY_SCORES)
     scores = ENTROPY_SCORES.load(path, context_phase(project))
     found = [
         ColumnReadiness(c.table, c.column, c.score, c.readiness, tuple(top.summary for top in c.top))

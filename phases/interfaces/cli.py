@@ -590,6 +590,45 @@ def _compare(result: api.EntropyComparison, limit: int) -> None:
         click.echo(line)
 
 
+# ---------------------------------------------------------------- serve
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Beyond localhost it needs DATARAUM_TOKEN, and every route needs the token.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--token-for-reads", is_flag=True, help="Ask for the token on read routes too (always beyond localhost).")
+@click.option("--cors-origin", "cors_origins", multiple=True,
+              help="Allow a web page of this origin to call the API (repeatable). Default: none.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=api.DEFAULT_PARALLEL, show_default=True,
+              help="Tasks at a time for runs started from the dashboard or the API.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, token_for_reads: bool, cors_origins: tuple[str, ...],
+          jobs: int) -> None:
+    """Serve the dashboard and the HTTP API (routes under /api, documented at /docs).
+
+    Every POST (start a run, reset) needs the bearer token printed at start, or
+    the one in DATARAUM_TOKEN.
+
+    \b
+    Examples:
+      dataraum serve                       http://127.0.0.1:8765/
+      DATARAUM_TOKEN=... dataraum serve --host 0.0.0.0 --port 80
+    """
+    from phases.interfaces import server
+
+    settings = server.server_settings(host, port, token_for_reads, cors_origins, jobs)
+    root = api.find_root(_options(ctx).root)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"dataraum: serving {root} at http://{shown}:{port}/ (API docs at /docs; Ctrl-C stops)")
+    if settings.token_generated:
+        click.echo(f"token for runs and resets (set DATARAUM_TOKEN to choose one): {settings.token}")
+    else:
+        click.echo("token: the one in DATARAUM_TOKEN")
+    sys.stdout.flush()
+    server.serve(settings, root)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="dataraum")
 
