@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,25 +42,25 @@ class Finished:
     stderr: str
 
 
-def run_phase_process(argv: list[str]) -> Finished:
-    """Run `python -m phases.engine.runner ARGV` in a process of its own and wait for it."""
+def run_phase_process(entry: Callable[[list[str]], int], argv: list[str]) -> Finished:
+    """Run `entry(argv)` (a module-level `main`, as `python -m MODULE ARGV` would) in a process of
+    its own and wait for it."""
     context = _warm_context()
     if context is None:
-        return _spawned(argv)
+        return _spawned(entry.__module__, argv)
     with tempfile.TemporaryDirectory(prefix="dataraum-task-") as scratch:
         out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
         process = context.Process(target=_forked_main,
-                                  args=(argv, str(out), str(err), dict(os.environ), os.getcwd(), os.getpid()))
+                                  args=(entry, argv, str(out), str(err), dict(os.environ), os.getcwd(), os.getpid()))
         process.start()
         process.join()
         code = process.exitcode if process.exitcode is not None else 1
         return Finished(code, _read(out), _read(err))
 
 
-def _spawned(argv: list[str]) -> Finished:
+def _spawned(module: str, argv: list[str]) -> Finished:
     env = {**os.environ, PARENT_ENV: str(os.getpid())}
-    proc = subprocess.run([sys.executable, "-m", "phases.engine.runner", *argv], capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, env=env)
     return Finished(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -75,7 +76,8 @@ def _warm_context() -> multiprocessing.context.ForkServerContext | None:
     return _context
 
 
-def _forked_main(argv: list[str], stdout: str, stderr: str, environ: dict[str, str], cwd: str, run_pid: int) -> None:
+def _forked_main(entry: Callable[[list[str]], int], argv: list[str], stdout: str, stderr: str,
+                 environ: dict[str, str], cwd: str, run_pid: int) -> None:
     """The task process forked from the warm server: the caller's environment and folder, its
     output into files the caller reads, a watchdog on the run, then the runner's main."""
     threading.Thread(target=_die_with, args=(run_pid,), daemon=True, name="dataraum-watchdog").start()
@@ -87,9 +89,7 @@ def _forked_main(argv: list[str], stdout: str, stderr: str, environ: dict[str, s
     os.environ.update(environ)
     os.environ[PARENT_ENV] = str(os.getppid())  # the forkserver, which dies with the run
     os.chdir(cwd)
-    from phases.engine.runner import main
-
-    code = main(argv)
+    code = entry(argv)
     sys.stdout.flush()
     sys.stderr.flush()
     sys.exit(code)

@@ -302,7 +302,7 @@ def run_in_subprocess(command: list[str]) -> TaskFailed | None:
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="dataraum-error-") as scratch:
         error_file = Path(scratch) / "error.json"
-        proc = run_phase_process([*command[3:], "--error-file", str(error_file)])
+        proc = run_phase_process(main, [*command[3:], "--error-file", str(error_file)])
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
         if proc.returncode < 0:
