@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from phases.profile.temporal import profile_temporal
+from phases.profile.temporal_drift import psi
 from phases.profile.temporal_series import (
     CONSTANT,
     TOO_SHORT,
@@ -17,7 +18,6 @@ from phases.profile.temporal_series import (
     analyse_series,
     choose_series_units,
     f_pvalue,
-    psi,
     truncate,
 )
 from phases.profile.temporal_settings import TemporalSettings

@@ -1,6 +1,8 @@
 """The temporal phase's artifact (temporal_profiles.json): per date column of a table its span,
 granularity, completeness, gaps, role (event time, period label, due date), staleness, and the
-series analysis (trend, seasonality, level shifts, drift)."""
+series analysis (trend, seasonality, level shifts, drift); the same for time axes composed of
+calendar-part columns (year, month, day, hour); and, when the table holds several series (one per
+key value: symbol, station, country), the per-series granularity, gaps and drift (`Panel`)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class Series:
     trend: Trend | None
     seasonality: tuple[Seasonality, ...]
     level_shifts: tuple[LevelShift, ...]
+    seasonal_shifts: int = 0  # candidate shifts left out: the series jumped the same way a year before
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,18 @@ class Drift:
     pairs: int  # consecutive period pairs compared
     max_psi: float | None
     found: bool
-    drifting: tuple[DriftPair, ...]  # the largest PSIs that pass both thresholds
+    drifting: tuple[DriftPair, ...]  # the largest PSIs that pass every test (the drifts found)
+    # Why drift was not measured: the column is a function of the date (status says "not measured"):
+    # month_of_year, quarter_of_year, week_of_year, day_of_year, day_of_month, weekday, hour_of_day
+    # (calendar parts), year, quarter, month, week (constant within each such period), date (one value
+    # per date) or monotone (rises or falls with the date: a sequence number, a counter). None otherwise.
+    function_of: str | None = None
+    edge_periods_dropped: int = 0  # first/last periods left out: far fewer rows than a typical period
+    typical_psi: float | None = None  # median PSI of the consecutive pairs: the period-to-period noise
+    seasonal_pairs: int = 0  # pairs past the thresholds whose change recurs between the same periods a year apart
+    # In a panel, rows of one series are alike: the chi-square test counts rows / design_effect
+    # (1 + (rows per series and period - 1) * intra-series correlation); 1 without a panel
+    design_effect: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,65 @@ class Staleness:
 
 
 @dataclass(frozen=True)
+class SeriesGap:
+    """A gap inside one series of a panel."""
+
+    series: str  # the key values, joined by " | " (NULL for a missing one)
+    after: str
+    before: str
+    days: float
+    missing_periods: int
+
+
+@dataclass(frozen=True)
+class SeriesCompleteness:
+    """One series of a panel against the panel's granularity."""
+
+    series: str
+    first: str
+    last: str
+    present_periods: int
+    expected_periods: int
+    ratio: float
+
+
+@dataclass(frozen=True)
+class SeriesDrift:
+    """Drift of one numeric column measured inside each series, not across them."""
+
+    column: str
+    unit: str | None
+    series_analysed: int  # series with at least two periods of drift_min_rows rows
+    series_drifting: int
+    worst: tuple[str, ...]  # the series with the largest PSI past every test, worst first
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Several series in one table: the key columns and the time are unique together (or nearly), so
+    granularity and gaps are measured inside each series, not on the pooled values."""
+
+    key: tuple[str, ...]  # the columns naming a series
+    series: int  # distinct key values with a time
+    uniqueness: float  # distinct (key, time) over rows with a time
+    rows_per_time: float  # rows per distinct time: how many series run at once, on average
+    periods_min: int  # distinct times per series
+    periods_median: float
+    periods_max: int
+    granularity: Granularity  # from the gaps inside the series, pooled
+    conforming_share: float  # share of series whose gaps are all whole steps of that granularity
+    completeness: Completeness | None  # pooled over series, each from its own first to last time
+    series_with_gaps: int
+    missing_periods: int
+    gaps: tuple[SeriesGap, ...]  # the largest gaps, by missing periods
+    least_complete: tuple[SeriesCompleteness, ...]  # the series with the most missing periods
+    drift: tuple[SeriesDrift, ...]
+    # "year" when a key value recurs in separate episodes (a name reused years apart): a series is
+    # then the key and the calendar year ("Amy | 1975"); None when the key alone names a series
+    episodes: str | None = None
+
+
+@dataclass(frozen=True)
 class ColumnTemporalProfile:
     name: str
     type: str  # date or timestamp
@@ -157,6 +230,8 @@ class ColumnTemporalProfile:
     staleness: Staleness | None
     series: tuple[Series, ...]
     drift: tuple[Drift, ...]
+    parts: tuple[str, ...] = ()  # a composed axis: its columns, coarsest first (year, month, day, hour)
+    panel: Panel | None = None  # the table holds several series along this axis, one per key value
 
 
 @dataclass(frozen=True)
@@ -166,6 +241,10 @@ class TemporalProfiles:
     reference_date: str | None
     reference_source: str  # "config", "latest date" or "none"
     columns: tuple[ColumnTemporalProfile, ...]
+    # Time axes composed of integer calendar-part columns when the table has no date column (a year
+    # column; year and month; year, month, day (and hour)), profiled like a date column; `name` joins
+    # the parts with "+" and `parts` lists them.
+    axes: tuple[ColumnTemporalProfile, ...] = ()
 
 
 TEMPORAL_PROFILES = JsonArtifact("temporal_profiles", "temporal_profiles.json", record=TemporalProfiles)

@@ -14,9 +14,9 @@ sorted, floats rounded to 10 significant digits, so a rerun on the same input is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from phases.artifacts.column_types import COLUMN_TYPES
 from phases.artifacts.tables import TYPED_TABLE
@@ -28,6 +28,7 @@ from phases.artifacts.temporal_profiles import (
     Gap,
     Granularity,
     Offset,
+    Panel,
     Relation,
     Series,
     Staleness,
@@ -37,14 +38,15 @@ from phases.artifacts.temporal_profiles import (
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import round_sig
 from phases.core.sql import quote_ident
+from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
+from phases.profile.temporal_drift import design_effects, drift_unit, measure_drift, quantile_edges
+from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
+from phases.profile.temporal_panel import find_series_key, profile_panel
 from phases.profile.temporal_series import (
     advance,
     analyse_column_series,
     choose_series_units,
-    drift_unit,
     format_instant,
-    measure_drift,
-    quantile_edges,
     rnd,
     series_bounds,
 )
@@ -58,13 +60,8 @@ VERSION: Literal[1] = 1  # of temporal_profiles.json (TemporalProfiles.version)
 DATE_TYPES = ("date", "timestamp")
 NUMERIC_TYPES = ("integer", "decimal", "currency", "percent")
 AMOUNT_TYPES = ("currency", "decimal")
-_GAPS = "_temporal_gaps"  # scratch table of one column's distinct values and gaps
-_DAY_US = 86_400_000_000
-_FIXED_US = (("week", 7 * _DAY_US), ("day", _DAY_US), ("hour", 3_600_000_000), ("minute", 60_000_000),
-             ("second", 1_000_000))
-
-
-# ---------------------------------------------------------------- records
+KEY_TYPES = ("text", "integer", "boolean")  # types of columns that may name a series
+_AXIS_VIEW = "_temporal_axis"  # the table with its composed time axis as a column
 
 
 @dataclass(frozen=True)
@@ -85,115 +82,6 @@ class _Facts:
     month_days: tuple[int, ...]
 
 
-# ---------------------------------------------------------------- granularity and gaps
-
-def _build_gap_table(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> None:
-    """Distinct values with the gap to the previous one, in microseconds, in calendar months
-    (trustworthy only when both ends sit at the same place in their months: `aligned`), and
-    in business days (weekdays after the previous value up to this one, Monday-based count
-    from 0001-01-01, a Monday, so integer division never meets a negative number)."""
-    col = quote_ident(column)
-    weekdays = "(5 * ({x} // 7) + least({x} % 7, 5))"
-    x_v = "(date_diff('day', DATE '0001-01-01', CAST(v AS DATE)) + 1)"
-    x_p = "(date_diff('day', DATE '0001-01-01', CAST(p AS DATE)) + 1)"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {_GAPS} AS
-        SELECT p, v, epoch_us(v) - epoch_us(p) AS g, date_diff('month', p, v) AS mg,
-               (day(p) = day(v) OR (CAST(p AS DATE) = last_day(p) AND CAST(v AS DATE) = last_day(v)))
-                   AND CAST(p AS TIME) = CAST(v AS TIME) AS aligned,
-               {weekdays.format(x=x_v)} - {weekdays.format(x=x_p)} AS bd
-        FROM (SELECT lag(v) OVER (ORDER BY v) AS p, v
-              FROM (SELECT DISTINCT CAST({col} AS TIMESTAMP) AS v FROM {quote_ident(relation)}
-                    WHERE {col} IS NOT NULL AND isfinite({col})))""")
-
-
-_GAP_STATS = f"""
-    SELECT count(*), min(v), max(v), count(p), count_if(isodow(v) >= 6),
-           count_if(v = date_trunc('month', v)), count_if(v = date_trunc('quarter', v)),
-           count_if(v = date_trunc('year', v)),
-           count_if(CAST(v AS DATE) = last_day(v) AND CAST(v AS TIME) = TIME '00:00:00'),
-           count_if(aligned AND mg >= 1), count_if(g = {3 * _DAY_US} AND isodow(p) = 5), median(g)
-    FROM {_GAPS}"""
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """A granularity hypothesis and the SQL that tests it on the gap table."""
-
-    unit: str
-    step: int
-    multiple: str  # the gap is a whole number of steps
-    exact: str  # the gap is exactly one step
-    steps: str  # how many steps the gap spans
-
-
-def _candidate(stats: Sequence[Any], con: duckdb.DuckDBPyConnection, settings: TemporalSettings) -> _Candidate | None:
-    """The hypothesis from the modal gap: calendar months when most gaps join values at the
-    same place in their months (month ends count), otherwise the largest fixed unit dividing
-    the modal gap; daily data with no weekend values and Friday-to-Monday gaps is business days."""
-    gaps, weekend, aligned, fri_mon = stats[3], stats[4], stats[9], stats[10]
-    if aligned >= settings.min_granularity_confidence * gaps:
-        # gaps >= 1 (at least min_distinct_values >= 2 values), so aligned >= 1: there is a row
-        months = one_row(con.execute(f"SELECT mg FROM {_GAPS} WHERE aligned AND mg >= 1 "
-                                     "GROUP BY mg ORDER BY count(*) DESC, mg LIMIT 1"))[0]
-        unit, size = ("year", 12) if months % 12 == 0 else ("quarter", 3) if months % 3 == 0 else ("month", 1)
-        return _Candidate(unit, months // size, f"aligned AND mg % {months} = 0", f"aligned AND mg = {months}",
-                          f"mg // {months}")
-    modal = one_row(con.execute(f"SELECT g FROM {_GAPS} WHERE p IS NOT NULL "
-                                "GROUP BY g ORDER BY count(*) DESC, g LIMIT 1"))[0]
-    fitting = [(unit, size) for unit, size in _FIXED_US if modal % size == 0]
-    if not fitting:
-        return None  # sub-second spacing: no calendar unit fits
-    unit, size = fitting[0]  # the largest unit that divides the modal gap
-    if unit == "day" and modal == size and weekend == 0 and fri_mon > 0:
-        return _Candidate("business_day", 1, f"g % {_DAY_US} = 0", f"bd = 1 AND g % {_DAY_US} = 0", "bd")
-    return _Candidate(unit, modal // size, f"g % {modal} = 0", f"g = {modal}", f"g // {modal}")
-
-
-def _granularity(con: duckdb.DuckDBPyConnection, stats: Sequence[Any],
-                 settings: TemporalSettings) -> tuple[Granularity, _Candidate | None, int]:
-    """The granularity, the candidate it came from (None when irregular) and the missing periods.
-    The modal gap proposes a unit; it holds when nearly every gap is a whole multiple of it
-    and enough gaps are exactly one step (random event times fail the second test)."""
-    distinct, gaps, median_gap = stats[0], stats[3], stats[11]
-    median_days = round_sig(median_gap / _DAY_US) if median_gap is not None else None
-    if distinct < settings.min_distinct_values:
-        note = f"{distinct} distinct values; at least {settings.min_distinct_values} are needed"
-        return Granularity("irregular", 0, 0.0, 0.0, None, None, median_days, note), None, 0
-    candidate = _candidate(stats, con, settings)
-    if candidate is None:
-        note = "the most common gap is not a whole number of seconds"
-        return Granularity("irregular", 0, 0.0, 0.0, None, None, median_days, note), None, 0
-    multiple, exact, missing = one_row(con.execute(
-        f"SELECT count_if({candidate.multiple}), count_if({candidate.exact}), "
-        f"coalesce(sum(greatest({candidate.steps} - 1, 0)), 0) FROM {_GAPS} WHERE p IS NOT NULL"))
-    confidence, modal_share = rnd(multiple / gaps), rnd(exact / gaps)
-    holds = confidence >= settings.min_granularity_confidence and modal_share >= settings.min_modal_share
-    unit, step = (candidate.unit, candidate.step) if holds else ("irregular", 0)
-    found = Granularity(unit, step, confidence, modal_share, candidate.unit, candidate.step, median_days, None)
-    return (found, candidate, int(missing)) if holds else (found, None, 0)
-
-
-def _largest_gaps(con: duckdb.DuckDBPyConnection, candidate: _Candidate | None, limit: int) -> tuple[Gap, ...]:
-    """The top gaps: by missing periods when the granularity is known, else by length."""
-    if limit == 0:
-        return ()
-    if candidate is None:
-        sql = f"SELECT p, v, g, NULL FROM {_GAPS} WHERE p IS NOT NULL ORDER BY g DESC, p LIMIT {limit}"
-    else:
-        missing = f"({candidate.steps} - 1)"
-        sql = (f"SELECT p, v, g, {missing} AS missing FROM {_GAPS} WHERE p IS NOT NULL AND {missing} > 0 "
-               f"ORDER BY missing DESC, p LIMIT {limit}")
-    gaps = []
-    for p, v, g, missing in con.execute(sql).fetchall():
-        first = last = None
-        if candidate is not None:
-            first = format_instant(advance(p, candidate.unit, candidate.step))
-            last = format_instant(advance(v, candidate.unit, -candidate.step))
-        gaps.append(Gap(format_instant(p), format_instant(v), rnd(g / _DAY_US), missing, first, last))
-    return tuple(gaps)
-
-
 def _calendar_profile(con: duckdb.DuckDBPyConnection, relation: str,
                       column: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Rows per ISO weekday and per day of month, from one GROUP BY of at most 217 groups."""
@@ -210,15 +98,15 @@ def _calendar_profile(con: duckdb.DuckDBPyConnection, relation: str,
 def column_facts(con: duckdb.DuckDBPyConnection, relation: str, column: str, kind: str,
                  settings: TemporalSettings) -> _Facts:
     """Everything about one date column that needs no other column."""
-    _build_gap_table(con, relation, column)
-    stats = one_row(con.execute(_GAP_STATS))
-    granularity, candidate, missing = _granularity(con, stats, settings)
+    build_gap_table(con, relation, column)
+    stats = one_row(con.execute(GAP_STATS))
+    granularity, candidate, missing = measure_granularity(con, stats, settings)
     completeness = None
     if candidate is not None:
         expected = stats[0] + missing
         completeness = Completeness(expected, stats[0], rnd(stats[0] / expected))
-    gaps = _largest_gaps(con, candidate, settings.top_gaps)
-    con.execute(f"DROP TABLE {_GAPS}")
+    gaps = largest_gaps(con, candidate, settings.top_gaps)
+    con.execute(f"DROP TABLE {GAPS}")
     weekdays, month_days = _calendar_profile(con, relation, column)
     boundaries = dict(zip(("month_start", "quarter_start", "year_start", "month_end"), stats[5:9], strict=True))
     return _Facts(column, kind, sum(weekdays), stats[0], stats[1], stats[2], boundaries, granularity,
@@ -306,9 +194,22 @@ def measure_staleness(facts: _Facts, reference: datetime | None, settings: Tempo
 
 # ---------------------------------------------------------------- the table
 
-def _series_and_drift(con: duckdb.DuckDBPyConnection, relation: str, facts: _Facts, amounts: Sequence[str],
-                      edges: Mapping[str, tuple[float, ...]],
-                      settings: TemporalSettings) -> tuple[tuple[Series, ...], tuple[Drift, ...]]:
+@dataclass(frozen=True)
+class _Table:
+    """What every time axis of one table is profiled against."""
+
+    relation: str
+    rows: int
+    amounts: Sequence[str]
+    numerics: Sequence[str]
+    keys: Sequence[str]  # columns that may name a series
+    edges: Mapping[str, tuple[float, ...]]
+
+
+def _series_and_drift(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functions: Mapping[str, str],
+                      key: str | None, settings: TemporalSettings) -> tuple[tuple[Series, ...], tuple[Drift, ...]]:
+    """The count and amount series of one axis, and the drift of every numeric column along it
+    (judged against the clustering of rows in series when `key` names them)."""
     if facts.low is None or facts.high is None:  # both or neither: the min and max of the same values
         return (), ()
     g = facts.granularity
@@ -316,40 +217,94 @@ def _series_and_drift(con: duckdb.DuckDBPyConnection, relation: str, facts: _Fac
     units = choose_series_units(g.unit, g.step, span, facts.type == "date", settings)
     step = advance(facts.high, g.unit, g.step) - facts.high if g.unit != "irregular" else timedelta(0)
     bounds = {u: b for u in units for b in [series_bounds(facts.low, facts.high, step, u)] if b[0] < b[1]}
-    series = analyse_column_series(con, relation, facts.name, bounds, amounts, settings)
+    series = analyse_column_series(con, table.relation, facts.name, bounds, table.amounts, settings)
     unit = drift_unit(units, span, facts.values, settings)
-    drift = tuple(measure_drift(con, relation, facts.name, unit, column, edges[column], settings)
-                  for column in sorted(edges))
+    measured = [c for c in sorted(table.edges) if c not in functions and table.edges[c]]
+    effects = design_effects(con, table.relation, facts.name, unit, key, measured) if key and unit else {}
+    drift = tuple(measure_drift(con, table.relation, facts.name, unit, column, table.edges[column], settings,
+                                functions.get(column), effects.get(column, 1.0)) for column in sorted(table.edges))
     return series, drift
+
+
+def _panel(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functions: Mapping[str, str],
+           exclude: Sequence[str], settings: TemporalSettings) -> tuple[Panel | None, str | None]:
+    """The series of a table with several, along one axis, and the SQL naming a row's series;
+    None for a single series. Columns that are functions of the date, or parts of the axis,
+    cannot name a series."""
+    candidates = [c for c in table.keys if c not in functions and c not in exclude]
+    key = find_series_key(con, table.relation, facts.name, candidates, settings) if facts.values else None
+    if key is None:
+        return None, None
+    measured = {c: e for c, e in table.edges.items() if c not in functions and c not in key.columns}
+    return profile_panel(con, table.relation, facts.name, facts.type == "date", key, measured, settings)
+
+
+def _profile(con: duckdb.DuckDBPyConnection, table: _Table, f: _Facts, role: TemporalRole,
+             relations: tuple[Relation, ...], staleness: Staleness | None, exclude: Sequence[str],
+             settings: TemporalSettings) -> ColumnTemporalProfile:
+    """One axis: its facts, then the columns that are functions of it, its panel, series and drift."""
+    functions = date_functions(con, table.relation, f.name, table.numerics, settings) if f.values else {}
+    panel, key = _panel(con, table, f, functions, exclude, settings)
+    series, drift = _series_and_drift(con, table, f, functions, key, settings)
+    span = round_sig((f.high - f.low).total_seconds() / 86400) if f.low is not None and f.high is not None else None
+    return ColumnTemporalProfile(
+        f.name, f.type, f.values, table.rows - f.values, f.distinct,
+        format_instant(f.low) if f.low else None, format_instant(f.high) if f.high else None, span,
+        f.granularity, f.completeness, f.gaps, f.weekdays, f.month_days, role, relations, staleness, series, drift,
+        panel=panel)
+
+
+def _with_axis(con: duckdb.DuckDBPyConnection, relation: str, axis: Axis,
+               columns: Mapping[str, str]) -> tuple[str, str]:
+    """A view of `relation` with the composed axis as one more timestamp column, and that column's name."""
+    name = "_axis"
+    while name in columns:
+        name = f"_{name}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {_AXIS_VIEW} AS SELECT *, CAST({axis.sql()} AS {axis.kind.upper()}) "
+                f"AS {quote_ident(name)} FROM {quote_ident(relation)}")
+    return _AXIS_VIEW, name
+
+
+def _composed_axis(con: duckdb.DuckDBPyConnection, table: _Table, columns: Mapping[str, str],
+                   reference: datetime | None,
+                   settings: TemporalSettings) -> tuple[tuple[ColumnTemporalProfile, ...], datetime | None]:
+    """The profile of the axis composed of calendar parts, when the table has one, and the
+    reference date it gives when the table had none."""
+    axis = compose_axis(con, table.relation, [c for c, t in columns.items() if t == "integer"], settings)
+    if axis is None:
+        return (), reference
+    view, column = _with_axis(con, table.relation, axis, columns)
+    f = column_facts(con, view, column, axis.kind, settings)
+    role = decide_role(f, (), settings)
+    reference = reference if reference is not None or f.high is None else f.high
+    staleness = measure_staleness(f, reference, settings)
+    found = _profile(con, replace(table, relation=view), f, role, (), staleness, axis.parts, settings)
+    return (replace(found, name=axis.name, parts=axis.parts),), reference
 
 
 def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Mapping[str, str],
                      settings: TemporalSettings) -> TemporalProfiles:
-    """Profile every date and timestamp column of `relation` (a table or view on `con`).
+    """Profile every date and timestamp column of `relation` (a table or view on `con`), or the
+    axis composed of its calendar-part columns when it has no date column.
     `columns` maps each column name to its semantic type, in table order."""
     rows = one_row(con.execute(f"SELECT count(*) FROM {quote_ident(relation)}"))[0]
     dates = sorted(c for c, t in columns.items() if t in DATE_TYPES)
-    amounts = [c for c, t in columns.items() if t in AMOUNT_TYPES][: settings.max_amount_columns]
     numerics = sorted(c for c, t in columns.items() if t in NUMERIC_TYPES)
+    table = _Table(relation, rows, [c for c, t in columns.items() if t in AMOUNT_TYPES][: settings.max_amount_columns],
+                   numerics, [c for c, t in columns.items() if t in KEY_TYPES],
+                   quantile_edges(con, relation, numerics, settings.drift_bins))
     facts = [column_facts(con, relation, c, columns[c], settings) for c in dates]
     relations = measure_relations(con, relation, dates)
     roles = {f.name: decide_role(f, relations[f.name], settings) for f in facts}
     reference, source = choose_reference(facts, roles, settings.reference_date)
-    edges = quantile_edges(con, relation, numerics, settings.drift_bins) if dates else {}
-    profiles = []
-    for f in facts:
-        series, drift = _series_and_drift(con, relation, f, amounts, edges, settings)
-        span = round_sig((f.high - f.low).total_seconds() / 86400) if f.low is not None and f.high is not None else None
-        profiles.append(ColumnTemporalProfile(
-            f.name, f.type, f.values, rows - f.values, f.distinct,
-            format_instant(f.low) if f.low else None, format_instant(f.high) if f.high else None, span,
-            f.granularity, f.completeness, f.gaps, f.weekdays, f.month_days, roles[f.name], relations[f.name],
-            measure_staleness(f, reference, settings), series, drift))
-    return TemporalProfiles(VERSION, rows, format_instant(reference) if reference else None, source,
-                            tuple(profiles))
+    profiles = tuple(_profile(con, table, f, roles[f.name], relations[f.name],
+                              measure_staleness(f, reference, settings), (), settings) for f in facts)
+    axes: tuple[ColumnTemporalProfile, ...] = ()
+    if not dates:
+        axes, reference = _composed_axis(con, table, columns, reference, settings)
+        source = "latest date" if reference is not None and source == "none" else source
+    return TemporalProfiles(VERSION, rows, format_instant(reference) if reference else None, source, profiles, axes)
 
-
-# ---------------------------------------------------------------- JSON
 
 # ---------------------------------------------------------------- phase adapter
 
@@ -358,13 +313,21 @@ def profile_time(ctx: TableContext) -> PhaseOutput:
     settings = ctx.parse_settings(TemporalSettings)
     columns = {c.name: c.type for c in ctx.read(COLUMN_TYPES).columns}
     typed = ctx.path(TYPED_TABLE)
-    wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES]
+    wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES + KEY_TYPES]
     # Only the columns used, held in memory: a dozen scans of a local table beat a dozen parquet decodes.
     select = ", ".join(quote_ident(c) for c in wanted) or "_row_id"
     with ctx.connect() as con:
         con.execute(f"CREATE TEMP TABLE typed AS SELECT {select} FROM read_parquet(?)", [str(typed)])
         profiles = profile_temporal(con, "typed", columns, settings)
     ctx.write(TEMPORAL_PROFILES, profiles)
-    summary = {"date_columns": {p.name: {"granularity": p.granularity.unit, "role": p.role.kind}
-                                for p in profiles.columns}}
+    summary = {"date_columns": {p.name: _summary(p) for p in profiles.columns}}
+    if profiles.axes:
+        summary["axes"] = {p.name: _summary(p) for p in profiles.axes}
     return PhaseOutput(summary=summary)
+
+
+def _summary(p: ColumnTemporalProfile) -> dict[str, object]:
+    found: dict[str, object] = {"granularity": p.granularity.unit, "role": p.role.kind}
+    if p.panel is not None:
+        found["series_key"] = list(p.panel.key)
+    return found

@@ -3,10 +3,8 @@
 Per date column, DuckDB counts the events (and sums the amount-like columns) per
 period on a generated calendar, so empty periods are zeros and not missing rows;
 only these short series (at most `max_series_periods` values) reach Python, where
-trend, seasonality and level shifts are measured with plain arithmetic. Drift of
-each numeric column between consecutive periods is the population stability index
-(PSI) over fixed quantile bins, with the bins counted in SQL: no column is ever
-loaded into Python and nothing is sampled, so reruns are identical.
+trend, seasonality and level shifts are measured with plain arithmetic. Drift of the
+numeric columns is `phases.profile.temporal_drift`.
 
 Why no numpy/scipy: the series are small (hundreds of points), the methods are a
 few sums each, and the phase then needs nothing beyond DuckDB and the stdlib.
@@ -21,10 +19,10 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING, TypedDict
 
-from phases.artifacts.temporal_profiles import Drift, DriftPair, LevelShift, Seasonality, Series, Trend
+from phases.artifacts.temporal_profiles import LevelShift, Seasonality, Series, Trend
 from phases.core.records import round_sig
 from phases.core.sql import quote_ident
-from phases.shared.narrow import finite, one_row
+from phases.shared.narrow import finite
 
 if TYPE_CHECKING:
     import duckdb
@@ -148,8 +146,6 @@ def advance(value: datetime, unit: str, n: int) -> datetime:
     at_end = value.day == _last_day(value.year, value.month)
     return value.replace(year=year, month=month + 1, day=last if at_end else min(value.day, last))
 
-
-# ---------------------------------------------------------------- records
 
 
 # ---------------------------------------------------------------- choosing series
@@ -402,13 +398,37 @@ def _change_points(y: Sequence[float], sigma: float, settings: TemporalSettings)
     return sorted(a for a, _ in segments)[1:]
 
 
-def _level_shifts(periods: Sequence[datetime], y: Sequence[float], settings: TemporalSettings,
-                  ) -> tuple[tuple[LevelShift, ...], list[float]]:
-    """The level shifts and the step component they add to the series. Their sizes come from
-    one joint fit with a common trend, not from the segments: a week-long hole in a rising
-    series is a drop and a recovery, and must not bend the trend."""
+def _yearly_cycle(unit: str) -> int | None:
+    """Periods of `unit` in a year, when the unit has a yearly cycle."""
+    return next((round(cycle) for kind, cycle, _ in UNITS[unit].seasons if kind == "yearly"), None)
+
+
+def _recurs_a_year_before(y: Sequence[float], tau: int, cycle: int | None, settings: TemporalSettings) -> bool:
+    """Whether the series jumped the same way, by at least `level_shift_seasonal_share` as much,
+    one year before `tau`: then the jump is the season coming round (summer), not a new level.
+    A series shorter than a year plus a segment cannot tell, and keeps the shift."""
+    m = settings.level_shift_min_segment
+    if cycle is None or tau - cycle - m < 0:
+        return False
+
+    def jump(t: int) -> float:
+        return sum(y[t:t + m]) / m - sum(y[t - m:t]) / m
+
+    now, before = jump(tau), jump(tau - cycle)
+    return now * before > 0 and abs(before) >= settings.level_shift_seasonal_share * abs(now)
+
+
+def _level_shifts(periods: Sequence[datetime], y: Sequence[float], unit: str, settings: TemporalSettings,
+                  ) -> tuple[tuple[LevelShift, ...], list[float], int]:
+    """The level shifts, the step component they add to the series, and how many candidate
+    shifts were the season coming round. Their sizes come from one joint fit with a common
+    trend, not from the segments: a week-long hole in a rising series is a drop and a recovery,
+    and must not bend the trend."""
     sigma, level = _noise(y), sum(abs(v) for v in y) / len(y)
-    taus = _change_points(y, sigma, settings)
+    cycle = _yearly_cycle(unit)
+    candidates = _change_points(y, sigma, settings)
+    taus = [tau for tau in candidates if not _recurs_a_year_before(y, tau, cycle, settings)]
+    seasonal = len(candidates) - len(taus)
     while taus:  # a split judged inside its segment may not hold in the joint fit: drop the weakest
         coef, variances = _joint_fit(y, taus)
         z = [abs(coef[2 + k]) / (sigma * math.sqrt(variances[2 + k])) for k in range(len(taus))]
@@ -418,7 +438,7 @@ def _level_shifts(periods: Sequence[datetime], y: Sequence[float], settings: Tem
             break
         del taus[min(weak, key=lambda k: z[k])]
     if not taus:
-        return (), [0.0] * len(y)
+        return (), [0.0] * len(y), seasonal
     found, level = [], coef[0]
     for k, tau in enumerate(taus):
         before = level + coef[1] * (tau - 0.5)
@@ -429,7 +449,7 @@ def _level_shifts(periods: Sequence[datetime], y: Sequence[float], settings: Tem
         )
         level += shift
     step = [sum(coef[2 + k] for k, tau in enumerate(taus) if t >= tau) for t in range(len(y))]
-    return tuple(found), step
+    return tuple(found), step, seasonal
 
 
 class _SeriesHead(TypedDict):
@@ -459,112 +479,11 @@ def analyse_series(periods: Sequence[datetime], values: Sequence[float], unit: s
         return Series(**head, status=CONSTANT, mean=round_sig(mean), trend=None, seasonality=(), level_shifts=())
     seasons, component = _seasonality(periods, values, unit, settings)
     adjusted = [v - c for v, c in zip(values, component, strict=True)] if component else values
-    shifts, step = _level_shifts(periods, adjusted, settings)
+    shifts, step, seasonal = _level_shifts(periods, adjusted, unit, settings)
     _, slope, r2, _ = _ols([v - s for v, s in zip(adjusted, step, strict=True)])
     trend = Trend(rnd(slope), round_sig(slope / mean) if mean else None, rnd(r2), r2 >= settings.trend_min_r2)
-    return Series(**head, status=ANALYSED, mean=round_sig(mean), trend=trend, seasonality=seasons, level_shifts=shifts)
-
-
-# ---------------------------------------------------------------- drift
-
-def drift_unit(series_units: Sequence[str], span_days: float, rows: int, settings: TemporalSettings) -> str | None:
-    """The finest unit, no finer than the first series unit, with at most `drift_max_periods`
-    periods and on average `drift_min_rows` rows per period: a few periods of many rows
-    compare distributions, many small ones compare noise."""
-    if not series_units:
-        return None
-    floor = UNITS[series_units[0]].days
-    for unit in SERIES_UNITS:
-        periods = span_days / UNITS[unit].days + 1
-        if unit != "business_day" and UNITS[unit].days >= floor * (1 - 1e-9) \
-                and periods <= settings.drift_max_periods and rows / periods >= settings.drift_min_rows:
-            return unit
-    return "year"
-
-
-def quantile_edges(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
-                   bins: int) -> dict[str, tuple[float, ...]]:
-    """Fixed bin edges per numeric column: its exact quantiles over the whole table,
-    deduplicated (a column with three values gets three bins). Empty for a constant column."""
-    if not columns:
-        return {}
-    probs = ", ".join(f"{i / bins:.6f}" for i in range(1, bins))
-    exprs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), [{probs}]), "
-                      f"min(CAST({quote_ident(c)} AS DOUBLE)), max(CAST({quote_ident(c)} AS DOUBLE))"
-                      for c in columns)
-    row = one_row(con.execute(f"SELECT {exprs} FROM {quote_ident(relation)}"))
-    edges: dict[str, tuple[float, ...]] = {}
-    for i, column in enumerate(columns):
-        quantiles, low, high = row[3 * i: 3 * i + 3]
-        if low is None or low == high:
-            edges[column] = ()
-            continue
-        edges[column] = tuple(sorted({q for q in quantiles if q is not None and low <= q < high}))
-    return edges
-
-
-def _bin_expr(value: str, edges: Sequence[float], lo: int, hi: int, params: list[float]) -> str:
-    """The bin of `value` (how many edges lie below it) as a binary search of CASEs: four
-    comparisons per row for ten bins instead of nine. Edges are bound as parameters, in order."""
-    if lo == hi:
-        return str(lo)
-    mid = (lo + hi) // 2
-    params.append(edges[mid])
-    below = _bin_expr(value, edges, lo, mid, params)
-    above = _bin_expr(value, edges, mid + 1, hi, params)
-    return f"CASE WHEN {value} <= ? THEN {below} ELSE {above} END"
-
-
-def _bin_counts(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str,
-                column: str, edges: Sequence[float]) -> dict[datetime, list[int]]:
-    """Rows per (period, bin) for one numeric column."""
-    value = f"CAST({quote_ident(column)} AS DOUBLE)"
-    params: list[float] = []
-    bin_expr = _bin_expr(value, edges, 0, len(edges), params)
-    date = f"CAST({quote_ident(date_column)} AS TIMESTAMP)"
-    sql = f"""SELECT date_trunc('{UNITS[unit].trunc}', {date}), {bin_expr}, count(*)
-              FROM {quote_ident(relation)}
-              WHERE {date} IS NOT NULL AND isfinite({date}) AND {value} IS NOT NULL
-              GROUP BY 1, 2 ORDER BY 1, 2"""
-    counts: dict[datetime, list[int]] = {}
-    for period, bin_index, n in con.execute(sql, params).fetchall():
-        counts.setdefault(period, [0] * (len(edges) + 1))[bin_index] = n
-    return counts
-
-
-def psi(first: Sequence[int], second: Sequence[int]) -> tuple[float, float]:
-    """PSI with half a count added per bin (empty bins would be infinite), and the p-value
-    of n1·n2/(n1+n2)·PSI against chi-square with bins-1 degrees of freedom (Wilson–Hilferty),
-    which is how the statistic behaves when nothing changed: it guards small periods."""
-    k = len(first)
-    n1, n2 = sum(first) + 0.5 * k, sum(second) + 0.5 * k
-    value = sum(((a + 0.5) / n1 - (b + 0.5) / n2) * math.log(((a + 0.5) / n1) / ((b + 0.5) / n2))
-                for a, b in zip(first, second, strict=True))
-    stat, df = value * sum(first) * sum(second) / max(sum(first) + sum(second), 1), k - 1
-    z = ((stat / df) ** (1 / 3) - (1 - 2 / (9 * df))) / math.sqrt(2 / (9 * df))
-    return value, 0.5 * math.erfc(z / math.sqrt(2))
-
-
-def measure_drift(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str | None,
-                  column: str, edges: Sequence[float], settings: TemporalSettings) -> Drift:
-    """PSI between consecutive periods that each hold at least `drift_min_rows` rows."""
-    bins = len(edges) + 1
-    if unit is None:
-        return Drift(column, None, "no series: not analysed", bins, 0, None, False, ())
-    if not edges:
-        return Drift(column, unit, "constant column: not analysed", 1, 0, None, False, ())
-    counts = _bin_counts(con, relation, date_column, unit, column, edges)
-    usable = [(p, c) for p, c in sorted(counts.items()) if sum(c) >= settings.drift_min_rows]
-    if len(usable) < 2:
-        return Drift(column, unit, "too few periods with enough rows: not analysed", bins, 0, None, False, ())
-    pairs = []
-    for (p1, c1), (p2, c2) in zip(usable, usable[1:], strict=False):
-        value, p_value = psi(c1, c2)
-        pairs.append(DriftPair(format_instant(p1), format_instant(p2), sum(c1), sum(c2), rnd(value), rnd(p_value)))
-    hits = [p for p in pairs if p.psi >= settings.drift_min_psi and p.p_value <= settings.drift_max_p_value]
-    hits.sort(key=lambda p: (-p.psi, p.start))
-    return Drift(column, unit, ANALYSED, bins, len(pairs), max(p.psi for p in pairs), bool(hits),
-                 tuple(hits[: settings.top_drift_pairs]))
+    return Series(**head, status=ANALYSED, mean=round_sig(mean), trend=trend, seasonality=seasons, level_shifts=shifts,
+                  seasonal_shifts=seasonal)
 
 
 def analyse_column_series(con: duckdb.DuckDBPyConnection, relation: str, column: str,

@@ -1,0 +1,274 @@
+"""Drift of numeric columns along a time axis, for the temporal phase.
+
+Drift is the population stability index (PSI) of a column between consecutive periods, over
+fixed quantile bins counted in SQL: no column is loaded into Python and nothing is sampled, so
+reruns are identical. A pair of periods counts as drifted only when it passes every test:
+
+- the PSI is large (`drift_min_psi`) and beyond chance for the periods' sizes (chi-square p-value);
+- it stands out from the other pairs (`drift_min_ratio` times their median PSI): real data varies
+  from period to period more than independent rows would (clusters of related rows, a slow
+  trend), and a change of regime is a break in that variation, not the variation itself;
+- it lasts: a few periods pooled on each side still differ (one odd period is not a regime);
+- the same change does not happen between the same periods a year before or after (where the data
+  reaches that far): temperatures rise into every summer; a new regime begins once.
+
+Edge periods far thinner than a typical period (data starting or ending mid-period, a spill-over
+into the next year) are left out: their PSI is large and says nothing about the bulk. Columns that
+are functions of the date (`phases.profile.temporal_calendar`) are not measured at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import median
+from typing import TYPE_CHECKING
+
+from phases.artifacts.temporal_profiles import Drift, DriftPair, SeriesDrift
+from phases.core.sql import quote_ident
+from phases.profile.temporal_series import ANALYSED, SERIES_UNITS, UNITS, advance, format_instant, rnd
+from phases.shared.narrow import one_row
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from phases.profile.temporal_settings import TemporalSettings
+
+NOT_MEASURED = "a function of the date: not measured"
+_YEAR_BACK = {"day": ("month", -12), "week": ("week", -52), "month": ("month", -12), "quarter": ("month", -12)}
+
+
+def drift_unit(series_units: Sequence[str], span_days: float, rows: int, settings: TemporalSettings) -> str | None:
+    """The finest unit, no finer than the first series unit, with at most `drift_max_periods`
+    periods and on average `drift_min_rows` rows per period: a few periods of many rows
+    compare distributions, many small ones compare noise."""
+    if not series_units:
+        return None
+    floor = UNITS[series_units[0]].days
+    for unit in SERIES_UNITS:
+        periods = span_days / UNITS[unit].days + 1
+        if unit != "business_day" and UNITS[unit].days >= floor * (1 - 1e-9) \
+                and periods <= settings.drift_max_periods and rows / periods >= settings.drift_min_rows:
+            return unit
+    return "year"
+
+
+def quantile_edges(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
+                   bins: int) -> dict[str, tuple[float, ...]]:
+    """Fixed bin edges per numeric column: its exact quantiles over the whole table,
+    deduplicated (a column with three values gets three bins). Empty for a constant column."""
+    if not columns:
+        return {}
+    probs = ", ".join(f"{i / bins:.6f}" for i in range(1, bins))
+    exprs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), [{probs}]), "
+                      f"min(CAST({quote_ident(c)} AS DOUBLE)), max(CAST({quote_ident(c)} AS DOUBLE))"
+                      for c in columns)
+    row = one_row(con.execute(f"SELECT {exprs} FROM {quote_ident(relation)}"))
+    edges: dict[str, tuple[float, ...]] = {}
+    for i, column in enumerate(columns):
+        quantiles, low, high = row[3 * i: 3 * i + 3]
+        if low is None or low == high:
+            edges[column] = ()
+            continue
+        edges[column] = tuple(sorted({q for q in quantiles if q is not None and low <= q < high}))
+    return edges
+
+
+def _bin_expr(value: str, edges: Sequence[float], lo: int, hi: int, params: list[float]) -> str:
+    """The bin of `value` (how many edges lie below it) as a binary search of CASEs: four
+    comparisons per row for ten bins instead of nine. Edges are bound as parameters, in order."""
+    if lo == hi:
+        return str(lo)
+    mid = (lo + hi) // 2
+    params.append(edges[mid])
+    below = _bin_expr(value, edges, lo, mid, params)
+    above = _bin_expr(value, edges, mid + 1, hi, params)
+    return f"CASE WHEN {value} <= ? THEN {below} ELSE {above} END"
+
+
+Counts = dict[datetime, list[int]]
+
+
+def bin_counts(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str,
+               column: str, edges: Sequence[float], key: str | None = None) -> dict[str, Counts]:
+    """Rows per (series, period, bin) for one numeric column; one series "" without a key
+    (`key`: an SQL expression naming the series)."""
+    value = f"CAST({quote_ident(column)} AS DOUBLE)"
+    params: list[float] = []
+    bin_expr = _bin_expr(value, edges, 0, len(edges), params)
+    date = f"CAST({quote_ident(date_column)} AS TIMESTAMP)"
+    sql = f"""SELECT {key or "''"}, date_trunc('{UNITS[unit].trunc}', {date}), {bin_expr}, count(*)
+              FROM {quote_ident(relation)}
+              WHERE {date} IS NOT NULL AND isfinite({date}) AND {value} IS NOT NULL
+              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
+    counts: dict[str, Counts] = {}
+    for series, period, bin_index, n in con.execute(sql, params).fetchall():
+        counts.setdefault(series, {}).setdefault(period, [0] * (len(edges) + 1))[bin_index] = n
+    return counts
+
+
+def psi(first: Sequence[int], second: Sequence[int], design_effect: float = 1.0) -> tuple[float, float]:
+    """PSI with half a count added per bin (empty bins would be infinite), and the p-value
+    of n1·n2/(n1+n2)·PSI against chi-square with bins-1 degrees of freedom (Wilson–Hilferty),
+    which is how the statistic behaves when nothing changed: it guards small periods. Rows that
+    come in clusters of alike ones (the readings of one storm) count as fewer: the statistic is
+    divided by the design effect."""
+    k = len(first)
+    n1, n2 = sum(first) + 0.5 * k, sum(second) + 0.5 * k
+    value = sum(((a + 0.5) / n1 - (b + 0.5) / n2) * math.log(((a + 0.5) / n1) / ((b + 0.5) / n2))
+                for a, b in zip(first, second, strict=True))
+    stat, df = value * sum(first) * sum(second) / max(sum(first) + sum(second), 1) / design_effect, k - 1
+    z = ((stat / df) ** (1 / 3) - (1 - 2 / (9 * df))) / math.sqrt(2 / (9 * df))
+    return value, 0.5 * math.erfc(z / math.sqrt(2))
+
+
+Periods = list[tuple[datetime, list[int]]]
+
+
+def _trim_thin_edges(usable: Periods, share: float) -> tuple[Periods, int]:
+    """The periods without leading and trailing ones holding fewer than `share` of the median
+    period's rows, and how many were left out."""
+    if len(usable) < 3:
+        return usable, 0
+    floor = share * median(sum(c) for _, c in usable)
+    lo, hi = 0, len(usable)
+    while hi - lo > 2 and sum(usable[lo][1]) < floor:
+        lo += 1
+    while hi - lo > 2 and sum(usable[hi - 1][1]) < floor:
+        hi -= 1
+    return usable[lo:hi], lo + len(usable) - hi
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """The consecutive pairs of one column (in one series) and the ones that drift."""
+
+    pairs: tuple[DriftPair, ...]
+    hits: tuple[DriftPair, ...]  # largest PSI first
+    dropped: int
+    typical: float | None
+    seasonal: int
+
+
+def _pair(p1: datetime, c1: list[int], p2: datetime, c2: list[int], design_effect: float) -> DriftPair:
+    value, p_value = psi(c1, c2, design_effect)
+    return DriftPair(format_instant(p1), format_instant(p2), sum(c1), sum(c2), rnd(value), rnd(p_value))
+
+
+def _recurs_a_year_apart(by_period: Mapping[datetime, list[int]], first: datetime, second: datetime, unit: str,
+                         design_effect: float, settings: TemporalSettings) -> bool:
+    """Whether the same change happens between the same two periods a year before or a year
+    after: the season coming round (spring), not a new regime (which a year before had not begun
+    and a year after is over, both sides of the pair alike)."""
+    if unit not in _YEAR_BACK:
+        return False
+    back_unit, n = _YEAR_BACK[unit]
+    for years in (1, -1):
+        a, b = by_period.get(advance(first, back_unit, n * years)), by_period.get(advance(second, back_unit, n * years))
+        if a is not None and b is not None:
+            value, p_value = psi(a, b, design_effect)
+            if value >= settings.drift_min_psi and p_value <= settings.drift_max_p_value:
+                return True
+    return False
+
+
+def _lasts(usable: Periods, at: int, pair: DriftPair, design_effect: float, settings: TemporalSettings) -> bool:
+    """Whether the change before period `at` lasts: up to `drift_persistence_periods` periods
+    pooled on each side (at least two) still differ past the thresholds, by at least
+    `drift_persistence_share` of the pair's PSI. A step keeps its size when the periods beside
+    it are pooled; one odd period, or periods that each sit at a level of their own, do not."""
+    w = settings.drift_persistence_periods
+    before, after = usable[max(0, at - w):at], usable[at:at + w]
+    if len(before) < 2 or len(after) < 2:
+        return False
+    pooled = [[sum(c[b] for _, c in side) for b in range(len(side[0][1]))] for side in (before, after)]
+    value, p_value = psi(pooled[0], pooled[1], design_effect)
+    return value >= max(settings.drift_min_psi, settings.drift_persistence_share * pair.psi) \
+        and p_value <= settings.drift_max_p_value
+
+
+def compare_periods(counts: Counts, unit: str, settings: TemporalSettings, design_effect: float = 1.0) -> _Comparison:
+    """PSI between consecutive periods of enough rows, and the pairs that pass every test."""
+    usable = [(p, c) for p, c in sorted(counts.items()) if sum(c) >= settings.drift_min_rows]
+    usable, dropped = _trim_thin_edges(usable, settings.drift_edge_min_share)
+    by_period = dict(usable)
+    pairs = [_pair(p1, c1, p2, c2, design_effect) for (p1, c1), (p2, c2) in zip(usable, usable[1:], strict=False)]
+    psis = [p.psi for p in pairs]
+    hits, seasonal = [], 0
+    for i, pair in enumerate(pairs):
+        others = psis[:i] + psis[i + 1:]
+        large = pair.psi >= settings.drift_min_psi and pair.p_value <= settings.drift_max_p_value
+        if not large or (others and pair.psi < settings.drift_min_ratio * median(others)):
+            continue
+        if _recurs_a_year_apart(by_period, usable[i][0], usable[i + 1][0], unit, design_effect, settings):
+            seasonal += 1
+            continue
+        if _lasts(usable, i + 1, pair, design_effect, settings):
+            hits.append(pair)
+    hits.sort(key=lambda p: (-p.psi, p.start))
+    typical = rnd(median(psis)) if psis else None
+    return _Comparison(tuple(pairs), tuple(hits), dropped, typical, seasonal)
+
+
+def measure_drift(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str | None,
+                  column: str, edges: Sequence[float], settings: TemporalSettings,
+                  function_of: str | None = None, design_effect: float = 1.0) -> Drift:
+    """The drift of one numeric column along one date column."""
+    bins = len(edges) + 1
+    if function_of is not None:
+        return Drift(column, unit, NOT_MEASURED, bins, 0, None, False, (), function_of=function_of)
+    if unit is None:
+        return Drift(column, None, "no series: not analysed", bins, 0, None, False, ())
+    if not edges:
+        return Drift(column, unit, "constant column: not analysed", 1, 0, None, False, ())
+    counts = bin_counts(con, relation, date_column, unit, column, edges).get("", {})
+    found = compare_periods(counts, unit, settings, design_effect)
+    if not found.pairs:
+        return Drift(column, unit, "too few periods with enough rows: not analysed", bins, 0, None, False, (),
+                     edge_periods_dropped=found.dropped, design_effect=design_effect)
+    return Drift(column, unit, ANALYSED, bins, len(found.pairs), max(p.psi for p in found.pairs), bool(found.hits),
+                 found.hits[: settings.top_drift_pairs], edge_periods_dropped=found.dropped,
+                 typical_psi=found.typical, seasonal_pairs=found.seasonal, design_effect=design_effect)
+
+
+def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str, key: str,
+                   columns: Sequence[str]) -> dict[str, float]:
+    """Per column, 1 + (m - 1) * ICC: m the rows per series and period, ICC the share of the
+    column's variance that lies between series (how alike the rows of one series are)."""
+    if not columns:
+        return {}
+    d = quote_ident(date_column)
+    values = ", ".join(f"CAST({quote_ident(c)} AS DOUBLE) AS c{j}" for j, c in enumerate(columns))
+    deviations = ", ".join(f"(c{j} - avg(c{j}) OVER (PARTITION BY k)) ** 2 AS w{j}" for j in range(len(columns)))
+    figures = ", ".join(f"var_pop(c{j}), avg(w{j}), count(c{j}), "
+                        f"count(DISTINCT row(k, per)) FILTER (WHERE c{j} IS NOT NULL)" for j in range(len(columns)))
+    row = one_row(con.execute(f"""
+        SELECT {figures} FROM (
+            SELECT *, {deviations} FROM (
+                SELECT {key} AS k, date_trunc('{UNITS[unit].trunc}', CAST({d} AS TIMESTAMP)) AS per, {values}
+                FROM {quote_ident(relation)} WHERE {d} IS NOT NULL AND isfinite({d})))"""))
+    found = {}
+    for j, column in enumerate(columns):
+        total, within, rows, clusters = row[4 * j: 4 * j + 4]
+        icc = min(1.0, max(0.0, 1 - within / total)) if total else 0.0
+        size = rows / clusters if clusters else 1.0
+        found[column] = rnd(max(1.0, 1 + (size - 1) * icc))
+    return found
+
+
+def measure_series_drift(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str | None,
+                         key: str, column: str, edges: Sequence[float], settings: TemporalSettings) -> SeriesDrift:
+    """Drift of one numeric column inside each series of a panel: how many series could be
+    analysed, how many drift, and the worst ones."""
+    if unit is None or not edges:
+        return SeriesDrift(column, unit, 0, 0, ())
+    analysed, drifting = 0, []
+    for series, counts in bin_counts(con, relation, date_column, unit, column, edges, key).items():
+        found = compare_periods(counts, unit, settings)
+        analysed += bool(found.pairs)
+        if found.hits:
+            drifting.append((-found.hits[0].psi, str(series)))
+    worst = tuple(name for _, name in sorted(drifting)[: settings.top_series])
+    return SeriesDrift(column, unit, analysed, len(drifting), worst)
