@@ -110,3 +110,17 @@ def test_a_panel_reads_back_from_json(con, tmp_path):
     stations_table(con)
     profiles = profile_temporal(con, "t", STATION_TYPES, DEFAULTS)
     assert TEMPORAL_PROFILES.load(TEMPORAL_PROFILES.dump(tmp_path, profiles)) == profiles
+
+
+def test_drift_is_measured_inside_each_series_of_a_dense_panel(con):
+    """Three sensors read hourly for 20 weeks; only B shifts, from week 10 on."""
+    rng = random.Random(6)
+    start = datetime(2024, 1, 1)
+    rows = [(s, start + timedelta(hours=h)) for s in ("A", "B", "C") for h in range(20 * 168)]
+    value = [rng.gauss(20, 2) + (6 if s == "B" and at >= start + timedelta(weeks=10) else 0) for s, at in rows]
+    make_table(con, sensor=[r[0] for r in rows], at=[r[1] for r in rows], value=value)
+    (profile,) = profile_temporal(con, "t", {"sensor": "text", "at": "timestamp", "value": "decimal"},
+                                  DEFAULTS).columns
+    (drift,) = profile.panel.drift
+    assert (drift.column, drift.unit, drift.series_analysed, drift.series_drifting, drift.worst) == (
+        "value", "week", 3, 1, ("B",))

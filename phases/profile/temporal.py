@@ -1,11 +1,16 @@
 """The temporal phase: what every date and timestamp column of a table says about time.
 
-Per date column: span, granularity (from the gaps between distinct values), completeness
-against the calendar at that granularity, the largest gaps, weekday and month-day
-profiles, its role (event time, period label or due date), staleness against a
-reference date, and the series analysis of `phases.profile.temporal_series` (trend,
-seasonality, level shifts, drift). All scanning happens in DuckDB; Python sees only
-aggregates: the distinct values' gap statistics, per-period series and bin counts.
+Per date column: span, granularity (from the gaps between distinct values,
+`phases.profile.temporal_gaps`), completeness against the calendar at that granularity, the
+largest gaps, weekday and month-day profiles, its role (event time, period label or due date),
+staleness against a reference date, the series analysis of `phases.profile.temporal_series`
+(trend, seasonality, level shifts) and the drift of the numeric columns
+(`phases.profile.temporal_drift`), except those that are functions of the date
+(`phases.profile.temporal_calendar`). A table without a date column is profiled along the axis
+its calendar-part columns compose (a year; year and month; ...), and a table holding several
+series (one per station, country, symbol) along either gets them profiled one by one
+(`phases.profile.temporal_panel`). All scanning happens in DuckDB; Python sees only aggregates:
+the distinct values' gap statistics, per-period series and bin counts.
 
 Artifact `temporal_profiles` (temporal_profiles.json, records in phases.artifacts.temporal_profiles):
 sorted, floats rounded to 10 significant digits, so a rerun on the same input is byte-identical.
