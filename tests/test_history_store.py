@@ -17,3 +17,27 @@ def test_a_damaged_history_is_a_clear_error_for_history_and_no_obstacle_to_statu
     with pytest.raises(StateError, match="history.sqlite: the run history is damaged .*move it aside"):
         api.history(root=demo_project)
     assert {t.state for t in api.pipeline_status(root=demo_project).tasks} == {"never run"}
+
+
+def test_an_older_history_gains_the_new_columns_and_keeps_its_rows(tmp_path: Path):
+    import sqlite3
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from phases.engine import store
+
+    path = tmp_path / "history.sqlite"
+    with sqlite3.connect(path) as db:  # the table as an earlier version created it
+        db.execute("CREATE TABLE pipeline_checkpoints (id INTEGER PRIMARY KEY, task VARCHAR, source VARCHAR, "
+                   "phase VARCHAR, table_name VARCHAR, started_at DATETIME, finished_at DATETIME, duration_s FLOAT, "
+                   "success BOOLEAN, input_hash VARCHAR, output_summary VARCHAR, error VARCHAR)")
+        db.execute("INSERT INTO pipeline_checkpoints VALUES (1, 't', 's', 'p', NULL, '2026-01-01 00:00:00', "
+                   "'2026-01-01 00:00:01', 1.0, 1, '', NULL, NULL)")
+    engine = store.open_store(path)
+    try:
+        with Session(engine) as session:
+            (row,) = session.scalars(select(store.Checkpoint)).all()
+        assert (row.task, row.peak_rss_mb) == ("t", None)
+    finally:
+        engine.dispose()

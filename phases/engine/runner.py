@@ -228,6 +228,16 @@ def _produce(project: Project, ctx: TableContext | SourceContext) -> PhaseOutput
     return output
 
 
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB (Linux reports KB, macOS bytes)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
 def _file_state(path: Path | None) -> tuple[int, int] | None:
     """Size and modification time of the file a table's first phase reads (None: no such file)."""
     if path is None:
@@ -270,6 +280,7 @@ def _record(project: Project, started: float, names: tuple[str, str, str | None]
             started_at=datetime.fromtimestamp(started, UTC), finished_at=datetime.fromtimestamp(finished, UTC),
             duration_s=round(finished - started, 3), success=output is not None,
             input_hash=input_hash(project, ctx) if ctx else "", output_summary=manifest_text, error=error,
+            peak_rss_mb=_peak_rss_mb(),
         ))
         if output is not None and manifest_text is not None:
             file = ctx.table.path.name if isinstance(ctx, TableContext) else None

@@ -41,6 +41,7 @@ class Checkpoint(Base):
     input_hash: Mapped[str]
     output_summary: Mapped[str | None]  # JSON: artifact rows and digests from the manifest
     error: Mapped[str | None]
+    peak_rss_mb: Mapped[float | None] = mapped_column(default=None)  # the task process's peak memory
 
 
 class RunEntry(Base):
@@ -141,11 +142,23 @@ def _create_tables(engine: Engine, attempts: int = 5) -> None:
     for attempt in range(attempts):
         try:
             Base.metadata.create_all(engine)
+            _add_missing_columns(engine)
             return
         except OperationalError:
             if attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """A history written by an older version lacks the columns added since: add them (nullable)."""
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            present = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table.name})")}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
 
 
 def record_checkpoint(engine: Engine, row: Checkpoint) -> None:
