@@ -93,6 +93,14 @@ KNOWN = [
     (["20240131", "20231201", "20240229"], "date", None, "%Y%m%d", None),
     (["31-Jan-2024", "01-Dec-2023", "5-MAR-2024"], "date", None, "%d-%b-%Y", None),
     (["Jan 31, 2024", "Dec 1, 2023"], "date", None, "%b %d, %Y", None),
+    (["July 15, 2016", "August 5, 2016"], "date", None, "%B %d, %Y", None),
+    (["Jan 1 2000", "Feb 29 2024", "Dec 31 1999"], "date", None, "%b %d %Y", None),
+    (["July 15 2016", "September 1 2016"], "date", None, "%B %d %Y", None),
+    (["01-Aug-25", "31-Dec-99"], "date", None, "%d-%b-%y", None),
+    (["2024-01", "2023-12", "2024-02"], "date", None, "%Y-%m", None),
+    (["Jan 2024", "Dec 2023"], "date", None, "%b %Y", None),
+    (["2024Q1", "2023-Q4", "2024 q2"], "date", None, "%Y-Q%q", None),
+    (["Q1 2024", "Q4-2023"], "date", None, "Q%q %Y", None),
     (["2024-01-31T10:15:00", "2024-02-01T08:00:00"], "timestamp", None, None, None),
     (["2024-01-31 10:15", "2024-02-01 08:00:59.123456"], "timestamp", None, None, None),
     (["2024-01-31T10:15:00Z", "2024-02-01T08:00:00.5Z"], "timestamp", None, None, None),
@@ -142,6 +150,18 @@ def test_dates_parse_to_exact_days_in_each_order(tmp_path):
     run(tmp_path, {"us": ["01/31/2024", "02/03/2024"], "eu": ["31/01/2024", "02/03/2024"]})
     assert typed(tmp_path, "us") == [date(2024, 1, 31), date(2024, 2, 3)]
     assert typed(tmp_path, "eu") == [date(2024, 1, 31), date(2024, 3, 2)]
+
+
+def test_months_quarters_and_two_digit_year_dates_parse_to_their_first_day(tmp_path):
+    run(tmp_path, {
+        "month": ["2024-01", "2023-12"], "quarter": ["2024Q3", "2023-Q4"], "q_first": ["Q2 2024", "Q1 2023"],
+        "named": ["Jan 5 2000", "Dec 31 1999"], "short": ["01-Aug-25", "15-Mar-98"],
+    })
+    assert typed(tmp_path, "month") == [date(2024, 1, 1), date(2023, 12, 1)]
+    assert typed(tmp_path, "quarter") == [date(2024, 7, 1), date(2023, 10, 1)]
+    assert typed(tmp_path, "q_first") == [date(2024, 4, 1), date(2023, 1, 1)]
+    assert typed(tmp_path, "named") == [date(2000, 1, 5), date(1999, 12, 31)]
+    assert typed(tmp_path, "short") == [date(2025, 8, 1), date(1998, 3, 15)]
 
 
 def test_timestamps_with_offsets_are_stored_in_utc(tmp_path):
@@ -258,6 +278,52 @@ def test_a_few_junk_values_become_null_and_are_recorded_as_cast_failures(tmp_pat
     out = typed(tmp_path, "qty")
     assert len(out) == 100 and out[10] is None and out[50] is None and out[99] is None
     assert out[11] == 11
+
+
+JUNK = ["N/A", "#REF!", "missing", "\u2014", "??", "see note"]  # no digit: no number in any format
+
+
+@pytest.mark.parametrize("junk_share", [0.1, 0.25, 0.45])
+def test_a_numeric_column_with_junk_stays_numeric_with_the_junk_as_cast_failures(tmp_path, junk_share):
+    n, bad = 400, int(400 * junk_share)
+    values = [f"{i * 1.25:.2f}" for i in range(n)]
+    for k in range(bad):  # spread over the column, so the sample sees the same share
+        values[k * n // bad] = JUNK[k % len(JUNK)]
+    got = col(run(tmp_path, {"debit": values}), "debit")
+    assert (got.type, got.failures, got.non_null) == ("decimal", bad, n)
+    assert got.failure_examples == tuple(sorted(JUNK))[:5]
+    assert f"{bad} without any digit" in got.note
+    assert sum(v is None for v in typed(tmp_path, "debit")) == bad
+    assert len(failures(tmp_path)) == bad
+
+
+def test_a_column_that_is_mostly_junk_stays_text(tmp_path):
+    values = [str(i) for i in range(40)] + [JUNK[i % len(JUNK)] for i in range(60)]
+    got = col(run(tmp_path, {"v": values}), "v")
+    assert (got.type, got.failures) == ("text", 0)
+
+
+def test_values_with_digits_that_no_number_format_reads_keep_the_column_text(tmp_path):
+    values = [str(i) for i in range(80)] + ["N/A"] * 10 + [f"{i}b" for i in range(10)]
+    got = col(run(tmp_path, {"v": values}), "v")
+    assert got.type == "text" and typed(tmp_path, "v") == values
+
+
+def test_a_date_column_in_mixed_formats_keeps_the_commonest_with_the_others_as_failures(tmp_path):
+    us = [f"{m:02d}/{d:02d}/2025" for m in range(1, 13) for d in (3, 14, 25)]  # 36 month-first, 24 unambiguous
+    named = [f"{d:02d}-{mon}-25" for mon in ("Jan", "Feb", "Mar") for d in (5, 16, 27)]  # 9 in another format
+    got = col(run(tmp_path, {"paid": us + named + ["n/a"]}), "paid")
+    assert (got.type, got.format, got.failures) == ("date", "%m/%d/%Y", 10)
+    assert "9 in another date format" in got.note and "1 without any digit" in got.note
+    assert typed(tmp_path, "paid")[:2] == [date(2025, 1, 3), date(2025, 1, 14)]
+
+
+@pytest.mark.parametrize("value", ["1e999", "-1e999", "9" * 400, "1e999%"])
+def test_a_number_too_large_for_a_double_is_a_cast_failure_not_an_infinity(tmp_path, value):
+    values = [str(i) + ".5" for i in range(99)] + [value]
+    got = col(run(tmp_path, {"v": values}), "v")
+    assert got.failures == 1 and got.failure_examples == (value,)
+    assert typed(tmp_path, "v")[-1] is None
 
 
 def test_a_column_below_the_parse_threshold_stays_text(tmp_path):

@@ -22,8 +22,8 @@ only once, in the pass that writes it:
 5. only if some value failed: the failures are listed, from one more scan.
 
 The decisions are exactly those of counting every candidate on the full column (the
-rules are in `_pick` and `_decide`); the guesses only decide how much of that work
-can be skipped.
+rules are in `phases.ingest.type_decisions`); the guesses only decide how much of that
+work can be skipped.
 
 Column names are arbitrary text: they are only ever used as quoted identifiers or
 literals; the SQL refers to columns through generated aliases (c0, c1, ...).
@@ -48,7 +48,8 @@ from phases.core.config import ColumnOverride
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ConfigError, PhaseError
 from phases.core.sql import quote_ident, quote_literal
-from phases.ingest.type_formats import TEXT, Format, Sql, ValueSql, build_catalogue, override_format
+from phases.ingest.type_decisions import Decision, Plan, Stats, decide, tolerable
+from phases.ingest.type_formats import TEXT, Format, Sql, ValueSql, build_catalogue, family, override_format
 from phases.ingest.typing_settings import TypingSettings
 from phases.shared.narrow import one_row
 
@@ -68,16 +69,6 @@ class TypingResult:
     columns: tuple[ColumnTyping, ...]
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What the confirmation pass evaluates for one column, in preference order."""
-
-    candidates: tuple[Format, ...]  # ordered; only these can win
-    sampled: int  # occurrences of the sampled distinct values (0: nothing to go by)
-    type_rates: Mapping[str, float]  # type -> best sample match rate of its formats
-    override: ColumnOverride | None = None
-
-
 @dataclass
 class _Sample:
     """Sample-pass results for one column."""
@@ -86,16 +77,7 @@ class _Sample:
     rates: dict[str, float] = field(default_factory=dict)  # format key -> match rate
     evidence: dict[str, int] = field(default_factory=dict)  # format key -> values with evidence
     zeros: int = 0  # occurrences of sampled values with leading zeros ('007')
-
-
-@dataclass
-class _Stats:
-    """Full-column counts for one column; `parsed` holds only the formats counted."""
-
-    non_null: int = 0
-    parsed: dict[str, int] = field(default_factory=dict)
-    leading_zeros: int | None = None  # None: not counted
-    units: dict[str, dict[str, int]] = field(default_factory=dict)
+    family_rates: dict[str, float] = field(default_factory=dict)  # family -> share any of its formats parses
 
 
 @dataclass(frozen=True)
@@ -107,6 +89,8 @@ class _Need:
     zeros: bool = False  # how many values have leading zeros
     zeros_parsed: Format | None = None  # how many of those it parses (they were written as NULL)
     units: Sql | None = None  # the currency unit of every value (the guess's unit_sql)
+    families: tuple[tuple[str, tuple[Format, ...]], ...] = ()  # values any format of each family parses
+    digitless: bool = False  # how many non-blank values hold no digit
 
 
 @dataclass(frozen=True)
@@ -133,12 +117,6 @@ class _Footer:
     rows: int
     non_null: list[int]
     blank_free: list[bool]  # min/max prove that no value is blank (empty or whitespace only)
-
-
-@dataclass(frozen=True)
-class _Decision:
-    typing: ColumnTyping
-    fmt: Format
 
 
 def infer_types(
@@ -260,12 +238,17 @@ def _sample_pass(
     positions = ", ".join(str(i) for i in range(len(names)))
     raw = ", ".join(f"c{i}" for i in range(len(names)))
     flags, measures = [f"regexp_full_match(v, {_ZEROS}) AS z"], ["sum(CASE WHEN z THEN n END) AS z"]
+    members: dict[str, list[str]] = {}
     for j, f in enumerate(catalogue):  # each format is applied once per sample value
         flags.append(f"{f.cast('v')} IS NOT NULL AS f{j}")
         measures.append(f"sum(CASE WHEN f{j} THEN n END) AS m{j}")
         if f.evidence:
             flags.append(f"{f.evidence('v')} AS g{j}")
             measures.append(f"count(CASE WHEN f{j} AND g{j} THEN 1 END) AS e{j}")
+        if (fam := family(f)) is not None:
+            members.setdefault(fam, []).append(f"f{j}")
+    families = sorted(members)
+    measures += [f"sum(CASE WHEN {' OR '.join(members[fam])} THEN n END) AS y{k}" for k, fam in enumerate(families)]
     sql = f"""
         WITH s AS ({_sample_rows(source, cols, rows, settings)}),
         u AS (SELECT unnest([{positions}]) AS pos, unnest([{raw}]) AS raw FROM s),
@@ -284,6 +267,7 @@ def _sample_pass(
             if got[f"m{j}"]:
                 sample.rates[f.key] = got[f"m{j}"] / sample.total
                 sample.evidence[f.key] = got.get(f"e{j}", 1)
+        sample.family_rates = {fam: got[f"y{k}"] / sample.total for k, fam in enumerate(families) if got[f"y{k}"]}
     return samples
 
 
@@ -303,14 +287,21 @@ def _sample_rows(source: str, cols: str, rows: int, settings: TypingSettings) ->
 
 def _plan(
     sample: _Sample, catalogue: Sequence[Format], settings: TypingSettings, override: ColumnOverride | None
-) -> _Plan:
+) -> Plan:
     """Order the proposed formats and pick those the confirmation pass evaluates: the
-    leading `max_candidates`, plus their partners (to resolve day/month and ',' vs '.')."""
+    leading `max_candidates`, plus their partners (to resolve day/month and ',' vs '.').
+    A format is proposed when it matches enough sampled values, or when its family does
+    while none of the family's formats alone does (a date column in mixed formats)."""
     priority = {f.key: i for i, f in enumerate(catalogue)}
     by_key = {f.key: f for f in catalogue}
     matched = {k: r for k, r in sample.rates.items() if sample.evidence.get(k, 0) > 0}
+    alone = {k for k, r in matched.items() if r >= settings.propose_min_match_rate}
+    split = {
+        fam for fam, rate in sample.family_rates.items()
+        if rate >= settings.propose_min_match_rate and not any(family(by_key[k]) == fam for k in alone)
+    }
     proposed = sorted(
-        (k for k, r in matched.items() if r >= settings.propose_min_match_rate),
+        (k for k in matched if k in alone or family(by_key[k]) in split),
         key=lambda k: (-matched[k], priority[k]),
     )
     type_rates: dict[str, float] = {}
@@ -318,14 +309,20 @@ def _plan(
         type_rates[by_key[k].type] = max(r, type_rates.get(by_key[k].type, 0.0))
     if override is not None:
         fmt = override_format(override, proposed, by_key, settings)
-        return _Plan((fmt,), sample.total, type_rates, override)
+        return Plan((fmt,), sample.total, type_rates, override)
     chosen = proposed[: settings.max_candidates]
     partners = [by_key[k].partner for k in chosen if by_key[k].partner in proposed]
     keep = set(chosen) | set(partners)
-    return _Plan(tuple(by_key[k] for k in proposed if k in keep), sample.total, type_rates)
+    plan = Plan(tuple(by_key[k] for k in proposed if k in keep), sample.total, type_rates)
+    wanted = {family(f) for f in tolerable(plan)}
+    members = {
+        fam: tuple(by_key[k] for k in sorted(matched, key=priority.__getitem__) if family(by_key[k]) == fam)
+        for fam in sorted(f for f in wanted if f is not None)
+    }
+    return replace(plan, families=members)
 
 
-def _guess(plan: _Plan, sample: _Sample, settings: TypingSettings) -> Format:
+def _guess(plan: Plan, sample: _Sample, settings: TypingSettings) -> Format:
     """The format typed.parquet is first written with: the leading candidate, or text if
     the sample already shows enough leading zeros to keep the column text."""
     if not plan.candidates:
@@ -335,7 +332,7 @@ def _guess(plan: _Plan, sample: _Sample, settings: TypingSettings) -> Format:
     return TEXT if plan.override is None and first.leading_zero_check and zeros else first
 
 
-def _marks_zeros(plan: _Plan, guess: Format, settings: TypingSettings) -> bool:
+def _marks_zeros(plan: Plan, guess: Format, settings: TypingSettings) -> bool:
     """With a zero share, one value with leading zeros anywhere makes the column text. Such
     values are then written as NULL: the guess's count falls short of the raw count, which
     asks for the count pass (instead of counting leading zeros in every column)."""
@@ -355,13 +352,13 @@ def _measure(
     con: duckdb.DuckDBPyConnection,
     source: str,
     names: Sequence[str],
-    plans: Sequence[_Plan],
+    plans: Sequence[Plan],
     guesses: Sequence[Format],
     marked: set[int],
     values: ValueSql,
     raw: _Footer,
     typed: _Footer,
-) -> list[_Stats]:
+) -> list[Stats]:
     """Full-column counts for every column's guess. The typed file's non-null values are the
     values the guess parsed. When there are as many as raw non-null values, no value is
     blank, failed or was marked (all become NULL). One count pass gives the rest."""
@@ -385,7 +382,7 @@ def _measure(
     return stats
 
 
-def _need(plan: _Plan, guess: Format, marked: bool, exact: bool, blank_free: bool) -> _Need:
+def _need(plan: Plan, guess: Format, marked: bool, exact: bool, blank_free: bool) -> _Need:
     """What the footers cannot tell about one column: its non-blank values unless none is
     blank; the rival reading of the guess; the currency units (of every value if every value
     parsed, else of those the cast parses); leading zeros, unless marked and none was; and
@@ -407,28 +404,29 @@ def _need(plan: _Plan, guess: Format, marked: bool, exact: bool, blank_free: boo
     )
 
 
-def _every_count(plan: _Plan) -> _Need:
-    return _Need(True, plan.candidates, any(f.leading_zero_check for f in plan.candidates))
+def _every_count(plan: Plan) -> _Need:
+    zeros = any(f.leading_zero_check for f in plan.candidates)
+    return _Need(True, plan.candidates, zeros, families=tuple(plan.families.items()), digitless=bool(plan.families))
 
 
 def _decide_all(
     con: duckdb.DuckDBPyConnection,
     source: str,
     names: Sequence[str],
-    plans: Sequence[_Plan],
-    stats: Sequence[_Stats],
+    plans: Sequence[Plan],
+    stats: Sequence[Stats],
     settings: TypingSettings,
     values: ValueSql,
-) -> list[_Decision]:
+) -> list[Decision]:
     """Decide every column; where a count the decision needs was not taken (the guess fell
     through to another candidate), count every candidate of the column first."""
-    first = [_decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)]
+    first = [decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)]
     missing = {i: _every_count(plans[i]) for i, d in enumerate(first) if d is None}
     got = _count_pass(con, source, names, missing, values)
     decisions = []
     for i, decision in enumerate(first):
         if decision is None:  # every count is taken now, so the decision is made
-            decision = _decide(names[i], plans[i], _stats(got, i, missing[i]), settings)
+            decision = decide(names[i], plans[i], _stats(got, i, missing[i]), settings)
         if decision is None:
             raise PhaseError(f"column {names[i]!r}: no type decided after counting every candidate")
         decisions.append(decision)
@@ -463,6 +461,7 @@ def _count_pass(
             )
         if need.units is not None:
             measures.append(f"histogram({need.units(c)}) AS h{i}")
+        measures += _family_measures(i, need, values)
         if len(measures) > before:
             cols.append(f"{quote_ident(names[i])} AS {c}")
     if not measures:
@@ -472,139 +471,34 @@ def _count_pass(
     return _Counted(dict(zip([d[0] for d in cur.description], one_row(cur), strict=True)))
 
 
-def _stats(got: _Counted, i: int, need: _Need) -> _Stats:
+def _family_measures(i: int, need: _Need, values: ValueSql) -> list[str]:
+    """The values any format of each family parses (a lazy CASE: the first format that reads
+    a value ends its tests; casts the pass computes anyway come first) and the non-blank
+    values without a digit (see phases.ingest.type_decisions, rule 2)."""
+    c = f"c{i}"
+    computed = {f.key: f"k{i}_{j}" for j, f in enumerate(need.formats) if f is not TEXT}
+    measures = []
+    for k, (_, formats) in enumerate(need.families):
+        tests = [computed[f.key] for f in formats if f.key in computed]
+        tests += [values.cast(f, c) for f in formats if f.key not in computed]
+        measures.append(f"count(CASE {' '.join(f'WHEN {t} IS NOT NULL THEN 1' for t in tests)} END) AS fa{i}_{k}")
+    if need.digitless:
+        measures.append(
+            f"count(CASE WHEN {c} IS NULL OR regexp_matches({c}, '[0-9]') THEN NULL "
+            f"WHEN {values.blank(c)} THEN NULL ELSE 1 END) AS dl{i}"
+        )
+    return measures
+
+
+def _stats(got: _Counted, i: int, need: _Need) -> Stats:
     """Column i's counts from a count pass."""
-    st = _Stats(non_null=got.count(f"nn{i}", 0), leading_zeros=got.maybe_count(f"lz{i}"))
+    st = Stats(non_null=got.count(f"nn{i}", 0), leading_zeros=got.maybe_count(f"lz{i}"))
     for j, f in enumerate(need.formats):
         st.parsed[f.key] = got.count(f"ok{i}_{j}", st.non_null)  # text parses every value
         st.units[f.key] = got.histogram(f"u{i}_{j}")
+    st.family = {fam: got.count(f"fa{i}_{k}", 0) for k, (fam, _) in enumerate(need.families)}
+    st.digitless = got.maybe_count(f"dl{i}") if need.digitless else None
     return st
-
-
-def _pick(plan: _Plan, st: _Stats, settings: TypingSettings) -> tuple[Format | None, bool] | None:
-    """The first candidate whose full parse rate reaches its minimum; if its partner (the
-    rival reading of the same text) parses more values, the partner; if exactly as many,
-    the preferred one of the two, marked ambiguous. Returns (format or None, ambiguous),
-    or None if that needs a count that was not taken."""
-    by_key = {f.key: f for f in plan.candidates}
-    for f in plan.candidates:
-        if f.key not in st.parsed:
-            return None
-        if st.parsed[f.key] / st.non_null < (f.min_parse_rate or settings.min_parse_rate):
-            continue
-        partner = by_key.get(f.partner) if f.partner else None
-        if partner is None:
-            return f, False
-        if partner.key not in st.parsed:
-            return None
-        if st.parsed[partner.key] < st.parsed[f.key]:
-            return f, False
-        if st.parsed[partner.key] > st.parsed[f.key]:
-            return partner, False
-        return (f if f.preferred else partner), True
-    return None, False
-
-
-def _decide(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision | None:
-    """The column's decision, or None if that needs a count that was not taken."""
-    if plan.override is not None:
-        return _typed(name, plan.candidates[0], False, plan, st, settings)
-    if st.non_null == 0:
-        return _text(name, plan, st, 0.0, "no non-null values: typed as text")
-    picked = _pick(plan, st, settings)
-    if picked is None:
-        return None
-    fmt, ambiguous = picked
-    if fmt is not None and fmt.leading_zero_check:
-        if st.leading_zeros is None:
-            return None
-        if st.leading_zeros > 0 and st.leading_zeros / st.non_null >= settings.leading_zero_text_share:
-            return _text(name, plan, st, 1.0, "leading zeros: kept as text")
-    if fmt is None:
-        return _rejected(name, plan, st, settings)
-    return _typed(name, fmt, ambiguous, plan, st, settings)
-
-
-def _typed(name: str, fmt: Format, ambiguous: bool, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision:
-    parsed = st.parsed[fmt.key] if fmt is not TEXT else st.non_null
-    rate = parsed / st.non_null if st.non_null else 1.0
-    notes = [fmt.ambiguity_note] if ambiguous and fmt.ambiguity_note else []  # partners always have one
-    unit = fmt.unit
-    units: tuple[tuple[str, int], ...] = ()
-    counts = st.units.get(fmt.key) or {}
-    if len(counts) == 1:
-        unit = next(iter(counts))
-    elif len(counts) > 1:
-        units = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        notes.append("mixed currencies: " + ", ".join(f"{u} ({n})" for u, n in units))
-    if plan.override is not None and plan.override.unit:
-        unit = plan.override.unit
-    typing = ColumnTyping(
-        name=name,
-        type=fmt.type,
-        sql_type=fmt.sql_type,
-        format=fmt.format,
-        decimal_separator=fmt.decimal_separator,
-        unit=unit,
-        units=units,
-        confidence=round(rate * (settings.ambiguous_confidence_factor if ambiguous else 1.0), 6),
-        parse_rate=round(rate, 6),
-        non_null=st.non_null,
-        failures=st.non_null - parsed,
-        failure_examples=(),
-        alternatives=_alternatives(plan, fmt.type),
-        ambiguous=ambiguous,
-        mixed=len(units) > 1,
-        note="; ".join(notes) or None,
-        decided_by="override" if plan.override is not None else "inferred",
-    )
-    return _Decision(typing, fmt)
-
-
-def _text(name: str, plan: _Plan, st: _Stats, confidence: float, note: str | None) -> _Decision:
-    typing = ColumnTyping(
-        name=name,
-        type="text",
-        sql_type="VARCHAR",
-        format=None,
-        decimal_separator=None,
-        unit=None,
-        units=(),
-        confidence=round(confidence, 6),
-        parse_rate=1.0,
-        non_null=st.non_null,
-        failures=0,
-        failure_examples=(),
-        alternatives=_alternatives(plan, "text"),
-        ambiguous=False,
-        mixed=False,
-        note=note,
-        decided_by="inferred",
-    )
-    return _Decision(typing, TEXT)
-
-
-def _rejected(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision:
-    """Text because no candidate parsed enough values; the better the best candidate did,
-    the less sure we are that the column really is text."""
-    full: dict[str, float] = {}
-    for f in plan.candidates:
-        full[f.type] = max(full.get(f.type, 0.0), st.parsed[f.key] / st.non_null)
-    if plan.sampled == 0:
-        return _text(name, plan, st, 0.0, "no non-null values in the sample rows: typed as text")
-    best = max({**plan.type_rates, **full}.items(), key=lambda kv: kv[1], default=None)
-    if best is None:
-        return _text(name, plan, st, 1.0, None)
-    note = None
-    if full:
-        kind, rate = max(full.items(), key=lambda kv: kv[1])
-        note = f"no type reached the minimum parse rate {settings.min_parse_rate}: best {kind} {rate:.4f}"
-    return _text(name, plan, st, 1.0 - best[1], note)
-
-
-def _alternatives(plan: _Plan, chosen: str) -> tuple[tuple[str, float], ...]:
-    others = [(t, round(r, 4)) for t, r in plan.type_rates.items() if t != chosen]
-    return tuple(sorted(others, key=lambda tr: (-tr[1], tr[0])))
 
 
 # --- outputs -------------------------------------------------------------------------------
@@ -656,7 +550,7 @@ def _write_typed(
 def _write_failures(
     con: duckdb.DuckDBPyConnection,
     source: str,
-    decisions: Sequence[_Decision],
+    decisions: Sequence[Decision],
     values: ValueSql,
     path: Path,
     settings: TypingSettings,

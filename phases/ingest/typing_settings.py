@@ -18,6 +18,7 @@ class TypingSettings(Model):
     propose_min_match_rate: float = Field(0.5, gt=0.0, le=1.0)
     max_candidates: int = Field(2, ge=1, le=10)
     min_parse_rate: float = Field(0.95, ge=0.5, le=1.0)
+    min_typed_share: float = Field(0.5, ge=0.0, le=1.0)
     compact_date_min_parse_rate: float = Field(1.0, ge=0.5, le=1.0)
     compact_date_year_min: int = Field(1900, ge=1, le=9999)
     compact_date_year_max: int = Field(2100, ge=1, le=9999)
@@ -62,6 +63,12 @@ class TypingSettings(Model):
         "%b %d, %Y",
         "%B %d, %Y",
         "%d %B %Y",
+        "%b %d %Y",
+        "%B %d %Y",
+        "%d-%b-%y",
+        "%Y-%m",
+        "%b %Y",
+        "%B %Y",
     )
     time_formats: tuple[str, ...] = ("%H:%M:%S", "%H:%M", "%H:%M:%S.%f", "%I:%M:%S %p", "%I:%M %p")
 
