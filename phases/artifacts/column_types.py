@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+from phases.artifacts.tables import NullToken
 from phases.core.records import JsonArtifact
 
 
@@ -36,6 +37,9 @@ class ColumnTyping:
     mixed: bool = False  # True when a currency column mixes currencies (see units)
     note: str | None = None
     decided_by: Literal["inferred", "override"] = "inferred"
+    # how the import read each configured null token found in the column: NULL, or kept as
+    # the value it is there (Namibia's 'NA'); ambiguous ones say why
+    null_tokens: tuple[NullToken, ...] = ()
 
 
 @dataclass(frozen=True)

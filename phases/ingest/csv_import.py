@@ -1,16 +1,20 @@
 """The library behind the `import` phase: one CSV file becomes raw.parquet and quarantine.parquet.
 
-Nothing is lost at import. Every column is read as VARCHAR, only the configured
-null tokens become NULL, and every record DuckDB cannot read as a row of the
-header's width goes to quarantine.parquet with its physical line number and a
-readable reason: rows_loaded + rows_quarantined is the number of records in the
-file (blank lines are not records; lines before the header are quarantined).
+Nothing is lost at import. Every column is read as VARCHAR, only empty fields and
+the configured null tokens that behave as nulls in their column become NULL (see
+`phases.ingest.null_tokens`: Namibia's 'NA' among country codes stays), and every
+record DuckDB cannot read as a row of the header's width goes to quarantine.parquet
+with its physical line number and a readable reason: rows_loaded + rows_quarantined
+is the number of records in the file (blank lines are not records; lines before the
+header are quarantined).
 
 Steps: find the encoding (UTF-8 is validated in one streaming pass, anything else
 is transcoded to a temporary UTF-8 file); detect the dialect with DuckDB's
 sniffer, the options overriding it; name the columns from the header; one COPY
 reads the CSV with a fixed all-VARCHAR schema into raw.parquet while DuckDB's
-reject tables collect the bad records, which are then located in the file.
+reject tables collect the bad records, which are then located in the file; the
+null tokens are judged per column on that file, which is rewritten only if some
+token occurring in it is to become NULL.
 
 DuckDB 2.0.1 behaviours worked around here (each checked by experiment):
 - strict sniff_csv gives up on any malformed line in its sample and answers a
@@ -45,11 +49,12 @@ from typing import Any, BinaryIO, TypedDict
 import charset_normalizer
 import duckdb
 
-from phases.artifacts.tables import QUARANTINE, RAW_TABLE
-from phases.core.config import CsvOptions, Model
+from phases.artifacts.tables import QUARANTINE, RAW_TABLE, NullToken
+from phases.core.config import CsvOptions
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
 from phases.core.sql import quote_ident, quote_literal
+from phases.ingest.null_tokens import NullTokenSettings, judge_null_tokens, nulled
 from phases.shared.narrow import one_row
 
 ROW_ID = "_row_id"
@@ -96,6 +101,7 @@ class ImportResult:
     columns: tuple[ImportedColumn, ...]
     dialect: Dialect
     null_values: tuple[str, ...]
+    null_tokens: tuple[NullToken, ...]  # how each token occurring in a column was read there
 
 
 def import_csv(
@@ -104,25 +110,32 @@ def import_csv(
     out_dir: Path,
     options: CsvOptions,
     null_values: Sequence[str],
+    judgement: NullTokenSettings | None = None,
 ) -> ImportResult:
     """Import one CSV file into out_dir/raw.parquet and out_dir/quarantine.parquet."""
     path, out_dir = Path(csv_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tokens = tuple(sorted(set(null_values) | set(options.null_values)))
+    blank = tuple(t for t in tokens if not t.strip())  # empty fields carry nothing to judge
     encoding, source, readable = _text_source(path, out_dir, options)
+    target = out_dir / RAW_TABLE.file
+    temp = target.with_name(target.name + ".tmp")
     try:
         found = _sniff(con, path, readable, options)
         dialect = _dialect(found, options, encoding, source)
         skip, header, bad = _read_top(path, readable, dialect, found["comment"], found["skip"])
         columns = _name_columns(header, found["columns"])
         with _reject_tables(con) as rejects:
-            loaded = _write_raw(con, path, readable, out_dir / RAW_TABLE.file, columns, dialect, skip, tokens, rejects)
+            loaded = _write_raw(con, path, readable, temp, columns, dialect, skip, blank, rejects)
             bad += _describe_rejects(con, readable, rejects[0], dialect, len(columns))
+        judged = tuple(t for t in tokens if t not in blank)
+        decisions = _apply_null_tokens(con, temp, target, columns, judged, judgement or NullTokenSettings())
         _write_quarantine(con, out_dir / QUARANTINE.file, path.name, bad)
     finally:
+        temp.unlink(missing_ok=True)
         if readable != path:
             readable.unlink(missing_ok=True)
-    return ImportResult(path.name, loaded, len(bad), columns, dialect, tokens)
+    return ImportResult(path.name, loaded, len(bad), columns, dialect, tokens, decisions)
 
 
 # --- encoding ----------------------------------------------------------------
@@ -407,8 +420,8 @@ def _write_raw(
     rejects: tuple[str, str],
 ) -> int:
     """Read the CSV with a fixed schema into target; returns the number of rows loaded."""
-    select = ", ".join(f"{_nulled(f'c{c.position}', tokens)} AS {quote_ident(c.name)}" for c in columns)
-    row_id, temp = quote_ident(ROW_ID), target.with_name(target.name + ".tmp")
+    select = ", ".join(f"{nulled(f'c{c.position}', tokens)} AS {quote_ident(c.name)}" for c in columns)
+    row_id, temp = quote_ident(ROW_ID), target
     # The ORDER BY makes the file byte-identical across runs and thread counts. A
     # 64 KB cap on string dictionaries keeps them for low-cardinality columns but gives
     # up early on unique ones, where building them cost a fifth of the import time.
@@ -426,23 +439,48 @@ def _write_raw(
         con.execute("SET preserve_insertion_order = true")
         (rows,) = one_row(con.execute(sql, params))
     except duckdb.Error as exc:
-        temp.unlink(missing_ok=True)
         message = str(exc).strip().splitlines()[0]
         raise ImportFailed(f"{path}: DuckDB could not read the file as CSV: {message}") from None
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
-    os.replace(temp, target)
     return rows
 
 
-def _nulled(column: str, tokens: tuple[str, ...]) -> str:
-    """SQL turning the null tokens in `column` into NULL; the cheap byte-length test
-    keeps most values away from the IN list, which halves the cost of this step."""
-    if not tokens:
-        return column
-    longest = max(len(token.encode("utf-8")) for token in tokens)
-    listed = ", ".join(quote_literal(token) for token in tokens)
-    return f"CASE WHEN strlen({column}) <= {longest} AND {column} IN ({listed}) THEN NULL ELSE {column} END"
+def _apply_null_tokens(
+    con: duckdb.DuckDBPyConnection,
+    temp: Path,
+    target: Path,
+    columns: tuple[ImportedColumn, ...],
+    tokens: tuple[str, ...],
+    settings: NullTokenSettings,
+) -> tuple[NullToken, ...]:
+    """Judge the tokens per column on the loaded file; move it to `target`, rewritten with
+    the tokens read as NULL where there are any (the rewrite keeps the row order)."""
+    source = f"read_parquet({quote_literal(temp)})"
+    decisions = judge_null_tokens(con, source, [c.name for c in columns], tokens, settings)
+    nulls: dict[str, list[str]] = {}
+    for d in decisions:
+        if d.read_as == "null":
+            nulls.setdefault(d.column, []).append(d.token)
+    if not nulls:
+        os.replace(temp, target)
+        return decisions
+    select = ", ".join(
+        [quote_ident(ROW_ID), *(f"{nulled(quote_ident(c.name), nulls.get(c.name, []))} AS {quote_ident(c.name)}"
+                                for c in columns)]
+    )
+    rewritten = target.with_name(target.name + ".nulls.tmp")
+    (kept,) = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(
+            f"COPY (SELECT {select} FROM {source}) TO {quote_literal(rewritten)} "
+            "(FORMAT parquet, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)"
+        )
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
+    os.replace(rewritten, target)
+    return decisions
 
 
 # One row per rejected record; a record can carry several errors.
@@ -533,7 +571,7 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, target: Path, file: str, r
     os.replace(temp, target)
 
 
-class ImportSettings(Model):
+class ImportSettings(NullTokenSettings):
     """The import phase's section: config/null_values.yaml."""
 
     null_values: tuple[str, ...]  # whole-field tokens that mean "no value"
@@ -543,7 +581,8 @@ def import_table(ctx: TableContext) -> PhaseOutput:
     """Phase `import`: one CSV file of the source -> raw_table and quarantine."""
     settings = ctx.parse_settings(ImportSettings)
     with ctx.connect() as con:
-        result = import_csv(con, ctx.table.path, ctx.out_dir, ctx.source.csv, settings.null_values)
+        judgement = NullTokenSettings(**settings.model_dump(exclude={"null_values"}))
+        result = import_csv(con, ctx.table.path, ctx.out_dir, ctx.source.csv, settings.null_values, judgement)
     summary = dataclasses.asdict(result)
     summary["table"] = ctx.table.name
     return PhaseOutput(

@@ -43,10 +43,11 @@ from typing import Any
 import duckdb
 
 from phases.artifacts.column_types import COLUMN_TYPES, ColumnTypes, ColumnTyping
-from phases.artifacts.tables import CAST_FAILURES, RAW_TABLE, TYPED_TABLE
+from phases.artifacts.tables import CAST_FAILURES, RAW_TABLE, TYPED_TABLE, ImportSummary, NullToken
 from phases.core.config import ColumnOverride
 from phases.core.context import PhaseOutput, TableContext
-from phases.core.errors import ConfigError, PhaseError
+from phases.core.errors import ConfigError, PhaseError, StateError
+from phases.core.records import from_json
 from phases.core.sql import quote_ident, quote_literal
 from phases.ingest.type_decisions import Decision, Plan, Stats, decide, tolerable
 from phases.ingest.type_formats import TEXT, Format, Sql, ValueSql, build_catalogue, family, override_format
@@ -596,6 +597,25 @@ def _with_examples(typing: ColumnTyping, examples: tuple[str, ...]) -> ColumnTyp
 
 # --- the phase ---------------------------------------------------------------------------
 
+def _import_summary(ctx: TableContext) -> ImportSummary:
+    manifest = ctx.input_manifest(RAW_TABLE)
+    try:
+        summary: ImportSummary = from_json(ImportSummary, manifest.summary)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise StateError(
+            f"{manifest.folder}: its summary does not match ImportSummary ({exc}); forget and rerun the import phase"
+        ) from None
+    return summary
+
+
+def _with_null_tokens(columns: tuple[ColumnTyping, ...], tokens: tuple[NullToken, ...]) -> tuple[ColumnTyping, ...]:
+    """Each column's typing with the import's reading of the null tokens found in it."""
+    by_column: dict[str, list[NullToken]] = {}
+    for token in tokens:
+        by_column.setdefault(token.column, []).append(token)
+    return tuple(replace(c, null_tokens=tuple(by_column.get(c.name, ()))) for c in columns)
+
+
 def type_table(ctx: TableContext) -> PhaseOutput:
     """Phase `typing`: raw_table -> typed_table, cast_failures and column_types."""
     settings = ctx.parse_settings(TypingSettings)
@@ -605,8 +625,9 @@ def type_table(ctx: TableContext) -> PhaseOutput:
             result = infer_types(con, ctx.path(RAW_TABLE), ctx.out_dir, settings, overrides)
         except ConfigError as exc:
             raise ConfigError(f"config/sources.yaml: overrides of table {ctx.table.name!r}: {exc}") from None
+    columns = _with_null_tokens(result.columns, _import_summary(ctx).null_tokens)
     ctx.write(COLUMN_TYPES, ColumnTypes(table=ctx.table.name, rows=result.rows,
-                                        cast_failures=result.cast_failures, columns=result.columns))
+                                        cast_failures=result.cast_failures, columns=columns))
     return PhaseOutput(
         summary={
             "rows": result.rows,
