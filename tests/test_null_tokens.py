@@ -11,12 +11,12 @@ import pytest
 from phases.artifacts.column_types import ColumnTyping
 from phases.artifacts.tables import NullToken
 from phases.core.config import CsvOptions
-from phases.ingest.csv_import import import_csv
-from phases.ingest.null_tokens import NullTokenSettings, shape, shape_share
+from phases.ingest.csv_import import ImportTuning, import_csv
+from phases.ingest.null_tokens import shape, shape_share
 from phases.ingest.type_inference import _with_null_tokens
 
 NULLS = ("", "NA", "N/A", "None", "Null", "null", "-")
-SETTINGS = NullTokenSettings()
+SETTINGS = ImportTuning()
 CODES = ["US", "DE", "FR", "NA", "GB", "IT", "ES", "NL", "BE", "AT"]
 
 

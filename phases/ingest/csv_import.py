@@ -46,14 +46,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
 
-import charset_normalizer
 import duckdb
+from pydantic import Field
 
 from phases.artifacts.tables import QUARANTINE, RAW_TABLE, NullToken
 from phases.core.config import CsvOptions
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
 from phases.core.sql import quote_ident, quote_literal
+from phases.ingest.encodings import EncodingChoice, choose_encoding
 from phases.ingest.null_tokens import NullTokenSettings, judge_null_tokens, nulled
 from phases.shared.narrow import one_row
 
@@ -91,6 +92,10 @@ class Dialect:
     newline: str  # "\n", "\r\n" or "\r"
     encoding: str  # Python codec name of the file's bytes
     encoding_source: str  # "detected" or "declared"
+    # when a detected single-byte encoding was chosen among several readings: why, and the
+    # encodings whose reading was about as plausible (then the choice is ambiguous)
+    encoding_note: str | None = None
+    encoding_alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,26 +115,27 @@ def import_csv(
     out_dir: Path,
     options: CsvOptions,
     null_values: Sequence[str],
-    judgement: NullTokenSettings | None = None,
+    tuning: ImportTuning | None = None,
 ) -> ImportResult:
     """Import one CSV file into out_dir/raw.parquet and out_dir/quarantine.parquet."""
     path, out_dir = Path(csv_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    tuning = tuning or ImportTuning()
     tokens = tuple(sorted(set(null_values) | set(options.null_values)))
     blank = tuple(t for t in tokens if not t.strip())  # empty fields carry nothing to judge
-    encoding, source, readable = _text_source(path, out_dir, options)
+    choice, source, readable = _text_source(path, out_dir, options, tuning.encoding_alternative_p)
     target = out_dir / RAW_TABLE.file
     temp = target.with_name(target.name + ".tmp")
     try:
         found = _sniff(con, path, readable, options)
-        dialect = _dialect(found, options, encoding, source)
+        dialect = _dialect(found, options, choice, source)
         skip, header, bad = _read_top(path, readable, dialect, found["comment"], found["skip"])
         columns = _name_columns(header, found["columns"])
         with _reject_tables(con) as rejects:
             loaded = _write_raw(con, path, readable, temp, columns, dialect, skip, blank, rejects)
             bad += _describe_rejects(con, readable, rejects[0], dialect, len(columns))
         judged = tuple(t for t in tokens if t not in blank)
-        decisions = _apply_null_tokens(con, temp, target, columns, judged, judgement or NullTokenSettings())
+        decisions = _apply_null_tokens(con, temp, target, columns, judged, tuning)
         _write_quarantine(con, out_dir / QUARANTINE.file, path.name, bad)
     finally:
         temp.unlink(missing_ok=True)
@@ -141,7 +147,7 @@ def import_csv(
 # --- encoding ----------------------------------------------------------------
 
 
-def _text_source(path: Path, out_dir: Path, options: CsvOptions) -> tuple[str, str, Path]:
+def _text_source(path: Path, out_dir: Path, options: CsvOptions, alpha: float) -> tuple[EncodingChoice, str, Path]:
     """(encoding, "detected"|"declared", a UTF-8 file for DuckDB: the file itself or a transcoded copy)."""
     try:
         with open(path, "rb") as f:
@@ -159,11 +165,14 @@ def _text_source(path: Path, out_dir: Path, options: CsvOptions) -> tuple[str, s
         # broken lines: a single-byte code page would turn every good accented letter
         # into mojibake, so DuckDB quarantines the broken lines ("invalid UTF-8") instead.
         if bad_at is None or non_ascii:
-            return "utf-8", source, path
-        encoding = _guess_encoding(path)
+            return EncodingChoice("utf-8"), source, path
+        choice = _guess_encoding(path, alpha)
+        encoding = choice.encoding
+    else:
+        choice = EncodingChoice(encoding)
     if encoding in ("utf-8", "utf-8-sig"):
         _scan(path, encoding)  # for the NUL and whitespace checks
-        return encoding, source, path
+        return choice, source, path
     target = out_dir / f".{path.name}.utf8.tmp"
     try:
         with open(target, "wb") as sink:
@@ -174,7 +183,7 @@ def _text_source(path: Path, out_dir: Path, options: CsvOptions) -> tuple[str, s
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    return encoding, source, target
+    return choice, source, target
 
 
 def _codec(path: Path, name: str) -> str:
@@ -218,16 +227,13 @@ def _scan(path: Path, encoding: str, sink: BinaryIO | None = None) -> tuple[int 
     return bad_at, non_ascii
 
 
-def _guess_encoding(path: Path) -> str:
-    matches = charset_normalizer.from_path(path)
-    best = matches.best()
-    if best is None:
+def _guess_encoding(path: Path, alpha: float) -> EncodingChoice:
+    """The most plausible reading of the file (see phases.ingest.encodings)."""
+    choice = choose_encoding(path, alpha)
+    if choice is None:
         raise ImportFailed(f"{path}: not UTF-8 and no text encoding fits; expected a text CSV file")
-    # On short files several code pages tie (cp1250 reads 'ø' as 'ř'); prefer
-    # Windows-1252, the usual encoding of non-UTF-8 CSV exports. Declare any other.
-    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
-    western = any("cp1252" in m.could_be_from_charset for m in tied)
-    return _codec(path, "cp1252" if western else best.encoding)
+    alternatives = tuple(_codec(path, name) for name in choice.alternatives)
+    return dataclasses.replace(choice, encoding=_codec(path, choice.encoding), alternatives=alternatives)
 
 
 def _position(path: Path, offset: int, encoding: str) -> str:
@@ -307,7 +313,7 @@ def _unempty(sniffed: str) -> str:
     return "" if sniffed == "(empty)" else sniffed
 
 
-def _dialect(found: _Sniffed, options: CsvOptions, encoding: str, source: str) -> Dialect:
+def _dialect(found: _Sniffed, options: CsvOptions, choice: EncodingChoice, source: str) -> Dialect:
     # Without a quote in its sample (or after an unterminated one) the sniffer reports
     # none; RFC 4180's '"' is then the safe choice: a '"' inside an unquoted field
     # stays literal, and quoted fields later in the file still parse.
@@ -315,7 +321,8 @@ def _dialect(found: _Sniffed, options: CsvOptions, encoding: str, source: str) -
     escape = options.escape if options.escape is not None else (found["escape"] or quote)
     delimiter = options.delimiter if options.delimiter is not None else found["delimiter"]
     header = options.header if options.header is not None else bool(found["header"])
-    return Dialect(delimiter, quote, escape if quote else "", header, found["newline"], encoding, source)
+    return Dialect(delimiter, quote, escape if quote else "", header, found["newline"], choice.encoding, source,
+                   choice.note, choice.alternatives)
 
 
 def _read_top(
@@ -571,7 +578,13 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, target: Path, file: str, r
     os.replace(temp, target)
 
 
-class ImportSettings(NullTokenSettings):
+class ImportTuning(NullTokenSettings):
+    """The import phase's thresholds (config/null_values.yaml)."""
+
+    encoding_alternative_p: float = Field(0.05, gt=0.0, lt=1.0)
+
+
+class ImportSettings(ImportTuning):
     """The import phase's section: config/null_values.yaml."""
 
     null_values: tuple[str, ...]  # whole-field tokens that mean "no value"
@@ -581,8 +594,8 @@ def import_table(ctx: TableContext) -> PhaseOutput:
     """Phase `import`: one CSV file of the source -> raw_table and quarantine."""
     settings = ctx.parse_settings(ImportSettings)
     with ctx.connect() as con:
-        judgement = NullTokenSettings(**settings.model_dump(exclude={"null_values"}))
-        result = import_csv(con, ctx.table.path, ctx.out_dir, ctx.source.csv, settings.null_values, judgement)
+        tuning = ImportTuning(**settings.model_dump(exclude={"null_values"}))
+        result = import_csv(con, ctx.table.path, ctx.out_dir, ctx.source.csv, settings.null_values, tuning)
     summary = dataclasses.asdict(result)
     summary["table"] = ctx.table.name
     return PhaseOutput(
