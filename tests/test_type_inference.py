@@ -318,6 +318,14 @@ def test_a_date_column_in_mixed_formats_keeps_the_commonest_with_the_others_as_f
     assert typed(tmp_path, "paid")[:2] == [date(2025, 1, 3), date(2025, 1, 14)]
 
 
+def test_decimal_years_stay_decimal_with_a_note_saying_how_to_read_them(tmp_path):
+    years = [f"{2000 + m // 12 + (m % 12) / 12:.10g}" for m in range(30)]  # 2000, 2000.083333, ...
+    amounts = [f"{1000 + m * 0.25:.2f}" for m in range(30)]  # quarters only: no evidence of months
+    result = run(tmp_path, {"date": years, "amount": amounts})
+    assert col(result, "date").type == "decimal" and "decimal year" in col(result, "date").note
+    assert col(result, "amount").note is None
+
+
 @pytest.mark.parametrize("value", ["1e999", "-1e999", "9" * 400, "1e999%"])
 def test_a_number_too_large_for_a_double_is_a_cast_failure_not_an_infinity(tmp_path, value):
     values = [str(i) + ".5" for i in range(99)] + [value]

@@ -54,22 +54,14 @@ from phases.core.config import CsvOptions
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
 from phases.core.sql import quote_ident, quote_literal
-from phases.ingest.encodings import EncodingChoice, choose_encoding
+from phases.ingest.encodings import EncodingChoice, line_numbers, text_source
 from phases.ingest.null_tokens import NullTokenSettings, judge_null_tokens, nulled
 from phases.shared.narrow import one_row
 
 ROW_ID = "_row_id"
-CHUNK = 1 << 22  # bytes per read in the streaming passes
 SAMPLE = 1 << 20  # bytes read to find the header and any lines before it
 LONG_LINE = 1 << 25  # max_line_size to sniff a file with a line over DuckDB's 2 MB default
 NEWLINE = re.compile(r"\r\n|\r|\n")
-BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 NO_NULLS = ["\x00"]  # a null string that never occurs: files with NUL bytes are rejected
 
 Quarantined = tuple[int, str, str]  # (physical line, reason, raw text)
@@ -123,7 +115,7 @@ def import_csv(
     tuning = tuning or ImportTuning()
     tokens = tuple(sorted(set(null_values) | set(options.null_values)))
     blank = tuple(t for t in tokens if not t.strip())  # empty fields carry nothing to judge
-    choice, source, readable = _text_source(path, out_dir, options, tuning.encoding_alternative_p)
+    choice, source, readable = text_source(path, out_dir, options, tuning.encoding_alternative_p)
     target = out_dir / RAW_TABLE.file
     temp = target.with_name(target.name + ".tmp")
     try:
@@ -142,117 +134,6 @@ def import_csv(
         if readable != path:
             readable.unlink(missing_ok=True)
     return ImportResult(path.name, loaded, len(bad), columns, dialect, tokens, decisions)
-
-
-# --- encoding ----------------------------------------------------------------
-
-
-def _text_source(path: Path, out_dir: Path, options: CsvOptions, alpha: float) -> tuple[EncodingChoice, str, Path]:
-    """(encoding, "detected"|"declared", a UTF-8 file for DuckDB: the file itself or a transcoded copy)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as exc:
-        raise ImportFailed(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if not head:
-        raise ImportFailed(f"{path}: the file is empty (0 bytes); expected a header line or data")
-    source = "declared" if options.encoding else "detected"
-    encoding = _codec(path, options.encoding) if options.encoding else None
-    encoding = encoding or next((name for bom, name in BOMS if head.startswith(bom)), None)
-    if encoding is None:
-        bad_at, non_ascii = _scan(path, "utf-8")
-        # Valid non-ASCII UTF-8 before the first bad byte means a UTF-8 file with some
-        # broken lines: a single-byte code page would turn every good accented letter
-        # into mojibake, so DuckDB quarantines the broken lines ("invalid UTF-8") instead.
-        if bad_at is None or non_ascii:
-            return EncodingChoice("utf-8"), source, path
-        choice = _guess_encoding(path, alpha)
-        encoding = choice.encoding
-    else:
-        choice = EncodingChoice(encoding)
-    if encoding in ("utf-8", "utf-8-sig"):
-        _scan(path, encoding)  # for the NUL and whitespace checks
-        return choice, source, path
-    target = out_dir / f".{path.name}.utf8.tmp"
-    try:
-        with open(target, "wb") as sink:
-            bad_at, _ = _scan(path, encoding, sink)
-        if bad_at is not None:
-            where = _position(path, bad_at, encoding)
-            raise ImportFailed(f"{path}: {where}: bytes that are not valid {encoding}; declare the encoding")
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return choice, source, target
-
-
-def _codec(path: Path, name: str) -> str:
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise ImportFailed(f"{path}: unknown encoding {name!r} in the CSV options") from None
-
-
-def _scan(path: Path, encoding: str, sink: BinaryIO | None = None) -> tuple[int | None, bool]:
-    """Decode the whole file in chunks: (byte offset of the first undecodable byte or None,
-    whether valid non-ASCII text came before it). With a sink, write the text there as
-    UTF-8 and stop at the first bad byte. A NUL byte or only whitespace is ImportFailed."""
-    wide = encoding.startswith(("utf-16", "utf-32"))  # NUL bytes are normal there
-    decoder = codecs.getincrementaldecoder(encoding)()
-    bad_at, non_ascii, has_text, pos = None, False, False, 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            pending = len(decoder.getstate()[0])
-            try:
-                text = decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                if sink is not None:
-                    return pos - pending + exc.start, non_ascii
-                non_ascii = non_ascii or not exc.object[: exc.start].isascii()
-                bad_at = pos - pending + exc.start
-                # Go on looking for NUL bytes and text; this decoder's output is never kept.
-                decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-                text = decoder.decode(chunk)
-            nul = text.find("\x00") if wide else chunk.find(b"\x00")
-            if nul >= 0:
-                where = "" if wide else _position(path, pos + nul, encoding) + ": "
-                raise ImportFailed(f"{path}: {where}contains a NUL byte; expected a text CSV file, not binary data")
-            non_ascii = non_ascii or (bad_at is None and not text.isascii())
-            has_text = has_text or (text != "" and not text.isspace())
-            if sink is not None:
-                sink.write(text.encode("utf-8"))
-            pos += len(chunk)
-    if not has_text:
-        raise ImportFailed(f"{path}: the file holds only whitespace; expected a header line or data")
-    return bad_at, non_ascii
-
-
-def _guess_encoding(path: Path, alpha: float) -> EncodingChoice:
-    """The most plausible reading of the file (see phases.ingest.encodings)."""
-    choice = choose_encoding(path, alpha)
-    if choice is None:
-        raise ImportFailed(f"{path}: not UTF-8 and no text encoding fits; expected a text CSV file")
-    alternatives = tuple(_codec(path, name) for name in choice.alternatives)
-    return dataclasses.replace(choice, encoding=_codec(path, choice.encoding), alternatives=alternatives)
-
-
-def _position(path: Path, offset: int, encoding: str) -> str:
-    if encoding.startswith(("utf-16", "utf-32")):
-        return f"byte {offset}"
-    return f"line {_line_numbers(path, [offset])[offset]}"
-
-
-def _line_numbers(path: Path, offsets: Sequence[int]) -> dict[int, int]:
-    """1-based physical line number of each byte offset; \\n, \\r\\n and \\r all end a line."""
-    numbers, line, pos, last = {}, 1, 0, b""
-    with open(path, "rb") as f:
-        for target in sorted(set(offsets)):
-            while pos < target and (piece := f.read(min(CHUNK, target - pos))):
-                line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
-                line -= last == b"\r" and piece[:1] == b"\n"  # a \r\n split across two reads
-                last, pos = piece[-1:], pos + len(piece)
-            numbers[target] = line
-    return numbers
 
 
 # --- dialect and header ------------------------------------------------------
@@ -513,7 +394,7 @@ def _describe_rejects(
             _raw_line(f, start) if "INVALID ENCODING" in types else _clean(csv_line or "")
             for start, (_, _, types, _, _, csv_line, _) in zip(starts, rows, strict=True)
         ]
-    numbers = _line_numbers(readable, starts)
+    numbers = line_numbers(readable, starts)
     return [
         (numbers[start], _reason(types, fewer, more, raw, width, dialect) or message, raw)
         for start, raw, (_, _, types, fewer, more, _, message) in zip(starts, raws, rows, strict=True)

@@ -1,4 +1,7 @@
-"""Which single-byte encoding a file that is not UTF-8 is in, judged by how plausible its text reads.
+"""A CSV file's encoding: `text_source` finds it (a BOM, a declaration, valid UTF-8, else the
+most plausible single-byte reading) and hands DuckDB a UTF-8 file; helpers locate lines by byte.
+
+Which single-byte encoding a file that is not UTF-8 is in is judged by how plausible its text reads.
 
 charset-normalizer proposes the encodings that decode the file without a mess (its chaos
 and coherence scores). On a CSV file they often tie or mislead: the ASCII part, most of
@@ -25,6 +28,8 @@ is ambiguous, a file with hundreds is not.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import math
 import re
 import unicodedata
@@ -32,15 +37,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 import charset_normalizer
 from charset_normalizer.constant import FREQUENCIES
 from charset_normalizer.utils import is_multi_byte_encoding
 
+from phases.core.config import CsvOptions
+from phases.core.errors import ImportFailed
+
+BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 WESTERN = "cp1252"
 WORD = re.compile(rb"[A-Za-z\x80-\xff]*[\x80-\xff][A-Za-z\x80-\xff]*")
 MAX_WORDS = 5000  # distinct words holding non-ASCII bytes read from the file; plenty to decide
-CHUNK = 1 << 22
+CHUNK = 1 << 22  # bytes per read in the streaming passes
 SCRIPTS_TOGETHER = {"HIRAGANA": "CJK", "KATAKANA": "CJK"}  # written together: one script here
 
 
@@ -184,3 +200,114 @@ def _note(chosen: _Reading, rivals: Sequence[_Reading], words: int) -> str:
 def _example(reading: _Reading, other: _Reading) -> str:
     """The first word the two readings spell differently, as `reading` spells it."""
     return next((a for a, b in zip(reading.text, other.text, strict=True) if a != b), "")
+
+
+# --- reading the file ---------------------------------------------------------
+
+
+def text_source(path: Path, out_dir: Path, options: CsvOptions, alpha: float) -> tuple[EncodingChoice, str, Path]:
+    """(encoding, "detected"|"declared", a UTF-8 file for DuckDB: the file itself or a transcoded copy)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if not head:
+        raise ImportFailed(f"{path}: the file is empty (0 bytes); expected a header line or data")
+    source = "declared" if options.encoding else "detected"
+    encoding = _codec(path, options.encoding) if options.encoding else None
+    encoding = encoding or next((name for bom, name in BOMS if head.startswith(bom)), None)
+    if encoding is None:
+        bad_at, non_ascii = _scan(path, "utf-8")
+        # Valid non-ASCII UTF-8 before the first bad byte means a UTF-8 file with some
+        # broken lines: a single-byte code page would turn every good accented letter
+        # into mojibake, so DuckDB quarantines the broken lines ("invalid UTF-8") instead.
+        if bad_at is None or non_ascii:
+            return EncodingChoice("utf-8"), source, path
+        choice = _guess_encoding(path, alpha)
+        encoding = choice.encoding
+    else:
+        choice = EncodingChoice(encoding)
+    if encoding in ("utf-8", "utf-8-sig"):
+        _scan(path, encoding)  # for the NUL and whitespace checks
+        return choice, source, path
+    target = out_dir / f".{path.name}.utf8.tmp"
+    try:
+        with open(target, "wb") as sink:
+            bad_at, _ = _scan(path, encoding, sink)
+        if bad_at is not None:
+            where = _position(path, bad_at, encoding)
+            raise ImportFailed(f"{path}: {where}: bytes that are not valid {encoding}; declare the encoding")
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return choice, source, target
+
+
+def _codec(path: Path, name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ImportFailed(f"{path}: unknown encoding {name!r} in the CSV options") from None
+
+
+def _scan(path: Path, encoding: str, sink: BinaryIO | None = None) -> tuple[int | None, bool]:
+    """Decode the whole file in chunks: (byte offset of the first undecodable byte or None,
+    whether valid non-ASCII text came before it). With a sink, write the text there as
+    UTF-8 and stop at the first bad byte. A NUL byte or only whitespace is ImportFailed."""
+    wide = encoding.startswith(("utf-16", "utf-32"))  # NUL bytes are normal there
+    decoder = codecs.getincrementaldecoder(encoding)()
+    bad_at, non_ascii, has_text, pos = None, False, False, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                if sink is not None:
+                    return pos - pending + exc.start, non_ascii
+                non_ascii = non_ascii or not exc.object[: exc.start].isascii()
+                bad_at = pos - pending + exc.start
+                # Go on looking for NUL bytes and text; this decoder's output is never kept.
+                decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+                text = decoder.decode(chunk)
+            nul = text.find("\x00") if wide else chunk.find(b"\x00")
+            if nul >= 0:
+                where = "" if wide else _position(path, pos + nul, encoding) + ": "
+                raise ImportFailed(f"{path}: {where}contains a NUL byte; expected a text CSV file, not binary data")
+            non_ascii = non_ascii or (bad_at is None and not text.isascii())
+            has_text = has_text or (text != "" and not text.isspace())
+            if sink is not None:
+                sink.write(text.encode("utf-8"))
+            pos += len(chunk)
+    if not has_text:
+        raise ImportFailed(f"{path}: the file holds only whitespace; expected a header line or data")
+    return bad_at, non_ascii
+
+
+def _guess_encoding(path: Path, alpha: float) -> EncodingChoice:
+    """The most plausible reading of the file (see phases.ingest.encodings)."""
+    choice = choose_encoding(path, alpha)
+    if choice is None:
+        raise ImportFailed(f"{path}: not UTF-8 and no text encoding fits; expected a text CSV file")
+    alternatives = tuple(_codec(path, name) for name in choice.alternatives)
+    return dataclasses.replace(choice, encoding=_codec(path, choice.encoding), alternatives=alternatives)
+
+
+def _position(path: Path, offset: int, encoding: str) -> str:
+    if encoding.startswith(("utf-16", "utf-32")):
+        return f"byte {offset}"
+    return f"line {line_numbers(path, [offset])[offset]}"
+
+
+def line_numbers(path: Path, offsets: Sequence[int]) -> dict[int, int]:
+    """1-based physical line number of each byte offset; \\n, \\r\\n and \\r all end a line."""
+    numbers, line, pos, last = {}, 1, 0, b""
+    with open(path, "rb") as f:
+        for target in sorted(set(offsets)):
+            while pos < target and (piece := f.read(min(CHUNK, target - pos))):
+                line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+                line -= last == b"\r" and piece[:1] == b"\n"  # a \r\n split across two reads
+                last, pos = piece[-1:], pos + len(piece)
+            numbers[target] = line
+    return numbers

@@ -63,6 +63,16 @@ FAMILIES = {"integer": "number", "decimal": "number", "percent": "number", "curr
             "date": "time", "timestamp": "time"}
 
 
+# A number with leading zeros ('007'): integer-looking columns holding one stay text.
+ZEROS = quote_literal("[+-]?0[0-9]+(?:[.,][0-9]+)?")
+
+
+def leading_zeros(col: str) -> str:
+    """True if the raw value has leading zeros ('007', '-00.5'). Such values start with '+',
+    '-' or '0', all in ['+', '1'): the range test spares most values the regex."""
+    return f"CASE WHEN {col} >= '+' AND {col} < '1' THEN regexp_full_match({col}, {ZEROS}) END"
+
+
 def family(fmt: Format) -> str | None:
     """The family of a format's type; None for text and boolean (no digits to tell junk by)."""
     return FAMILIES.get(fmt.type)

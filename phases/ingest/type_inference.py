@@ -33,9 +33,7 @@ keep their raw values untouched.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,17 +48,20 @@ from phases.core.errors import ConfigError, PhaseError, StateError
 from phases.core.records import from_json
 from phases.core.sql import quote_ident, quote_literal
 from phases.ingest.type_decisions import Decision, Plan, Stats, decide, tolerable
-from phases.ingest.type_formats import TEXT, Format, Sql, ValueSql, build_catalogue, family, override_format
+from phases.ingest.type_formats import (
+    TEXT,
+    ZEROS,
+    Format,
+    Sql,
+    ValueSql,
+    build_catalogue,
+    family,
+    leading_zeros,
+    override_format,
+)
+from phases.ingest.typed_outputs import note_decimal_years, with_examples, write_failures, write_typed
 from phases.ingest.typing_settings import TypingSettings
 from phases.shared.narrow import one_row
-
-# cast_failures.parquet is always written with this schema, even when empty.
-_NO_FAILURES = (
-    'SELECT CAST(NULL AS BIGINT) AS _row_id, CAST(NULL AS VARCHAR) AS "column", '
-    "CAST(NULL AS VARCHAR) AS raw_value, CAST(NULL AS VARCHAR) AS target_type LIMIT 0"
-)
-# A number with leading zeros ('007'): integer-looking columns holding one stay text.
-_ZEROS = quote_literal("[+-]?0[0-9]+(?:[.,][0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -143,13 +144,14 @@ def infer_types(
     out_dir.mkdir(parents=True, exist_ok=True)
     typed_path = out_dir / TYPED_TABLE.file
     ordered = _in_row_order(con, raw_parquet, names)
-    _write_typed(con, source, names, guesses, marked, values, typed_path, ordered)
+    write_typed(con, source, names, guesses, marked, values, typed_path, ordered)
     stats = _measure(con, source, names, plans, guesses, marked, values, raw, _footer(con, typed_path, names))
     decisions = _decide_all(con, source, names, plans, stats, settings, values)
     if any(d.fmt.key != guess.key for d, guess in zip(decisions, guesses, strict=True)):
-        _write_typed(con, source, names, [d.fmt for d in decisions], set(), values, typed_path, ordered)
-    examples = _write_failures(con, source, decisions, values, out_dir / CAST_FAILURES.file, settings)
-    columns = tuple(_with_examples(d.typing, examples.get(d.typing.name, ())) for d in decisions)
+        write_typed(con, source, names, [d.fmt for d in decisions], set(), values, typed_path, ordered)
+    examples = write_failures(con, source, decisions, values, out_dir / CAST_FAILURES.file, settings)
+    columns = tuple(with_examples(d.typing, examples.get(d.typing.name, ())) for d in decisions)
+    columns = note_decimal_years(con, typed_path, columns, settings)
     return TypingResult(rows=raw.rows, cast_failures=sum(c.failures for c in columns), columns=columns)
 
 
@@ -238,7 +240,7 @@ def _sample_pass(
     cols = ", ".join(f"{quote_ident(n)} AS c{i}" for i, n in enumerate(names))
     positions = ", ".join(str(i) for i in range(len(names)))
     raw = ", ".join(f"c{i}" for i in range(len(names)))
-    flags, measures = [f"regexp_full_match(v, {_ZEROS}) AS z"], ["sum(CASE WHEN z THEN n END) AS z"]
+    flags, measures = [f"regexp_full_match(v, {ZEROS}) AS z"], ["sum(CASE WHEN z THEN n END) AS z"]
     members: dict[str, list[str]] = {}
     for j, f in enumerate(catalogue):  # each format is applied once per sample value
         flags.append(f"{f.cast('v')} IS NOT NULL AS f{j}")
@@ -341,12 +343,6 @@ def _marks_zeros(plan: Plan, guess: Format, settings: TypingSettings) -> bool:
 
 
 # --- passes 2 to 4: write, count, decide ---------------------------------------------------
-
-
-def _leading_zeros(col: str) -> str:
-    """True if the raw value has leading zeros ('007', '-00.5'). Such values start with '+',
-    '-' or '0', all in ['+', '1'): the range test spares most values the regex."""
-    return f"CASE WHEN {col} >= '+' AND {col} < '1' THEN regexp_full_match({col}, {_ZEROS}) END"
 
 
 def _measure(
@@ -455,10 +451,10 @@ def _count_pass(
             if f.unit_sql:
                 measures.append(f"histogram(CASE WHEN k{i}_{j} IS NOT NULL THEN {f.unit_sql(c)} END) AS u{i}_{j}")
         if need.zeros:
-            measures.append(f"count(CASE WHEN {_leading_zeros(c)} THEN 1 END) AS lz{i}")
+            measures.append(f"count(CASE WHEN {leading_zeros(c)} THEN 1 END) AS lz{i}")
         if need.zeros_parsed is not None:  # the cast runs on those values only
             measures.append(
-                f"count(CASE WHEN {_leading_zeros(c)} THEN {values.cast(need.zeros_parsed, c)} END) AS zp{i}"
+                f"count(CASE WHEN {leading_zeros(c)} THEN {values.cast(need.zeros_parsed, c)} END) AS zp{i}"
             )
         if need.units is not None:
             measures.append(f"histogram({need.units(c)}) AS h{i}")
@@ -500,99 +496,6 @@ def _stats(got: _Counted, i: int, need: _Need) -> Stats:
     st.family = {fam: got.count(f"fa{i}_{k}", 0) for k, (fam, _) in enumerate(need.families)}
     st.digitless = got.maybe_count(f"dl{i}") if need.digitless else None
     return st
-
-
-# --- outputs -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Keep the row order of the input in the output (the unsorted typed table relies on it)."""
-    (kept,) = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
-
-
-def _copy(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
-    """COPY to a temporary name, then rename: a crash never leaves a partial file behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with _insertion_order(con):
-        con.execute(f"COPY ({select_sql}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
-    os.replace(tmp, path)
-
-
-def _write_typed(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    names: Sequence[str],
-    formats: Sequence[Format],
-    marked: set[int],
-    values: ValueSql,
-    path: Path,
-    ordered: bool,
-) -> None:
-    """_row_id, then every column with its format's type (text keeps the raw value as is),
-    in _row_id order: the raw file's order if it has it, else sorted. In `marked` columns,
-    values with leading zeros are written as NULL (see _marks_zeros)."""
-    inner, outer = ["_row_id"], ["CAST(_row_id AS BIGINT) AS _row_id"]
-    for i, (name, fmt) in enumerate(zip(names, formats, strict=True)):
-        value = values.cast(fmt, f"c{i}")
-        if i in marked:
-            value = f"CASE WHEN {_leading_zeros(f'c{i}')} THEN NULL ELSE {value} END"
-        inner.append(f"{quote_ident(name)} AS c{i}")
-        outer.append(f"CAST({value} AS {fmt.sql_type}) AS {quote_ident(name)}")
-    order = "" if ordered else " ORDER BY _row_id"
-    _copy(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source}){order}", path)
-
-
-def _write_failures(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    decisions: Sequence[Decision],
-    values: ValueSql,
-    path: Path,
-    settings: TypingSettings,
-) -> dict[str, tuple[str, ...]]:
-    """List every value that failed its column's cast (one scan, only when some did) and
-    return up to `max_failure_examples` distinct failing raw values per column, sorted."""
-    failing = [(i, d) for i, d in enumerate(decisions) if d.typing.failures > 0]
-    if not failing:
-        _copy(con, _NO_FAILURES, path)
-        return {}
-    inner, bad, items = ["_row_id"], [], []
-    for i, d in failing:
-        col = quote_ident(d.typing.name)
-        inner.append(f"{col} AS c{i}")
-        bad.append(f"(c{i} IS NOT NULL AND ({values.cast(d.fmt, f'c{i}')}) IS NULL AND NOT {values.blank(f'c{i}')})")
-        items.append(
-            f"CASE WHEN {bad[-1]} THEN {{'pos': {i}, 'col': {quote_literal(d.typing.name)}, "
-            f"'raw': c{i}, 'target': {quote_literal(d.typing.type)}}} END"
-        )
-    select = f"""
-        SELECT CAST(_row_id AS BIGINT) AS _row_id, f.col AS "column", f.raw AS raw_value,
-               f.target AS target_type
-        FROM (SELECT _row_id, unnest([{", ".join(items)}]) AS f
-              FROM (SELECT {", ".join(inner)} FROM {source}) WHERE {" OR ".join(bad)})
-        WHERE f IS NOT NULL ORDER BY f.pos, _row_id"""
-    _copy(con, select, path)
-    if settings.max_failure_examples == 0:
-        return {}
-    listed = f"read_parquet({quote_literal(str(path))})"
-    rows = con.execute(f"""
-        SELECT "column", raw_value FROM (SELECT DISTINCT "column", raw_value FROM {listed})
-        QUALIFY row_number() OVER (PARTITION BY "column" ORDER BY raw_value) <= {settings.max_failure_examples}
-        ORDER BY "column", raw_value""").fetchall()
-    examples: dict[str, list[str]] = {}
-    for column, raw in rows:
-        examples.setdefault(column, []).append(raw)
-    return {k: tuple(v) for k, v in examples.items()}
-
-
-def _with_examples(typing: ColumnTyping, examples: tuple[str, ...]) -> ColumnTyping:
-    return replace(typing, failure_examples=examples) if examples else typing
 
 
 # --- the phase ---------------------------------------------------------------------------
