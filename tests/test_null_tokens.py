@@ -3,14 +3,17 @@ answers are known by construction: real in-memory DuckDB, files under tmp_path."
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from phases.artifacts.column_types import ColumnTyping
-from phases.artifacts.tables import NullToken
+from phases.artifacts.tables import ImportSummary, NullToken
 from phases.core.config import CsvOptions
+from phases.core.records import from_json
 from phases.ingest.csv_import import ImportTuning, import_csv
 from phases.ingest.null_tokens import shape, shape_share
 from phases.ingest.type_inference import _with_null_tokens
@@ -132,3 +135,12 @@ def test_typing_records_the_import_reading_of_each_token_in_its_column():
     columns = (ColumnTyping("iso2", "text"), ColumnTyping("qty", "integer"), ColumnTyping("other", "text"))
     got = _with_null_tokens(columns, tokens)
     assert [c.null_tokens for c in got] == [tokens[:1], tokens[1:], ()]
+
+
+def test_the_decisions_reach_the_import_summary_that_typing_reads(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("iso2,n\n" + "".join(f"{code},{i}\n" for i, code in enumerate(CODES)), encoding="utf-8")
+    result = import_csv(duckdb.connect(), path, tmp_path / "out", CsvOptions(), NULLS, SETTINGS)
+    summary = json.loads(json.dumps({**dataclasses.asdict(result), "table": "t"}))  # as the manifest holds it
+    assert from_json(ImportSummary, summary).null_tokens == result.null_tokens
+    assert [t.token for t in result.null_tokens] == ["NA"]

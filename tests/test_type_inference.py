@@ -309,21 +309,34 @@ def test_values_with_digits_that_no_number_format_reads_keep_the_column_text(tmp
     assert got.type == "text" and typed(tmp_path, "v") == values
 
 
-def test_a_date_column_in_mixed_formats_keeps_the_commonest_with_the_others_as_failures(tmp_path):
-    us = [f"{m:02d}/{d:02d}/2025" for m in range(1, 13) for d in (3, 14, 25)]  # 36 month-first, 24 unambiguous
-    named = [f"{d:02d}-{mon}-25" for mon in ("Jan", "Feb", "Mar") for d in (5, 16, 27)]  # 9 in another format
+def test_a_date_column_in_two_layouts_reads_both(tmp_path):
+    us = [f"{m:02d}/{d:02d}/2025" for m in range(1, 13) for d in (3, 14, 25)]  # 12 could be day-first too
+    named = [f"{d:02d}-{mon}-25" for mon in ("Jan", "Feb", "Mar") for d in (5, 16, 27)]
     got = col(run(tmp_path, {"paid": us + named + ["n/a"]}), "paid")
-    assert (got.type, got.format, got.failures) == ("date", "%m/%d/%Y", 10)
-    assert "9 in another date format" in got.note and "1 without any digit" in got.note
-    assert typed(tmp_path, "paid")[:2] == [date(2025, 1, 3), date(2025, 1, 14)]
+    assert (got.type, got.format, got.failures) == ("date", "%m/%d/%Y | %d-%b-%y", 1)
+    assert "1 without any digit" in got.note
+    out = typed(tmp_path, "paid")
+    assert out[0] == date(2025, 1, 3) and out[36] == date(2025, 1, 5) and out[-1] is None
 
 
-def test_decimal_years_stay_decimal_with_a_note_saying_how_to_read_them(tmp_path):
-    years = [f"{2000 + m // 12 + (m % 12) / 12:.10g}" for m in range(30)]  # 2000, 2000.083333, ...
-    amounts = [f"{1000 + m * 0.25:.2f}" for m in range(30)]  # quarters only: no evidence of months
-    result = run(tmp_path, {"date": years, "amount": amounts})
-    assert col(result, "date").type == "decimal" and "decimal year" in col(result, "date").note
-    assert col(result, "amount").note is None
+def test_dates_that_a_column_mixing_day_and_month_order_reads_both_ways_are_failures_not_guesses(tmp_path):
+    month_first = [f"{m:02d}/{d}/2025" for m in (1, 2, 3) for d in (13, 20, 27)]  # 9 only month-first
+    day_first = [f"{d}/{m:02d}/2025" for m in (4, 5, 6) for d in (14, 21, 28)]  # 9 only day-first
+    either = ["03/04/2025", "05/06/2025", "07/08/2025", "09/10/2025"]  # April 3rd or March 4th?
+    got = col(run(tmp_path, {"d": month_first + day_first + either + ["07/07/2025"]}), "d")
+    assert (got.type, got.failures) == ("date", 4)
+    assert got.format in ("%m/%d/%Y | %d/%m/%Y", "%d/%m/%Y | %m/%d/%Y")
+    out = typed(tmp_path, "d")
+    assert out[0] == date(2025, 1, 13) and out[9] == date(2025, 4, 14)
+    assert out[18:22] == [None] * 4 and out[22] == date(2025, 7, 7)  # both readings agree on it
+
+
+def test_a_consistent_month_first_column_with_a_second_layout_reads_its_ambiguous_dates(tmp_path):
+    us = [f"{m:02d}/{d:02d}/2025" for m in range(1, 13) for d in (3, 14, 25)] * 2  # 24 ambiguous, never day-first
+    iso = [f"2025-{m:02d}-10" for m in range(1, 10)]
+    got = col(run(tmp_path, {"d": us + iso + ["n/a"] * 4}), "d")
+    assert (got.type, got.format, got.failures) == ("date", "%m/%d/%Y | %Y-%m-%d", 4)
+    assert typed(tmp_path, "d")[0] == date(2025, 1, 3)
 
 
 @pytest.mark.parametrize("value", ["1e999", "-1e999", "9" * 400, "1e999%"])

@@ -17,7 +17,10 @@ The rules, in order:
    1 - `min_parse_rate`, the column keeps the family's best format and every other value
    becomes a recorded cast failure, so the checks on the column still run. A value with
    digits that no format of the family reads ('12b', 'x7') is not explained: a column of
-   codes like 'A12' stays text;
+   codes like 'A12' stays text. Dates may mix layouts: every format of the family that
+   alone reads more than the tolerated share of values joins the best one, and a value is
+   read when the formats parsing it agree (`agreeing_format`): in a column mixing
+   month-first and day-first dates, '03/04/2025' is a failure, not a silent guess;
 3. otherwise text, with the best candidate's rate as the doubt.
 """
 
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 
 from phases.artifacts.column_types import ColumnTyping
 from phases.core.config import ColumnOverride
-from phases.ingest.type_formats import TEXT, Format, family
+from phases.ingest.type_formats import MIXABLE, TEXT, Format, agreeing_format, family
 from phases.ingest.typing_settings import TypingSettings
 
 
@@ -53,6 +56,7 @@ class Stats:
     leading_zeros: int | None = None  # None: not counted
     units: dict[str, dict[str, int]] = field(default_factory=dict)
     family: dict[str, int] = field(default_factory=dict)  # family -> values any of its formats parses
+    exclusive: dict[str, int] = field(default_factory=dict)  # format key -> values no other of its family parses
     digitless: int | None = None  # non-blank values without a digit; None: not counted
 
 
@@ -69,15 +73,16 @@ class _Picked:
     tolerant: bool = False  # won by rule 2: its failures are explained, not rare
 
 
-def decide(name: str, plan: Plan, st: Stats, settings: TypingSettings) -> Decision | None:
-    """The column's decision, or None if that needs a count that was not taken."""
+def decide(name: str, plan: Plan, st: Stats, settings: TypingSettings) -> Decision | Format | None:
+    """The column's decision; None if that needs a count that was not taken; a Format if it
+    needs that format's parse count (a mix of date formats, known once the rest is counted)."""
     if plan.override is not None:
         return _typed(name, _Picked(plan.candidates[0]), plan, st, settings)
     if st.non_null == 0:
         return _text(name, plan, st, 0.0, "no non-null values: typed as text")
     picked = _pick(plan, st, settings)
-    if picked is None:
-        return None
+    if picked is None or isinstance(picked, Format):
+        return picked
     fmt = picked.fmt
     if fmt is not None and fmt.leading_zero_check:
         if st.leading_zeros is None:
@@ -89,7 +94,7 @@ def decide(name: str, plan: Plan, st: Stats, settings: TypingSettings) -> Decisi
     return _typed(name, picked, plan, st, settings)
 
 
-def _pick(plan: Plan, st: Stats, settings: TypingSettings) -> _Picked | None:
+def _pick(plan: Plan, st: Stats, settings: TypingSettings) -> _Picked | Format | None:
     """The first candidate whose full parse rate reaches its minimum; if its partner (the
     rival reading of the same text) parses more values, the partner; if exactly as many,
     the preferred one of the two, marked ambiguous. Failing that, rule 2 (`_tolerant`).
@@ -123,7 +128,7 @@ def tolerable(plan: Plan) -> tuple[Format, ...]:
     return tuple(f for f in plan.candidates if family(f) is not None and f.min_parse_rate is None)
 
 
-def _tolerant(plan: Plan, st: Stats, settings: TypingSettings) -> _Picked | None:
+def _tolerant(plan: Plan, st: Stats, settings: TypingSettings) -> _Picked | Format | None:
     """Rule 2: the family whose formats parse enough values, if the rest is explained."""
     members = tolerable(plan)
     for fam in dict.fromkeys(family(f) for f in members):
@@ -137,8 +142,26 @@ def _tolerant(plan: Plan, st: Stats, settings: TypingSettings) -> _Picked | None
         if any(f.key not in st.parsed for f in own):
             return None
         best = max(own, key=lambda f: st.parsed[f.key])  # the first of equals: candidates are ordered
-        return _with_partner(best, {f.key: f for f in plan.candidates}, st, tolerant=True)
+        picked = _with_partner(best, {f.key: f for f in plan.candidates}, st, tolerant=True)
+        if picked is None or picked.fmt is None or fam not in MIXABLE:
+            return picked
+        return _mixed(picked.fmt, plan.families.get(fam, ()), st, settings) or picked
     return _Picked(None)
+
+
+def _mixed(main: Format, members: tuple[Format, ...], st: Stats, settings: TypingSettings) -> _Picked | Format | None:
+    """The formats a column mixes, read together (see the module docstring); None when the
+    main format is the only one reading more than the tolerated share of values alone."""
+    if any(f.key not in st.exclusive for f in members):
+        return None if members else _Picked(main, tolerant=True)
+    tolerated = (1 - settings.min_parse_rate) * st.non_null
+    others = [
+        f for f in members if f.key != main.key and f.sql_type == main.sql_type and st.exclusive[f.key] > tolerated
+    ]
+    if not others:
+        return _Picked(main, tolerant=True)
+    mixed = agreeing_format([main, *others])
+    return _Picked(mixed, tolerant=True) if mixed.key in st.parsed else mixed
 
 
 def _tolerance_note(fmt: Format, st: Stats, parsed: int) -> str | None:
@@ -148,11 +171,16 @@ def _tolerance_note(fmt: Format, st: Stats, parsed: int) -> str | None:
         return None
     other_format = st.family[fam] - parsed
     rest = st.non_null - st.family[fam] - st.digitless
-    parts = [f"{other_format} in another {fmt.type} format"] if other_format else []
+    mixed = " | " in (fmt.format or "")
+    spelled = f"in another {fmt.type} format"
+    if mixed:
+        spelled = "that two of its formats read differently, or in a rarer format"
+    parts = [f"{other_format} {spelled}"] if other_format else []
     parts += [f"{st.digitless} without any digit (junk or placeholders)"] if st.digitless else []
     parts += [f"{rest} other"] if rest else []
+    read = f"read in the formats {fmt.format} (a value where they agree)" if mixed else f"typed as {fmt.type}"
     return (
-        f"typed as {fmt.type} although {parsed} of {st.non_null} values parse: of the other "
+        f"{read}: {parsed} of {st.non_null} values parse; of the other "
         f"{st.non_null - parsed}, " + ", ".join(parts) + "; they are recorded as cast failures"
     )
 

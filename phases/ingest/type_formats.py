@@ -61,6 +61,10 @@ class Format:
 # of the same family parses is of the column's type, in another format (see type_decisions).
 FAMILIES = {"integer": "number", "decimal": "number", "percent": "number", "currency": "number",
             "date": "time", "timestamp": "time"}
+# Families whose formats a column may mix, each value read by the formats that agree on it.
+# Not numbers: '1,234' is 1234 or 1.234, and a column mixing both conventions is to be fixed
+# at the source rather than read value by value.
+MIXABLE = frozenset({"time"})
 
 
 # A number with leading zeros ('007'): integer-looking columns holding one stay text.
@@ -381,6 +385,27 @@ def quarter_format(year_first: bool, years: tuple[int, int]) -> Format:
 
     key = "date[%Y-Q%q]" if year_first else "date[Q%q %Y]"
     return Format(key=key, type="date", sql_type="DATE", cast=cast, format=key[5:-1])
+
+
+def agreeing_format(formats: Sequence[Format]) -> Format:
+    """Several formats of one type read as one (a date column written in several layouts): a
+    value is read when every one of them that parses it reads the same value; where two read
+    it differently ('03/04/2025' in a column mixing month-first and day-first dates) nothing
+    tells which is meant, so it is left unread: a cast failure, not a guess."""
+
+    def cast(t: str) -> str:
+        readings = ", ".join(f.cast(t) for f in formats)
+        low, high = f"least({readings})", f"greatest({readings})"  # both skip NULLs
+        return f"CASE WHEN {low} = {high} THEN {low} END"
+
+    first = formats[0]
+    return Format(
+        key=f"{first.type}[{' | '.join(f.key for f in formats)}]",
+        type=first.type,
+        sql_type=first.sql_type,
+        cast=cast,
+        format=" | ".join(f.format or f.key for f in formats),
+    )
 
 
 def text_format() -> Format:

@@ -49,6 +49,7 @@ from phases.core.records import from_json
 from phases.core.sql import quote_ident, quote_literal
 from phases.ingest.type_decisions import Decision, Plan, Stats, decide, tolerable
 from phases.ingest.type_formats import (
+    MIXABLE,
     TEXT,
     ZEROS,
     Format,
@@ -416,18 +417,29 @@ def _decide_all(
     values: ValueSql,
 ) -> list[Decision]:
     """Decide every column; where a count the decision needs was not taken (the guess fell
-    through to another candidate), count every candidate of the column first."""
-    first = [decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)]
-    missing = {i: _every_count(plans[i]) for i, d in enumerate(first) if d is None}
-    got = _count_pass(con, source, names, missing, values)
-    decisions = []
-    for i, decision in enumerate(first):
-        if decision is None:  # every count is taken now, so the decision is made
-            decision = decide(names[i], plans[i], _stats(got, i, missing[i]), settings)
-        if decision is None:
-            raise PhaseError(f"column {names[i]!r}: no type decided after counting every candidate")
-        decisions.append(decision)
-    return decisions
+    through to another candidate), count every candidate of the column first, and then, for a
+    date column mixing formats, how many values the mix reads (which formats it mixes is known
+    only from the first counts)."""
+    decisions: list[Decision | Format | None] = [
+        decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)
+    ]
+    for _ in range(2):
+        needs = {}
+        for i, d in enumerate(decisions):
+            if not isinstance(d, Decision):
+                every = _every_count(plans[i])
+                needs[i] = replace(every, formats=every.formats + ((d,) if isinstance(d, Format) else ()))
+        if not needs:
+            break
+        got = _count_pass(con, source, names, needs, values)
+        for i, need in needs.items():
+            decisions[i] = decide(names[i], plans[i], _stats(got, i, need), settings)
+    done = []
+    for name, decision in zip(names, decisions, strict=True):
+        if not isinstance(decision, Decision):
+            raise PhaseError(f"column {name!r}: no type decided after counting every candidate")
+        done.append(decision)
+    return done
 
 
 def _count_pass(
@@ -475,10 +487,17 @@ def _family_measures(i: int, need: _Need, values: ValueSql) -> list[str]:
     c = f"c{i}"
     computed = {f.key: f"k{i}_{j}" for j, f in enumerate(need.formats) if f is not TEXT}
     measures = []
-    for k, (_, formats) in enumerate(need.families):
-        tests = [computed[f.key] for f in formats if f.key in computed]
-        tests += [values.cast(f, c) for f in formats if f.key not in computed]
+    for k, (fam, formats) in enumerate(need.families):
+        readings = [computed.get(f.key) or values.cast(f, c) for f in formats]
+        tests = sorted(readings, key=lambda r: not r.startswith("k"))  # casts the pass computes anyway first
         measures.append(f"count(CASE {' '.join(f'WHEN {t} IS NOT NULL THEN 1' for t in tests)} END) AS fa{i}_{k}")
+        if fam in MIXABLE and len(formats) > 1:  # what each format alone reads (see type_decisions)
+            for j, reading in enumerate(readings):
+                rest = ", ".join(r for r in readings if r is not reading)
+                measures.append(
+                    f"count(CASE WHEN {reading} IS NOT NULL THEN CASE WHEN coalesce({rest}) IS NULL THEN 1 END END)"
+                    f" AS ex{i}_{k}_{j}"
+                )
     if need.digitless:
         measures.append(
             f"count(CASE WHEN {c} IS NULL OR regexp_matches({c}, '[0-9]') THEN NULL "
@@ -494,6 +513,9 @@ def _stats(got: _Counted, i: int, need: _Need) -> Stats:
         st.parsed[f.key] = got.count(f"ok{i}_{j}", st.non_null)  # text parses every value
         st.units[f.key] = got.histogram(f"u{i}_{j}")
     st.family = {fam: got.count(f"fa{i}_{k}", 0) for k, (fam, _) in enumerate(need.families)}
+    for k, (fam, formats) in enumerate(need.families):
+        if fam in MIXABLE:
+            st.exclusive.update({f.key: got.count(f"ex{i}_{k}_{j}", 0) for j, f in enumerate(formats)})
     st.digitless = got.maybe_count(f"dl{i}") if need.digitless else None
     return st
 
