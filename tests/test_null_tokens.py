@@ -144,3 +144,12 @@ def test_the_decisions_reach_the_import_summary_that_typing_reads(tmp_path):
     summary = json.loads(json.dumps({**dataclasses.asdict(result), "table": "t"}))  # as the manifest holds it
     assert from_json(ImportSummary, summary).null_tokens == result.null_tokens
     assert [t.token for t in result.null_tokens] == ["NA"]
+
+
+def test_a_token_the_source_declares_is_null_even_where_it_looks_like_a_value(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("iso2\n" + "\n".join(CODES) + "\n", encoding="utf-8")
+    con = duckdb.connect()
+    result = import_csv(con, path, tmp_path / "out", CsvOptions(null_values=("NA",)), NULLS, SETTINGS)
+    raw = con.execute("SELECT iso2 FROM read_parquet(?) ORDER BY _row_id", [str(tmp_path / "out" / "raw.parquet")])
+    assert [v for (v,) in raw.fetchall()].count(None) == 1 and result.null_tokens == ()

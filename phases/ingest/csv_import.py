@@ -1,8 +1,9 @@
 """The library behind the `import` phase: one CSV file becomes raw.parquet and quarantine.parquet.
 
-Nothing is lost at import. Every column is read as VARCHAR, only empty fields and
-the configured null tokens that behave as nulls in their column become NULL (see
-`phases.ingest.null_tokens`: Namibia's 'NA' among country codes stays), and every
+Nothing is lost at import. Every column is read as VARCHAR, only empty fields, the
+source's own null tokens (sources.yaml) and the tokens of null_values.yaml that
+behave as nulls in their column become NULL (see `phases.ingest.null_tokens`:
+Namibia's 'NA' among country codes stays), and every
 record DuckDB cannot read as a row of the header's width goes to quarantine.parquet
 with its physical line number and a readable reason: rows_loaded + rows_quarantined
 is the number of records in the file (blank lines are not records; lines before the
@@ -114,7 +115,9 @@ def import_csv(
     out_dir.mkdir(parents=True, exist_ok=True)
     tuning = tuning or ImportTuning()
     tokens = tuple(sorted(set(null_values) | set(options.null_values)))
-    blank = tuple(t for t in tokens if not t.strip())  # empty fields carry nothing to judge
+    # Always NULL: empty fields carry nothing to judge, and a source's own tokens
+    # (sources.yaml csv.null_values) are a human decision, like a type override.
+    always = tuple(t for t in tokens if not t.strip() or t in options.null_values)
     choice, source, readable = text_source(path, out_dir, options, tuning.encoding_alternative_p)
     target = out_dir / RAW_TABLE.file
     temp = target.with_name(target.name + ".tmp")
@@ -124,9 +127,9 @@ def import_csv(
         skip, header, bad = _read_top(path, readable, dialect, found["comment"], found["skip"])
         columns = _name_columns(header, found["columns"])
         with _reject_tables(con) as rejects:
-            loaded = _write_raw(con, path, readable, temp, columns, dialect, skip, blank, rejects)
+            loaded = _write_raw(con, path, readable, temp, columns, dialect, skip, always, rejects)
             bad += _describe_rejects(con, readable, rejects[0], dialect, len(columns))
-        judged = tuple(t for t in tokens if t not in blank)
+        judged = tuple(t for t in tokens if t not in always)
         decisions = _apply_null_tokens(con, temp, target, columns, judged, tuning)
         _write_quarantine(con, out_dir / QUARANTINE.file, path.name, bad)
     finally:
