@@ -297,6 +297,17 @@ def test_a_numeric_column_with_junk_stays_numeric_with_the_junk_as_cast_failures
     assert len(failures(tmp_path)) == bad
 
 
+def test_frequent_values_weigh_in_the_sample_what_they_weigh_in_the_rows(tmp_path):
+    # 40% junk in 3 values; a pick of 80 distinct values by hash alone holds '---' and 'N/A' (ranks 63
+    # and 75 of 603), which then weigh 300 rows against 78: the column would look 21% numeric
+    values = [f"{i}.5" for i in range(600)] + ["---"] * 150 + ["N/A"] * 150 + ["#ERR"] * 100
+    small = DEFAULTS.model_copy(update={"sample_values": 80, "sample_frequent_values": 5})
+    for k, order in enumerate((values, values[::-1], values[300:] + values[:300])):
+        (tmp_path / str(k)).mkdir()
+        got = col(run(tmp_path / str(k), {"v": order}, settings=small), "v")
+        assert (got.type, got.failures) == ("decimal", 400)
+
+
 def test_a_column_that_is_mostly_junk_stays_text(tmp_path):
     values = [str(i) for i in range(40)] + [JUNK[i % len(JUNK)] for i in range(60)]
     got = col(run(tmp_path, {"v": values}), "v")

@@ -76,10 +76,11 @@ class TypingResult:
 class _Sample:
     """Sample-pass results for one column."""
 
-    total: int = 0  # occurrences of the sampled distinct values in the sample rows
+    sampled: int = 0  # occurrences of the sampled distinct values in the sample rows
+    total: float = 0.0  # the sample rows they stand for (see _sample_pass)
     rates: dict[str, float] = field(default_factory=dict)  # format key -> match rate
     evidence: dict[str, int] = field(default_factory=dict)  # format key -> values with evidence
-    zeros: int = 0  # occurrences of sampled values with leading zeros ('007')
+    zeros: float = 0.0  # sample rows with leading zeros ('007')
     family_rates: dict[str, float] = field(default_factory=dict)  # family -> share any of its formats parses
 
 
@@ -234,7 +235,11 @@ def _sample_pass(
 ) -> list[_Sample]:
     """Per column: the match rate of every format on the sampled distinct values, each
     weighted by its occurrences in the sample rows, and how many matching values carry
-    the format's evidence; and how many sampled values have leading zeros."""
+    the format's evidence; and how many sampled values have leading zeros. The values are
+    the `sample_frequent_values` most frequent ones, which count as they are, and others
+    chosen by hash, which stand for all the less frequent ones (weighted up by the share
+    chosen): a few frequent junk values ('N/A' on a fifth of the rows) then weigh what they
+    weigh in the rows, not more or less depending on whether the hash happened to pick them."""
     samples = [_Sample() for _ in names]
     if not names:
         return samples
@@ -253,25 +258,39 @@ def _sample_pass(
             members.setdefault(fam, []).append(f"f{j}")
     families = sorted(members)
     measures += [f"sum(CASE WHEN {' OR '.join(members[fam])} THEN n END) AS y{k}" for k, fam in enumerate(families)]
+    top, picked = settings.sample_frequent_values, settings.sample_values - settings.sample_frequent_values
     sql = f"""
         WITH s AS ({_sample_rows(source, cols, rows, settings)}),
         u AS (SELECT unnest([{positions}]) AS pos, unnest([{raw}]) AS raw FROM s),
         d AS (SELECT pos, {values.trimmed("raw")} AS v, count(*) AS n FROM u GROUP BY ALL),
-        k AS (SELECT * FROM d WHERE v IS NOT NULL
-              QUALIFY row_number() OVER (PARTITION BY pos ORDER BY hash(v), v) <= {settings.sample_values}),
-        f AS (SELECT pos, n, {", ".join(flags)} FROM k)
-        SELECT pos, sum(n) AS total, {", ".join(measures)} FROM f GROUP BY pos ORDER BY pos"""
+        r AS (SELECT *, row_number() OVER (PARTITION BY pos ORDER BY n DESC, hash(v), v) <= {top} AS frequent,
+                     count(*) OVER (PARTITION BY pos) - {top} AS others
+              FROM d WHERE v IS NOT NULL),
+        k AS (SELECT * FROM r
+              QUALIFY frequent OR row_number() OVER (PARTITION BY pos, frequent ORDER BY hash(v), v) <= {picked}),
+        f AS (SELECT pos, frequent, others, n, {", ".join(flags)} FROM k)
+        SELECT pos, frequent, any_value(others) AS others, sum(n) AS total, {", ".join(measures)}
+        FROM f GROUP BY pos, frequent ORDER BY pos, frequent"""
     cur = con.execute(sql)
     header = [d[0] for d in cur.description]
+    sums: dict[int, dict[str, float]] = {}
     for row in cur.fetchall():
         got = dict(zip(header, row, strict=True))
-        sample = samples[got["pos"]]
-        sample.total, sample.zeros = got["total"], got["z"] or 0
+        # Integer sums per stratum, weighted here: exact, so reruns order candidates alike.
+        weight = 1 if got["frequent"] else got["others"] / min(got["others"], picked)
+        into = sums.setdefault(got["pos"], {})
+        for key, value in got.items():
+            if key not in ("pos", "frequent", "others") and value is not None:
+                into[key] = into.get(key, 0) + (value if key.startswith("e") else value * weight)
+        into["sampled"] = into.get("sampled", 0) + got["total"]
+    for pos, got in sums.items():
+        sample = samples[pos]
+        sample.sampled, sample.total, sample.zeros = int(got["sampled"]), got["total"], got.get("z", 0)
         for j, f in enumerate(catalogue):
-            if got[f"m{j}"]:
+            if got.get(f"m{j}"):
                 sample.rates[f.key] = got[f"m{j}"] / sample.total
-                sample.evidence[f.key] = got.get(f"e{j}", 1)
-        sample.family_rates = {fam: got[f"y{k}"] / sample.total for k, fam in enumerate(families) if got[f"y{k}"]}
+                sample.evidence[f.key] = int(got.get(f"e{j}", 1))
+        sample.family_rates = {fam: got[f"y{k}"] / sample.total for k, fam in enumerate(families) if got.get(f"y{k}")}
     return samples
 
 
@@ -313,11 +332,11 @@ def _plan(
         type_rates[by_key[k].type] = max(r, type_rates.get(by_key[k].type, 0.0))
     if override is not None:
         fmt = override_format(override, proposed, by_key, settings)
-        return Plan((fmt,), sample.total, type_rates, override)
+        return Plan((fmt,), sample.sampled, type_rates, override)
     chosen = proposed[: settings.max_candidates]
     partners = [by_key[k].partner for k in chosen if by_key[k].partner in proposed]
     keep = set(chosen) | set(partners)
-    plan = Plan(tuple(by_key[k] for k in proposed if k in keep), sample.total, type_rates)
+    plan = Plan(tuple(by_key[k] for k in proposed if k in keep), sample.sampled, type_rates)
     wanted = {family(f) for f in tolerable(plan)}
     members = {
         fam: tuple(by_key[k] for k in sorted(matched, key=priority.__getitem__) if family(by_key[k]) == fam)
