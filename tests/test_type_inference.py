@@ -326,6 +326,7 @@ def test_a_date_column_in_two_layouts_reads_both(tmp_path):
     got = col(run(tmp_path, {"paid": us + named + ["n/a"]}), "paid")
     assert (got.type, got.format, got.failures) == ("date", "%m/%d/%Y | %d-%b-%y", 1)
     assert "1 without any digit" in got.note
+    assert got.mixed and got.formats == (("%m/%d/%Y", 24), ("%d-%b-%y", 9))  # 12 more read day-first too
     out = typed(tmp_path, "paid")
     assert out[0] == date(2025, 1, 3) and out[36] == date(2025, 1, 5) and out[-1] is None
 

@@ -203,6 +203,8 @@ def _typed(name: str, picked: _Picked, plan: Plan, st: Stats, settings: TypingSe
         notes.append("mixed currencies: " + ", ".join(f"{u} ({n})" for u, n in units))
     if plan.override is not None and plan.override.unit:
         unit = plan.override.unit
+    formats = tuple(sorted(((f.format or f.key, st.exclusive.get(f.key, 0)) for f in fmt.parts),
+                           key=lambda fn: (-fn[1], fn[0])))
     typing = ColumnTyping(
         name=name,
         type=fmt.type,
@@ -218,7 +220,8 @@ def _typed(name: str, picked: _Picked, plan: Plan, st: Stats, settings: TypingSe
         failure_examples=(),
         alternatives=_alternatives(plan, fmt.type),
         ambiguous=ambiguous,
-        mixed=len(units) > 1,
+        mixed=len(units) > 1 or len(formats) > 1,
+        formats=formats,
         note="; ".join(notes) or None,
         decided_by="override" if plan.override is not None else "inferred",
     )

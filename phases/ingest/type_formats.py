@@ -55,6 +55,7 @@ class Format:
     min_parse_rate: float | None = None  # a stricter bar than the global minimum (YYYYMMDD)
     unit_sql: Sql | None = None  # currency: the ISO code written in each value, else NULL
     leading_zero_check: bool = False  # integer-looking values with leading zeros mean text
+    parts: tuple[Format, ...] = ()  # the formats an agreeing_format reads with
 
 
 # Types whose values are one kind of thing written in several ways: a value another format
@@ -405,6 +406,7 @@ def agreeing_format(formats: Sequence[Format]) -> Format:
         sql_type=first.sql_type,
         cast=cast,
         format=" | ".join(f.format or f.key for f in formats),
+        parts=tuple(formats),
     )
 
 
