@@ -112,6 +112,42 @@ def test_a_cp1252_file_is_transcoded_with_its_accented_letters_intact(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["quarantine.parquet", "raw.parquet"]
 
 
+DANISH = ["Århus", "København", "Ålborg", "Hørsholm", "Næstved", "Køge", "Hillerød", "Sønderborg", "Hjørring",
+          "Nørresundby", "Ølstykke", "Ærøskøbing", "Fåborg", "Græsted", "Løgstør", "Søren", "Åse", "Jørgen", "Bjørn",
+          "Åge", "Ørsted", "Kjær", "Møller", "Sørensen", "Østergaard", "Bøgh", "Løkke", "Kærgaard", "Brøndum", "Høj"]
+
+
+def test_a_latin1_file_is_read_as_western_not_central_european(tmp_path):
+    body = "".join(f"{i},{word}\n" for i, word in enumerate(DANISH))
+    imported = run(tmp_path, ("id,name\n" + body).encode("latin-1"))
+    dialect = imported.result.dialect
+    assert (dialect.encoding, dialect.encoding_alternatives) == ("cp1252", ())
+    assert [row[1] for row in imported.rows] == DANISH
+    assert "30 distinct words" in dialect.encoding_note
+
+
+def test_a_reading_that_stays_ambiguous_is_reported_with_its_alternative(tmp_path):
+    imported = run(tmp_path, "id,city\n1,Århus\n".encode("latin-1"))
+    dialect = imported.result.dialect
+    assert dialect.encoding == "cp1252" and imported.rows == [("1", "Århus")]
+    assert "cp1250" in dialect.encoding_alternatives or "iso8859-16" in dialect.encoding_alternatives
+    assert "ambiguous" in dialect.encoding_note
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        ("id,name,city\n1,Dvořák,Plzeň\n2,Šťastný,Brno\n3,Čapek,Ústí nad Labem\n4,Žižka,Třebíč\n", "cp1250"),
+        ("id,name,city\n1,Łukasz,Łódź\n2,Wojciech,Kraków\n3,Zofia,Gdańsk\n4,Paweł,Wrocław\n", "cp1250"),
+        ("id,name,city\n1,Иван,Москва\n2,Пётр,Санкт-Петербург\n3,Ольга,Новосибирск\n", "cp1251"),
+    ],
+)
+def test_a_central_european_or_cyrillic_file_is_read_in_its_code_page(tmp_path, text, codec):
+    imported = run(tmp_path, text.encode(codec))
+    assert imported.result.dialect.encoding == codec
+    assert imported.rows == [tuple(line.split(",")) for line in text.splitlines()[1:]]
+
+
 def test_a_utf16_file_with_bom_is_transcoded(tmp_path):
     imported = run(tmp_path, "name;city\nJosé;Zürich\n李;北京\n".encode("utf-16"))
     assert imported.result.dialect.encoding == "utf-16"
@@ -361,6 +397,8 @@ def test_the_result_is_json_serialisable(tmp_path):
         "newline": "\n",
         "encoding": "utf-8",
         "encoding_source": "detected",
+        "encoding_note": None,
+        "encoding_alternatives": [],
     }
     assert data["columns"][2] == {
         "name": "a_2",

@@ -93,6 +93,14 @@ KNOWN = [
     (["20240131", "20231201", "20240229"], "date", None, "%Y%m%d", None),
     (["31-Jan-2024", "01-Dec-2023", "5-MAR-2024"], "date", None, "%d-%b-%Y", None),
     (["Jan 31, 2024", "Dec 1, 2023"], "date", None, "%b %d, %Y", None),
+    (["July 15, 2016", "August 5, 2016"], "date", None, "%B %d, %Y", None),
+    (["Jan 1 2000", "Feb 29 2024", "Dec 31 1999"], "date", None, "%b %d %Y", None),
+    (["July 15 2016", "September 1 2016"], "date", None, "%B %d %Y", None),
+    (["01-Aug-25", "31-Dec-99"], "date", None, "%d-%b-%y", None),
+    (["2024-01", "2023-12", "2024-02"], "date", None, "%Y-%m", None),
+    (["Jan 2024", "Dec 2023"], "date", None, "%b %Y", None),
+    (["2024Q1", "2023-Q4", "2024 q2"], "date", None, "%Y-Q%q", None),
+    (["Q1 2024", "Q4-2023"], "date", None, "Q%q %Y", None),
     (["2024-01-31T10:15:00", "2024-02-01T08:00:00"], "timestamp", None, None, None),
     (["2024-01-31 10:15", "2024-02-01 08:00:59.123456"], "timestamp", None, None, None),
     (["2024-01-31T10:15:00Z", "2024-02-01T08:00:00.5Z"], "timestamp", None, None, None),
@@ -142,6 +150,18 @@ def test_dates_parse_to_exact_days_in_each_order(tmp_path):
     run(tmp_path, {"us": ["01/31/2024", "02/03/2024"], "eu": ["31/01/2024", "02/03/2024"]})
     assert typed(tmp_path, "us") == [date(2024, 1, 31), date(2024, 2, 3)]
     assert typed(tmp_path, "eu") == [date(2024, 1, 31), date(2024, 3, 2)]
+
+
+def test_months_quarters_and_two_digit_year_dates_parse_to_their_first_day(tmp_path):
+    run(tmp_path, {
+        "month": ["2024-01", "2023-12"], "quarter": ["2024Q3", "2023-Q4"], "q_first": ["Q2 2024", "Q1 2023"],
+        "named": ["Jan 5 2000", "Dec 31 1999"], "short": ["01-Aug-25", "15-Mar-98"],
+    })
+    assert typed(tmp_path, "month") == [date(2024, 1, 1), date(2023, 12, 1)]
+    assert typed(tmp_path, "quarter") == [date(2024, 7, 1), date(2023, 10, 1)]
+    assert typed(tmp_path, "q_first") == [date(2024, 4, 1), date(2023, 1, 1)]
+    assert typed(tmp_path, "named") == [date(2000, 1, 5), date(1999, 12, 31)]
+    assert typed(tmp_path, "short") == [date(2025, 8, 1), date(1998, 3, 15)]
 
 
 def test_timestamps_with_offsets_are_stored_in_utc(tmp_path):
@@ -258,6 +278,85 @@ def test_a_few_junk_values_become_null_and_are_recorded_as_cast_failures(tmp_pat
     out = typed(tmp_path, "qty")
     assert len(out) == 100 and out[10] is None and out[50] is None and out[99] is None
     assert out[11] == 11
+
+
+JUNK = ["N/A", "#REF!", "missing", "\u2014", "??", "see note"]  # no digit: no number in any format
+
+
+@pytest.mark.parametrize("junk_share", [0.1, 0.25, 0.45])
+def test_a_numeric_column_with_junk_stays_numeric_with_the_junk_as_cast_failures(tmp_path, junk_share):
+    n, bad = 400, int(400 * junk_share)
+    values = [f"{i * 1.25:.2f}" for i in range(n)]
+    for k in range(bad):  # spread over the column, so the sample sees the same share
+        values[k * n // bad] = JUNK[k % len(JUNK)]
+    got = col(run(tmp_path, {"debit": values}), "debit")
+    assert (got.type, got.failures, got.non_null) == ("decimal", bad, n)
+    assert got.failure_examples == tuple(sorted(JUNK))[:5]
+    assert f"{bad} without any digit" in got.note
+    assert sum(v is None for v in typed(tmp_path, "debit")) == bad
+    assert len(failures(tmp_path)) == bad
+
+
+def test_frequent_values_weigh_in_the_sample_what_they_weigh_in_the_rows(tmp_path):
+    # 40% junk in 3 values; a pick of 80 distinct values by hash alone holds '---' and 'N/A' (ranks 63
+    # and 75 of 603), which then weigh 300 rows against 78: the column would look 21% numeric
+    values = [f"{i}.5" for i in range(600)] + ["---"] * 150 + ["N/A"] * 150 + ["#ERR"] * 100
+    small = DEFAULTS.model_copy(update={"sample_values": 80, "sample_frequent_values": 5})
+    for k, order in enumerate((values, values[::-1], values[300:] + values[:300])):
+        (tmp_path / str(k)).mkdir()
+        got = col(run(tmp_path / str(k), {"v": order}, settings=small), "v")
+        assert (got.type, got.failures) == ("decimal", 400)
+
+
+def test_a_column_that_is_mostly_junk_stays_text(tmp_path):
+    values = [str(i) for i in range(40)] + [JUNK[i % len(JUNK)] for i in range(60)]
+    got = col(run(tmp_path, {"v": values}), "v")
+    assert (got.type, got.failures) == ("text", 0)
+
+
+def test_values_with_digits_that_no_number_format_reads_keep_the_column_text(tmp_path):
+    values = [str(i) for i in range(80)] + ["N/A"] * 10 + [f"{i}b" for i in range(10)]
+    got = col(run(tmp_path, {"v": values}), "v")
+    assert got.type == "text" and typed(tmp_path, "v") == values
+
+
+def test_a_date_column_in_two_layouts_reads_both(tmp_path):
+    us = [f"{m:02d}/{d:02d}/2025" for m in range(1, 13) for d in (3, 14, 25)]  # 12 could be day-first too
+    named = [f"{d:02d}-{mon}-25" for mon in ("Jan", "Feb", "Mar") for d in (5, 16, 27)]
+    got = col(run(tmp_path, {"paid": us + named + ["n/a"]}), "paid")
+    assert (got.type, got.format, got.failures) == ("date", "%m/%d/%Y | %d-%b-%y", 1)
+    assert "1 without any digit" in got.note
+    assert got.mixed and got.formats == (("%m/%d/%Y", 24), ("%d-%b-%y", 9))  # 12 more read day-first too
+    out = typed(tmp_path, "paid")
+    assert out[0] == date(2025, 1, 3) and out[36] == date(2025, 1, 5) and out[-1] is None
+
+
+def test_dates_that_a_column_mixing_day_and_month_order_reads_both_ways_are_failures_not_guesses(tmp_path):
+    month_first = [f"{m:02d}/{d}/2025" for m in (1, 2, 3) for d in (13, 20, 27)]  # 9 only month-first
+    day_first = [f"{d}/{m:02d}/2025" for m in (4, 5, 6) for d in (14, 21, 28)]  # 9 only day-first
+    either = ["03/04/2025", "05/06/2025", "07/08/2025", "09/10/2025"]  # April 3rd or March 4th?
+    got = col(run(tmp_path, {"d": month_first + day_first + either + ["07/07/2025"]}), "d")
+    assert (got.type, got.failures) == ("date", 4)
+    assert got.format in ("%m/%d/%Y | %d/%m/%Y", "%d/%m/%Y | %m/%d/%Y")
+    out = typed(tmp_path, "d")
+    assert out[0] == date(2025, 1, 13) and out[9] == date(2025, 4, 14)
+    assert out[18:22] == [None] * 4 and out[22] == date(2025, 7, 7)  # both readings agree on it
+
+
+def test_a_consistent_month_first_column_with_a_second_layout_reads_its_ambiguous_dates(tmp_path):
+    us = [f"{m:02d}/{d:02d}/2025" for m in range(1, 13) for d in (3, 14, 25)] * 2  # 24 ambiguous, never day-first
+    iso = [f"2025-{m:02d}-10" for m in range(1, 10)]
+    got = col(run(tmp_path, {"d": us + iso + ["n/a"] * 4}), "d")
+    assert (got.type, got.format, got.failures) == ("date", "%m/%d/%Y | %Y-%m-%d", 4)
+    assert typed(tmp_path, "d")[0] == date(2025, 1, 3)
+
+
+@pytest.mark.parametrize("value", ["1e999", "-1e999", "9" * 400, "1e999%"])
+def test_a_number_too_large_for_a_double_is_a_cast_failure_not_an_infinity(tmp_path, value):
+    values = [str(i) + ".5" for i in range(99)] + [value]
+    got = col(run(tmp_path, {"v": values}), "v")
+    assert got.failures == 1 and got.failure_examples == (value,)
+    assert typed(tmp_path, "v")[-1] is None
 
 
 def test_a_column_below_the_parse_threshold_stays_text(tmp_path):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+from phases.artifacts.tables import NullToken
 from phases.core.records import JsonArtifact
 
 
@@ -33,9 +34,15 @@ class ColumnTyping:
     failure_examples: tuple[str, ...] = ()
     alternatives: tuple[tuple[str, float], ...] = ()  # (type, sample match rate) of other matches
     ambiguous: bool = False
-    mixed: bool = False  # True when a currency column mixes currencies (see units)
+    mixed: bool = False  # True when a column mixes currencies (see units) or formats (see formats)
+    # a column written in several formats (dates in several layouts), read where they agree:
+    # (format, values no other date format reads), the most used first
+    formats: tuple[tuple[str, int], ...] = ()
     note: str | None = None
     decided_by: Literal["inferred", "override"] = "inferred"
+    # how the import read each configured null token found in the column: NULL, or kept as
+    # the value it is there (Namibia's 'NA'); ambiguous ones say why
+    null_tokens: tuple[NullToken, ...] = ()
 
 
 @dataclass(frozen=True)

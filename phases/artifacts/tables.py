@@ -6,6 +6,7 @@ are in the producing task's manifest."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from phases.core.records import TableArtifact
 
@@ -16,6 +17,20 @@ CAST_FAILURES = TableArtifact("cast_failures", "cast_failures.parquet")  # value
 
 
 @dataclass(frozen=True)
+class NullToken:
+    """How the import read one configured null token ('NA', 'None', ...) in one column: as
+    NULL where it behaves like one there, else as the value it is (Namibia's 'NA' among
+    two-letter country codes). Only tokens that occur in the column are listed."""
+
+    column: str
+    token: str
+    rows: int  # rows of the column holding exactly the token
+    read_as: Literal["null", "value"]
+    ambiguous: bool  # the evidence points both ways; `reason` says which way and why
+    reason: str
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     """What the import task's manifest summary says of its file (the part other phases read)."""
 
@@ -23,3 +38,4 @@ class ImportSummary:
     file: str  # the CSV file's name
     rows_loaded: int
     rows_quarantined: int
+    null_tokens: tuple[NullToken, ...] = ()  # in column order, then token order

@@ -1,16 +1,21 @@
 """The library behind the `import` phase: one CSV file becomes raw.parquet and quarantine.parquet.
 
-Nothing is lost at import. Every column is read as VARCHAR, only the configured
-null tokens become NULL, and every record DuckDB cannot read as a row of the
-header's width goes to quarantine.parquet with its physical line number and a
-readable reason: rows_loaded + rows_quarantined is the number of records in the
-file (blank lines are not records; lines before the header are quarantined).
+Nothing is lost at import. Every column is read as VARCHAR, only empty fields, the
+source's own null tokens (sources.yaml) and the tokens of null_values.yaml that
+behave as nulls in their column become NULL (see `phases.ingest.null_tokens`:
+Namibia's 'NA' among country codes stays), and every
+record DuckDB cannot read as a row of the header's width goes to quarantine.parquet
+with its physical line number and a readable reason: rows_loaded + rows_quarantined
+is the number of records in the file (blank lines are not records; lines before the
+header are quarantined).
 
 Steps: find the encoding (UTF-8 is validated in one streaming pass, anything else
 is transcoded to a temporary UTF-8 file); detect the dialect with DuckDB's
 sniffer, the options overriding it; name the columns from the header; one COPY
 reads the CSV with a fixed all-VARCHAR schema into raw.parquet while DuckDB's
-reject tables collect the bad records, which are then located in the file.
+reject tables collect the bad records, which are then located in the file; the
+null tokens are judged per column on that file, which is rewritten only if some
+token occurring in it is to become NULL.
 
 DuckDB 2.0.1 behaviours worked around here (each checked by experiment):
 - strict sniff_csv gives up on any malformed line in its sample and answers a
@@ -42,28 +47,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
 
-import charset_normalizer
 import duckdb
+from pydantic import Field
 
-from phases.artifacts.tables import QUARANTINE, RAW_TABLE
-from phases.core.config import CsvOptions, Model
+from phases.artifacts.tables import QUARANTINE, RAW_TABLE, NullToken
+from phases.core.config import CsvOptions
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
 from phases.core.sql import quote_ident, quote_literal
+from phases.ingest.encodings import EncodingChoice, line_numbers, text_source
+from phases.ingest.null_tokens import NullTokenSettings, judge_null_tokens, nulled
 from phases.shared.narrow import one_row
 
 ROW_ID = "_row_id"
-CHUNK = 1 << 22  # bytes per read in the streaming passes
 SAMPLE = 1 << 20  # bytes read to find the header and any lines before it
 LONG_LINE = 1 << 25  # max_line_size to sniff a file with a line over DuckDB's 2 MB default
 NEWLINE = re.compile(r"\r\n|\r|\n")
-BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 NO_NULLS = ["\x00"]  # a null string that never occurs: files with NUL bytes are rejected
 
 Quarantined = tuple[int, str, str]  # (physical line, reason, raw text)
@@ -86,6 +85,10 @@ class Dialect:
     newline: str  # "\n", "\r\n" or "\r"
     encoding: str  # Python codec name of the file's bytes
     encoding_source: str  # "detected" or "declared"
+    # when a detected single-byte encoding was chosen among several readings: why, and the
+    # encodings whose reading was about as plausible (then the choice is ambiguous)
+    encoding_note: str | None = None
+    encoding_alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class ImportResult:
     columns: tuple[ImportedColumn, ...]
     dialect: Dialect
     null_values: tuple[str, ...]
+    null_tokens: tuple[NullToken, ...]  # how each token occurring in a column was read there
 
 
 def import_csv(
@@ -104,136 +108,35 @@ def import_csv(
     out_dir: Path,
     options: CsvOptions,
     null_values: Sequence[str],
+    tuning: ImportTuning | None = None,
 ) -> ImportResult:
     """Import one CSV file into out_dir/raw.parquet and out_dir/quarantine.parquet."""
     path, out_dir = Path(csv_path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    tuning = tuning or ImportTuning()
     tokens = tuple(sorted(set(null_values) | set(options.null_values)))
-    encoding, source, readable = _text_source(path, out_dir, options)
+    # Always NULL: empty fields carry nothing to judge, and a source's own tokens
+    # (sources.yaml csv.null_values) are a human decision, like a type override.
+    always = tuple(t for t in tokens if not t.strip() or t in options.null_values)
+    choice, source, readable = text_source(path, out_dir, options, tuning.encoding_alternative_p)
+    target = out_dir / RAW_TABLE.file
+    temp = target.with_name(target.name + ".tmp")
     try:
         found = _sniff(con, path, readable, options)
-        dialect = _dialect(found, options, encoding, source)
+        dialect = _dialect(found, options, choice, source)
         skip, header, bad = _read_top(path, readable, dialect, found["comment"], found["skip"])
         columns = _name_columns(header, found["columns"])
         with _reject_tables(con) as rejects:
-            loaded = _write_raw(con, path, readable, out_dir / RAW_TABLE.file, columns, dialect, skip, tokens, rejects)
+            loaded = _write_raw(con, path, readable, temp, columns, dialect, skip, always, rejects)
             bad += _describe_rejects(con, readable, rejects[0], dialect, len(columns))
+        judged = tuple(t for t in tokens if t not in always)
+        decisions = _apply_null_tokens(con, temp, target, columns, judged, tuning)
         _write_quarantine(con, out_dir / QUARANTINE.file, path.name, bad)
     finally:
+        temp.unlink(missing_ok=True)
         if readable != path:
             readable.unlink(missing_ok=True)
-    return ImportResult(path.name, loaded, len(bad), columns, dialect, tokens)
-
-
-# --- encoding ----------------------------------------------------------------
-
-
-def _text_source(path: Path, out_dir: Path, options: CsvOptions) -> tuple[str, str, Path]:
-    """(encoding, "detected"|"declared", a UTF-8 file for DuckDB: the file itself or a transcoded copy)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as exc:
-        raise ImportFailed(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if not head:
-        raise ImportFailed(f"{path}: the file is empty (0 bytes); expected a header line or data")
-    source = "declared" if options.encoding else "detected"
-    encoding = _codec(path, options.encoding) if options.encoding else None
-    encoding = encoding or next((name for bom, name in BOMS if head.startswith(bom)), None)
-    if encoding is None:
-        bad_at, non_ascii = _scan(path, "utf-8")
-        # Valid non-ASCII UTF-8 before the first bad byte means a UTF-8 file with some
-        # broken lines: a single-byte code page would turn every good accented letter
-        # into mojibake, so DuckDB quarantines the broken lines ("invalid UTF-8") instead.
-        if bad_at is None or non_ascii:
-            return "utf-8", source, path
-        encoding = _guess_encoding(path)
-    if encoding in ("utf-8", "utf-8-sig"):
-        _scan(path, encoding)  # for the NUL and whitespace checks
-        return encoding, source, path
-    target = out_dir / f".{path.name}.utf8.tmp"
-    try:
-        with open(target, "wb") as sink:
-            bad_at, _ = _scan(path, encoding, sink)
-        if bad_at is not None:
-            where = _position(path, bad_at, encoding)
-            raise ImportFailed(f"{path}: {where}: bytes that are not valid {encoding}; declare the encoding")
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return encoding, source, target
-
-
-def _codec(path: Path, name: str) -> str:
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise ImportFailed(f"{path}: unknown encoding {name!r} in the CSV options") from None
-
-
-def _scan(path: Path, encoding: str, sink: BinaryIO | None = None) -> tuple[int | None, bool]:
-    """Decode the whole file in chunks: (byte offset of the first undecodable byte or None,
-    whether valid non-ASCII text came before it). With a sink, write the text there as
-    UTF-8 and stop at the first bad byte. A NUL byte or only whitespace is ImportFailed."""
-    wide = encoding.startswith(("utf-16", "utf-32"))  # NUL bytes are normal there
-    decoder = codecs.getincrementaldecoder(encoding)()
-    bad_at, non_ascii, has_text, pos = None, False, False, 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            pending = len(decoder.getstate()[0])
-            try:
-                text = decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                if sink is not None:
-                    return pos - pending + exc.start, non_ascii
-                non_ascii = non_ascii or not exc.object[: exc.start].isascii()
-                bad_at = pos - pending + exc.start
-                # Go on looking for NUL bytes and text; this decoder's output is never kept.
-                decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-                text = decoder.decode(chunk)
-            nul = text.find("\x00") if wide else chunk.find(b"\x00")
-            if nul >= 0:
-                where = "" if wide else _position(path, pos + nul, encoding) + ": "
-                raise ImportFailed(f"{path}: {where}contains a NUL byte; expected a text CSV file, not binary data")
-            non_ascii = non_ascii or (bad_at is None and not text.isascii())
-            has_text = has_text or (text != "" and not text.isspace())
-            if sink is not None:
-                sink.write(text.encode("utf-8"))
-            pos += len(chunk)
-    if not has_text:
-        raise ImportFailed(f"{path}: the file holds only whitespace; expected a header line or data")
-    return bad_at, non_ascii
-
-
-def _guess_encoding(path: Path) -> str:
-    matches = charset_normalizer.from_path(path)
-    best = matches.best()
-    if best is None:
-        raise ImportFailed(f"{path}: not UTF-8 and no text encoding fits; expected a text CSV file")
-    # On short files several code pages tie (cp1250 reads 'ø' as 'ř'); prefer
-    # Windows-1252, the usual encoding of non-UTF-8 CSV exports. Declare any other.
-    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
-    western = any("cp1252" in m.could_be_from_charset for m in tied)
-    return _codec(path, "cp1252" if western else best.encoding)
-
-
-def _position(path: Path, offset: int, encoding: str) -> str:
-    if encoding.startswith(("utf-16", "utf-32")):
-        return f"byte {offset}"
-    return f"line {_line_numbers(path, [offset])[offset]}"
-
-
-def _line_numbers(path: Path, offsets: Sequence[int]) -> dict[int, int]:
-    """1-based physical line number of each byte offset; \\n, \\r\\n and \\r all end a line."""
-    numbers, line, pos, last = {}, 1, 0, b""
-    with open(path, "rb") as f:
-        for target in sorted(set(offsets)):
-            while pos < target and (piece := f.read(min(CHUNK, target - pos))):
-                line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
-                line -= last == b"\r" and piece[:1] == b"\n"  # a \r\n split across two reads
-                last, pos = piece[-1:], pos + len(piece)
-            numbers[target] = line
-    return numbers
+    return ImportResult(path.name, loaded, len(bad), columns, dialect, tokens, decisions)
 
 
 # --- dialect and header ------------------------------------------------------
@@ -294,7 +197,7 @@ def _unempty(sniffed: str) -> str:
     return "" if sniffed == "(empty)" else sniffed
 
 
-def _dialect(found: _Sniffed, options: CsvOptions, encoding: str, source: str) -> Dialect:
+def _dialect(found: _Sniffed, options: CsvOptions, choice: EncodingChoice, source: str) -> Dialect:
     # Without a quote in its sample (or after an unterminated one) the sniffer reports
     # none; RFC 4180's '"' is then the safe choice: a '"' inside an unquoted field
     # stays literal, and quoted fields later in the file still parse.
@@ -302,7 +205,8 @@ def _dialect(found: _Sniffed, options: CsvOptions, encoding: str, source: str) -
     escape = options.escape if options.escape is not None else (found["escape"] or quote)
     delimiter = options.delimiter if options.delimiter is not None else found["delimiter"]
     header = options.header if options.header is not None else bool(found["header"])
-    return Dialect(delimiter, quote, escape if quote else "", header, found["newline"], encoding, source)
+    return Dialect(delimiter, quote, escape if quote else "", header, found["newline"], choice.encoding, source,
+                   choice.note, choice.alternatives)
 
 
 def _read_top(
@@ -407,8 +311,8 @@ def _write_raw(
     rejects: tuple[str, str],
 ) -> int:
     """Read the CSV with a fixed schema into target; returns the number of rows loaded."""
-    select = ", ".join(f"{_nulled(f'c{c.position}', tokens)} AS {quote_ident(c.name)}" for c in columns)
-    row_id, temp = quote_ident(ROW_ID), target.with_name(target.name + ".tmp")
+    select = ", ".join(f"{nulled(f'c{c.position}', tokens)} AS {quote_ident(c.name)}" for c in columns)
+    row_id, temp = quote_ident(ROW_ID), target
     # The ORDER BY makes the file byte-identical across runs and thread counts. A
     # 64 KB cap on string dictionaries keeps them for low-cardinality columns but gives
     # up early on unique ones, where building them cost a fifth of the import time.
@@ -426,23 +330,48 @@ def _write_raw(
         con.execute("SET preserve_insertion_order = true")
         (rows,) = one_row(con.execute(sql, params))
     except duckdb.Error as exc:
-        temp.unlink(missing_ok=True)
         message = str(exc).strip().splitlines()[0]
         raise ImportFailed(f"{path}: DuckDB could not read the file as CSV: {message}") from None
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
-    os.replace(temp, target)
     return rows
 
 
-def _nulled(column: str, tokens: tuple[str, ...]) -> str:
-    """SQL turning the null tokens in `column` into NULL; the cheap byte-length test
-    keeps most values away from the IN list, which halves the cost of this step."""
-    if not tokens:
-        return column
-    longest = max(len(token.encode("utf-8")) for token in tokens)
-    listed = ", ".join(quote_literal(token) for token in tokens)
-    return f"CASE WHEN strlen({column}) <= {longest} AND {column} IN ({listed}) THEN NULL ELSE {column} END"
+def _apply_null_tokens(
+    con: duckdb.DuckDBPyConnection,
+    temp: Path,
+    target: Path,
+    columns: tuple[ImportedColumn, ...],
+    tokens: tuple[str, ...],
+    settings: NullTokenSettings,
+) -> tuple[NullToken, ...]:
+    """Judge the tokens per column on the loaded file; move it to `target`, rewritten with
+    the tokens read as NULL where there are any (the rewrite keeps the row order)."""
+    source = f"read_parquet({quote_literal(temp)})"
+    decisions = judge_null_tokens(con, source, [c.name for c in columns], tokens, settings)
+    nulls: dict[str, list[str]] = {}
+    for d in decisions:
+        if d.read_as == "null":
+            nulls.setdefault(d.column, []).append(d.token)
+    if not nulls:
+        os.replace(temp, target)
+        return decisions
+    select = ", ".join(
+        [quote_ident(ROW_ID), *(f"{nulled(quote_ident(c.name), nulls.get(c.name, []))} AS {quote_ident(c.name)}"
+                                for c in columns)]
+    )
+    rewritten = target.with_name(target.name + ".nulls.tmp")
+    (kept,) = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(
+            f"COPY (SELECT {select} FROM {source}) TO {quote_literal(rewritten)} "
+            "(FORMAT parquet, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)"
+        )
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
+    os.replace(rewritten, target)
+    return decisions
 
 
 # One row per rejected record; a record can carry several errors.
@@ -468,7 +397,7 @@ def _describe_rejects(
             _raw_line(f, start) if "INVALID ENCODING" in types else _clean(csv_line or "")
             for start, (_, _, types, _, _, csv_line, _) in zip(starts, rows, strict=True)
         ]
-    numbers = _line_numbers(readable, starts)
+    numbers = line_numbers(readable, starts)
     return [
         (numbers[start], _reason(types, fewer, more, raw, width, dialect) or message, raw)
         for start, raw, (_, _, types, fewer, more, _, message) in zip(starts, raws, rows, strict=True)
@@ -533,7 +462,13 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, target: Path, file: str, r
     os.replace(temp, target)
 
 
-class ImportSettings(Model):
+class ImportTuning(NullTokenSettings):
+    """The import phase's thresholds (config/null_values.yaml)."""
+
+    encoding_alternative_p: float = Field(0.05, gt=0.0, lt=1.0)
+
+
+class ImportSettings(ImportTuning):
     """The import phase's section: config/null_values.yaml."""
 
     null_values: tuple[str, ...]  # whole-field tokens that mean "no value"
@@ -543,7 +478,8 @@ def import_table(ctx: TableContext) -> PhaseOutput:
     """Phase `import`: one CSV file of the source -> raw_table and quarantine."""
     settings = ctx.parse_settings(ImportSettings)
     with ctx.connect() as con:
-        result = import_csv(con, ctx.table.path, ctx.out_dir, ctx.source.csv, settings.null_values)
+        tuning = ImportTuning(**settings.model_dump(exclude={"null_values"}))
+        result = import_csv(con, ctx.table.path, ctx.out_dir, ctx.source.csv, settings.null_values, tuning)
     summary = dataclasses.asdict(result)
     summary["table"] = ctx.table.name
     return PhaseOutput(

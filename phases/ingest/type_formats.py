@@ -55,6 +55,32 @@ class Format:
     min_parse_rate: float | None = None  # a stricter bar than the global minimum (YYYYMMDD)
     unit_sql: Sql | None = None  # currency: the ISO code written in each value, else NULL
     leading_zero_check: bool = False  # integer-looking values with leading zeros mean text
+    parts: tuple[Format, ...] = ()  # the formats an agreeing_format reads with
+
+
+# Types whose values are one kind of thing written in several ways: a value another format
+# of the same family parses is of the column's type, in another format (see type_decisions).
+FAMILIES = {"integer": "number", "decimal": "number", "percent": "number", "currency": "number",
+            "date": "time", "timestamp": "time"}
+# Families whose formats a column may mix, each value read by the formats that agree on it.
+# Not numbers: '1,234' is 1234 or 1.234, and a column mixing both conventions is to be fixed
+# at the source rather than read value by value.
+MIXABLE = frozenset({"time"})
+
+
+# A number with leading zeros ('007'): integer-looking columns holding one stay text.
+ZEROS = quote_literal("[+-]?0[0-9]+(?:[.,][0-9]+)?")
+
+
+def leading_zeros(col: str) -> str:
+    """True if the raw value has leading zeros ('007', '-00.5'). Such values start with '+',
+    '-' or '0', all in ['+', '1'): the range test spares most values the regex."""
+    return f"CASE WHEN {col} >= '+' AND {col} < '1' THEN regexp_full_match({col}, {ZEROS}) END"
+
+
+def family(fmt: Format) -> str | None:
+    """The family of a format's type; None for text and boolean (no digits to tell junk by)."""
+    return FAMILIES.get(fmt.type)
 
 
 def _rx(text: str) -> str:
@@ -118,8 +144,12 @@ def _number_pattern(groups: tuple[str, ...], decimal: str | None, exponent: bool
 
 
 def _to_double(text: str, decimal: str) -> str:
+    """The number as a DOUBLE, NULL when it overflows: '1e999' (or 400 digits) passes every
+    pattern but casts to an infinity, which is no value of the column's domain and breaks
+    every statistic after it; so it is a cast failure like any other unreadable value.
+    nullif() mentions the cast once (a CASE testing isfinite() would compute it twice)."""
     text = text if decimal == "." else f"replace({text}, ',', '.')"
-    return f"TRY_CAST({text} AS DOUBLE)"
+    return f"nullif(nullif(TRY_CAST({text} AS DOUBLE), 'inf'::DOUBLE), '-inf'::DOUBLE)"
 
 
 def integer_format(decimal: str, settings: TypingSettings) -> Format:
@@ -340,6 +370,46 @@ def iso_timestamp_format() -> Format:
     return Format(key="timestamp[iso]", type="timestamp", sql_type="TIMESTAMP", cast=cast)
 
 
+def quarter_format(year_first: bool, years: tuple[int, int]) -> Format:
+    """A quarter ('2024Q1', '2024-Q1', '2024 q1'; or 'Q1 2024', 'Q1-2024'), stored as the
+    quarter's first day; strptime has no quarter directive."""
+    year, quarter = "([0-9]{4})", "[Qq]([1-4])"
+    pattern = f"{year}[ -]?{quarter}" if year_first else f"{quarter}[ -]?{year}"
+    groups = "['y', 'q']" if year_first else "['q', 'y']"
+
+    def cast(t: str) -> str:
+        # The shape tests keep most values away from the regex: a quarter holds a 'Q' or 'q'.
+        shaped = f"CASE WHEN (contains({t}, 'Q') OR contains({t}, 'q')) AND {_match(t, pattern)} THEN {t} END"
+        parts = f"regexp_extract({shaped}, {quote_literal(pattern)}, {groups})"
+        value = f"make_date(CAST({parts}.y AS INTEGER), CAST({parts}.q AS INTEGER) * 3 - 2, 1)"
+        return f"CASE WHEN CAST({parts}.y AS INTEGER) BETWEEN {years[0]} AND {years[1]} THEN {value} END"
+
+    key = "date[%Y-Q%q]" if year_first else "date[Q%q %Y]"
+    return Format(key=key, type="date", sql_type="DATE", cast=cast, format=key[5:-1])
+
+
+def agreeing_format(formats: Sequence[Format]) -> Format:
+    """Several formats of one type read as one (a date column written in several layouts): a
+    value is read when every one of them that parses it reads the same value; where two read
+    it differently ('03/04/2025' in a column mixing month-first and day-first dates) nothing
+    tells which is meant, so it is left unread: a cast failure, not a guess."""
+
+    def cast(t: str) -> str:
+        readings = ", ".join(f.cast(t) for f in formats)
+        low, high = f"least({readings})", f"greatest({readings})"  # both skip NULLs
+        return f"CASE WHEN {low} = {high} THEN {low} END"
+
+    first = formats[0]
+    return Format(
+        key=f"{first.type}[{' | '.join(f.key for f in formats)}]",
+        type=first.type,
+        sql_type=first.sql_type,
+        cast=cast,
+        format=" | ".join(f.format or f.key for f in formats),
+        parts=tuple(formats),
+    )
+
+
 def text_format() -> Format:
     return Format(key="text", type="text", sql_type="VARCHAR", cast=lambda t: t)
 
@@ -405,8 +475,9 @@ def build_catalogue(settings: TypingSettings) -> tuple[Format, ...]:
     formats += [percent_format(d, settings) for d in (".", ",")]
     formats += [currency_format(d, settings) for d in (".", ",")]
     formats += [strptime_format("date", fmt, years) for fmt in settings.date_formats]
+    formats += [quarter_format(True, years), quarter_format(False, years)]
     formats.append(iso_timestamp_format())
-    for date_fmt in settings.date_formats:
+    for date_fmt in (f for f in settings.date_formats if "%d" in f):  # a time needs a day
         for time_fmt in settings.time_formats:
             if date_fmt == "%Y-%m-%d" and "%p" not in time_fmt:
                 continue  # already read (with fractions and offsets) by timestamp[iso]

@@ -22,8 +22,8 @@ only once, in the pass that writes it:
 5. only if some value failed: the failures are listed, from one more scan.
 
 The decisions are exactly those of counting every candidate on the full column (the
-rules are in `_pick` and `_decide`); the guesses only decide how much of that work
-can be skipped.
+rules are in `phases.ingest.type_decisions`); the guesses only decide how much of that
+work can be skipped.
 
 Column names are arbitrary text: they are only ever used as quoted identifiers or
 literals; the SQL refers to columns through generated aliases (c0, c1, ...).
@@ -33,9 +33,7 @@ keep their raw values untouched.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,22 +41,28 @@ from typing import Any
 import duckdb
 
 from phases.artifacts.column_types import COLUMN_TYPES, ColumnTypes, ColumnTyping
-from phases.artifacts.tables import CAST_FAILURES, RAW_TABLE, TYPED_TABLE
+from phases.artifacts.tables import CAST_FAILURES, RAW_TABLE, TYPED_TABLE, ImportSummary, NullToken
 from phases.core.config import ColumnOverride
 from phases.core.context import PhaseOutput, TableContext
-from phases.core.errors import ConfigError, PhaseError
+from phases.core.errors import ConfigError, PhaseError, StateError
+from phases.core.records import from_json
 from phases.core.sql import quote_ident, quote_literal
-from phases.ingest.type_formats import TEXT, Format, Sql, ValueSql, build_catalogue, override_format
+from phases.ingest.type_decisions import Decision, Plan, Stats, decide, tolerable
+from phases.ingest.type_formats import (
+    MIXABLE,
+    TEXT,
+    ZEROS,
+    Format,
+    Sql,
+    ValueSql,
+    build_catalogue,
+    family,
+    leading_zeros,
+    override_format,
+)
+from phases.ingest.typed_outputs import note_decimal_years, with_examples, write_failures, write_typed
 from phases.ingest.typing_settings import TypingSettings
 from phases.shared.narrow import one_row
-
-# cast_failures.parquet is always written with this schema, even when empty.
-_NO_FAILURES = (
-    'SELECT CAST(NULL AS BIGINT) AS _row_id, CAST(NULL AS VARCHAR) AS "column", '
-    "CAST(NULL AS VARCHAR) AS raw_value, CAST(NULL AS VARCHAR) AS target_type LIMIT 0"
-)
-# A number with leading zeros ('007'): integer-looking columns holding one stay text.
-_ZEROS = quote_literal("[+-]?0[0-9]+(?:[.,][0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -68,34 +72,16 @@ class TypingResult:
     columns: tuple[ColumnTyping, ...]
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What the confirmation pass evaluates for one column, in preference order."""
-
-    candidates: tuple[Format, ...]  # ordered; only these can win
-    sampled: int  # occurrences of the sampled distinct values (0: nothing to go by)
-    type_rates: Mapping[str, float]  # type -> best sample match rate of its formats
-    override: ColumnOverride | None = None
-
-
 @dataclass
 class _Sample:
     """Sample-pass results for one column."""
 
-    total: int = 0  # occurrences of the sampled distinct values in the sample rows
+    sampled: int = 0  # occurrences of the sampled distinct values in the sample rows
+    total: float = 0.0  # the sample rows they stand for (see _sample_pass)
     rates: dict[str, float] = field(default_factory=dict)  # format key -> match rate
     evidence: dict[str, int] = field(default_factory=dict)  # format key -> values with evidence
-    zeros: int = 0  # occurrences of sampled values with leading zeros ('007')
-
-
-@dataclass
-class _Stats:
-    """Full-column counts for one column; `parsed` holds only the formats counted."""
-
-    non_null: int = 0
-    parsed: dict[str, int] = field(default_factory=dict)
-    leading_zeros: int | None = None  # None: not counted
-    units: dict[str, dict[str, int]] = field(default_factory=dict)
+    zeros: float = 0.0  # sample rows with leading zeros ('007')
+    family_rates: dict[str, float] = field(default_factory=dict)  # family -> share any of its formats parses
 
 
 @dataclass(frozen=True)
@@ -107,6 +93,8 @@ class _Need:
     zeros: bool = False  # how many values have leading zeros
     zeros_parsed: Format | None = None  # how many of those it parses (they were written as NULL)
     units: Sql | None = None  # the currency unit of every value (the guess's unit_sql)
+    families: tuple[tuple[str, tuple[Format, ...]], ...] = ()  # values any format of each family parses
+    digitless: bool = False  # how many non-blank values hold no digit
 
 
 @dataclass(frozen=True)
@@ -135,12 +123,6 @@ class _Footer:
     blank_free: list[bool]  # min/max prove that no value is blank (empty or whitespace only)
 
 
-@dataclass(frozen=True)
-class _Decision:
-    typing: ColumnTyping
-    fmt: Format
-
-
 def infer_types(
     con: duckdb.DuckDBPyConnection,
     raw_parquet: Path,
@@ -164,13 +146,14 @@ def infer_types(
     out_dir.mkdir(parents=True, exist_ok=True)
     typed_path = out_dir / TYPED_TABLE.file
     ordered = _in_row_order(con, raw_parquet, names)
-    _write_typed(con, source, names, guesses, marked, values, typed_path, ordered)
+    write_typed(con, source, names, guesses, marked, values, typed_path, ordered)
     stats = _measure(con, source, names, plans, guesses, marked, values, raw, _footer(con, typed_path, names))
     decisions = _decide_all(con, source, names, plans, stats, settings, values)
     if any(d.fmt.key != guess.key for d, guess in zip(decisions, guesses, strict=True)):
-        _write_typed(con, source, names, [d.fmt for d in decisions], set(), values, typed_path, ordered)
-    examples = _write_failures(con, source, decisions, values, out_dir / CAST_FAILURES.file, settings)
-    columns = tuple(_with_examples(d.typing, examples.get(d.typing.name, ())) for d in decisions)
+        write_typed(con, source, names, [d.fmt for d in decisions], set(), values, typed_path, ordered)
+    examples = write_failures(con, source, decisions, values, out_dir / CAST_FAILURES.file, settings)
+    columns = tuple(with_examples(d.typing, examples.get(d.typing.name, ())) for d in decisions)
+    columns = note_decimal_years(con, typed_path, columns, settings)
     return TypingResult(rows=raw.rows, cast_failures=sum(c.failures for c in columns), columns=columns)
 
 
@@ -252,38 +235,62 @@ def _sample_pass(
 ) -> list[_Sample]:
     """Per column: the match rate of every format on the sampled distinct values, each
     weighted by its occurrences in the sample rows, and how many matching values carry
-    the format's evidence; and how many sampled values have leading zeros."""
+    the format's evidence; and how many sampled values have leading zeros. The values are
+    the `sample_frequent_values` most frequent ones, which count as they are, and others
+    chosen by hash, which stand for all the less frequent ones (weighted up by the share
+    chosen): a few frequent junk values ('N/A' on a fifth of the rows) then weigh what they
+    weigh in the rows, not more or less depending on whether the hash happened to pick them."""
     samples = [_Sample() for _ in names]
     if not names:
         return samples
     cols = ", ".join(f"{quote_ident(n)} AS c{i}" for i, n in enumerate(names))
     positions = ", ".join(str(i) for i in range(len(names)))
     raw = ", ".join(f"c{i}" for i in range(len(names)))
-    flags, measures = [f"regexp_full_match(v, {_ZEROS}) AS z"], ["sum(CASE WHEN z THEN n END) AS z"]
+    flags, measures = [f"regexp_full_match(v, {ZEROS}) AS z"], ["sum(CASE WHEN z THEN n END) AS z"]
+    members: dict[str, list[str]] = {}
     for j, f in enumerate(catalogue):  # each format is applied once per sample value
         flags.append(f"{f.cast('v')} IS NOT NULL AS f{j}")
         measures.append(f"sum(CASE WHEN f{j} THEN n END) AS m{j}")
         if f.evidence:
             flags.append(f"{f.evidence('v')} AS g{j}")
             measures.append(f"count(CASE WHEN f{j} AND g{j} THEN 1 END) AS e{j}")
+        if (fam := family(f)) is not None:
+            members.setdefault(fam, []).append(f"f{j}")
+    families = sorted(members)
+    measures += [f"sum(CASE WHEN {' OR '.join(members[fam])} THEN n END) AS y{k}" for k, fam in enumerate(families)]
+    top, picked = settings.sample_frequent_values, settings.sample_values - settings.sample_frequent_values
     sql = f"""
         WITH s AS ({_sample_rows(source, cols, rows, settings)}),
         u AS (SELECT unnest([{positions}]) AS pos, unnest([{raw}]) AS raw FROM s),
         d AS (SELECT pos, {values.trimmed("raw")} AS v, count(*) AS n FROM u GROUP BY ALL),
-        k AS (SELECT * FROM d WHERE v IS NOT NULL
-              QUALIFY row_number() OVER (PARTITION BY pos ORDER BY hash(v), v) <= {settings.sample_values}),
-        f AS (SELECT pos, n, {", ".join(flags)} FROM k)
-        SELECT pos, sum(n) AS total, {", ".join(measures)} FROM f GROUP BY pos ORDER BY pos"""
+        r AS (SELECT *, row_number() OVER (PARTITION BY pos ORDER BY n DESC, hash(v), v) <= {top} AS frequent,
+                     count(*) OVER (PARTITION BY pos) - {top} AS others
+              FROM d WHERE v IS NOT NULL),
+        k AS (SELECT * FROM r
+              QUALIFY frequent OR row_number() OVER (PARTITION BY pos, frequent ORDER BY hash(v), v) <= {picked}),
+        f AS (SELECT pos, frequent, others, n, {", ".join(flags)} FROM k)
+        SELECT pos, frequent, any_value(others) AS others, sum(n) AS total, {", ".join(measures)}
+        FROM f GROUP BY pos, frequent ORDER BY pos, frequent"""
     cur = con.execute(sql)
     header = [d[0] for d in cur.description]
+    sums: dict[int, dict[str, float]] = {}
     for row in cur.fetchall():
         got = dict(zip(header, row, strict=True))
-        sample = samples[got["pos"]]
-        sample.total, sample.zeros = got["total"], got["z"] or 0
+        # Integer sums per stratum, weighted here: exact, so reruns order candidates alike.
+        weight = 1 if got["frequent"] else got["others"] / min(got["others"], picked)
+        into = sums.setdefault(got["pos"], {})
+        for key, value in got.items():
+            if key not in ("pos", "frequent", "others") and value is not None:
+                into[key] = into.get(key, 0) + (value if key.startswith("e") else value * weight)
+        into["sampled"] = into.get("sampled", 0) + got["total"]
+    for pos, got in sums.items():
+        sample = samples[pos]
+        sample.sampled, sample.total, sample.zeros = int(got["sampled"]), got["total"], got.get("z", 0)
         for j, f in enumerate(catalogue):
-            if got[f"m{j}"]:
+            if got.get(f"m{j}"):
                 sample.rates[f.key] = got[f"m{j}"] / sample.total
-                sample.evidence[f.key] = got.get(f"e{j}", 1)
+                sample.evidence[f.key] = int(got.get(f"e{j}", 1))
+        sample.family_rates = {fam: got[f"y{k}"] / sample.total for k, fam in enumerate(families) if got.get(f"y{k}")}
     return samples
 
 
@@ -303,14 +310,21 @@ def _sample_rows(source: str, cols: str, rows: int, settings: TypingSettings) ->
 
 def _plan(
     sample: _Sample, catalogue: Sequence[Format], settings: TypingSettings, override: ColumnOverride | None
-) -> _Plan:
+) -> Plan:
     """Order the proposed formats and pick those the confirmation pass evaluates: the
-    leading `max_candidates`, plus their partners (to resolve day/month and ',' vs '.')."""
+    leading `max_candidates`, plus their partners (to resolve day/month and ',' vs '.').
+    A format is proposed when it matches enough sampled values, or when its family does
+    while none of the family's formats alone does (a date column in mixed formats)."""
     priority = {f.key: i for i, f in enumerate(catalogue)}
     by_key = {f.key: f for f in catalogue}
     matched = {k: r for k, r in sample.rates.items() if sample.evidence.get(k, 0) > 0}
+    alone = {k for k, r in matched.items() if r >= settings.propose_min_match_rate}
+    split = {
+        fam for fam, rate in sample.family_rates.items()
+        if rate >= settings.propose_min_match_rate and not any(family(by_key[k]) == fam for k in alone)
+    }
     proposed = sorted(
-        (k for k, r in matched.items() if r >= settings.propose_min_match_rate),
+        (k for k in matched if k in alone or family(by_key[k]) in split),
         key=lambda k: (-matched[k], priority[k]),
     )
     type_rates: dict[str, float] = {}
@@ -318,14 +332,20 @@ def _plan(
         type_rates[by_key[k].type] = max(r, type_rates.get(by_key[k].type, 0.0))
     if override is not None:
         fmt = override_format(override, proposed, by_key, settings)
-        return _Plan((fmt,), sample.total, type_rates, override)
+        return Plan((fmt,), sample.sampled, type_rates, override)
     chosen = proposed[: settings.max_candidates]
     partners = [by_key[k].partner for k in chosen if by_key[k].partner in proposed]
     keep = set(chosen) | set(partners)
-    return _Plan(tuple(by_key[k] for k in proposed if k in keep), sample.total, type_rates)
+    plan = Plan(tuple(by_key[k] for k in proposed if k in keep), sample.sampled, type_rates)
+    wanted = {family(f) for f in tolerable(plan)}
+    members = {
+        fam: tuple(by_key[k] for k in sorted(matched, key=priority.__getitem__) if family(by_key[k]) == fam)
+        for fam in sorted(f for f in wanted if f is not None)
+    }
+    return replace(plan, families=members)
 
 
-def _guess(plan: _Plan, sample: _Sample, settings: TypingSettings) -> Format:
+def _guess(plan: Plan, sample: _Sample, settings: TypingSettings) -> Format:
     """The format typed.parquet is first written with: the leading candidate, or text if
     the sample already shows enough leading zeros to keep the column text."""
     if not plan.candidates:
@@ -335,7 +355,7 @@ def _guess(plan: _Plan, sample: _Sample, settings: TypingSettings) -> Format:
     return TEXT if plan.override is None and first.leading_zero_check and zeros else first
 
 
-def _marks_zeros(plan: _Plan, guess: Format, settings: TypingSettings) -> bool:
+def _marks_zeros(plan: Plan, guess: Format, settings: TypingSettings) -> bool:
     """With a zero share, one value with leading zeros anywhere makes the column text. Such
     values are then written as NULL: the guess's count falls short of the raw count, which
     asks for the count pass (instead of counting leading zeros in every column)."""
@@ -345,23 +365,17 @@ def _marks_zeros(plan: _Plan, guess: Format, settings: TypingSettings) -> bool:
 # --- passes 2 to 4: write, count, decide ---------------------------------------------------
 
 
-def _leading_zeros(col: str) -> str:
-    """True if the raw value has leading zeros ('007', '-00.5'). Such values start with '+',
-    '-' or '0', all in ['+', '1'): the range test spares most values the regex."""
-    return f"CASE WHEN {col} >= '+' AND {col} < '1' THEN regexp_full_match({col}, {_ZEROS}) END"
-
-
 def _measure(
     con: duckdb.DuckDBPyConnection,
     source: str,
     names: Sequence[str],
-    plans: Sequence[_Plan],
+    plans: Sequence[Plan],
     guesses: Sequence[Format],
     marked: set[int],
     values: ValueSql,
     raw: _Footer,
     typed: _Footer,
-) -> list[_Stats]:
+) -> list[Stats]:
     """Full-column counts for every column's guess. The typed file's non-null values are the
     values the guess parsed. When there are as many as raw non-null values, no value is
     blank, failed or was marked (all become NULL). One count pass gives the rest."""
@@ -385,7 +399,7 @@ def _measure(
     return stats
 
 
-def _need(plan: _Plan, guess: Format, marked: bool, exact: bool, blank_free: bool) -> _Need:
+def _need(plan: Plan, guess: Format, marked: bool, exact: bool, blank_free: bool) -> _Need:
     """What the footers cannot tell about one column: its non-blank values unless none is
     blank; the rival reading of the guess; the currency units (of every value if every value
     parsed, else of those the cast parses); leading zeros, unless marked and none was; and
@@ -407,32 +421,44 @@ def _need(plan: _Plan, guess: Format, marked: bool, exact: bool, blank_free: boo
     )
 
 
-def _every_count(plan: _Plan) -> _Need:
-    return _Need(True, plan.candidates, any(f.leading_zero_check for f in plan.candidates))
+def _every_count(plan: Plan) -> _Need:
+    zeros = any(f.leading_zero_check for f in plan.candidates)
+    return _Need(True, plan.candidates, zeros, families=tuple(plan.families.items()), digitless=bool(plan.families))
 
 
 def _decide_all(
     con: duckdb.DuckDBPyConnection,
     source: str,
     names: Sequence[str],
-    plans: Sequence[_Plan],
-    stats: Sequence[_Stats],
+    plans: Sequence[Plan],
+    stats: Sequence[Stats],
     settings: TypingSettings,
     values: ValueSql,
-) -> list[_Decision]:
+) -> list[Decision]:
     """Decide every column; where a count the decision needs was not taken (the guess fell
-    through to another candidate), count every candidate of the column first."""
-    first = [_decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)]
-    missing = {i: _every_count(plans[i]) for i, d in enumerate(first) if d is None}
-    got = _count_pass(con, source, names, missing, values)
-    decisions = []
-    for i, decision in enumerate(first):
-        if decision is None:  # every count is taken now, so the decision is made
-            decision = _decide(names[i], plans[i], _stats(got, i, missing[i]), settings)
-        if decision is None:
-            raise PhaseError(f"column {names[i]!r}: no type decided after counting every candidate")
-        decisions.append(decision)
-    return decisions
+    through to another candidate), count every candidate of the column first, and then, for a
+    date column mixing formats, how many values the mix reads (which formats it mixes is known
+    only from the first counts)."""
+    decisions: list[Decision | Format | None] = [
+        decide(n, p, s, settings) for n, p, s in zip(names, plans, stats, strict=True)
+    ]
+    for _ in range(2):
+        needs = {}
+        for i, d in enumerate(decisions):
+            if not isinstance(d, Decision):
+                every = _every_count(plans[i])
+                needs[i] = replace(every, formats=every.formats + ((d,) if isinstance(d, Format) else ()))
+        if not needs:
+            break
+        got = _count_pass(con, source, names, needs, values)
+        for i, need in needs.items():
+            decisions[i] = decide(names[i], plans[i], _stats(got, i, need), settings)
+    done = []
+    for name, decision in zip(names, decisions, strict=True):
+        if not isinstance(decision, Decision):
+            raise PhaseError(f"column {name!r}: no type decided after counting every candidate")
+        done.append(decision)
+    return done
 
 
 def _count_pass(
@@ -456,13 +482,14 @@ def _count_pass(
             if f.unit_sql:
                 measures.append(f"histogram(CASE WHEN k{i}_{j} IS NOT NULL THEN {f.unit_sql(c)} END) AS u{i}_{j}")
         if need.zeros:
-            measures.append(f"count(CASE WHEN {_leading_zeros(c)} THEN 1 END) AS lz{i}")
+            measures.append(f"count(CASE WHEN {leading_zeros(c)} THEN 1 END) AS lz{i}")
         if need.zeros_parsed is not None:  # the cast runs on those values only
             measures.append(
-                f"count(CASE WHEN {_leading_zeros(c)} THEN {values.cast(need.zeros_parsed, c)} END) AS zp{i}"
+                f"count(CASE WHEN {leading_zeros(c)} THEN {values.cast(need.zeros_parsed, c)} END) AS zp{i}"
             )
         if need.units is not None:
             measures.append(f"histogram({need.units(c)}) AS h{i}")
+        measures += _family_measures(i, need, values)
         if len(measures) > before:
             cols.append(f"{quote_ident(names[i])} AS {c}")
     if not measures:
@@ -472,235 +499,66 @@ def _count_pass(
     return _Counted(dict(zip([d[0] for d in cur.description], one_row(cur), strict=True)))
 
 
-def _stats(got: _Counted, i: int, need: _Need) -> _Stats:
+def _family_measures(i: int, need: _Need, values: ValueSql) -> list[str]:
+    """The values any format of each family parses (a lazy CASE: the first format that reads
+    a value ends its tests; casts the pass computes anyway come first) and the non-blank
+    values without a digit (see phases.ingest.type_decisions, rule 2)."""
+    c = f"c{i}"
+    computed = {f.key: f"k{i}_{j}" for j, f in enumerate(need.formats) if f is not TEXT}
+    measures = []
+    for k, (fam, formats) in enumerate(need.families):
+        readings = [computed.get(f.key) or values.cast(f, c) for f in formats]
+        tests = sorted(readings, key=lambda r: not r.startswith("k"))  # casts the pass computes anyway first
+        measures.append(f"count(CASE {' '.join(f'WHEN {t} IS NOT NULL THEN 1' for t in tests)} END) AS fa{i}_{k}")
+        if fam in MIXABLE and len(formats) > 1:  # what each format alone reads (see type_decisions)
+            for j, reading in enumerate(readings):
+                rest = ", ".join(r for r in readings if r is not reading)
+                measures.append(
+                    f"count(CASE WHEN {reading} IS NOT NULL THEN CASE WHEN coalesce({rest}) IS NULL THEN 1 END END)"
+                    f" AS ex{i}_{k}_{j}"
+                )
+    if need.digitless:
+        measures.append(
+            f"count(CASE WHEN {c} IS NULL OR regexp_matches({c}, '[0-9]') THEN NULL "
+            f"WHEN {values.blank(c)} THEN NULL ELSE 1 END) AS dl{i}"
+        )
+    return measures
+
+
+def _stats(got: _Counted, i: int, need: _Need) -> Stats:
     """Column i's counts from a count pass."""
-    st = _Stats(non_null=got.count(f"nn{i}", 0), leading_zeros=got.maybe_count(f"lz{i}"))
+    st = Stats(non_null=got.count(f"nn{i}", 0), leading_zeros=got.maybe_count(f"lz{i}"))
     for j, f in enumerate(need.formats):
         st.parsed[f.key] = got.count(f"ok{i}_{j}", st.non_null)  # text parses every value
         st.units[f.key] = got.histogram(f"u{i}_{j}")
+    st.family = {fam: got.count(f"fa{i}_{k}", 0) for k, (fam, _) in enumerate(need.families)}
+    for k, (fam, formats) in enumerate(need.families):
+        if fam in MIXABLE:
+            st.exclusive.update({f.key: got.count(f"ex{i}_{k}_{j}", 0) for j, f in enumerate(formats)})
+    st.digitless = got.maybe_count(f"dl{i}") if need.digitless else None
     return st
 
 
-def _pick(plan: _Plan, st: _Stats, settings: TypingSettings) -> tuple[Format | None, bool] | None:
-    """The first candidate whose full parse rate reaches its minimum; if its partner (the
-    rival reading of the same text) parses more values, the partner; if exactly as many,
-    the preferred one of the two, marked ambiguous. Returns (format or None, ambiguous),
-    or None if that needs a count that was not taken."""
-    by_key = {f.key: f for f in plan.candidates}
-    for f in plan.candidates:
-        if f.key not in st.parsed:
-            return None
-        if st.parsed[f.key] / st.non_null < (f.min_parse_rate or settings.min_parse_rate):
-            continue
-        partner = by_key.get(f.partner) if f.partner else None
-        if partner is None:
-            return f, False
-        if partner.key not in st.parsed:
-            return None
-        if st.parsed[partner.key] < st.parsed[f.key]:
-            return f, False
-        if st.parsed[partner.key] > st.parsed[f.key]:
-            return partner, False
-        return (f if f.preferred else partner), True
-    return None, False
-
-
-def _decide(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision | None:
-    """The column's decision, or None if that needs a count that was not taken."""
-    if plan.override is not None:
-        return _typed(name, plan.candidates[0], False, plan, st, settings)
-    if st.non_null == 0:
-        return _text(name, plan, st, 0.0, "no non-null values: typed as text")
-    picked = _pick(plan, st, settings)
-    if picked is None:
-        return None
-    fmt, ambiguous = picked
-    if fmt is not None and fmt.leading_zero_check:
-        if st.leading_zeros is None:
-            return None
-        if st.leading_zeros > 0 and st.leading_zeros / st.non_null >= settings.leading_zero_text_share:
-            return _text(name, plan, st, 1.0, "leading zeros: kept as text")
-    if fmt is None:
-        return _rejected(name, plan, st, settings)
-    return _typed(name, fmt, ambiguous, plan, st, settings)
-
-
-def _typed(name: str, fmt: Format, ambiguous: bool, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision:
-    parsed = st.parsed[fmt.key] if fmt is not TEXT else st.non_null
-    rate = parsed / st.non_null if st.non_null else 1.0
-    notes = [fmt.ambiguity_note] if ambiguous and fmt.ambiguity_note else []  # partners always have one
-    unit = fmt.unit
-    units: tuple[tuple[str, int], ...] = ()
-    counts = st.units.get(fmt.key) or {}
-    if len(counts) == 1:
-        unit = next(iter(counts))
-    elif len(counts) > 1:
-        units = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        notes.append("mixed currencies: " + ", ".join(f"{u} ({n})" for u, n in units))
-    if plan.override is not None and plan.override.unit:
-        unit = plan.override.unit
-    typing = ColumnTyping(
-        name=name,
-        type=fmt.type,
-        sql_type=fmt.sql_type,
-        format=fmt.format,
-        decimal_separator=fmt.decimal_separator,
-        unit=unit,
-        units=units,
-        confidence=round(rate * (settings.ambiguous_confidence_factor if ambiguous else 1.0), 6),
-        parse_rate=round(rate, 6),
-        non_null=st.non_null,
-        failures=st.non_null - parsed,
-        failure_examples=(),
-        alternatives=_alternatives(plan, fmt.type),
-        ambiguous=ambiguous,
-        mixed=len(units) > 1,
-        note="; ".join(notes) or None,
-        decided_by="override" if plan.override is not None else "inferred",
-    )
-    return _Decision(typing, fmt)
-
-
-def _text(name: str, plan: _Plan, st: _Stats, confidence: float, note: str | None) -> _Decision:
-    typing = ColumnTyping(
-        name=name,
-        type="text",
-        sql_type="VARCHAR",
-        format=None,
-        decimal_separator=None,
-        unit=None,
-        units=(),
-        confidence=round(confidence, 6),
-        parse_rate=1.0,
-        non_null=st.non_null,
-        failures=0,
-        failure_examples=(),
-        alternatives=_alternatives(plan, "text"),
-        ambiguous=False,
-        mixed=False,
-        note=note,
-        decided_by="inferred",
-    )
-    return _Decision(typing, TEXT)
-
-
-def _rejected(name: str, plan: _Plan, st: _Stats, settings: TypingSettings) -> _Decision:
-    """Text because no candidate parsed enough values; the better the best candidate did,
-    the less sure we are that the column really is text."""
-    full: dict[str, float] = {}
-    for f in plan.candidates:
-        full[f.type] = max(full.get(f.type, 0.0), st.parsed[f.key] / st.non_null)
-    if plan.sampled == 0:
-        return _text(name, plan, st, 0.0, "no non-null values in the sample rows: typed as text")
-    best = max({**plan.type_rates, **full}.items(), key=lambda kv: kv[1], default=None)
-    if best is None:
-        return _text(name, plan, st, 1.0, None)
-    note = None
-    if full:
-        kind, rate = max(full.items(), key=lambda kv: kv[1])
-        note = f"no type reached the minimum parse rate {settings.min_parse_rate}: best {kind} {rate:.4f}"
-    return _text(name, plan, st, 1.0 - best[1], note)
-
-
-def _alternatives(plan: _Plan, chosen: str) -> tuple[tuple[str, float], ...]:
-    others = [(t, round(r, 4)) for t, r in plan.type_rates.items() if t != chosen]
-    return tuple(sorted(others, key=lambda tr: (-tr[1], tr[0])))
-
-
-# --- outputs -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Keep the row order of the input in the output (the unsorted typed table relies on it)."""
-    (kept,) = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
-
-
-def _copy(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
-    """COPY to a temporary name, then rename: a crash never leaves a partial file behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with _insertion_order(con):
-        con.execute(f"COPY ({select_sql}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
-    os.replace(tmp, path)
-
-
-def _write_typed(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    names: Sequence[str],
-    formats: Sequence[Format],
-    marked: set[int],
-    values: ValueSql,
-    path: Path,
-    ordered: bool,
-) -> None:
-    """_row_id, then every column with its format's type (text keeps the raw value as is),
-    in _row_id order: the raw file's order if it has it, else sorted. In `marked` columns,
-    values with leading zeros are written as NULL (see _marks_zeros)."""
-    inner, outer = ["_row_id"], ["CAST(_row_id AS BIGINT) AS _row_id"]
-    for i, (name, fmt) in enumerate(zip(names, formats, strict=True)):
-        value = values.cast(fmt, f"c{i}")
-        if i in marked:
-            value = f"CASE WHEN {_leading_zeros(f'c{i}')} THEN NULL ELSE {value} END"
-        inner.append(f"{quote_ident(name)} AS c{i}")
-        outer.append(f"CAST({value} AS {fmt.sql_type}) AS {quote_ident(name)}")
-    order = "" if ordered else " ORDER BY _row_id"
-    _copy(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source}){order}", path)
-
-
-def _write_failures(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    decisions: Sequence[_Decision],
-    values: ValueSql,
-    path: Path,
-    settings: TypingSettings,
-) -> dict[str, tuple[str, ...]]:
-    """List every value that failed its column's cast (one scan, only when some did) and
-    return up to `max_failure_examples` distinct failing raw values per column, sorted."""
-    failing = [(i, d) for i, d in enumerate(decisions) if d.typing.failures > 0]
-    if not failing:
-        _copy(con, _NO_FAILURES, path)
-        return {}
-    inner, bad, items = ["_row_id"], [], []
-    for i, d in failing:
-        col = quote_ident(d.typing.name)
-        inner.append(f"{col} AS c{i}")
-        bad.append(f"(c{i} IS NOT NULL AND ({values.cast(d.fmt, f'c{i}')}) IS NULL AND NOT {values.blank(f'c{i}')})")
-        items.append(
-            f"CASE WHEN {bad[-1]} THEN {{'pos': {i}, 'col': {quote_literal(d.typing.name)}, "
-            f"'raw': c{i}, 'target': {quote_literal(d.typing.type)}}} END"
-        )
-    select = f"""
-        SELECT CAST(_row_id AS BIGINT) AS _row_id, f.col AS "column", f.raw AS raw_value,
-               f.target AS target_type
-        FROM (SELECT _row_id, unnest([{", ".join(items)}]) AS f
-              FROM (SELECT {", ".join(inner)} FROM {source}) WHERE {" OR ".join(bad)})
-        WHERE f IS NOT NULL ORDER BY f.pos, _row_id"""
-    _copy(con, select, path)
-    if settings.max_failure_examples == 0:
-        return {}
-    listed = f"read_parquet({quote_literal(str(path))})"
-    rows = con.execute(f"""
-        SELECT "column", raw_value FROM (SELECT DISTINCT "column", raw_value FROM {listed})
-        QUALIFY row_number() OVER (PARTITION BY "column" ORDER BY raw_value) <= {settings.max_failure_examples}
-        ORDER BY "column", raw_value""").fetchall()
-    examples: dict[str, list[str]] = {}
-    for column, raw in rows:
-        examples.setdefault(column, []).append(raw)
-    return {k: tuple(v) for k, v in examples.items()}
-
-
-def _with_examples(typing: ColumnTyping, examples: tuple[str, ...]) -> ColumnTyping:
-    return replace(typing, failure_examples=examples) if examples else typing
-
-
 # --- the phase ---------------------------------------------------------------------------
+
+def _import_summary(ctx: TableContext) -> ImportSummary:
+    manifest = ctx.input_manifest(RAW_TABLE)
+    try:
+        summary: ImportSummary = from_json(ImportSummary, manifest.summary)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise StateError(
+            f"{manifest.folder}: its summary does not match ImportSummary ({exc}); forget and rerun the import phase"
+        ) from None
+    return summary
+
+
+def _with_null_tokens(columns: tuple[ColumnTyping, ...], tokens: tuple[NullToken, ...]) -> tuple[ColumnTyping, ...]:
+    """Each column's typing with the import's reading of the null tokens found in it."""
+    by_column: dict[str, list[NullToken]] = {}
+    for token in tokens:
+        by_column.setdefault(token.column, []).append(token)
+    return tuple(replace(c, null_tokens=tuple(by_column.get(c.name, ()))) for c in columns)
+
 
 def type_table(ctx: TableContext) -> PhaseOutput:
     """Phase `typing`: raw_table -> typed_table, cast_failures and column_types."""
@@ -711,8 +569,9 @@ def type_table(ctx: TableContext) -> PhaseOutput:
             result = infer_types(con, ctx.path(RAW_TABLE), ctx.out_dir, settings, overrides)
         except ConfigError as exc:
             raise ConfigError(f"config/sources.yaml: overrides of table {ctx.table.name!r}: {exc}") from None
+    columns = _with_null_tokens(result.columns, _import_summary(ctx).null_tokens)
     ctx.write(COLUMN_TYPES, ColumnTypes(table=ctx.table.name, rows=result.rows,
-                                        cast_failures=result.cast_failures, columns=result.columns))
+                                        cast_failures=result.cast_failures, columns=columns))
     return PhaseOutput(
         summary={
             "rows": result.rows,

@@ -15,9 +15,11 @@ class TypingSettings(Model):
     sample_rows: int = Field(20_000, ge=100, le=10_000_000)
     sample_chunks: int = Field(8, ge=1, le=100)
     sample_values: int = Field(1_000, ge=10, le=100_000)
+    sample_frequent_values: int = Field(100, ge=1, le=100_000)
     propose_min_match_rate: float = Field(0.5, gt=0.0, le=1.0)
     max_candidates: int = Field(2, ge=1, le=10)
     min_parse_rate: float = Field(0.95, ge=0.5, le=1.0)
+    min_typed_share: float = Field(0.5, ge=0.0, le=1.0)
     compact_date_min_parse_rate: float = Field(1.0, ge=0.5, le=1.0)
     compact_date_year_min: int = Field(1900, ge=1, le=9999)
     compact_date_year_max: int = Field(2100, ge=1, le=9999)
@@ -62,6 +64,12 @@ class TypingSettings(Model):
         "%b %d, %Y",
         "%B %d, %Y",
         "%d %B %Y",
+        "%b %d %Y",
+        "%B %d %Y",
+        "%d-%b-%y",
+        "%Y-%m",
+        "%b %Y",
+        "%B %Y",
     )
     time_formats: tuple[str, ...] = ("%H:%M:%S", "%H:%M", "%H:%M:%S.%f", "%I:%M:%S %p", "%I:%M %p")
 
@@ -112,6 +120,8 @@ class TypingSettings(Model):
     def _consistent(self) -> TypingSettings:
         if self.compact_date_year_min > self.compact_date_year_max:
             raise ValueError("compact_date_year_min must not exceed compact_date_year_max")
+        if self.sample_frequent_values >= self.sample_values:
+            raise ValueError("sample_frequent_values must be below sample_values")
         if self.date_year_min > self.date_year_max:
             raise ValueError("date_year_min must not exceed date_year_max")
         if set(self.true_tokens) & set(self.false_tokens):
