@@ -21,6 +21,13 @@ def task_dir(root: Path, source: str, phase: str, table: str | None = None) -> P
     return folder / table if table is not None else folder
 
 
+def stats_path(root: Path, source: str, phase: str, table: str | None = None) -> Path:
+    """state/.stats/<source>/<phase>[/<table>].json: the sizes and times of a task's artifacts
+    when it wrote them (volatile, so kept out of the task's folder; see engine.integrity)."""
+    folder = state_dir(root) / ".stats" / source
+    return folder / phase / f"{table}.json" if table is not None else folder / f"{phase}.json"
+
+
 def manifest_path(root: Path, source: str, phase: str, table: str | None = None) -> Path:
     return task_dir(root, source, phase, table) / MANIFEST_NAME
 

@@ -15,8 +15,6 @@ from pathlib import Path
 from phases.core.errors import StateError
 from phases.core.manifest import Manifest, file_sha256, read_manifest, write_atomically
 
-STAT_FILE = ".manifest.stat.json"  # beside manifest.json: {artifact file: [bytes, mtime_ns]}; not an artifact
-
 
 @dataclass(frozen=True)
 class Damage:
@@ -24,23 +22,24 @@ class Damage:
     problem: str  # missing | size | content
 
 
-def record_stats(folder: Path, manifest: Manifest) -> None:
-    """Remember each artifact's size and modification time, so later checks need no digest."""
-    stats = {}
+def record_stats(manifest: Manifest, stats: Path) -> None:
+    """Remember each artifact's size and modification time ({file: [bytes, mtime_ns]} in `stats`),
+    so later checks need no digest."""
+    found = {}
     for artifact in manifest.artifacts.values():
-        st = (folder / artifact.path).stat()
-        stats[artifact.path] = [st.st_size, st.st_mtime_ns]
-    write_atomically(folder / STAT_FILE, json.dumps(stats, sort_keys=True))
+        st = (manifest.folder / artifact.path).stat()
+        found[artifact.path] = [st.st_size, st.st_mtime_ns]
+    write_atomically(stats, json.dumps(found, sort_keys=True))
 
 
-def damage(manifest_file: Path, deep: bool = False) -> list[Damage]:
+def damage(manifest_file: Path, stats: Path, deep: bool = False) -> list[Damage]:
     """What no longer matches the manifest. `deep` digests every file whatever its time says."""
     try:
         manifest = read_manifest(manifest_file)
     except StateError:
         return [Damage(manifest_file, "content")]
     folder = manifest_file.parent
-    recorded = _recorded(folder)
+    recorded = _recorded(stats)
     found, changed = [], False
     for artifact in manifest.artifacts.values():
         path = folder / artifact.path
@@ -57,17 +56,17 @@ def damage(manifest_file: Path, deep: bool = False) -> list[Damage]:
             else:  # touched, not changed: remember the new time
                 recorded[artifact.path], changed = [st.st_size, st.st_mtime_ns], True
     if changed and not found:
-        write_atomically(folder / STAT_FILE, json.dumps(recorded, sort_keys=True))
+        write_atomically(stats, json.dumps(recorded, sort_keys=True))
     return found
 
 
-def artifacts_intact(manifest_file: str) -> bool | None:
+def artifacts_intact(manifest_file: str, stats: str) -> bool | None:
     """doit's up-to-date check of every task (module-level, plain arguments). None when the task
     has not written its manifest yet: doit's own target check decides then."""
     path = Path(manifest_file)
     if not path.is_file():
         return None
-    return not damage(path)
+    return not damage(path, Path(stats))
 
 
 def manifests(state: Path) -> Iterator[Path]:
@@ -77,9 +76,9 @@ def manifests(state: Path) -> Iterator[Path]:
             yield path
 
 
-def _recorded(folder: Path) -> dict[str, list[int]]:
+def _recorded(stats: Path) -> dict[str, list[int]]:
     try:
-        data = json.loads((folder / STAT_FILE).read_text(encoding="utf-8"))
+        data = json.loads(stats.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -33,8 +33,8 @@ from doit.exceptions import TaskFailed
 from phases.core.context import PhaseOutput, SourceContext, TableContext, TaskContext
 from phases.core.dag import PhaseSpec
 from phases.core.errors import DataraumError, InputError, PhaseError
-from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
-from phases.core.manifest import Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
+from phases.core.layout import HISTORY_DB, manifest_path, state_dir, stats_path, task_dir, task_name
+from phases.core.manifest import MANIFEST_NAME, Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
 from phases.core.sources import find_table
 from phases.engine.integrity import record_stats
 from phases.engine.launch import PARENT_ENV, Finished, run_phase_process
@@ -222,9 +222,9 @@ def _produce(project: Project, ctx: TableContext | SourceContext) -> PhaseOutput
     files = {name: project.artifact(name).file for name in ctx.spec.outputs}
     artifacts = describe_artifacts(staging, files)
     table = ctx.table.name if isinstance(ctx, TableContext) else None
-    record_stats(staging, read_manifest(
-        write_manifest(staging, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)))
+    write_manifest(staging, ctx.spec.name, ctx.source.name, table, artifacts, output.summary)
     _swap_in(staging, final)
+    record_stats(read_manifest(final / MANIFEST_NAME), stats_path(ctx.root, ctx.source.name, ctx.spec.name, table))
     return output
 
 

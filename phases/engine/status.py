@@ -315,7 +315,7 @@ def own_reasons(
         if isinstance(utd, config_changed):
             reasons.append(Reason("config_changed"))
         elif utd is artifacts_intact:
-            found = damage(Path(_args[0]))
+            found = damage(Path(_args[0]), Path(_args[1]))
             reasons.append(Reason("damaged", ", ".join(f"{_show(str(d.file), root)} ({d.problem})" for d in found)))
         else:
             reasons.append(Reason("uptodate_false", getattr(utd, "__name__", repr(utd))))

@@ -17,7 +17,7 @@ from typing import Any
 from doit.tools import config_changed
 
 from phases.core.dag import PhaseSpec
-from phases.core.layout import manifest_path, subtask_name, task_dir
+from phases.core.layout import manifest_path, stats_path, subtask_name, task_dir
 from phases.core.sources import TableRef
 from phases.engine.code_digest import code_digest
 from phases.engine.integrity import artifacts_intact
@@ -67,7 +67,7 @@ def _task(project: Project, spec: PhaseSpec, source: str, table: TableRef | None
         "file_dep": [str(p) for p in file_dep],
         "targets": [str(target)],
         "uptodate": [config_changed(signature_digest(project, spec, source, table_name, code)),
-                     (artifacts_intact, [str(target)])],
+                     (artifacts_intact, [str(target), str(stats_path(project.root, source, spec.name, table_name))])],
         "clean": [(remove_task_dir, [str(task_dir(project.root, source, spec.name, table_name))])],
     }
 

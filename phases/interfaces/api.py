@@ -33,7 +33,7 @@ from doit.exceptions import InvalidCommand, InvalidDodoFile, InvalidTask, UnmetD
 from phases.artifacts.context_document import CONTEXT_DOCUMENT, CONTEXT_MARKDOWN
 from phases.artifacts.entropy_scores import ENTROPY_SCORES, Readiness
 from phases.core.errors import ConfigError, StateError
-from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir, task_name
+from phases.core.layout import HISTORY_DB, manifest_path, state_dir, stats_path, task_dir, task_name
 from phases.core.manifest import read_manifest, write_atomically
 from phases.core.records import ArtifactSpec
 from phases.engine import integrity, run_lock
@@ -718,7 +718,8 @@ def verify(deep: bool = False, *, root: Path | None = None) -> VerifyResult:
         checked += 1
         parts = path.parent.relative_to(state).parts  # source, phase[, table]
         task = task_name(parts[1], parts[0], parts[2] if len(parts) > 2 else None)
-        found += [DamagedArtifact(task, d.file, d.problem) for d in integrity.damage(path, deep=deep)]
+        stats = stats_path(root, parts[0], parts[1], parts[2] if len(parts) > 2 else None)
+        found += [DamagedArtifact(task, d.file, d.problem) for d in integrity.damage(path, stats, deep=deep)]
     return VerifyResult(checked, tuple(found))
 
 
