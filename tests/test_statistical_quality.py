@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -204,6 +205,41 @@ def test_signed_and_zero_inflated_amounts_are_judged_on_their_non_zero_magnitude
         assert next(f for f in report.findings if f.kind == test).examples[0].value == -1e9
 
 
+def test_an_indicator_has_no_outliers(con):
+    report = quality(con, "BIGINT", [0] * 95 + [1] * 5, "integer")
+    assert all(not check(report, t).applicable and "indicator" in check(report, t).reason
+               for t in ("outliers_iqr", "outliers_modified_z", "outliers_far"))
+
+
+def test_a_value_far_beyond_the_far_fence_and_alone_is_detached(con):
+    report = quality(con, "DOUBLE", normal(400) + [1048.0], "decimal")
+    far = next(f for f in report.findings if f.kind == "outliers_far")
+    assert (far.evidence["count"], far.examples[0].value, far.evidence["detached_high"]) == (1, 1048.0, 1)
+    assert far.evidence["gap_high"] > 50  # (1048 - 76) / IQR 13.5
+
+
+def test_a_smooth_tail_past_the_far_fence_is_not_detached(con):
+    tail = [-math.log(1 - (i + 0.5) / 2000) for i in range(2000)]  # exponential quantiles: ~1% past Q3 + 3 IQR
+    far = next(f for f in quality(con, "DOUBLE", tail, "decimal", outliers={"log_scale_min_orders": 0}).findings
+               if f.kind == "outliers_far")
+    assert far.evidence["count"] > 5 and far.evidence["gap_high"] < 1.5  # the last step of a tail: about 1 IQR
+
+
+def test_a_zero_inflated_count_is_judged_on_its_non_zero_values(con):
+    counts = [0] * 80 + [1] * 10 + [2] * 5 + [3] * 3 + [4, 5]
+    clean = quality(con, "BIGINT", counts, "integer", outliers={"log_scale_min_orders": 0})
+    assert check(clean, "outliers_far").evidence["basis"] == "values other than the most frequent"
+    assert "outliers_far" not in kinds(clean)  # 4 and 5 are the tail of 1, 2, 3, not errors
+    broken = quality(con, "BIGINT", counts + [500], "integer", outliers={"log_scale_min_orders": 0})
+    assert next(f for f in broken.findings if f.kind == "outliers_far").examples[0].value == 500
+
+
+def test_on_the_log_scale_only_magnitudes_far_too_large_are_far_out(con):
+    report = quality(con, "DOUBLE", log_uniform(1000, decades=3) + [1e9, 1e-6], "currency")
+    far = next(f for f in report.findings if f.kind == "outliers_far")
+    assert [e.value for e in far.examples] == [1e9] and far.evidence["lower_fence"] == 0
+
+
 def test_iqr_does_not_apply_when_half_the_values_are_equal(con):
     iqr = check(quality(con, "DOUBLE", [5.0] * 80 + [float(i) for i in range(20)], "decimal"), "outliers_iqr")
     assert not iqr.applicable and iqr.reason.startswith("IQR is 0")
@@ -237,6 +273,8 @@ def test_numeric_sentinels_that_stand_apart_are_found(con, values, sentinel):
     [0.0] * 60 + [0.01 * k for k in range(1, 31)] * 2,  # discounts: zero is common, not a placeholder
     [i % 10 for i in range(1000)],  # codes 0..9: zero is adjacent to 1
     [-2, -1, 0, 1, 2] * 50,  # -1 among other negative values
+    [-1, 0, 1, 2, 3, 4] * 50,  # -1 (as in 'unknown vehicle count') as often as and next to 0..4: one of them
+    [0] * 900 + [1] * 100,  # a 0/1 indicator: zero is its commoner value
 ])
 def test_legitimate_edge_values_are_not_sentinels(con, values):
     report = quality(con, "DOUBLE" if isinstance(values[0], float) else "BIGINT", values)
@@ -260,11 +298,37 @@ def test_date_sentinels_are_found(con, extra, value):
     assert [f.evidence["value"] for f in report.findings if f.kind == "sentinel_value"] == [value]
 
 
-def test_placeholder_text_that_survived_import_is_found(con):
-    report = quality(con, "VARCHAR", ["alice", " N/A ", "bob", "Unknown", "carol", "unknown", "?"] + ["dave"] * 3)
+def test_placeholder_text_without_content_or_outside_the_values_shape_is_found(con):
+    report = quality(con, "VARCHAR", ["alice", " N/A ", "bob", "Unknown", "carol", "unknown", "?"] + ["dave"] * 30)
     finding = next(f for f in report.findings if f.kind == "sentinel_value")
-    assert finding.evidence["values"] == {"?": 1, "n/a": 1, "unknown": 2}
-    assert [e.row_id for e in finding.examples] == [2, 4, 6, 7]
+    # '?' has no letter, 'n/a' is shaped A/A among one-word names; 'unknown' is a word like the others
+    assert finding.evidence["values"] == {"?": 1, "n/a": 1}
+    assert sorted(finding.evidence["why"]) == ["?", "n/a"]
+    assert [e.row_id for e in finding.examples] == [2, 7]
+
+
+@pytest.mark.parametrize("values", [
+    ["DELIVER IN PERSON", "COLLECT COD", "NONE", "TAKE BACK RETURN"] * 25,  # a real instruction
+    ["Good", "High Risk", "Low Risk", "Unknown"] * 25,  # a real band of a rating
+    ["0-500", "501-1000", ">10000", "Unknown"] * 25,  # one of several shapes: no single domain
+])
+def test_a_placeholder_word_that_is_one_category_among_others_is_data(con, values):
+    assert "sentinel_value" not in kinds(quality(con, "VARCHAR", values))
+
+
+def test_a_placeholder_word_among_codes_of_one_shape_is_found(con):
+    report = quality(con, "VARCHAR", [f"AB-{100 + i}" for i in range(60)] + ["unknown"] * 3)
+    assert next(f for f in report.findings if f.kind == "sentinel_value").evidence["values"] == {"unknown": 3}
+
+
+def test_a_placeholder_word_whose_rows_miss_other_values_is_found(con):
+    make_table(con, {"status": ("VARCHAR", ["open", "paid", "late", "TBD"] * 25),
+                     "amount": ("DOUBLE", [None if i % 4 == 3 else float(i) for i in range(100)]),
+                     "due": ("VARCHAR", [None if i % 4 == 3 else f"2024-01-{1 + i % 28:02d}" for i in range(100)])})
+    profiles = profile_columns(con, "t", {}, StatisticsSettings())
+    report = find_quality_findings(con, "t", profiles.columns, SETTINGS)
+    finding = next(f for f in report.findings if f.kind == "sentinel_value" and f.column == "status")
+    assert finding.evidence["values"] == {"tbd": 25} and "miss" in finding.evidence["why"]["tbd"]
 
 
 def test_clean_columns_have_no_findings(con):

@@ -9,9 +9,21 @@ that are half zeros, signed bank amounts), on the log scale only magnitudes out 
 the rest. Zeros are then never outliers. Either way the fences are reported in the column's
 own units (on the log scale they bound |x|).
 
+A third test, `outliers_far`, tells the column's tail from values that cannot belong to it:
+Tukey's "far out" fences (Q1 - 3·IQR, Q3 + 3·IQR by default) on the same scale; on the log
+scale only the upper one (a magnitude far too large distorts a total, one far too small changes
+nothing). When one value holds half the column or more (a zero-inflated count) the quartiles of
+the other values set the fences, so the rare non-zero values are not all extreme. For the values
+beyond a far fence it measures how far they are detached from the rest: the widest empty stretch
+between them and the bulk, in IQRs. A real tail thins out gradually (Kuwait's GDP per head,
+a category 5 storm); a wind speed of 1,048 among readings up to 165 stands alone. Two-valued
+columns (0/1 indicators) have no outliers at all.
+
 Per column, up to two queries of its own plus one shared scan: the magnitudes' quantiles
 (quality_base.magnitude_measure, only when the profile's quantiles are not those of |x|), the
-MAD on the chosen scale, then the counts and examples (in the shared second scan)."""
+MAD on the chosen scale (and the quartiles of the non-modal values when one value dominates),
+then the counts and examples (in the shared second scan), and for a column with far-out values
+one more query for their detachment."""
 
 from __future__ import annotations
 
@@ -27,7 +39,7 @@ from phases.artifacts.quality_findings import Check, Example, Finding
 from phases.core.config import Model
 from phases.core.records import json_scalar, round_scaled, round_sig
 from phases.core.sql import quote_ident
-from phases.shared.narrow import finite
+from phases.shared.narrow import finite, one_row
 from phases.shared.quality_base import (
     MAGNITUDE_LEVELS,
     ROW_ID,
@@ -44,6 +56,9 @@ if TYPE_CHECKING:
     import duckdb
 
 
+OUTLIER_TESTS = ("outliers_iqr", "outliers_modified_z", "outliers_far")
+
+
 class OutlierSettings(Model):
     """The `outliers` section of config/statistical_quality.yaml."""
 
@@ -52,6 +67,7 @@ class OutlierSettings(Model):
     modified_z_threshold: float = Field(3.5, gt=0, le=100)
     warning_ratio: float = Field(0.01, ge=0, le=1)
     log_scale_min_orders: float = Field(2.0, ge=0, le=20)  # 0: never use the log scale
+    far_k: float = Field(3.0, gt=0, le=100)  # Tukey's far-out fences: Q1 - k·IQR, Q3 + k·IQR
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,9 @@ class Scale:
     def to_units(self, value: float) -> float:
         return 10**value if self.log else value
 
+    def from_units(self, value: float) -> float:
+        return math.log10(value) if self.log else value
+
     @property
     def name(self) -> str:
         return "log10_magnitude" if self.log else "linear"
@@ -83,6 +102,7 @@ class OutlierRule:
     scale: Scale
     lower: float
     upper: float
+    spread: tuple[float, float] | None = None  # the quartiles (on the scale) the far fences stand on
 
     @property
     def condition(self) -> str:
@@ -93,11 +113,13 @@ class OutlierRule:
 
 
 def outlier_reason(profile: ColumnProfile, settings: OutlierSettings) -> str | None:
-    """Why neither outlier method applies to a column, judged from its profile (None: they do)."""
+    """Why no outlier method applies to a column, judged from its profile (None: they do)."""
     if profile.numeric is None:
         return "the column has no values"
     if reason := identifier_reason(profile):
         return reason
+    if profile.distinct_count <= 2:  # a 0/1 indicator: its rarer value is data, not an outlier
+        return f"only {profile.distinct_count} distinct values: an indicator has no outliers"
     if profile.non_null_count < settings.min_values:
         return f"only {profile.non_null_count} values; the test needs at least {settings.min_values}"
     return None
@@ -118,12 +140,29 @@ def choose_scale(profile: ColumnProfile, measured: Measured, settings: OutlierSe
     return Scale(True, (q1, median, q3))
 
 
+def modal_value(profile: ColumnProfile, scale: Scale) -> float | None:
+    """The column's most frequent value on the scale (None on the log scale when it is 0)."""
+    for top in profile.top_values[:2]:
+        value = float(top.value)  # type: ignore[arg-type]
+        if not scale.log:
+            return value
+        if value != 0:
+            return math.log10(abs(value))
+    return None
+
+
 def scale_measure(agg: Aggregates, profile: ColumnProfile, scale: Scale) -> None:
     """MAD and mean absolute deviation about the median on the chosen scale (for the modified
-    z-score), on the column's own scan: the exact median of |x - median| holds the whole column."""
+    z-score), on the column's own scan: the exact median of |x - median| holds the whole column.
+    When the quartiles coincide (one value holds half the column), also the quartiles of the other
+    values, for the far fences."""
     x, median = scale.sql(profile.name), sql_number(scale.quartiles[1])
     agg.add(profile.name, "mad", f"quantile_cont(abs({x} - {median}), 0.5)")
     agg.add(profile.name, "mean_ad", f"avg(abs({x} - {median}))")
+    mode = modal_value(profile, scale)
+    if scale.quartiles[2] <= scale.quartiles[0] and mode is not None:
+        agg.add(profile.name, "bulk_quartiles",
+                f"quantile_cont({x}, [0.25, 0.75]) FILTER (WHERE {x} <> {sql_number(mode)})")
 
 
 def _evidence(profile: ColumnProfile, scale: Scale, **more: Any) -> dict[str, Any]:
@@ -170,6 +209,57 @@ def modified_z_rule(
     return OutlierRule(Check("outliers_modified_z", profile.name, True, None, evidence), scale, low, high)
 
 
+def far_rule(
+    profile: ColumnProfile, scale: Scale, measured: Measured, settings: OutlierSettings
+) -> OutlierRule | Check:
+    """Tukey's far-out fences on the chosen scale (only the upper one on the log scale); on the
+    quartiles of the values other than the dominant one when that one holds half the column."""
+    q1, _, q3 = scale.quartiles
+    k = settings.far_k
+    evidence = _evidence(profile, scale, k=k, basis="quartiles")
+    lowest = math.inf  # no dominant value: the fence alone
+    if q3 <= q1:
+        bulk = measured.get((profile.name, "bulk_quartiles"))
+        if not bulk or bulk[0] is None or bulk[1] <= bulk[0]:
+            return Check("outliers_far", profile.name, False, "the values other than the most frequent one do not "
+                         "spread: nothing stands out from them", evidence)
+        q1, q3 = float(bulk[0]), float(bulk[1])
+        mode = modal_value(profile, scale)
+        lowest = math.inf if mode is None else mode  # the dominant value is never beyond a fence
+        evidence |= {"basis": "values other than the most frequent", "q1": round_sig(scale.to_units(q1)),
+                     "q3": round_sig(scale.to_units(q3))}
+    iqr = q3 - q1
+    upper = scale.to_units(q3 + k * iqr)
+    lower = 0.0 if scale.log else min(q1 - k * iqr, lowest)
+    evidence |= {"lower_fence": round_sig(lower), "upper_fence": round_sig(upper), "iqr": round_sig(iqr)}
+    return OutlierRule(Check("outliers_far", profile.name, True, None, evidence), scale, lower, upper, (q1, q3))
+
+
+def detachment(con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule) -> dict[str, Any]:
+    """How far the far-out values stand apart from the rest, per side: the widest empty stretch
+    (in IQRs of the scale) between consecutive values whose outer end lies beyond the fence, and
+    how many values lie beyond that stretch. A tail has no such stretch; a stray value has."""
+    assert rule.spread is not None
+    q1, q3 = rule.spread
+    iqr = q3 - q1
+    x, t = rule.scale.sql(rule.check.column), quote_ident(table)
+    sides = [("high", f"{x} >= {sql_number(q3)}", "v - lag(v) OVER (ORDER BY v)",
+              f"v > {sql_number(rule.scale.from_units(rule.upper))}", "v >=")]
+    if not rule.scale.log:
+        sides.append(("low", f"{x} <= {sql_number(q1)}", "lead(v) OVER (ORDER BY v) - v",
+                      f"v < {sql_number(rule.lower)}", "v <="))
+    out: dict[str, Any] = {}
+    for side, near, step, beyond, towards in sides:
+        gap, edge = one_row(con.execute(
+            f"SELECT max(g), arg_max(v, g) FROM (SELECT v, {step} AS g FROM (SELECT {x} AS v FROM {t} "
+            f"WHERE {near})) WHERE {beyond}"))
+        detached = one_row(con.execute(
+            f"SELECT count(*) FROM (SELECT {x} AS v FROM {t}) WHERE {towards} {sql_number(edge)}"))[0] \
+            if edge is not None else 0
+        out |= {f"gap_{side}": round_sig(float(gap or 0) / iqr), f"detached_{side}": int(detached)}
+    return out
+
+
 def _distance_sql(rule: OutlierRule) -> str:
     """How far a value lies from the median on the method's scale (NULL for unflagged rows)."""
     x, median = rule.scale.sql(rule.check.column), sql_number(rule.scale.quartiles[1])
@@ -213,4 +303,6 @@ def outlier_judge(
         return check, None
     chosen = severity["many" if ratio >= settings.warning_ratio else "some"]
     examples = outlier_examples(con, table, rule, measured[(column, f"{test}:top")], limit)
+    if rule.spread is not None:  # the far-out test: how far its values stand apart from the rest
+        evidence |= detachment(con, table, rule)
     return check, Finding(kind=test, severity=chosen, column=column, evidence=evidence, examples=examples)

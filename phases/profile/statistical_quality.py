@@ -35,9 +35,11 @@ from phases.core.manifest import canonical_json
 from phases.core.records import json_scalar, round_sig
 from phases.core.sql import quote_ident, quote_literal
 from phases.profile.outliers import (
+    OUTLIER_TESTS,
     OutlierRule,
     OutlierSettings,
     choose_scale,
+    far_rule,
     iqr_rule,
     modified_z_rule,
     outlier_judge,
@@ -45,6 +47,7 @@ from phases.profile.outliers import (
     outlier_reason,
     scale_measure,
 )
+from phases.profile.placeholders import placeholder_tokens
 from phases.shared.benford import BenfordSettings, benford_judge, benford_measure, benford_reason, spread_check
 from phases.shared.narrow import one_row
 from phases.shared.quality_base import (
@@ -75,6 +78,9 @@ class SentinelSettings(Model):
     min_count: int = Field(3, ge=1)
     spike_ratio: float = Field(5.0, ge=1)
     min_gap: float = Field(0.1, ge=0)
+    placeholder_shape_share: float = Field(0.95, gt=0.5, le=1)
+    placeholder_missing_ratio: float = Field(2.0, ge=1)
+    placeholder_missing_excess: float = Field(0.25, ge=0)
 
 
 class SeveritySettings(Model):
@@ -207,13 +213,14 @@ def sentinel_finding(
 ) -> Finding | None:
     """A placeholder occurring at least min_count times that stands apart from the other values:
     it spikes (spike_ratio times an average other value's count), or it lies beyond all of them
-    with a gap (beyond their usual spacing) of at least min_gap of their range, or (-1, -999) it is
-    the only negative value.
-    A 0 needs the gap: zeros are often legitimately frequent (no discount), so a spike is not enough."""
+    with a gap (beyond their usual spacing) of at least min_gap of their range.
+    A 0 needs the gap: zeros are often legitimately frequent (no discount), so a spike is not enough.
+    It needs at least two other values to stand apart from: in a 0/1 indicator, or a -1/1 sign,
+    either value is data."""
     s, v = settings.sentinels, sentinel.value
     count = measured[(profile.name, sentinel.key)]
     low, high = measured[(profile.name, f"{sentinel.key}:low")], measured[(profile.name, f"{sentinel.key}:high")]
-    if count < s.min_count or low is None:
+    if count < s.min_count or low is None or profile.distinct_count < 3:
         return None
     spike = count / ((profile.non_null_count - count) / (profile.distinct_count - 1))
     below, above = v < low, v > high
@@ -228,7 +235,7 @@ def sentinel_finding(
     elif v == 0:
         flagged = below and low > 0 and apart
     else:
-        flagged = spike >= s.spike_ratio or apart or (v < 0 and below and low >= 0)
+        flagged = spike >= s.spike_ratio or apart  # -1 as often as 0..4 and next to them is one of them
     if not flagged:
         return None
     value = v.isoformat() if isinstance(v, dt.date) else json_scalar(int(v) if float(v).is_integer() else v)
@@ -240,17 +247,23 @@ def sentinel_finding(
 
 def _text_findings(
     con: duckdb.DuckDBPyConnection, table: str, profile: ColumnProfile, measured: Measured,
-    settings: QualitySettings,
+    settings: QualitySettings, others: Sequence[str],
 ) -> list[Finding]:
-    """Placeholder text and whitespace findings, with the values of their first rows."""
+    """Placeholder text (the tokens with evidence, see phases.profile.placeholders) and whitespace
+    findings, with the values of their first rows."""
     name, findings = profile.name, []
-    tokens = measured.get((name, "tokens")) or {}
+    found = measured.get((name, "tokens")) or {}
+    token = _token_sql(quote_ident(name), settings.sentinels.texts) if found else ""
+    tokens, why = placeholder_tokens(con, table, name, token, found, others, settings.sentinels) if found else ({}, {})
     if tokens:
         count = sum(tokens.values())
         evidence = {"count": count, "ratio": round_sig(count / profile.non_null_count),
-                    "values": {k: tokens[k] for k in sorted(tokens)}}
+                    "values": {k: tokens[k] for k in sorted(tokens)}, **why}
+        rows = con.execute(
+            f"SELECT min_by({ROW_ID}, {ROW_ID}, {settings.max_examples}) FROM {quote_ident(table)} "
+            f"WHERE {token} IN ({', '.join(quote_literal(t) for t in sorted(tokens))})").fetchone()
         findings.append(Finding("sentinel_value", settings.severity.sentinel_value, name, evidence,
-                                fetch_examples(con, table, name, measured[(name, "tokens:examples")])))
+                                fetch_examples(con, table, name, rows[0] if rows else None)))
     spaces = measured.get((name, "whitespace"))
     if spaces:
         evidence = {"count": spaces, "ratio": round_sig(spaces / profile.non_null_count)}
@@ -330,7 +343,7 @@ def _plan_tests(
     else:
         checks.append(spread or Check("benford", profile.name, False, benford_why))
     if outlier_why is not None:
-        checks += [Check(test, profile.name, False, outlier_why) for test in ("outliers_iqr", "outliers_modified_z")]
+        checks += [Check(test, profile.name, False, outlier_why) for test in OUTLIER_TESTS]
     return checks, benford, outlier_why is None
 
 
@@ -344,7 +357,8 @@ def _outlier_rules(
     own = Aggregates()
     scale_measure(own, profile, scale)
     measured |= own.run(con, table)
-    return [iqr_rule(profile, scale, settings.outliers), modified_z_rule(profile, scale, measured, settings.outliers)]
+    return [iqr_rule(profile, scale, settings.outliers), modified_z_rule(profile, scale, measured, settings.outliers),
+            far_rule(profile, scale, measured, settings.outliers)]
 
 
 @dataclass(frozen=True)
@@ -441,7 +455,8 @@ def find_quality_findings(
     for profile in columns:
         if profile.text is not None and _grouped(profile):
             measured |= grouped_text_measures(con, table, profile, settings)
-        findings += _text_findings(con, table, profile, measured, settings)
+        others = [p.name for p in columns if p.name != profile.name]
+        findings += _text_findings(con, table, profile, measured, settings, others)
         if profile.text is not None and 2 <= profile.distinct_count <= settings.case_variants_max_distinct:
             findings += case_variants(con, table, profile, settings)
     return _sorted(table_name or table, columns, checks, findings)
