@@ -19,15 +19,14 @@ from phases.core.config import parse_model, read_yaml
 from phases.core.errors import ConfigError
 from phases.entropy.aggregate import noisy_or, score_column
 from phases.entropy.meaning import aggregation_risk, business_meaning, derived_consistency, units
+from phases.entropy.extremes import outliers, wrong_signs
 from phases.entropy.measured import (
     category_consistency,
-    nulls,
-    outliers,
     persistent_shifts,
     relationship_quality,
     type_fidelity,
-    wrong_signs,
 )
+from phases.entropy.missing import nulls
 from phases.entropy.score import detect, score
 from phases.entropy.settings import DIMENSIONS, EntropySettings, ramp
 from tests.entropy_support import REPO, measure, settings, with_annotations
@@ -103,17 +102,24 @@ def test_orphans_score_on_the_foreign_key_with_their_count(measured, s):
 # --- value ---------------------------------------------------------------------------------
 
 
+def null_score(share: float, s: EntropySettings) -> float:
+    n = s.nulls
+    return n.any_score + (n.max_score - n.any_score) * ramp(share, n.start, n.full)
+
+
 def test_nulls_a_category_explains_are_damped_and_say_which_category(measured, s):
     ev, typed = measured
     with duckdb.connect() as con:
         found = nulls(ev, s, typed, con)
     note, memo = only(found, "orders.note"), only(found, "orders.memo")
     assert note.evidence["explained_by"] == "kind" and note.evidence["null_where"] == ["sale"]
-    assert note.score == pytest.approx(ramp(0.8, s.nulls.start, s.nulls.full) * s.nulls.structural_damping, abs=1e-4)
+    assert note.evidence["gain"] == 1.0
+    assert note.score == pytest.approx(null_score(0.8, s) * s.nulls.structural_damping, abs=1e-4)
     assert "explained_by" not in memo.evidence
     memo_nulls = sum(1 for i in range(N) if i % 7 in (1, 4))
     assert memo.evidence["null_count"] == memo_nulls
-    assert memo.score == pytest.approx(ramp(memo_nulls / N, s.nulls.start, s.nulls.full), abs=1e-4)
+    assert memo.score == pytest.approx(null_score(memo_nulls / N, s), abs=1e-4)
+    assert s.weights["nulls"] * memo.score >= s.readiness.investigate  # unexplained: always worth telling
 
 
 def test_one_huge_value_scores_by_what_it_adds_to_the_total(measured, s):
@@ -170,13 +176,20 @@ def annotated(ev, *columns: ColumnAnnotation):
 
 
 def test_an_unclear_name_is_a_business_meaning_finding_and_an_abbreviation_a_small_one(measured, s):
-    ev = annotated(measured[0], annotation("orders", "memo", name_clarity="unclear"),
+    ev = annotated(measured[0], annotation("orders", "memo", name_clarity="unclear", confidence=0.5),
                    annotation("orders", "qty", name_clarity="abbreviated", concept="quantity", role="measure"),
                    annotation("orders", "kind"))
     found = {o.target: o for o in business_meaning(ev, s)}
     assert found["orders.memo"].score == s.semantic.unclear_name_score
     assert found["orders.qty"].score == s.semantic.abbreviated_name_score
     assert "orders.kind" not in found  # a clear attribute with a good annotation
+
+
+def test_an_unclear_name_whose_meaning_the_values_establish_and_an_unknown_concept_are_no_finding(measured, s):
+    ev = annotated(measured[0], annotation("orders", "memo", name_clarity="unclear", concept="vendor",
+                                           confidence=s.semantic.confirmed_confidence),
+                   annotation("orders", "amount", role="measure", concept=None, confidence=0.3))
+    assert business_meaning(ev, s) == []
 
 
 def test_money_without_a_currency_is_a_unit_finding_but_a_quantity_is_not(measured, s):

@@ -17,11 +17,11 @@ from phases.entropy.measured import (
     benford,
     category_consistency,
     join_paths,
-    nulls,
     relationship_quality,
     temporal_drift,
     type_fidelity,
 )
+from phases.entropy.missing import nulls
 from phases.entropy.settings import ramp
 from tests.entropy_support import measure, settings
 from tests.test_entropy import annotated, annotation, only

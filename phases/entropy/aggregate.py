@@ -5,6 +5,13 @@
   dimensions that apply only: a single severe finding keeps (at least) its weighted score,
   several moderate ones add up, and detectors with nothing to say dilute nothing.
 - Compound risks (pairs of dimensions worse together) multiply the column's score.
+- The annotation dimensions (an unclear name, a date's role: what the semantic phase could not
+  establish, not what the data holds) count with their worst finding only and never make a
+  column `blocked`: with or without other findings, they raise its score at most to just below
+  the `blocked` cut.
+- A table scores its own findings (a noisy-or of them) or its worst column, whichever is worse:
+  problems of different columns hit different queries, so they do not add up; the source is as
+  ready as its worst table.
 - Readiness cuts from config: `ready` below `investigate`, `blocked` from `blocked` on.
 """
 
@@ -48,10 +55,21 @@ def _worst_per_dimension(objects: Iterable[EntropyObject]) -> dict[str, EntropyO
     return worst
 
 
+def _combined(weighted: dict[str, float], s: EntropySettings) -> float:
+    """The noisy-or of the data's dimensions, raised by the worst annotation dimension at most to
+    just below `blocked`."""
+    annotation = [w for d, w in weighted.items() if d in s.readiness.annotation_dimensions]
+    data = noisy_or(w for d, w in weighted.items() if d not in s.readiness.annotation_dimensions)
+    if not annotation:
+        return data
+    ceiling = max(data, s.readiness.blocked - 0.001)
+    return min(noisy_or([data, max(annotation)]), ceiling)
+
+
 def score_column(table: str, column: str, objects: list[EntropyObject], s: EntropySettings) -> ColumnEntropy:
     worst = _worst_per_dimension(objects)
     weighted = {d: s.weights[d] * o.score for d, o in worst.items()}  # type: ignore[index]
-    score = noisy_or(weighted.values())
+    score = _combined(weighted, s)
     hits = []
     for rule in s.compound_risks:
         a, b = rule.dimensions
@@ -102,7 +120,7 @@ def aggregate(source: str, columns: list[tuple[str, str]], tables: tuple[str, ..
         own_score = noisy_or(s.weights[d] * o.score for d, o in own.items())  # type: ignore[index]
         cols = [c for c in scored if c.table == table]
         worst_column = max((c.score for c in cols), default=0.0)
-        score = noisy_or([own_score, worst_column])
+        score = max(own_score, worst_column)  # problems of different columns hit different queries: they do not add up
         counts = {r: sum(1 for c in cols if c.readiness == r) for r in ("ready", "investigate", "blocked")}
         reasons = tuple(o.summary for o in sorted(own.values(), key=lambda o: -o.score)
                         if s.weights[o.dimension] * o.score >= s.readiness.investigate)  # type: ignore[index]

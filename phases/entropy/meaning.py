@@ -9,43 +9,35 @@ from pathlib import Path
 from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject
+from phases.entropy.base import finding, fix, pct
 from phases.entropy.evidence import Evidence
-from phases.entropy.measured import finding, fix, pct
 from phases.entropy.reconcile import CopyJoin, conversion_findings
 from phases.entropy.settings import EntropySettings, ramp
 
 
 def business_meaning(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    """A name an agent cannot read, unless its values and relationships establish the meaning
+    firmly (`confirmed_confidence`), and, smaller, an abbreviation. A concept the ontology does not
+    know is not a problem of the data, nor is the annotation's own confidence: neither is scored.
+    The dimension is one of the annotation dimensions: it never blocks a column (aggregate)."""
     m = s.semantic
     out = []
     for a in ev.annotations.columns if ev.annotations else ():
+        if a.name_clarity not in ("unclear", "abbreviated") or a.decided_by == "override":
+            continue
+        unclear = a.name_clarity == "unclear"
+        if unclear and a.confidence >= m.confirmed_confidence:
+            continue
         meaning = f"read as {a.business_name!r}" + (f" (concept {a.concept})" if a.concept else "")
-        if a.name_clarity in ("unclear", "abbreviated"):
-            unclear = a.name_clarity == "unclear"
-            out.append(finding(
-                a.table, a.column, "business_meaning", f"{a.name_clarity}_name",
-                m.unclear_name_score if unclear else m.abbreviated_name_score,
-                f"the name {a.column!r} is {'unclear' if unclear else 'an abbreviation'}; {meaning} from "
-                f"{'its values and relationships' if unclear else 'the ontology'}, confidence {a.confidence:.2f}",
-                {"name_clarity": a.name_clarity, "business_name": a.business_name, "concept": a.concept,
-                 "confidence": a.confidence},
-                (fix("rename the column or declare its meaning in config/semantic.yaml overrides", 1.0),),
-            ))
-        if a.concept is None and a.role in ("measure", "dimension"):
-            out.append(finding(
-                a.table, a.column, "business_meaning", "no_concept", m.no_concept_score,
-                f"no business concept matches this {a.role}: an agent must guess what it holds",
-                {"role": a.role},
-                (fix("declare its concept and a description in config/semantic.yaml overrides", 1.0),),
-            ))
-        if a.decided_by != "override" and a.confidence < m.low_confidence_below:
-            out.append(finding(
-                a.table, a.column, "business_meaning", "low_confidence", m.low_confidence_score,
-                f"its annotation ({a.role}, {meaning}) has confidence {a.confidence:.2f} only",
-                {"confidence": a.confidence, "role": a.role},
-                (fix("confirm the role and concept in config/semantic.yaml overrides", 1.0),),
-                confidence=0.7,
-            ))
+        out.append(finding(
+            a.table, a.column, "business_meaning", f"{a.name_clarity}_name",
+            m.unclear_name_score if unclear else m.abbreviated_name_score,
+            f"the name {a.column!r} is {'unclear' if unclear else 'an abbreviation'}; {meaning} from "
+            f"{'its values and relationships' if unclear else 'the ontology'}, confidence {a.confidence:.2f}",
+            {"name_clarity": a.name_clarity, "business_name": a.business_name, "concept": a.concept,
+             "confidence": a.confidence},
+            (fix("rename the column or declare its meaning in config/semantic.yaml overrides", 1.0),),
+        ))
     return out
 
 

@@ -10,44 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject, Resolution
 from phases.artifacts.relationships import Relationship
 from phases.artifacts.schema_graph import JoinPath, TablePair
-from phases.artifacts.temporal_profiles import LevelShift
-from phases.core.records import round_sig
+from phases.artifacts.temporal_profiles import DriftPair, LevelShift
+from phases.entropy.base import finding, fix, pct
 from phases.entropy.evidence import Evidence
-from phases.entropy.settings import LAYER_OF, EntropySettings, ramp
-
-
-def finding(
-    table: str, column: str | None, dimension: str, detector: str, score: float, summary: str,
-    evidence: Mapping[str, Any], resolutions: tuple[Resolution, ...] = (), confidence: float = 1.0,
-    target_kind: str = "column", target: str | None = None,
-) -> EntropyObject:
-    """An entropy object with its score and confidence rounded for deterministic output."""
-    if target is None:
-        target = f"{table}.{column}" if column is not None else table
-    if column is None and target_kind == "column":
-        target_kind = "table"  # a finding about a whole table
-    return EntropyObject(
-        target_kind=target_kind,  # type: ignore[arg-type]
-        target=target, table=table, column=column, layer=LAYER_OF[dimension], dimension=dimension,
-        detector=detector, score=round(min(1.0, max(0.0, score)), 4), confidence=round(confidence, 4),
-        summary=summary, evidence={k: round_sig(v) if isinstance(v, float) else v for k, v in evidence.items()},
-        resolutions=resolutions,
-    )
-
-
-def fix(action: str, reduction: float, effort: str = "low") -> Resolution:
-    return Resolution(action=action, expected_reduction=round(reduction, 2), effort=effort)  # type: ignore[arg-type]
-
-
-def pct(share: float) -> str:
-    return f"{share:.1%}" if share >= 0.001 else f"{share:.3%}"
-
+from phases.entropy.settings import EntropySettings, ramp
 
 # --- structural ----------------------------------------------------------------------------
 
@@ -201,106 +172,6 @@ def join_paths(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
 # --- value ---------------------------------------------------------------------------------
 
 
-def _foreign_key_columns(ev: Evidence) -> set[tuple[str, str]]:
-    return {(r.child_table, c) for r in ev.relationships.relationships for c in r.child_columns}
-
-
-def category_columns(profiles: Iterable[Any], n: Any) -> list[Any]:
-    """Profiles of the columns whose values are a few categories with enough rows each (text or
-    boolean, not unique), fewest categories first: the columns that can explain a pattern (where
-    a column is NULL, where a reconciliation applies) without chance doing it."""
-    return sorted(
-        (p for p in profiles
-         if p.type in ("text", "boolean") and not p.unique
-         and 2 <= p.distinct_count <= min(n.structural_max_categories, p.rows / n.structural_min_rows_per_category)),
-        key=lambda p: (p.distinct_count, p.name),
-    )
-
-
-def _null_patterns(con: Any, path: Path, profiles: Mapping[str, Any], columns: list[str],
-                   n: Any) -> dict[str, tuple[str, float, list[str]]]:
-    """For each of `columns`, the low-cardinality column whose categories best decide where it
-    is NULL, when one decides it almost entirely: column -> (that column, purity, the categories
-    where it is NULL). One grouped scan per category column covers every column with nulls."""
-    from phases.core.sql import quote_ident, quote_literal
-
-    candidates = category_columns(profiles.values(), n)[: n.structural_max_candidates]
-    best: dict[str, tuple[str, float, list[str]]] = {}
-    for cat in candidates:
-        others = [c for c in columns if c != cat.name]
-        if not others:
-            continue
-        counts = ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in others)
-        rows = con.execute(
-            f"SELECT {quote_ident(cat.name)}::VARCHAR, count(*), {counts} "
-            f"FROM read_parquet({quote_literal(str(path))}) GROUP BY 1"
-        ).fetchall()
-        total = sum(r[1] for r in rows)
-        for i, column in enumerate(others, start=2):
-            purity = sum(max(r[i], r[1] - r[i]) for r in rows) / total if total else 0.0
-            if purity >= n.structural_purity and (column not in best or purity > best[column][1]):
-                best[column] = (cat.name, purity, sorted(str(r[0]) for r in rows if r[i] > r[1] - r[i]))
-    return best
-
-
-def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
-    n = s.nulls
-    references = _foreign_key_columns(ev)
-    out = []
-    for table, profiles in ev.profiles.items():
-        scored = {}
-        for name, p in profiles.items():
-            if not p.rows or not p.null_count:
-                continue
-            optional = (table, name) in references
-            score = ramp(p.null_ratio, n.start, n.full) * (n.optional_reference_damping if optional else 1.0)
-            annotation = ev.annotation(table, name)
-            if annotation is not None:  # a NULL group in a GROUP BY shows itself; a NULL in a SUM does not
-                score *= n.role_damping.get(annotation.role, 1.0)
-            scored[name] = (p, optional, score)
-        worth = [name for name, (_, _, score) in scored.items() if score >= s.readiness.min_reported_score]
-        patterns = _null_patterns(con, typed[table], profiles, worth, n) if worth and table in typed else {}
-        for name, (p, optional, score) in scored.items():
-            what = "optional reference: a NULL may mean 'no parent'" if optional else "NULL"
-            summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are {what}; COUNT(column), AVG "
-                       "and filters silently skip them")
-            evidence: dict[str, Any] = {"null_count": p.null_count, "rows": p.rows, "null_ratio": p.null_ratio,
-                                        "optional_reference": optional}
-            if name in patterns:
-                cat, purity, where = patterns[name]
-                score *= n.structural_damping
-                shown = ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
-                summary = (f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are NULL, by structure: "
-                           f"{pct(purity)} of rows follow {cat!r} (NULL where it is {shown or 'rare'}); filter on "
-                           f"{cat!r} rather than reading NULL as zero or unknown")
-                evidence.update(explained_by=cat, purity=purity, null_where=where[:20])
-            out.append(finding(
-                table, name, "nulls", "null_ratio", score, summary, evidence,
-                (fix("declare what a NULL means here (unknown, not applicable, zero)", 0.8),),
-            ))
-    for table, profile in ev.table_profiles.items():
-        if profile.rows == 0:
-            out.append(finding(
-                table, None, "nulls", "empty_table", n.empty_table_score,
-                f"{table} has no rows: every query over it returns nothing, and joins to it drop everything",
-                {"rows": 0}, (fix(f"check that {ev.imports[table].file if table in ev.imports else table} "
-                                  "is the complete export", 1.0),),
-                target_kind="table", target=table,
-            ))
-    for table, q in ev.quality.items():
-        for f in q.findings:
-            if f.kind == "sentinel_value" and f.column:
-                value = f.examples[0].value if f.examples else f.evidence.get("value")
-                out.append(finding(
-                    table, f.column, "nulls", "sentinel", n.sentinel_score,
-                    f"the value {value!r} occurs {f.evidence.get('count', '?')} times and looks like a placeholder "
-                    "for a missing value, posing as data",
-                    {**f.evidence, "value": value},
-                    (fix(f"declare {value!r} a null value in config/null_values.yaml", 1.0),),
-                ))
-    return out
-
-
 def category_consistency(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     c = s.categories
     out = []
@@ -378,17 +249,27 @@ def persistent_shifts(shifts: Iterable[LevelShift]) -> list[LevelShift]:
     return kept
 
 
+def _drift_score(pair: DriftPair, t: Any) -> tuple[float, float]:
+    """A drifting pair's score and confidence: its PSI on the ramp, scaled by how many rows the
+    smaller of its two periods has (a PSI over a handful of rows is mostly noise)."""
+    confidence = min(1.0, min(pair.rows_start, pair.rows_end) / t.min_period_rows)
+    return ramp(pair.psi, t.psi_start, t.psi_full) * confidence, confidence
+
+
 def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    """Distribution drift and lasting level shifts of measures over each time axis. A column the
+    temporal phase found to be a function of the date (a calendar part, a sequence number: it
+    changes with time by definition) carries no drift. Of a column's drifting period pairs the one
+    that scores highest counts, not the largest raw PSI, which a small edge period can hold."""
     t = s.temporal
     out = []
     for table, profiles in ev.temporal.items():
-        for date_column in profiles.columns:
+        for date_column in (*profiles.columns, *getattr(profiles, "axes", ())):
             for drift in date_column.drift:
-                if not drift.found or not drift.drifting:
+                if not drift.found or not drift.drifting or getattr(drift, "function_of", None):
                     continue
-                worst = max(drift.drifting, key=lambda d: d.psi)
-                confidence = min(1.0, min(worst.rows_start, worst.rows_end) / t.min_period_rows)
-                score = ramp(worst.psi, t.psi_start, t.psi_full) * confidence
+                worst = max(drift.drifting, key=lambda d: (_drift_score(d, t)[0], d.psi, d.start))
+                score, confidence = _drift_score(worst, t)
                 out.append(finding(
                     table, drift.column, "temporal_drift", "distribution_drift", score,
                     f"its distribution changes between {worst.start} and {worst.end} (PSI {worst.psi:.2f}, "
@@ -426,93 +307,4 @@ def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                     (fix(f"find what changed at {worst_shift.period} before trending {column}", 0.5, "medium"),),
                     confidence=0.8,
                 ))
-    return out
-
-
-def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: Any) -> list[EntropyObject]:
-    """Outliers scored by what they do to a SUM: the share of the column's total (sum of |x|)
-    they hold, measured on the typed table between the statistical_quality phase's fences
-    (the robust z fences where present, else Tukey's). A few tiny values below the fence of a
-    skewed column change nothing; one huge invoice changes every total."""
-    from phases.core.sql import quote_ident, quote_literal
-
-    o = s.outliers
-    out = []
-    for table, q in ev.quality.items():
-        by_column: dict[str, dict[str, Any]] = {}
-        for f in q.findings:
-            if f.kind in ("outliers_modified_z", "outliers_iqr") and f.column:
-                current = by_column.get(f.column)
-                if current is None or f.kind == "outliers_modified_z":
-                    by_column[f.column] = {**f.evidence, "method": f.kind, "examples": f.examples}
-        for column, e in sorted(by_column.items()):
-            if table not in typed or e.get("lower_fence") is None or e.get("upper_fence") is None:
-                continue
-            x = f"TRY_CAST({quote_ident(column)} AS DOUBLE)"
-            if e.get("scale") == "log10_magnitude":  # fences on the size of the values, whatever their sign
-                x = f"abs({x})"
-            lo, hi = float(e["lower_fence"]), float(e["upper_fence"])
-            beyond = f"({x} > {hi!r} OR ({x} < {lo!r} AND {x} <> 0))"  # zeros have no magnitude to judge
-            excess, total, count, high, values = con.execute(
-                f"SELECT sum(abs({x}) - {abs(hi)!r}) FILTER (WHERE abs({x}) > {abs(hi)!r}), sum(abs({x})), "
-                f"count(*) FILTER (WHERE {beyond}), count(*) FILTER (WHERE abs({x}) > {abs(hi)!r}), count({x}) "
-                f"FROM read_parquet({quote_literal(str(typed[table]))})"
-            ).fetchone()
-            if not total or not count:
-                continue
-            # what the extreme values add beyond the fence, as a share of the total: a value ten
-            # times the fence distorts a SUM, a tail just past it does not
-            mass = float(excess or 0) / float(total)
-            share = float(e.get("ratio") or 0)
-            annotation = ev.annotation(table, column)
-            summed = annotation is None or annotation.aggregation in (None, "additive")
-            # what distorts a SUM is the mass beyond the fence; a price or a rate is averaged, where
-            # the share of large values is what counts (tiny ones barely move an average)
-            high_share = high / values if values else 0.0
-            score = (ramp(mass, o.mass_start, o.mass_full) if summed
-                     else ramp(high_share, o.share_start, o.share_full))
-            tail = share > o.heavy_tail_share
-            if tail:
-                score *= o.heavy_tail_damping
-            examples = ", ".join(repr(ex.value) for ex in e["examples"][:3])
-            out.append(finding(
-                table, column, "outliers", "outlier_mass", score,
-                f"{count} values ({pct(share)}) lie beyond the fences {lo:.4g}..{hi:.4g}"
-                + (f", e.g. {examples}" if examples else "")
-                + (f"; beyond the fence they add {pct(mass)} to the column's total" if summed
-                   else "; they pull any average of this column")
-                + (" (so many that they are the column's own tail)" if tail else ""),
-                {"outliers": count, "share": share, "mass_share": mass, "lower_fence": lo, "upper_fence": hi,
-                 "above_fence": high, "method": e["method"], "scale": e.get("scale"), "heavy_tail": tail},
-                (fix(f"exclude or verify the {count} extreme values before summing or averaging", 1.0),
-                 fix("use the median instead of the mean", 0.5)),
-                confidence=0.8 if tail else 1.0,
-            ))
-    return out
-
-
-def wrong_signs(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
-    """A measure that is almost never negative but has a few negative values: the negatives are
-    more likely errors (or unmarked reversals) than data."""
-    o = s.outliers
-    out = []
-    for table, profiles in ev.profiles.items():
-        for name, p in profiles.items():
-            num = p.numeric
-            if num is None or not num.negative_count or not p.non_null_count:
-                continue
-            annotation = ev.annotation(table, name)
-            if annotation is not None and annotation.role != "measure":
-                continue
-            share = num.negative_count / p.non_null_count
-            if share > o.sign_max_share:
-                continue
-            out.append(finding(
-                table, name, "outliers", "wrong_sign", ramp(share, o.sign_start, o.sign_full),
-                f"{num.negative_count} values ({pct(share)}) are negative in a column that is otherwise never "
-                "negative: reversals or sign errors that cancel out real amounts in a SUM",
-                {"negative_count": num.negative_count, "non_null": p.non_null_count, "negative_share": share},
-                (fix("check whether the negative values are reversals; if not, correct their sign", 1.0, "medium"),),
-                confidence=0.8,
-            ))
     return out

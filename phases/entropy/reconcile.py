@@ -18,8 +18,9 @@ from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject
 from phases.core.sql import quote_ident, quote_literal
+from phases.entropy.base import finding, fix, pct
 from phases.entropy.evidence import Evidence
-from phases.entropy.measured import category_columns, finding, fix, pct
+from phases.entropy.missing import category_columns
 from phases.entropy.settings import EntropySettings, ramp
 
 

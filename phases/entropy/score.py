@@ -1,8 +1,9 @@
 """The entropy phase: how far an agent can trust each column, table and join of a source.
 
 Reads what every earlier phase measured (see entropy.evidence), runs the detectors of the
-four layers (entropy.measured: structural and value; entropy.meaning: semantic and
-computational, with entropy.reconcile for copies across a join), aggregates their verdicts
+four layers (entropy.measured: structural and value, with entropy.missing for NULLs and
+duplicates and entropy.extremes for outliers; entropy.meaning: semantic and computational, with
+entropy.reconcile for copies across a join), aggregates their verdicts
 into scores and readiness (entropy.aggregate), and writes three artifacts (the documents are
 built by entropy.document):
 
@@ -28,6 +29,7 @@ from phases.core.manifest import write_atomically
 from phases.entropy.aggregate import aggregate
 from phases.entropy.document import build_context, render_markdown
 from phases.entropy.evidence import Evidence, load_evidence
+from phases.entropy.extremes import outliers, wrong_signs
 from phases.entropy.meaning import (
     aggregation_risk,
     business_meaning,
@@ -40,17 +42,15 @@ from phases.entropy.measured import (
     benford,
     category_consistency,
     join_paths,
-    nulls,
-    outliers,
     relationship_quality,
     temporal_drift,
     type_fidelity,
-    wrong_signs,
 )
+from phases.entropy.missing import duplicate_rows, nulls
 from phases.entropy.settings import EntropySettings
 
 DETECTORS = (
-    type_fidelity, relationship_quality, join_paths,
+    type_fidelity, relationship_quality, join_paths, duplicate_rows,
     category_consistency, benford, temporal_drift, wrong_signs,
     business_meaning, units, time_roles,
     validations, aggregation_risk,

@@ -4,29 +4,29 @@ out-of-range values are errors naming the key)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from phases.artifacts.annotations import Role
 from phases.core.config import Model
 
 Unit = Field(ge=0, le=1)
 
 DIMENSIONS = (
-    "type_fidelity", "relationship_quality", "join_path",
+    "type_fidelity", "relationship_quality", "join_path", "duplicate_rows",
     "nulls", "outliers", "benford", "temporal_drift", "category_consistency",
     "business_meaning", "units", "time_role",
     "derived_consistency", "validation", "aggregation_risk",
 )
 Dimension = Literal[
-    "type_fidelity", "relationship_quality", "join_path",
+    "type_fidelity", "relationship_quality", "join_path", "duplicate_rows",
     "nulls", "outliers", "benford", "temporal_drift", "category_consistency",
     "business_meaning", "units", "time_role",
     "derived_consistency", "validation", "aggregation_risk",
 ]
 LAYER_OF: dict[str, str] = {
     "type_fidelity": "structural", "relationship_quality": "structural", "join_path": "structural",
+    "duplicate_rows": "structural",
     "nulls": "value", "outliers": "value", "benford": "value", "temporal_drift": "value",
     "category_consistency": "value",
     "business_meaning": "semantic", "units": "semantic", "time_role": "semantic",
@@ -59,6 +59,7 @@ class Readiness(Model):
     blocked: float = Field(0.7, gt=0, le=1)
     top_dimensions: int = Field(3, ge=1, le=20)
     min_reported_score: float = Field(0.05, ge=0, le=1)
+    annotation_dimensions: tuple[Dimension, ...] = ()
 
     @model_validator(mode="after")
     def _ordered(self) -> Readiness:
@@ -89,20 +90,36 @@ class RelationshipThresholds(Model):
 
 
 class Nulls(Ramp):
+    any_score: float = Unit
     start: float = Unit
     full: float = Unit
+    max_score: float = Unit
+    optional_reference_min_share: float = Unit
     optional_reference_damping: float = Unit
-    role_damping: dict[Role, Annotated[float, Field(ge=0, le=1)]] = {}
     sentinel_score: float = Unit
     empty_table_score: float = Unit
-    structural_purity: float = Field(ge=0.5, le=1)
+    structural_min_gain: float = Field(gt=0, le=1)
     structural_damping: float = Unit
     structural_max_categories: int = Field(ge=2, le=10_000)
     structural_min_rows_per_category: int = Field(ge=1, le=1_000_000)
     structural_max_candidates: int = Field(ge=0, le=100)
 
+    @model_validator(mode="after")
+    def _scores(self) -> Nulls:
+        if self.max_score < self.any_score:
+            raise ValueError("max_score must be at least any_score")
+        return self
+
+
+class Duplicates(Model):
+    any_score: float = Unit
+    full: float = Field(gt=0, le=1)
+
 
 class Outliers(Ramp):
+    extreme_score: float = Unit
+    detached_gap: float = Field(ge=0, le=1000)
+    detached_max_share: float = Unit
     mass_start: float = Unit
     mass_full: float = Unit
     share_start: float = Unit
@@ -137,10 +154,8 @@ class Categories(Model):
 
 class Semantic(Model):
     unclear_name_score: float = Unit
+    confirmed_confidence: float = Unit
     abbreviated_name_score: float = Unit
-    no_concept_score: float = Unit
-    low_confidence_below: float = Unit
-    low_confidence_score: float = Unit
     measure_without_unit_score: float = Unit
     mixed_units_score: float = Unit
     unclear_time_role_score: float = Unit
@@ -183,6 +198,7 @@ class EntropySettings(Model):
     type_fidelity: TypeFidelity
     relationships: RelationshipThresholds
     nulls: Nulls
+    duplicates: Duplicates
     outliers: Outliers
     benford: Benford
     temporal: Temporal

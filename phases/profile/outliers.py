@@ -237,26 +237,31 @@ def far_rule(
 
 def detachment(con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule) -> dict[str, Any]:
     """How far the far-out values stand apart from the rest, per side: the widest empty stretch
-    (in IQRs of the scale) between consecutive values whose outer end lies beyond the fence, and
-    how many values lie beyond that stretch. A tail has no such stretch; a stray value has."""
+    between consecutive values whose outer end lies beyond the fence (`gap_*`), how many values lie
+    beyond it (`detached_*`) and how wide the occupied stretch is from the quartile to its inner end
+    (`span_*`), both in IQRs of the scale. A tail has no such stretch; a stray value has one wider
+    than everything between it and the bulk (a wind speed of 1,048 beyond readings up to 165),
+    which a gap in a small discrete domain (no storm in February or March) is not."""
     assert rule.spread is not None
     q1, q3 = rule.spread
     iqr = q3 - q1
     x, t = rule.scale.sql(rule.check.column), quote_ident(table)
-    sides = [("high", f"{x} >= {sql_number(q3)}", "v - lag(v) OVER (ORDER BY v)",
-              f"v > {sql_number(rule.scale.from_units(rule.upper))}", "v >=")]
+    sides = [("high", f"{x} >= {sql_number(q3)}", "lag(v) OVER (ORDER BY v)",
+              f"v > {sql_number(rule.scale.from_units(rule.upper))}", "v >=", q3)]
     if not rule.scale.log:
-        sides.append(("low", f"{x} <= {sql_number(q1)}", "lead(v) OVER (ORDER BY v) - v",
-                      f"v < {sql_number(rule.lower)}", "v <="))
+        sides.append(("low", f"{x} <= {sql_number(q1)}", "lead(v) OVER (ORDER BY v)",
+                      f"v < {sql_number(rule.lower)}", "v <=", q1))
     out: dict[str, Any] = {}
-    for side, near, step, beyond, towards in sides:
-        gap, edge = one_row(con.execute(
-            f"SELECT max(g), arg_max(v, g) FROM (SELECT v, {step} AS g FROM (SELECT {x} AS v FROM {t} "
-            f"WHERE {near})) WHERE {beyond}"))
+    for side, near, neighbour, beyond, towards, quartile in sides:
+        gap, edge, inner = one_row(con.execute(
+            f"SELECT max(abs(v - w)), arg_max(v, abs(v - w)), arg_max(w, abs(v - w)) FROM (SELECT v, {neighbour} AS w "
+            f"FROM (SELECT {x} AS v FROM {t} WHERE {near})) WHERE {beyond}"))
         detached = one_row(con.execute(
             f"SELECT count(*) FROM (SELECT {x} AS v FROM {t}) WHERE {towards} {sql_number(edge)}"))[0] \
             if edge is not None else 0
-        out |= {f"gap_{side}": round_sig(float(gap or 0) / iqr), f"detached_{side}": int(detached)}
+        span = abs(float(inner) - quartile) / iqr if inner is not None else 0.0
+        out |= {f"gap_{side}": round_sig(float(gap or 0) / iqr), f"detached_{side}": int(detached),
+                f"span_{side}": round_sig(span)}
     return out
 
 

@@ -1,0 +1,224 @@
+"""Entropy detectors of what is missing or doubled: NULLs (with the column that explains them,
+when one does), placeholders posing as data, empty tables and exact duplicate rows.
+
+A NULL an agent has not been told about silently changes COUNT, AVG and every filter, whatever
+share of the column it is, so any unexplained NULL is a reason to investigate; NULLs say what
+cannot be answered, not that SQL goes wrong, so on their own they stay below `blocked`. They are
+by design, and damped, when the data explains them:
+
+- a category of the same row decides them (`status` <> 'hurricane' -> no category), measured
+  as the share of NULL/non-NULL a column's categories predict beyond what always guessing the
+  majority would (Goodman and Kruskal's lambda): a column that is 98% NULL is not "explained"
+  by any category because 98% of rows follow it;
+- they are the roots of a hierarchy (a self-reference), or the "no parent" of an optional
+  relationship: a reference that is NULL on a substantial share of its rows. A reference that is
+  set almost everywhere and NULL on a few rows has gaps, not an optional parent.
+
+When the explaining column is ordered (a year, a date) and the NULLs fill one end of it, they are
+a coverage gap ("not recorded before 2004"): that is reported, not damped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phases.artifacts.column_profiles import ColumnProfile
+from phases.artifacts.entropy_scores import EntropyObject
+from phases.core.sql import quote_ident, quote_literal
+from phases.entropy.base import finding, fix, pct
+from phases.entropy.evidence import Evidence
+from phases.entropy.settings import EntropySettings, Nulls, ramp
+
+ORDERED = ("integer", "date", "timestamp")  # explaining columns whose categories have an order
+
+
+def references(ev: Evidence) -> dict[tuple[str, str], bool]:
+    """The foreign key columns of accepted relationships: (table, column) -> whether the key
+    refers to its own table (a hierarchy)."""
+    out: dict[tuple[str, str], bool] = {}
+    for r in ev.relationships.relationships:
+        for c in r.child_columns:
+            out[(r.child_table, c)] = out.get((r.child_table, c), False) or r.child_table == r.parent_table
+    return out
+
+
+def category_columns(profiles: Iterable[Any], n: Any, types: tuple[str, ...] = ("text", "boolean")) -> list[Any]:
+    """Profiles of the columns whose values are a few categories with enough rows each (of the
+    given types, not unique), fewest categories first: the columns that can explain a pattern
+    (where a column is NULL, where a reconciliation applies) without chance doing it."""
+    return sorted(
+        (p for p in profiles
+         if p.type in types and not p.unique
+         and 2 <= p.distinct_count <= min(n.structural_max_categories, p.rows / n.structural_min_rows_per_category)),
+        key=lambda p: (p.distinct_count, p.name),
+    )
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """The column whose categories decide where another column is NULL."""
+
+    column: str
+    gain: float  # lambda: the share of the majority guess's errors its categories remove
+    purity: float  # share of rows whose NULL-ness their category's majority predicts
+    null_where: tuple[str, ...]  # the categories where the column is mostly NULL
+    edge: str | None = None  # an ordered column whose NULL categories fill one end: "before X" / "after X"
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    return (0, value) if isinstance(value, int | float | dt.date | dt.datetime) else (1, str(value))
+
+
+def _edge(groups: list[tuple[Any, int, int]]) -> str | None:
+    """For an ordered column's categories (value, rows, nulls), 'before V' / 'after V' when the
+    mostly-NULL ones are exactly the first (last) few, with at least one of each kind."""
+    ordered = sorted((g for g in groups if g[0] is not None), key=lambda g: _sort_key(g[0]))
+    flags = [nulls > rows - nulls for _, rows, nulls in ordered]
+    if len(ordered) < 3 or all(flags) or not any(flags):
+        return None
+    first_set = flags.index(False)
+    if not any(flags[first_set:]):  # NULL up to some value, set from then on
+        return f"before {ordered[first_set][0]}"
+    last_set = len(flags) - 1 - flags[::-1].index(False)
+    if all(flags[last_set + 1:]) and not any(flags[: last_set + 1]):
+        return f"after {ordered[last_set][0]}"
+    return None
+
+
+def null_patterns(con: Any, path: Path, profiles: Mapping[str, ColumnProfile], columns: list[str],
+                  n: Nulls) -> dict[str, Pattern]:
+    """For each of `columns`, the low-cardinality column whose categories best decide where it
+    is NULL, when it decides it beyond chance (lambda at least `structural_min_gain`). Text,
+    boolean and integer or date columns with few values are tried, fewest categories first; one
+    grouped scan per candidate covers every column with nulls."""
+    candidates = category_columns(profiles.values(), n, ("text", "boolean", *ORDERED))[: n.structural_max_candidates]
+    best: dict[str, Pattern] = {}
+    for cat in candidates:
+        others = [c for c in columns if c != cat.name]
+        if not others:
+            continue
+        counts = ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in others)
+        # rows where the category itself is NULL say nothing: missing together is not a design
+        rows = con.execute(
+            f"SELECT {quote_ident(cat.name)}, count(*), {counts} "
+            f"FROM read_parquet({quote_literal(str(path))}) WHERE {quote_ident(cat.name)} IS NOT NULL GROUP BY 1"
+        ).fetchall()
+        total = sum(r[1] for r in rows)
+        for i, column in enumerate(others, start=2):
+            nulls = sum(r[i] for r in rows)
+            majority = max(nulls, total - nulls)
+            if not total or majority == total:
+                continue
+            purity = sum(max(r[i], r[1] - r[i]) for r in rows) / total
+            gain = (purity * total - majority) / (total - majority)
+            if gain >= n.structural_min_gain and (column not in best or gain > best[column].gain):
+                where = tuple(sorted(str(r[0]) for r in rows if r[i] > r[1] - r[i]))
+                edge = _edge([(r[0], r[1], r[i]) for r in rows]) if cat.type in ORDERED else None
+                best[column] = Pattern(cat.name, gain, purity, where, edge)
+    return best
+
+
+def _shown(where: tuple[str, ...]) -> str:
+    return ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
+
+
+def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | None,
+                  reference: bool | None) -> EntropyObject:
+    """One column's NULLs: unexplained, a coverage gap, by structure, or an optional reference."""
+    share = p.null_ratio
+    score = n.any_score + (n.max_score - n.any_score) * ramp(share, n.start, n.full)
+    counted = f"{p.null_count} of {p.rows} values ({pct(share)}) are NULL"
+    evidence: dict[str, Any] = {"null_count": p.null_count, "rows": p.rows, "null_ratio": share,
+                                "optional_reference": False}
+    resolution = fix("declare what a NULL means here (unknown, not applicable, zero)", 0.8)
+    if pattern is not None:
+        evidence.update(explained_by=pattern.column, gain=pattern.gain, purity=pattern.purity,
+                        null_where=list(pattern.null_where[:20]))
+    if pattern is not None and pattern.edge is not None:
+        evidence["coverage"] = pattern.edge
+        summary = (f"{counted}: not recorded {pattern.edge.replace(' ', f' {pattern.column} ', 1)}; comparisons "
+                   f"across {pattern.column!r} mix recorded and unrecorded periods")
+        resolution = fix(f"restrict questions about {p.name} to the rows where it was recorded", 0.8)
+    elif pattern is not None:
+        score *= n.structural_damping
+        summary = (f"{counted}, by structure: where {pattern.column!r} is {_shown(pattern.null_where) or 'rare'} "
+                   f"({pct(pattern.purity)} of rows follow it); filter on {pattern.column!r} rather than reading "
+                   "NULL as zero or unknown")
+    elif reference:
+        score *= n.optional_reference_damping
+        evidence["optional_reference"] = True
+        summary = f"{counted}: the roots of the hierarchy, which have no parent"
+    elif reference is not None and share >= n.optional_reference_min_share:
+        score *= n.optional_reference_damping
+        evidence["optional_reference"] = True
+        summary = f"{counted}: an optional reference, NULL where there is no parent; an inner join drops those rows"
+    elif reference is not None:
+        summary = (f"{counted} in a reference that is set everywhere else: an inner join silently drops these rows, "
+                   "and COUNT and filters skip them")
+    else:
+        summary = f"{counted} with no column that explains them; COUNT(column), AVG and filters silently skip them"
+    return finding(table, p.name, "nulls", "null_ratio", score, summary, evidence, (resolution,))
+
+
+def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
+    n = s.nulls
+    refs = references(ev)
+    out = []
+    for table, profiles in ev.profiles.items():
+        with_nulls = [p for p in profiles.values() if p.rows and p.null_count]
+        patterns = null_patterns(con, typed[table], profiles, [p.name for p in with_nulls], n) \
+            if with_nulls and table in typed else {}
+        out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name))) for p in with_nulls]
+    for table, profile in ev.table_profiles.items():
+        if profile.rows == 0:
+            out.append(finding(
+                table, None, "nulls", "empty_table", n.empty_table_score,
+                f"{table} has no rows: every query over it returns nothing, and joins to it drop everything",
+                {"rows": 0}, (fix(f"check that {ev.imports[table].file if table in ev.imports else table} "
+                                  "is the complete export", 1.0),),
+                target_kind="table", target=table,
+            ))
+    return out + placeholders(ev, s)
+
+
+def placeholders(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    """The statistical_quality phase's placeholders (values that stand apart as a missing value would)."""
+    out = []
+    for table, q in ev.quality.items():
+        for f in q.findings:
+            if f.kind == "sentinel_value" and f.column:
+                value = f.examples[0].value if f.examples else f.evidence.get("value")
+                out.append(finding(
+                    table, f.column, "nulls", "sentinel", s.nulls.sentinel_score,
+                    f"the value {value!r} occurs {f.evidence.get('count', '?')} times and looks like a placeholder "
+                    "for a missing value, posing as data",
+                    {**f.evidence, "value": value},
+                    (fix(f"declare {value!r} a null value in config/null_values.yaml", 1.0),),
+                ))
+    return out
+
+
+def duplicate_rows(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    """Rows equal in every column to an earlier row: COUNT(*) and every SUM count them twice."""
+    d = s.duplicates
+    out = []
+    for table, profile in ev.table_profiles.items():
+        dup = profile.duplicates
+        if not dup.rows or not profile.rows:
+            continue
+        share = dup.rows / profile.rows
+        examples = "; ".join("rows " + ", ".join(map(str, ids)) for ids in dup.examples[:3])
+        out.append(finding(
+            table, None, "duplicate_rows", "exact_duplicates", d.any_score + (1 - d.any_score) * ramp(share, 0, d.full),
+            f"{dup.rows} rows of {table} ({pct(share)}) repeat an earlier row in every column ({dup.groups} groups"
+            + (f", e.g. {examples}" if examples else "") + "): COUNT(*) and SUM count them twice",
+            {"duplicate_rows": dup.rows, "groups": dup.groups, "rows": profile.rows, "share": share,
+             "examples": [list(ids) for ids in dup.examples[:5]]},
+            (fix("deduplicate (SELECT DISTINCT) unless repeated identical rows are real events", 1.0),),
+            target_kind="table", target=table,
+        ))
+    return out
