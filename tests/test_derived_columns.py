@@ -203,3 +203,36 @@ def test_a_copy_across_a_relationship_is_reported_down_to_its_own_lower_match_ra
     strict = settings(derived={"copy_across_min_match_rate": 0.95})
     _, _, found, _ = analyse_join(con, {"lines": "lines", "headers": "headers"}, join, profiles, strict)
     assert [d.formula for d in found if d.formula == "lines.paid = headers.price"] == []
+
+
+# --- relations that hold by accident --------------------------------------------------------
+
+
+def test_equal_small_integers_are_not_a_copy_when_chance_explains_them(con):
+    """Two counts that are 1 on most rows are equal on most rows: that is chance, not a copy."""
+    a = [1 if i % 10 else 2 for i in range(200)]
+    b = [1 if i % 11 else 0 for i in range(200)]
+    found = derived(con, {"a": ("BIGINT", a), "b": ("BIGINT", b)}, min_match_rate=0.8)
+    assert found == {}
+
+
+def test_a_real_copy_is_measured_against_its_chance_rate(con):
+    found = derived(con, {"qty": ("BIGINT", QTY), "rate": ("DOUBLE", RATE), "again": ("DOUBLE", RATE)})
+    d = found["again = rate"]
+    assert d.match_rate == 1.0 and d.chance_match_rate is not None and d.chance_match_rate < 0.2
+
+
+def test_values_with_a_large_offset_match_only_within_their_own_spread(con):
+    """A decimal year (2000.04, 2000.08, ...) is not a copy of the year, though 0.1% of 2000 is 2."""
+    year = [2000 + i // 12 for i in range(120)]
+    date = [round(2000 + i / 12, 3) for i in range(120)]
+    found = derived(con, {"year": ("BIGINT", year), "date": ("DOUBLE", date)})
+    assert found == {}
+
+
+def test_a_division_by_a_column_that_is_one_wherever_it_matches_is_no_relation(con):
+    """total = rate / flag holds on every row where flag is not 0, but flag is 1 there: x / 1 is x."""
+    flag = [1.0] * 12 + [0.0] * (N - 12)
+    total = [r if i < 12 else r * 3 for i, r in enumerate(RATE)]
+    found = derived(con, {"flag": ("DOUBLE", flag), "rate": ("DOUBLE", RATE), "total": ("DOUBLE", total)})
+    assert [f for f in found if "flag" in f] == []

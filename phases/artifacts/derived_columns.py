@@ -38,6 +38,9 @@ class DerivedColumn:
     mismatches: tuple[Mismatch, ...]  # the first mismatching rows by row id
     compared_in: str  # the table whose rows were compared (the child table of a relationship)
     via: str | None = None  # the relationship id for a relation across tables
+    # how often it holds by chance: the match rate on a sample when each target meets another row's
+    # operands (None when not measured, as for sums of children)
+    chance_match_rate: float | None = None
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,9 @@ def null_patterns(con: Any, path: Path, profiles: Mapping[str, ColumnProfile], c
     is NULL, when it decides it beyond chance (lambda at least `structural_min_gain`). Text,
     boolean and integer or date columns with few values are tried, fewest categories first; one
     grouped scan per candidate covers every column with nulls."""
-    candidates = category_columns(profiles.values(), n, ("text", "boolean", *ORDERED))[: n.structural_max_candidates]
+    # categories proper first (a status, a flag), then few-valued numbers and dates (an indicator, a year)
+    candidates = (category_columns(profiles.values(), n)
+                  + category_columns(profiles.values(), n, ORDERED))[: n.structural_max_candidates]
     best: dict[str, Pattern] = {}
     for cat in candidates:
         others = [c for c in columns if c != cat.name]
@@ -214,8 +216,9 @@ def duplicate_rows(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
         examples = "; ".join("rows " + ", ".join(map(str, ids)) for ids in dup.examples[:3])
         out.append(finding(
             table, None, "duplicate_rows", "exact_duplicates", d.any_score + (1 - d.any_score) * ramp(share, 0, d.full),
-            f"{dup.rows} rows of {table} ({pct(share)}) repeat an earlier row in every column ({dup.groups} groups"
-            + (f", e.g. {examples}" if examples else "") + "): COUNT(*) and SUM count them twice",
+            f"{dup.rows} exact duplicate rows in {table} ({pct(share)}): they repeat an earlier row in every column "
+            f"({dup.groups} groups" + (f", e.g. {examples}" if examples else "") + "), so COUNT(*) and SUM count "
+            "them twice",
             {"duplicate_rows": dup.rows, "groups": dup.groups, "rows": profile.rows, "share": share,
              "examples": [list(ids) for ids in dup.examples[:5]]},
             (fix("deduplicate (SELECT DISTINCT) unless repeated identical rows are real events", 1.0),),

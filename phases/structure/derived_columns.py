@@ -28,7 +28,7 @@ the target and at least one operand); ratios leave out a zero divisor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING
@@ -61,7 +61,8 @@ class DerivedSettings(Model):
     relative_tolerance: float = Field(0.001, ge=0, le=0.5)
     absolute_tolerance: float = Field(0.005, ge=0, le=1e6)
     min_match_rate: float = Field(0.95, gt=0, le=1)
-    copy_across_min_match_rate: float = Field(0.6, gt=0, le=1)
+    copy_across_min_match_rate: float = Field(0.5, gt=0, le=1)
+    min_beyond_chance: float = Field(0.5, gt=0, le=1)
     min_rows: int = Field(10, ge=1, le=1_000_000)
     min_nonzero_matches: int = Field(5, ge=1, le=1_000_000)
     max_columns: int = Field(40, ge=2, le=200)
@@ -86,6 +87,18 @@ class Col:
     sql: str
     profile: ColumnProfile = field(compare=False)  # not hashable, and the other fields identify it
     order: int = 0  # position in the relation; later columns are preferred as targets
+
+    @property
+    def spread(self) -> float:
+        """How far the column's values range (1st to 99th percentile, else min to max): the scale a
+        relative tolerance must not exceed. Values with a large offset (years, day numbers) would
+        otherwise match anything nearby: 0.1% of 2,450,000 is 2,450 days."""
+        n = self.profile.numeric
+        if n is None:
+            return 0.0
+        if "p01" in n.quantiles and "p99" in n.quantiles:
+            return float(n.quantiles["p99"] - n.quantiles["p01"]) or float(n.max - n.min)
+        return float(n.max - n.min)
 
 
 def is_numeric(profile: ColumnProfile) -> bool:
@@ -120,17 +133,18 @@ class Candidate:
 def _load_sample(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], rows: int) -> int:
     """The sample in long form: (r, i, v, z) with v the value as DOUBLE, 0 where NULL (z)."""
     aliases = [f"{c.sql} AS v{i}" for i, c in enumerate(cols)]
-    parts = [f"SELECT {ROW_ID} AS r, {i} AS i, coalesce(v{i}::DOUBLE, 0) AS v, v{i} IS NULL AS z FROM s"
-             for i in range(len(cols))]
+    parts = [f"SELECT {ROW_ID} AS r, {i} AS i, coalesce(v{i}::DOUBLE, 0) AS v, v{i} IS NULL AS z, "
+             f"CAST({cols[i].spread!r} AS DOUBLE) AS sp FROM s" for i in range(len(cols))]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LONG} AS WITH s AS ({sample_sql(relation, aliases, rows)}) "
                 + " UNION ALL ".join(parts))
     return int(one_row(con.execute(f"SELECT count(DISTINCT r) FROM {LONG}"))[0])
 
 
-def _match_sql(a: str, f: str, s: DerivedSettings) -> str:
-    """|a - f| within the absolute tolerance, or within the relative one of the larger side."""
+def _match_sql(a: str, f: str, s: DerivedSettings, spread: str) -> str:
+    """|a - f| within the absolute tolerance, or within the relative one of the larger side, where
+    that side is taken no larger than the target's spread (SQL `spread`)."""
     return (f"abs({a} - {f}) <= greatest({s.absolute_tolerance!r}, "
-            f"{s.relative_tolerance!r} * greatest(abs({a}), abs({f})))")
+            f"{s.relative_tolerance!r} * least(greatest(abs({a}), abs({f})), {spread}))")
 
 
 def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings) -> list[tuple[Candidate, int, int]]:
@@ -147,7 +161,7 @@ def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings) -> list[
         SELECT a.i, f.op, f.bi, f.ci, count_if(NOT f.anyz), count(*)
         FROM f JOIN {LONG} a ON a.r = f.r
         WHERE NOT a.z AND a.i <> f.bi AND a.i IS DISTINCT FROM f.ci AND (f.op <> 'copy' OR a.i > f.bi)
-          AND {_match_sql('a.v', 'f.f', s)}
+          AND {_match_sql('a.v', 'f.f', s, 'a.sp')}
         GROUP BY ALL HAVING count_if(a.v <> 0) >= {s.min_sample_matches}
         ORDER BY 1, 2, 3, 4""").fetchall()
     return [(Candidate(ai, op, bi, ci), plain, zero) for ai, op, bi, ci, plain, zero in rows]
@@ -180,11 +194,39 @@ def _sample_rates(
     return rates
 
 
+COMPUTED = ("CASE op WHEN 'copy' THEN b.v WHEN 'sum' THEN b.v + c.v WHEN 'difference' THEN b.v - c.v "
+            "WHEN 'product' THEN b.v * c.v WHEN 'ratio' THEN b.v / c.v END")
+
+
+def _chance_rates(con: duckdb.DuckDBPyConnection, candidates: Sequence[Candidate], s: DerivedSettings
+                  ) -> dict[Candidate, float]:
+    """Each candidate's match rate in the sample when its target is paired with the operands of
+    another row (the next one in hash order): how often the relation holds by chance. Small
+    integers (0, 1, 2 in counts) and near-constant columns match each other often by accident."""
+    if not candidates:
+        return {}
+    con.execute("CREATE OR REPLACE TEMP TABLE __derived_cand (k INTEGER, ai INTEGER, op VARCHAR, bi INTEGER, "
+                "ci INTEGER)")
+    con.executemany("INSERT INTO __derived_cand VALUES (?, ?, ?, ?, ?)",
+                    [(k, c.target, c.operation, c.left, c.right) for k, c in enumerate(candidates)])
+    rows = con.execute(f"""
+        WITH ids AS (SELECT DISTINCT r FROM {LONG}),
+        o AS (SELECT r, coalesce(lead(r) OVER w, first_value(r) OVER w) AS r2 FROM ids
+              WINDOW w AS (ORDER BY hash(r), r ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING))
+        SELECT k, count_if({_match_sql('a.v', COMPUTED, s, 'a.sp')}), count(*)
+        FROM __derived_cand JOIN {LONG} a ON a.i = ai AND NOT a.z JOIN o ON o.r = a.r
+        JOIN {LONG} b ON b.r = o.r2 AND b.i = bi AND NOT b.z LEFT JOIN {LONG} c ON c.r = o.r2 AND c.i = ci
+        WHERE (ci IS NULL OR NOT c.z) AND NOT (op = 'ratio' AND c.v = 0) GROUP BY k""").fetchall()
+    con.execute("DROP TABLE __derived_cand")
+    return {candidates[k]: matched / compared for k, matched, compared in rows if compared}
+
+
 def find_candidates(
     con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], s: DerivedSettings,
     allowed: Callable[[Candidate], bool] = lambda c: True,
-) -> tuple[list[Candidate], int]:
-    """Candidates worth verifying, best sample rate first, and the number of sampled rows. Of the
+) -> tuple[list[Candidate], int, dict[Candidate, float]]:
+    """Candidates worth verifying, best sample rate first, the number of sampled rows, and each
+    candidate's chance match rate (see _chance_rates). Of the
     forms of one relation (`a = b - c`, `b = a + c`, `c = b - a`) only the one that matches the most
     sampled rows is verified: they hold on the same rows, up to NULLs read as 0."""
     rows = max(MIN_SAMPLE_ROWS, min(s.sample_rows, s.search_budget // len(cols) ** 3))
@@ -192,6 +234,7 @@ def find_candidates(
     try:
         found = [f for f in _sample_matches(con, s) if allowed(f[0])]
         rated = [r for r in _sample_rates(con, found) if r[1] >= s.candidate_min_match_rate]
+        chance = _chance_rates(con, [c for c, _, _ in rated], s)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {LONG}")
     best: dict[tuple[str, frozenset[int]], tuple[Candidate, float, int]] = {}
@@ -201,7 +244,7 @@ def find_candidates(
         if key not in best or rank < (-best[key][2], *_form_order(best[key][0], cols)):
             best[key] = (candidate, rate, matches)
     chosen = sorted(best.values(), key=lambda r: (-r[1], -r[2], *_form_order(r[0], cols)))
-    return [c for c, _, _ in chosen[: s.max_candidates]], sampled
+    return [c for c, _, _ in chosen[: s.max_candidates]], sampled, chance
 
 
 # --- step 2: verification on every row --------------------------------------------------------
@@ -216,7 +259,8 @@ class Measured:
     nonzero: int
     max_error: float | None
     mismatch_ids: tuple[int, ...]
-    operand_uses: tuple[int, ...]  # matched rows where each operand is present and not 0
+    operand_uses: tuple[int, ...]  # matched rows where each operand is present and does work (not 0; not 1 for * and /)
+    chance: float | None = None  # the match rate by chance, from the sample (None: not measured)
 
 
 def _operand_sql(cols: Sequence[Col], c: Candidate, zero: bool) -> tuple[str, str | None]:
@@ -249,10 +293,12 @@ def _projection(cols: Sequence[Col], c: Candidate, zero: bool, s: DerivedSetting
     third of the time of repeating the match expression in every aggregate."""
     computed, present = _variant_sql(cols, c, zero)
     a = f"{cols[c.target].sql}::DOUBLE"
-    used = [f"coalesce({cols[i].sql} <> 0, false) AS u{k}_{n}"
+    neutral = "(0, 1)" if FAMILY[c.operation] == "multiplicative" else "(0)"  # x * 1 and x / 1 are copies of x
+    used = [f"coalesce({cols[i].sql} NOT IN {neutral}, false) AS u{k}_{n}"
             for n, i in enumerate(i for i in (c.left, c.right) if i is not None)]
-    return [f"coalesce({present}, false) AS p{k}", f"coalesce({present} AND {_match_sql(a, computed, s)}, false) "
-            f"AS m{k}", f"abs({a} - {computed}) AS e{k}", f"coalesce({a} <> 0, false) AS t{k}", *used]
+    match = _match_sql(a, computed, s, f"CAST({cols[c.target].spread!r} AS DOUBLE)")
+    return [f"coalesce({present}, false) AS p{k}", f"coalesce({present} AND {match}, false) AS m{k}",
+            f"abs({a} - {computed}) AS e{k}", f"coalesce({a} <> 0, false) AS t{k}", *used]
 
 
 def _aggregates(k: int, operands: int, examples: int) -> list[str]:
@@ -265,9 +311,11 @@ def _aggregates(k: int, operands: int, examples: int) -> list[str]:
 
 def verify(
     con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], candidates: Sequence[Candidate],
-    s: DerivedSettings,
+    s: DerivedSettings, chance: Mapping[Candidate, float] | None = None,
 ) -> list[Measured]:
-    """Every variant of every candidate measured on all rows, VERIFY_BATCH variants per scan."""
+    """Every variant of every candidate measured on all rows, VERIFY_BATCH variants per scan, with
+    its chance match rate when known."""
+    chance = chance or {}
     variants = [(c, z) for c in candidates for z in ((False, True) if FAMILY[c.operation] == "additive"
                                                        else (False,))]
     measured = []
@@ -282,29 +330,47 @@ def verify(
             width = 6 if c.right is None else 7
             n, m, nz, err, ids, *used = row[at:at + width]
             at += width
-            measured.append(Measured(c, z, n, m, nz, err, tuple(ids or ())[: s.mismatch_examples], tuple(used)))
+            measured.append(Measured(c, z, n, m, nz, err, tuple(ids or ())[: s.mismatch_examples], tuple(used),
+                                     chance.get(c)))
     return measured
 
 
 # --- step 3: one answer per relation ----------------------------------------------------------
 
 
+def beyond_chance(rate: float, chance: float | None) -> float | None:
+    """How much of what chance leaves unmatched the relation matches (Cohen's kappa form):
+    (rate - chance) / (1 - chance); None when chance was not measured."""
+    if chance is None:
+        return None
+    return 0.0 if chance >= 1 else (rate - chance) / (1 - chance)
+
+
 def _passes(m: Measured, s: DerivedSettings, across: bool = False) -> bool:
-    """Enough rows, enough of them matching, and every operand doing work: with NULL read as 0,
-    `Credit = Open Balance - Amount` holds wherever Open Balance is empty, which is only
-    `Credit = -Amount`; and `a = b + c` with c always 0 is only a copy."""
+    """Enough rows, enough of them matching, beyond what chance matches, and every operand doing
+    work: with NULL read as 0, `Credit = Open Balance - Amount` holds wherever Open Balance is
+    empty, which is only `Credit = -Amount`; `a = b + c` with c always 0 is only a copy, and so is
+    `a = b / c` with c always 1."""
     floor = s.copy_across_min_match_rate if across and m.candidate.operation == "copy" else s.min_match_rate
+    lift = beyond_chance(m.matched / m.compared, m.chance) if m.compared else None
     return (m.compared >= s.min_rows and m.matched >= floor * m.compared
+            and (lift is None or lift >= s.min_beyond_chance)
             and m.nonzero >= s.min_nonzero_matches and all(u >= s.min_nonzero_matches for u in m.operand_uses))
 
 
 def _best_variants(measured: Sequence[Measured], s: DerivedSettings, across: bool = False) -> list[Measured]:
-    """Per candidate, the passing variant that matches more rows (plain on a tie)."""
+    """Per candidate, the passing variant with the higher match rate, then more rows matched (plain
+    on a tie): NULLs read as 0 must not turn a relation that holds wherever its values exist into
+    one that breaks on every missing value."""
     best: dict[Candidate, Measured] = {}
     for m in measured:
-        if _passes(m, s, across) and (m.candidate not in best or m.matched > best[m.candidate].matched):
+        if _passes(m, s, across) and (m.candidate not in best or _better(m, best[m.candidate])):
             best[m.candidate] = m
     return list(best.values())
+
+
+def _better(m: Measured, other: Measured) -> bool:
+    return (m.matched / m.compared, m.matched) > (other.matched / other.compared, other.matched)
 
 
 def _columns_of(c: Candidate) -> frozenset[int]:
@@ -382,6 +448,7 @@ def to_record(
         operands=tuple(Operand(o.table, o.name) for o in operands), formula=formula(cols, c, via is not None),
         nulls_as_zero=m.nulls_as_zero, rows_compared=m.compared, rows_matched=m.matched,
         match_rate=finite(round_sig(m.matched / m.compared)), nonzero_matches=m.nonzero,
+        chance_match_rate=None if m.chance is None else finite(round_sig(m.chance)),
         max_abs_error=round_scaled(m.max_error or 0.0, scale) or 0.0,
         mismatches=_mismatches(con, relation, cols, m), compared_in=compared_in, via=via,
     )
@@ -400,8 +467,9 @@ def search_derived_columns(
     def allowed(c: Candidate) -> bool:  # within a table everything; across, both tables
         return via is None or len({cols[i].table for i in _columns_of(c)}) > 1
 
-    candidates, sampled = find_candidates(con, relation, cols, s, allowed) if len(cols) >= 2 else ([], 0)
-    kept = one_per_relation(_best_variants(verify(con, relation, cols, candidates, s), s, via is not None), cols)
+    candidates, sampled, chance = find_candidates(con, relation, cols, s, allowed) if len(cols) >= 2 else ([], 0, {})
+    measured = verify(con, relation, cols, candidates, s, chance)
+    kept = one_per_relation(_best_variants(measured, s, via is not None), cols)
     records = [to_record(con, relation, cols, m, compared_in, via) for m in kept]
     search = DerivedSearch(
         table=compared_in, via=via, columns=tuple(_qualified(c, via is not None) for c in cols),
