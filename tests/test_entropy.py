@@ -18,8 +18,8 @@ from phases.artifacts.temporal_profiles import LevelShift
 from phases.core.config import parse_model, read_yaml
 from phases.core.errors import ConfigError
 from phases.entropy.aggregate import noisy_or, score_column
-from phases.entropy.meaning import aggregation_risk, business_meaning, derived_consistency, units
 from phases.entropy.extremes import outliers, wrong_signs
+from phases.entropy.meaning import aggregation_risk, business_meaning, derived_consistency, units
 from phases.entropy.measured import (
     category_consistency,
     persistent_shifts,

@@ -44,6 +44,7 @@ class TableEntry:
     readiness: Readiness
     reasons: tuple[str, ...]
     columns: Mapping[str, int]  # readiness -> number of columns
+    duplicate_rows: int | None = None  # rows repeating an earlier row in every column; None without a profile
 
 
 # --- a column's statistics: which ones depend on what the statistics phase measured ----------
@@ -143,6 +144,7 @@ class RelationshipEntry:
     fans_out: bool
     join_safe: bool  # no finding about the relationship
     issues: tuple[str, ...]
+    likely: bool = False  # found likely but not verified by the relationships phase: not a declared join
 
 
 @dataclass(frozen=True)

@@ -166,18 +166,20 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> Co
             grain=ta.grain if ta else (), time_column=ta.time_column if ta else None,
             rows=profile.rows if profile else None, score=te.score, readiness=te.readiness,
             reasons=te.reasons, columns=dict(te.columns),
+            duplicate_rows=profile.duplicates.rows if profile else None,
         ))
     rel_objects: dict[str, list[str]] = {}
     for o in scores.objects:
         if o.target_kind == "relationship":
             rel_objects.setdefault(o.target, []).append(o.summary)
+    likely = tuple(getattr(ev.relationships, "likely", ()))  # when the relationships phase reports them
     relationships = tuple(RelationshipEntry(
         id=r.id, from_=f"{r.child_table}({', '.join(r.child_columns)})",
         to=f"{r.parent_table}({', '.join(r.parent_columns)})", cardinality=r.cardinality,
         confidence=r.confidence, orphan_rows=r.orphan_rows, null_rows=r.null_rows,
-        fans_out=r.fans_out, join_safe=not rel_objects.get(r.id),
-        issues=tuple(rel_objects.get(r.id, [])),
-    ) for r in ev.relationships.relationships)
+        fans_out=r.fans_out, join_safe=not rel_objects.get(r.id) and r not in likely,
+        issues=tuple(rel_objects.get(r.id, [])), likely=r in likely,
+    ) for r in (*ev.relationships.relationships, *likely))
     ambiguous = tuple(AmbiguousJoin(tables=(start, end), shortest_paths=len(paths),
                                     paths=tuple(tuple(step.relationship for step in path.steps)
                                                 for path in paths[:3]))
@@ -258,9 +260,10 @@ def _sections(doc: ContextDocument, s: EntropySettings) -> list[tuple[str, list[
               f"{', '.join(t.grain) or '-'} | {t.time_column or '-'} | {t.readiness} |" for t in doc.tables]
     sections.append(("Tables", ["| table | kind | rows | grain | time column | readiness |\n|---|---|---:|---|---|---|",
                                 *tables] if tables else []))
-    joins = [f"- `{rel.from_}` -> `{rel.to}` ({rel.cardinality}): "
-             + ("safe" if rel.join_safe else "CAREFUL: " + "; ".join(rel.issues))
-             for rel in sorted(doc.relationships, key=lambda rel: rel.join_safe)]
+    joins = [f"- `{rel.from_}` -> `{rel.to}` ({rel.cardinality}{', likely, not verified' if rel.likely else ''}): "
+             + ("safe" if rel.join_safe else "CAREFUL: " + "; ".join(rel.issues or (
+                 f"{rel.orphan_rows} rows without a match",)))
+             for rel in sorted(doc.relationships, key=lambda rel: (rel.join_safe, rel.likely))]
     joins += [f"- `{a.tables[0]}` reaches `{a.tables[1]}` along {a.shortest_paths} equally short paths "
               f"({'; '.join(' / '.join(p) for p in a.paths)}): choose one explicitly"
               for a in doc.ambiguous_joins]

@@ -116,6 +116,33 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
                 {"confidence": rel.confidence},
                 fix("declare the relationship (or its absence) so the agent need not guess", 1.0),
                 confidence=0.7)
+    return out + likely_orphans(ev, s)
+
+
+def likely_orphans(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
+    """Orphans of the references the relationships phase found likely but could not verify (when it
+    reports them): the rows an inner join along them would drop, which no accepted relationship
+    shows. Scored like a caution, not like a broken key: the reference itself is uncertain."""
+    out = []
+    for rel in getattr(ev.relationships, "likely", ()):
+        present = rel.child_rows - rel.null_rows
+        if not rel.orphan_rows or not present:
+            continue
+        ratio = rel.orphan_rows / present
+        columns = ", ".join(rel.child_columns)
+        examples = ", ".join(repr(e.value) for e in rel.orphan_examples[:3])
+        out.append(finding(
+            rel.child_table, rel.child_columns[0] if len(rel.child_columns) == 1 else None, "relationship_quality",
+            "likely_orphans", s.relationships.likely_orphan_score,
+            f"({columns}) likely refers to {rel.parent_table}({', '.join(rel.parent_columns)}) (not verified), and "
+            f"{rel.orphan_rows} rows ({pct(ratio)}" + (f", e.g. {examples}" if examples else "")
+            + ") have no match there: an inner join along it drops them",
+            {"relationship": rel.id, "orphan_rows": rel.orphan_rows, "orphan_ratio": ratio,
+             "orphan_values": rel.orphan_values, "confidence": rel.confidence, "likely": True},
+            (fix("use a LEFT JOIN and check the unmatched rows (spelling, coverage) before joining", 0.7),
+             fix("declare whether this reference holds", 1.0)),
+            confidence=0.7, target_kind="relationship", target=rel.id,
+        ))
     return out
 
 

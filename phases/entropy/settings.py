@@ -84,6 +84,7 @@ class RelationshipThresholds(Model):
     orphan_full_ratio: float = Field(gt=0, le=1)
     min_confidence: float = Unit
     unverified_score: float = Unit
+    likely_orphan_score: float = Unit
     fan_out_score: float = Unit
     ambiguous_path_score: float = Unit
     isolated_table_score: float = Unit
