@@ -29,7 +29,7 @@ ROWS = 300
 
 def readings_csv() -> str:
     rng = random.Random(11)
-    lines = ["station,status,flag,year,level,temp,note,depth,sparse,wind,visits,gust"]
+    lines = ["station,status,flag,year,level,temp,note,depth,sparse,wind,visits,gust,grade,score"]
     for i in range(ROWS):
         status = "off" if i % 5 == 0 else "ok"
         flag = 1 if i % 10 == 3 else 0
@@ -42,7 +42,10 @@ def readings_csv() -> str:
         wind = "1048" if i == 150 else str(round(rng.gauss(45, 12)))  # one reading no storm can have
         visits = str(0 if i % 5 != 1 else 1 + (i // 5) % 5)  # zero-inflated count: 0 on 80% of days, 1..5 else
         gust = str(round(rng.expovariate(1 / 20), 1))  # a smooth long tail
-        lines.append(f"S{i % 3},{status},{flag},{year},{level},{temp},{note},{depth},{sparse},{wind},{visits},{gust}")
+        grade = "" if i % 37 == 2 else str(1 + i % 9)  # missing together with score, on scattered rows
+        score = "" if i % 37 == 2 else f"{50 + i % 40}.5"
+        lines.append(f"S{i % 3},{status},{flag},{year},{level},{temp},{note},{depth},{sparse},{wind},{visits},{gust},"
+                     f"{grade},{score}")
     lines.append(lines[-1])  # an exact duplicate of the last row
     return "\n".join(lines) + "\n"
 
@@ -92,6 +95,12 @@ def test_nulls_at_one_end_of_the_years_are_a_coverage_gap_not_a_design(found, s)
     assert (depth.evidence["explained_by"], depth.evidence["coverage"]) == ("year", "before 2004")
     assert "not recorded before year 2004" in depth.summary
     assert weighted(depth, s) >= s.readiness.investigate
+
+
+def test_values_missing_together_do_not_explain_each_other(found, s):
+    score = found["readings.score"]
+    assert "explained_by" not in score.evidence  # NULL where the grade is NULL too: both are gaps
+    assert weighted(score, s) >= s.readiness.investigate
 
 
 def test_a_column_that_is_almost_all_null_is_not_explained_by_chance(found, s):

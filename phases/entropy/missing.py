@@ -104,10 +104,9 @@ def null_patterns(con: Any, path: Path, profiles: Mapping[str, ColumnProfile], c
         if not others:
             continue
         counts = ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in others)
-        # rows where the category itself is NULL say nothing: missing together is not a design
         rows = con.execute(
             f"SELECT {quote_ident(cat.name)}, count(*), {counts} "
-            f"FROM read_parquet({quote_literal(str(path))}) WHERE {quote_ident(cat.name)} IS NOT NULL GROUP BY 1"
+            f"FROM read_parquet({quote_literal(str(path))}) GROUP BY 1"
         ).fetchall()
         total = sum(r[1] for r in rows)
         for i, column in enumerate(others, start=2):
@@ -117,8 +116,11 @@ def null_patterns(con: Any, path: Path, profiles: Mapping[str, ColumnProfile], c
                 continue
             purity = sum(max(r[i], r[1] - r[i]) for r in rows) / total
             gain = (purity * total - majority) / (total - majority)
+            nulled = [r for r in rows if r[i] > r[1] - r[i]]
+            if not any(r[0] is not None for r in nulled):
+                continue  # NULL only where the category is NULL too: missing together, not a design
             if gain >= n.structural_min_gain and (column not in best or gain > best[column].gain):
-                where = tuple(sorted(str(r[0]) for r in rows if r[i] > r[1] - r[i]))
+                where = tuple(sorted(str(r[0]) for r in nulled))
                 edge = _edge([(r[0], r[1], r[i]) for r in rows]) if cat.type in ORDERED else None
                 best[column] = Pattern(cat.name, gain, purity, where, edge)
     return best
