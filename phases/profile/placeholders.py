@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from phases.core.records import round_sig
 from phases.core.sql import quote_ident
@@ -28,7 +28,18 @@ from phases.core.sql import quote_ident
 if TYPE_CHECKING:
     import duckdb
 
-    from phases.profile.statistical_quality import SentinelSettings
+
+class PlaceholderSettings(Protocol):
+    """The keys of config/statistical_quality.yaml's `sentinels` section this module reads."""
+
+    @property
+    def placeholder_shape_share(self) -> float: ...
+
+    @property
+    def placeholder_missing_ratio(self) -> float: ...
+
+    @property
+    def placeholder_missing_excess(self) -> float: ...
 
 SHAPE_SQL = "regexp_replace(regexp_replace({v}, '\\pL+', 'A', 'g'), '[0-9]+', '9', 'g')"
 
@@ -61,7 +72,7 @@ def _missing_around(con: duckdb.DuckDBPyConnection, table: str, token: str, othe
 
 def placeholder_tokens(
     con: duckdb.DuckDBPyConnection, table: str, column: str, token: str, tokens: Mapping[str, int],
-    others: Sequence[str], settings: SentinelSettings,
+    others: Sequence[str], settings: PlaceholderSettings,
 ) -> tuple[dict[str, int], dict[str, Any]]:
     """The tokens with evidence of standing for a missing value, and that evidence. `token` is the
     SQL expression giving a row's token (lower-cased, unpadded) or NULL."""
