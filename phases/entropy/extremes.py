@@ -10,8 +10,9 @@ apart from the rest:
   wind speed of 1,048 among readings up to 165): any of them is a reason to investigate, and
   what they add to a total makes it worse;
 - far-out values that continue the column's tail (Kuwait's GDP per head, a category 5 storm)
-  are its data: they matter only when they carry a large share of a sum (damped when they are
-  so many that they are plainly the tail), and not at all in a column that is averaged.
+  are its data: they matter only when a few of them (at most `heavy_tail_share` of the values)
+  carry a large share of a sum, and not at all when they are many (plainly the tail) or the
+  column is averaged.
 """
 
 from __future__ import annotations
@@ -84,15 +85,13 @@ def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: An
                            + (f", e.g. {examples}" if examples else "")
                            + ": a wrong unit, a typo or a faulty reading, not the column's tail"
                            + (f"; beyond the fence they add {pct(mass)} to the column's total" if summed else ""))
-            elif summed:
-                tail = share > o.heavy_tail_share
-                score = ramp(mass, o.mass_start, o.mass_full) * (o.heavy_tail_damping if tail else 1.0)
+            elif summed and share <= o.heavy_tail_share:
+                score = ramp(mass, o.mass_start, o.mass_full)
                 summary = (f"{count} values ({pct(share)}) lie beyond the far fences {fences}"
                            + (f", e.g. {examples}" if examples else "")
-                           + f", continuing the column's tail; beyond the fence they add {pct(mass)} to its total"
-                           + (" (so many that they are the column's own tail)" if tail else ""))
+                           + f"; beyond the fence they add {pct(mass)} to the column's total")
             else:
-                continue  # a tail of a column that is averaged, not summed: its data
+                continue  # the column's own tail (many far-out values), or one of a column that is averaged: its data
             out.append(finding(
                 table, f.column, "outliers", "outlier_mass", score, summary,
                 {"outliers": count, "share": share, "mass_share": mass, "lower_fence": e["lower_fence"],

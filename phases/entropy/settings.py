@@ -126,7 +126,6 @@ class Outliers(Ramp):
     share_start: float = Unit
     share_full: float = Unit
     heavy_tail_share: float = Unit
-    heavy_tail_damping: float = Unit
     sign_max_share: float = Field(ge=0, le=0.5)
     sign_start: float = Unit
     sign_full: float = Unit
