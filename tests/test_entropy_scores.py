@@ -214,3 +214,18 @@ def test_orphans_of_a_likely_reference_are_reported_as_rows_an_inner_join_drops(
     (o,) = likely_orphans(ev, s)
     assert (o.target, o.evidence["orphan_rows"], o.evidence["likely"]) == (likely.id, 12, True)
     assert weighted(o, s) >= s.readiness.investigate and "not verified" in o.summary
+
+
+def test_more_stray_values_never_score_less_than_one(tmp_path, s):
+    """A unit error on 1 row is a detached extreme; on 5% of the rows it is a group of its own,
+    which in a summed amount counts by what it adds to the total: heavier corruption, no less."""
+    rng = random.Random(3)
+    base = [round(rng.gauss(100, 15), 2) for _ in range(400)]
+    few = [v * 1000 if i == 7 else v for i, v in enumerate(base)]
+    many = [v * 1000 if i % 20 == 7 else v for i, v in enumerate(base)]
+    csv = "few,many\n" + "\n".join(f"{a},{b}" for a, b in zip(few, many, strict=True)) + "\n"
+    ev, typed = measure(tmp_path, {"t": csv})
+    with duckdb.connect() as con:
+        found = {o.target: o for o in outliers(ev, s, typed, con)}
+    assert found["t.few"].evidence["detached"] == 1 and found["t.many"].evidence["detached"] == 20
+    assert s.readiness.investigate <= weighted(found["t.few"], s) <= weighted(found["t.many"], s)

@@ -8,7 +8,9 @@ apart from the rest:
   `detached_gap` IQRs and wider than the stretch the rest occupies from its quartile up to them,
   and few (`detached_max_share`), are what a wrong unit, a typo or a sensor fault looks like (a
   wind speed of 1,048 among readings up to 165): any of them is a reason to investigate, and
-  what they add to a total makes it worse;
+  what they add to a total makes it worse. More of them are a group of their own: in a summed
+  measure it counts by what it adds to the total (so heavier corruption never scores less), in
+  an averaged one it is a second mode (exchange rates of two currencies);
 - far-out values that continue the column's tail (Kuwait's GDP per head, a category 5 storm)
   are its data: they matter only when a few of them (at most `heavy_tail_share` of the values)
   carry a large share of a sum, and not at all when they are many (plainly the tail) or the
@@ -28,17 +30,16 @@ from phases.entropy.evidence import Evidence
 from phases.entropy.settings import EntropySettings, Outliers, ramp
 
 
-def _detached(f: Finding, o: Outliers, values: int) -> tuple[int, float]:
+def _detached(f: Finding, o: Outliers) -> tuple[int, float]:
     """The far-out values that stand apart from the rest (count, gap in IQRs), on the side where
     they stand farthest; (0, 0) when none do: the empty stretch before them must be at least
-    `detached_gap` IQRs and as wide as the occupied stretch from the quartile up to it, and they
-    must be few."""
+    `detached_gap` IQRs and as wide as the occupied stretch from the quartile up to it."""
     best = (0, 0.0)
     for side in ("high", "low"):
         e = f.evidence
         gap, count = float(e.get(f"gap_{side}") or 0), int(e.get(f"detached_{side}") or 0)
         span = float(e.get(f"span_{side}") or 0)
-        if gap >= max(o.detached_gap, span) and 0 < count <= max(1, o.detached_max_share * values) and gap > best[1]:
+        if gap >= max(o.detached_gap, span) and count and gap > best[1]:
             best = (count, gap)
     return best
 
@@ -70,13 +71,20 @@ def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: An
                 continue
             e = f.evidence
             mass, values = _mass(con, typed[table], f.column, e)
-            detached, gap = _detached(f, o, values)
+            detached, gap = _detached(f, o)
+            group = detached > max(1, o.detached_max_share * values)  # many apart: a group of its own
             annotation = ev.annotation(table, f.column)
             summed = annotation is None or annotation.aggregation in (None, "additive")
             count, share = int(e.get("count") or 0), float(e.get("ratio") or 0)
             examples = ", ".join(repr(ex.value) for ex in f.examples[:3])
             fences = f"{float(e['lower_fence']):.4g}..{float(e['upper_fence']):.4g}"
-            if detached:
+            if detached and group and summed:  # a separate group of values: what it does to a total counts
+                score = ramp(mass, o.mass_start, o.mass_full)
+                summary = (f"{detached} values ({pct(detached / values)}) form a group far apart from the rest "
+                           f"({gap:.0f} IQRs of empty range between them, far fences {fences})"
+                           + (f", e.g. {examples}" if examples else "")
+                           + f"; beyond the fence they add {pct(mass)} to the column's total")
+            elif detached and not group:
                 score = o.extreme_score + (1 - o.extreme_score) * (
                     ramp(mass, o.mass_start, o.mass_full) if summed else ramp(detached / values, o.share_start,
                                                                               o.share_full))
@@ -85,13 +93,13 @@ def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: An
                            + (f", e.g. {examples}" if examples else "")
                            + ": a wrong unit, a typo or a faulty reading, not the column's tail"
                            + (f"; beyond the fence they add {pct(mass)} to the column's total" if summed else ""))
-            elif summed and share <= o.heavy_tail_share:
+            elif summed and not detached and share <= o.heavy_tail_share:
                 score = ramp(mass, o.mass_start, o.mass_full)
                 summary = (f"{count} values ({pct(share)}) lie beyond the far fences {fences}"
                            + (f", e.g. {examples}" if examples else "")
                            + f"; beyond the fence they add {pct(mass)} to the column's total")
             else:
-                continue  # the column's own tail (many far-out values), or one of a column that is averaged: its data
+                continue  # the column's own tail (many far-out values), a second mode of an averaged column: its data
             out.append(finding(
                 table, f.column, "outliers", "outlier_mass", score, summary,
                 {"outliers": count, "share": share, "mass_share": mass, "lower_fence": e["lower_fence"],
