@@ -260,7 +260,7 @@ def test_a_compound_risk_fires_only_when_both_dimensions_are_bad(s):
                                                  (0.5, "blocked")])
 def test_readiness_cuts_come_from_config(value, readiness):
     s = settings(weights={d: 1.0 for d in DIMENSIONS}, readiness={"investigate": 0.3, "blocked": 0.5})
-    assert score_column("t", "c", [obj("nulls", value)], s).readiness == readiness
+    assert score_column("t", "c", [obj("type_fidelity", value)], s).readiness == readiness
 
 
 def test_the_source_is_as_ready_as_its_worst_table_and_names_its_blockers(measured, s):

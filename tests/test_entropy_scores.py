@@ -186,6 +186,17 @@ def test_an_unclear_name_never_blocks_a_column_and_never_pushes_another_finding_
     assert score_column("t", "c", [severe, name], s).readiness == "blocked"
 
 
+def test_cautions_together_never_block_but_add_to_a_finding_that_can(s):
+    nulls_ = finding("t", "c", "nulls", "null_ratio", s.nulls.max_score, "nulls", {})
+    digits = finding("t", "c", "benford", "benford_deviation", 1.0, "digits", {})
+    drift = finding("t", "c", "temporal_drift", "distribution_drift", 1.0, "drift", {})
+    assert score_column("t", "c", [nulls_, digits, drift], s).readiness == "investigate"
+    orphans = finding("t", "c", "relationship_quality", "orphans", 0.6, "orphans", {})
+    alone = score_column("t", "c", [orphans], s)
+    assert alone.readiness == "investigate"
+    assert score_column("t", "c", [orphans, nulls_], s).score > alone.score
+
+
 # --- drift and likely references -------------------------------------------------------------
 
 

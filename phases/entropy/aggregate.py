@@ -6,9 +6,10 @@
   several moderate ones add up, and detectors with nothing to say dilute nothing.
 - Compound risks (pairs of dimensions worse together) multiply the column's score.
 - The annotation dimensions (an unclear name, a date's role: what the semantic phase could not
-  establish, not what the data holds) count with their worst finding only and never make a
-  column `blocked`: with or without other findings, they raise its score at most to just below
-  the `blocked` cut.
+  establish, not what the data holds) count with their worst finding only, and with the caution
+  dimensions (NULLs, Benford, drift: what to check, not answers that will be wrong) they never
+  make a column `blocked`: with or without other findings, they raise its score at most to just
+  below the `blocked` cut.
 - A table scores its own findings (a noisy-or of them) or its worst column, whichever is worse:
   problems of different columns hit different queries, so they do not add up; the source is as
   ready as its worst table.
@@ -56,14 +57,17 @@ def _worst_per_dimension(objects: Iterable[EntropyObject]) -> dict[str, EntropyO
 
 
 def _combined(weighted: dict[str, float], s: EntropySettings) -> float:
-    """The noisy-or of the data's dimensions, raised by the worst annotation dimension at most to
-    just below `blocked`."""
-    annotation = [w for d, w in weighted.items() if d in s.readiness.annotation_dimensions]
-    data = noisy_or(w for d, w in weighted.items() if d not in s.readiness.annotation_dimensions)
-    if not annotation:
-        return data
-    ceiling = max(data, s.readiness.blocked - 0.001)
-    return min(noisy_or([data, max(annotation)]), ceiling)
+    """The noisy-or of the dimensions that can make SQL answers wrong, raised by the cautions (a
+    noisy-or of the caution dimensions and the worst annotation dimension) at most to just below
+    `blocked`: cautions say what to check, not that answers will be wrong."""
+    r = s.readiness
+    annotation = max((w for d, w in weighted.items() if d in r.annotation_dimensions), default=0.0)
+    caution = noisy_or(w for d, w in weighted.items() if d in r.caution_dimensions)
+    hard = noisy_or(w for d, w in weighted.items() if d not in r.annotation_dimensions + r.caution_dimensions)
+    soft = noisy_or([caution, annotation])
+    if not soft:
+        return hard
+    return min(noisy_or([hard, soft]), max(hard, r.blocked - 0.001))
 
 
 def score_column(table: str, column: str, objects: list[EntropyObject], s: EntropySettings) -> ColumnEntropy:

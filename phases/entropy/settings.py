@@ -60,6 +60,7 @@ class Readiness(Model):
     top_dimensions: int = Field(3, ge=1, le=20)
     min_reported_score: float = Field(0.05, ge=0, le=1)
     annotation_dimensions: tuple[Dimension, ...] = ()
+    caution_dimensions: tuple[Dimension, ...] = ()
 
     @model_validator(mode="after")
     def _ordered(self) -> Readiness:
