@@ -29,7 +29,7 @@ ROWS = 300
 
 def readings_csv() -> str:
     rng = random.Random(11)
-    lines = ["station,status,flag,year,level,temp,note,depth,sparse,wind,visits,gust,grade,score"]
+    lines = ["station,status,flag,year,level,temp,note,depth,sparse,wind,visits,gust,grade,score,pick1,pick2"]
     for i in range(ROWS):
         status = "off" if i % 5 == 0 else "ok"
         flag = 1 if i % 10 == 3 else 0
@@ -44,8 +44,10 @@ def readings_csv() -> str:
         gust = str(round(rng.expovariate(1 / 20), 1))  # a smooth long tail
         grade = "" if i % 37 == 2 else str(1 + i % 9)  # missing together with score, on scattered rows
         score = "" if i % 37 == 2 else f"{50 + i % 40}.5"
+        pick1 = "" if i % 5 == 4 else f"P{i % 7}"  # a list spread over columns: the second pick is set
+        pick2 = f"P{(i + 3) % 7}" if i % 5 in (0, 1) else ""  # only where the first one is
         lines.append(f"S{i % 3},{status},{flag},{year},{level},{temp},{note},{depth},{sparse},{wind},{visits},{gust},"
-                     f"{grade},{score}")
+                     f"{grade},{score},{pick1},{pick2}")
     lines.append(lines[-1])  # an exact duplicate of the last row
     return "\n".join(lines) + "\n"
 
@@ -95,6 +97,12 @@ def test_nulls_at_one_end_of_the_years_are_a_coverage_gap_not_a_design(found, s)
     assert (depth.evidence["explained_by"], depth.evidence["coverage"]) == ("year", "before 2004")
     assert "not recorded before year 2004" in depth.summary
     assert weighted(depth, s) >= s.readiness.investigate
+
+
+def test_a_further_slot_of_a_list_is_null_where_the_list_was_shorter(found, s):
+    pick2 = found["readings.pick2"]
+    assert pick2.evidence["slot_after"] == "pick1" and weighted(pick2, s) < s.readiness.investigate
+    assert "slot_after" not in found["readings.pick1"].evidence
 
 
 def test_values_missing_together_do_not_explain_each_other(found, s):

@@ -10,6 +10,8 @@ by design, and damped, when the data explains them:
   as the share of NULL/non-NULL a column's categories predict beyond what always guessing the
   majority would (Goodman and Kruskal's lambda): a column that is 98% NULL is not "explained"
   by any category because 98% of rows follow it;
+- the column is a further slot of a list spread over columns (bottom1 .. bottom7): set only
+  where the previous slot is set, with the same kind of values;
 - they are the roots of a hierarchy (a self-reference), or the "no parent" of an optional
   relationship: a reference that is NULL on a substantial share of its rows. A reference that is
   set almost everywhere and NULL on a few rows has gaps, not an optional parent.
@@ -126,13 +128,44 @@ def null_patterns(con: Any, path: Path, profiles: Mapping[str, ColumnProfile], c
     return best
 
 
+MAX_SLOT_COLUMNS = 40  # text columns with NULLs compared pairwise for list slots (one scan per table)
+
+
+def list_slots(con: Any, path: Path, columns: list[ColumnProfile]) -> dict[str, str]:
+    """Text columns that are further slots of a list spread over columns (bottom1 .. bottom7,
+    phone1 .. phone3): set only on rows where another text column with fewer NULLs is set, and
+    holding the same kind of values (at least half of their distinct values occur there). Their
+    NULL means the list was shorter: column -> the slot before it (the one with most NULLs)."""
+    text = sorted((p for p in columns if p.type == "text" and p.non_null_count), key=lambda p: (p.null_count, p.name))
+    text = text[:MAX_SLOT_COLUMNS]
+    pairs = [(x, y) for x in text for y in text if x.null_count > y.null_count]
+    if not pairs:
+        return {}
+    source = f"read_parquet({quote_literal(str(path))})"
+    broken = con.execute("SELECT " + ", ".join(
+        f"count_if({quote_ident(x.name)} IS NOT NULL AND {quote_ident(y.name)} IS NULL)" for x, y in pairs)
+        + f" FROM {source}").fetchone()
+    slots: dict[str, str] = {}
+    for (x, y), n in sorted(zip(pairs, broken, strict=True), key=lambda t: (t[0][0].name, -t[0][1].null_count)):
+        if n or x.name in slots:
+            continue
+        shared, distinct = con.execute(
+            f"SELECT count(DISTINCT {quote_ident(x.name)}) FILTER (WHERE {quote_ident(x.name)} IN "
+            f"(SELECT {quote_ident(y.name)} FROM {source})), count(DISTINCT {quote_ident(x.name)}) FROM {source}"
+        ).fetchone()
+        if distinct and shared >= 0.5 * distinct:
+            slots[x.name] = y.name
+    return slots
+
+
 def _shown(where: tuple[str, ...]) -> str:
     return ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
 
 
 def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | None,
-                  reference: bool | None) -> EntropyObject:
-    """One column's NULLs: unexplained, a coverage gap, by structure, or an optional reference."""
+                  reference: bool | None, slot: str | None = None) -> EntropyObject:
+    """One column's NULLs: unexplained, a coverage gap, by structure, a further slot of a list, or
+    an optional reference."""
     share = p.null_ratio
     score = n.any_score + (n.max_score - n.any_score) * ramp(share, n.start, n.full)
     counted = f"{p.null_count} of {p.rows} values ({pct(share)}) are NULL"
@@ -152,6 +185,11 @@ def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | Non
         summary = (f"{counted}, by structure: where {pattern.column!r} is {_shown(pattern.null_where) or 'rare'} "
                    f"({pct(pattern.purity)} of rows follow it); filter on {pattern.column!r} rather than reading "
                    "NULL as zero or unknown")
+    elif slot is not None:
+        score *= n.structural_damping
+        evidence["slot_after"] = slot
+        summary = (f"{counted}: a further slot of the list in {slot!r}, set only where {slot!r} is and holding "
+                   "the same values; NULL means the list was shorter")
     elif reference:
         score *= n.optional_reference_damping
         evidence["optional_reference"] = True
@@ -174,9 +212,11 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
     out = []
     for table, profiles in ev.profiles.items():
         with_nulls = [p for p in profiles.values() if p.rows and p.null_count]
-        patterns = null_patterns(con, typed[table], profiles, [p.name for p in with_nulls], n) \
-            if with_nulls and table in typed else {}
-        out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name))) for p in with_nulls]
+        present = with_nulls and table in typed
+        patterns = null_patterns(con, typed[table], profiles, [p.name for p in with_nulls], n) if present else {}
+        slots = list_slots(con, typed[table], with_nulls) if present else {}
+        out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name)), slots.get(p.name))
+                for p in with_nulls]
     for table, profile in ev.table_profiles.items():
         if profile.rows == 0:
             out.append(finding(
