@@ -321,6 +321,12 @@ def test_a_placeholder_word_among_codes_of_one_shape_is_found(con):
     assert next(f for f in report.findings if f.kind == "sentinel_value").evidence["values"] == {"unknown": 3}
 
 
+def test_a_placeholder_word_that_is_the_only_value_has_nothing_to_stand_apart_from(con):
+    make_table(con, {"container": ("VARCHAR", ["Unknown"] * 20), "size": ("DOUBLE", [None] * 20)})
+    profiles = profile_columns(con, "t", {}, StatisticsSettings())
+    assert "sentinel_value" not in kinds(find_quality_findings(con, "t", profiles.columns, SETTINGS))
+
+
 def test_a_placeholder_word_whose_rows_miss_other_values_is_found(con):
     make_table(con, {"status": ("VARCHAR", ["open", "paid", "late", "TBD"] * 25),
                      "amount": ("DOUBLE", [None if i % 4 == 3 else float(i) for i in range(100)]),

@@ -61,13 +61,14 @@ def _other_shapes(con: duckdb.DuckDBPyConnection, table: str, column: str, token
 
 
 def _missing_around(con: duckdb.DuckDBPyConnection, table: str, token: str, others: Sequence[str]
-                    ) -> dict[str | None, float]:
-    """Per token (None: the other rows), the average number of the row's other columns that are NULL."""
+                    ) -> dict[str | None, tuple[float, int]]:
+    """Per token (None: the other rows), the average number of the row's other columns that are
+    NULL, and the rows."""
     if not others:
         return {}
     missing = " + ".join(f"({quote_ident(o)} IS NULL)::INTEGER" for o in others)
-    rows = con.execute(f"SELECT {token} AS k, avg({missing}) FROM {quote_ident(table)} GROUP BY k").fetchall()
-    return {k: float(v) for k, v in rows}
+    rows = con.execute(f"SELECT {token} AS k, avg({missing}), count(*) FROM {quote_ident(table)} GROUP BY k").fetchall()
+    return {k: (float(v), int(n)) for k, v, n in rows}
 
 
 def placeholder_tokens(
@@ -78,18 +79,18 @@ def placeholder_tokens(
     SQL expression giving a row's token (lower-cased, unpadded) or NULL."""
     main_shape, share = _other_shapes(con, table, column, token)
     missing = _missing_around(con, table, token, others)
-    baseline = missing.get(None, 0.0)
+    baseline, compared = missing.get(None, (0.0, 0))
     content = main_shape is not None and bool(re.search(r"[A9]", main_shape))
     kept: dict[str, int] = {}
     reasons: dict[str, str] = {}
     for value, count in sorted(tokens.items()):
-        around = missing.get(value, 0.0)
+        around = missing.get(value, (0.0, 0))[0]
         if content and not re.search(r"[^\W_]", value):
             reasons[value] = "no letter or digit, unlike the other values"
         elif main_shape is not None and share >= settings.placeholder_shape_share and shape(value) != main_shape:
             reasons[value] = f"shaped {shape(value)!r} where {share:.0%} of the other values are {main_shape!r}"
-        elif around >= settings.placeholder_missing_ratio * baseline and \
-                around - baseline >= settings.placeholder_missing_excess:
+        elif compared >= count and around >= settings.placeholder_missing_ratio * baseline and \
+                around - baseline >= settings.placeholder_missing_excess:  # needs other rows to compare with
             reasons[value] = (f"its rows miss {around:.2f} of the other columns on average, the other rows "
                               f"{baseline:.2f}")
         else:
