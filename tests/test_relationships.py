@@ -325,7 +325,8 @@ def integer_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, 
     make_table(con, name, {c: ints(v) for c, v in columns.items()})
     rows = len(next(iter(columns.values())))
     keys = tuple((c,) for c, v in columns.items() if len(set(v)) == rows)
-    profile = TableProfile(table=name, rows=rows, columns=tuple(columns), candidate_keys=keys, key_pairs_checked=0,
+    profile = TableProfile(table=name, rows=rows, columns=tuple(columns), candidate_keys=keys, chance_unique=(),
+                           key_sets_checked=0, key_search_complete=True,
                            duplicates=DuplicateRows(rows=0, groups=0, examples=(), method="test"))
     return TableInput(view=name, table_profile=profile, column_profiles={
         c: integer_profile(c, i, v) for i, (c, v) in enumerate(columns.items(), start=1)})
