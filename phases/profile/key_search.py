@@ -30,7 +30,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.core.sql import INTEGER_SQL, quote_ident
@@ -39,11 +39,43 @@ from phases.shared.narrow import one_row
 if TYPE_CHECKING:
     import duckdb
 
-    from phases.profile.statistics import StatisticsSettings
-
 ROW_ID = "_row_id"
 SAMPLE = "__stats_key_sample"  # the temp table of sampled rows (dropped after)
 BATCH = 200  # column sets counted per query; never changes results, only memory
+
+
+class StatisticsSettings(Protocol):
+    """The key search's part of the statistics phase's settings (config/statistics.yaml)."""
+
+    @property
+    def key_types(self) -> tuple[str, ...]: ...
+
+    @property
+    def key_max_text_length(self) -> int: ...
+
+    @property
+    def key_max_columns(self) -> int: ...
+
+    @property
+    def key_pool_columns(self) -> int: ...
+
+    @property
+    def key_max_sets(self) -> int: ...
+
+    @property
+    def key_sample_rows(self) -> int: ...
+
+    @property
+    def key_sample_blocks(self) -> int: ...
+
+    @property
+    def key_max_keys(self) -> int: ...
+
+    @property
+    def key_near_unique(self) -> float: ...
+
+    @property
+    def key_chance_collisions(self) -> float: ...
 
 
 @dataclass(frozen=True)
