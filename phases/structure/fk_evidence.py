@@ -218,14 +218,10 @@ def hierarchy_decades(m: Measure) -> float:
     return expected_cycles(m.hierarchy[1]) / LN10
 
 
-def hierarchy_bound(m: Measure) -> float:
-    """The most a hierarchy can add for this many child values (every target pointing on)."""
-    return expected_cycles(1 - 1 / max(2, m.child_values)) / LN10
-
-
 def tuple_value_decades(m: Measure, settings: EvidenceSettings) -> float:
-    """Decades from composite tuples: child tuples inside the parent's ranges found beyond the
-    density of the parent's tuples in the product of its columns' values."""
+    """Decades from composite tuples beyond what their columns give: child tuples inside the
+    parent's ranges found beyond the density of the parent's tuples in the product of its
+    columns' values (none for a complete grid, where every combination exists)."""
     return min(settings.value_cap, binomial_decades(m.in_span_values, m.matched_values, m.density))
 
 
@@ -263,8 +259,10 @@ def scored(candidate: Candidate, tables: Mapping[str, TableInfo], settings: Rela
     if len(c_cols) == 1:
         value, basis = single_value_decades(m, c_cols[0], p_cols[0], e)
     else:
-        value, basis = tuple_value_decades(m, e), {"value_chance": m.density}
         parts = tuple(_component(c, p, parent, components or {}) for c, p in zip(c_cols, p_cols, strict=True))
+        # P(every tuple found by chance) = P(each column's values found) x P(tuple found | each column found)
+        value = min(e.value_cap, tuple_value_decades(m, e) + sum(x.value_decades for x in parts))
+        basis = {"value_chance": m.density, "tuple_decades": tuple_value_decades(m, e)}
         basis["components"] = [{"column": x.child_column, "value_decades": x.value_decades,
                                 "name_similarity": x.name_similarity} for x in parts]
     name = e.name_weight * names["name_similarity"]

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from phases.core.records import json_scalar
+from phases.core.records import Scalar, json_scalar
 from phases.core.sql import quote_ident
 from phases.shared.narrow import one_row
 from phases.structure.fk_evidence import Measure
@@ -32,6 +32,7 @@ ROW_ID = "_row_id"
 CHILD = "__rel_child"  # the value counts of the child columns being measured (dropped after)
 PAIRS = "__rel_pairs"  # (child cid, parent pid) pairs of the batch being measured
 RANGES = "__rel_ranges"  # (pid, lo, hi) of the ordinal parents
+ORPHANS = "__rel_orphans"  # (cid, pid, value, rows) of the child values no parent holds
 UNPIVOT_MAX_CELLS = 4_000_000  # rows x columns unpivoted in one batch; never changes results, only speed
 PARENT_TUPLES = "__rel_parent_tuples"  # the distinct tuples of the composite key being measured (dropped after)
 
@@ -152,34 +153,52 @@ def measure_batch(con: duckdb.DuckDBPyConnection, table: TableInfo, columns: Seq
             in_span_values=values, aligned_ranks=int(aligned), last_rank=int(last or 0), aligned_rows=int(same_rows),
             last_first_row=int(last_row or 0))
     ranges = _ranges(con, fam, [k for k, m in measures.items() if m.child_values and m.containment >= floor / 2])
+    for key, m in measures.items():
+        density, inside = ranges.get(key, (0.0, m.child_values))
+        measures[key] = replace(m, density=density, in_span_values=inside)
+    dirty = [k for k, m in measures.items()
+             if m.child_values and m.matched_values < m.child_values
+             and max(m.containment, m.in_span_containment) >= floor]
+    examples, trimmed = _orphans(con, fam, dirty, settings)
     result = []
     for (cid, pid), m in measures.items():
-        density, inside = ranges.get((cid, pid), (0.0, m.child_values))
-        m = replace(m, density=density, in_span_values=inside)
-        if m.child_values and max(m.containment, m.in_span_containment) >= floor:
-            m = _with_orphans(con, m, cid, pid, fam, settings)
+        if (cid, pid) in examples or (cid, pid) in trimmed:
+            m = replace(m, orphan_examples=examples.get((cid, pid), ()), trimmed_orphans=trimmed.get((cid, pid)))
         result.append((columns[cid].name, pid, m))
     con.execute(f"DROP TABLE IF EXISTS {CHILD}")
     return result
 
 
-def _with_orphans(con: duckdb.DuckDBPyConnection, m: Measure, cid: int, pid: int, fam: str,
-                  settings: RelationshipSettings) -> Measure:
-    """The most frequent orphan values and, for text, how many would match after trimming and
-    lower-casing (padded or re-cased names are orphans to an exact join, not to a reader)."""
-    if m.matched_values == m.child_values:
-        return m
-    orphans = (f"(SELECT c.v, c.n FROM {CHILD} c ANTI JOIN (SELECT v FROM __rel_pv_{fam} WHERE pid = {int(pid)}) p "
-               f"USING (v) WHERE c.cid = {int(cid)})")
-    examples = con.execute(f"SELECT v, n FROM {orphans} ORDER BY n DESC, v LIMIT {settings.orphan_examples}").fetchall()
-    trimmed = None
+Examples = tuple[tuple[Scalar | tuple[Scalar, ...], int], ...]
+
+
+def _orphans(con: duckdb.DuckDBPyConnection, fam: str, pairs: Sequence[tuple[int, int]], settings: RelationshipSettings
+             ) -> tuple[dict[tuple[int, int], Examples], dict[tuple[int, int], tuple[int, int]]]:
+    """For every pair at once: the most frequent orphan values and, for text, how many orphans
+    would match after trimming and lower-casing (padded or re-cased names are orphans to an exact
+    join, not to a reader)."""
+    if not pairs:
+        return {}, {}
+    _pairs_table(con, pairs)
+    orphans = (f"SELECT g.cid, g.pid, c.v, c.n FROM {PAIRS} g JOIN {CHILD} c ON c.cid = g.cid "
+               f"WHERE NOT EXISTS (SELECT 1 FROM __rel_pv_{fam} p WHERE p.pid = g.pid AND p.v = c.v)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ORPHANS} AS {orphans}")
+    examples: dict[tuple[int, int], list[tuple[Scalar | tuple[Scalar, ...], int]]] = {}
+    for cid, pid, v, n in con.execute(
+        f"SELECT cid, pid, v, n FROM (SELECT *, row_number() OVER (PARTITION BY cid, pid ORDER BY n DESC, v) AS k "
+        f"FROM {ORPHANS}) WHERE k <= {settings.orphan_examples} ORDER BY cid, pid, n DESC, v"
+    ).fetchall():
+        examples.setdefault((cid, pid), []).append((json_scalar(v), int(n)))
+    trimmed: dict[tuple[int, int], tuple[int, int]] = {}
     if fam == "text":
-        values, rows = one_row(con.execute(
-            f"SELECT count(*), coalesce(sum(n), 0) FROM {orphans} o WHERE lower(trim(o.v)) IN "
-            f"(SELECT lower(trim(v)) FROM __rel_pv_{fam} WHERE pid = {int(pid)})"
-        ))
-        trimmed = (values, int(rows))
-    return replace(m, orphan_examples=tuple((json_scalar(v), int(n)) for v, n in examples), trimmed_orphans=trimmed)
+        trimmed = {k: (0, 0) for k in pairs}
+        for cid, pid, values, rows in con.execute(
+            f"SELECT o.cid, o.pid, count(*), sum(o.n) FROM {ORPHANS} o WHERE EXISTS (SELECT 1 FROM __rel_pv_{fam} p "
+            f"WHERE p.pid = o.pid AND lower(trim(p.v)) = lower(trim(o.v))) GROUP BY o.cid, o.pid"
+        ).fetchall():
+            trimmed[(cid, pid)] = (int(values), int(rows))
+    con.execute(f"DROP TABLE IF EXISTS {ORPHANS}")
+    return {k: tuple(v) for k, v in examples.items()}, trimmed
 
 
 def self_rows(con: duckdb.DuckDBPyConnection, table: TableInfo, child: str, parent: str) -> int:
@@ -190,21 +209,25 @@ def self_rows(con: duckdb.DuckDBPyConnection, table: TableInfo, child: str, pare
         f"SELECT count(*) FROM {quote_ident(table.view)} WHERE {cast(child, fam)} = {cast(parent, fam)}"))[0])
 
 
-def hierarchy(con: duckdb.DuckDBPyConnection, table: TableInfo, child: str, parent: str,
-              max_rows: int) -> tuple[int, float, bool] | None:
-    """For a column that references its own table: (pointers, closing share, acyclic). Pointers
-    are the rows that point at another row; the closing share is the share of pointers that go
-    to a row which itself points somewhere (only those can close a cycle); acyclic is True when
-    following the references never comes back (a hierarchy: managers above employees). None for
-    a table above `max_rows` rows (not followed)."""
-    if table.rows > max_rows:
-        return None
+def pointers(con: duckdb.DuckDBPyConnection, table: TableInfo, child: str, parent: str) -> tuple[int, float]:
+    """For a column that references its own table: the rows that point at another row, and the
+    share of them that point at a row which itself points somewhere (only those can close a cycle)."""
     fam = table.columns[child].key_family
-    rows = con.execute(f"SELECT {cast(parent, fam)}, {cast(child, fam)} FROM {quote_ident(table.view)} "
-                       f"WHERE {cast(child, fam)} IS NOT NULL AND {cast(parent, fam)} IS NOT NULL "
-                       f"AND {cast(child, fam)} <> {cast(parent, fam)}").fetchall()
-    up = dict(rows)
-    closing = sum(target in up for target in up.values()) / len(up) if up else 0.0
+    c, p = cast(child, fam), cast(parent, fam)
+    count, closing = one_row(con.execute(
+        f"WITH e AS (SELECT {p} AS node, {c} AS target FROM {quote_ident(table.view)} "
+        f"WHERE {c} IS NOT NULL AND {p} IS NOT NULL AND {c} <> {p}) "
+        f"SELECT count(*), count(*) FILTER (WHERE target IN (SELECT node FROM e)) FROM e"))
+    return int(count), (closing / count if count else 0.0)
+
+
+def acyclic(con: duckdb.DuckDBPyConnection, table: TableInfo, child: str, parent: str) -> bool:
+    """Whether following a column that references its own table never comes back to a row (a
+    hierarchy: managers above employees); rows pointing at themselves aside."""
+    fam = table.columns[child].key_family
+    up = dict(con.execute(f"SELECT {cast(parent, fam)}, {cast(child, fam)} FROM {quote_ident(table.view)} "
+                          f"WHERE {cast(child, fam)} IS NOT NULL AND {cast(parent, fam)} IS NOT NULL "
+                          f"AND {cast(child, fam)} <> {cast(parent, fam)}").fetchall())
     state: dict[object, int] = {}  # 1: on the current path, 2: known to end without a cycle
     for start in up:
         path, node = [], start
@@ -213,10 +236,10 @@ def hierarchy(con: duckdb.DuckDBPyConnection, table: TableInfo, child: str, pare
             path.append(node)
             node = up[node]
         if state.get(node) == 1:
-            return len(up), closing, False
+            return False
         for visited in path:
             state[visited] = 2
-    return len(up), closing, True
+    return True
 
 
 def identical_columns(con: duckdb.DuckDBPyConnection, table: TableInfo,

@@ -132,7 +132,7 @@ def _accept(candidates: Sequence[Candidate], tables: Mapping[str, TableInfo], do
             settings: RelationshipSettings) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
     """Acceptable candidates that are the best of their child column set (or within `ambiguity`)
     and not the reverse of one already accepted; the rest with the reason."""
-    ordered = sorted(candidates, key=lambda c: (-c.decades, c.id))
+    ordered = sorted(candidates, key=lambda c: _precedence(c, tables))
     reasons = {c.id: objection(c, tables, domains, settings) for c in ordered}
     best: dict[tuple[str, tuple[str, ...]], Candidate] = {}
     for c in ordered:
@@ -156,6 +156,14 @@ def _accept(candidates: Sequence[Candidate], tables: Mapping[str, TableInfo], do
         else:
             rejected.append((c, reason))
     return accepted, rejected
+
+
+def _precedence(c: Candidate, tables: Mapping[str, TableInfo]) -> tuple[float, bool, int, str]:
+    """Most evidence first. Between equals, as the two directions of a pair of keys whose values
+    each contain the other's: the one into the parent's first-ranked key, then the one from the
+    bigger table (a table of facts references its lookup, not the other way round)."""
+    into_first = tables[c.parent.table].keys[:1] == (c.parent.columns,)
+    return (-round(c.decades, 6), not into_first, -tables[c.child].rows, c.id)
 
 
 def _backward_composites(accepted: list[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:

@@ -5,6 +5,7 @@ candidates that values cannot tell apart; they never decide alone (see `fk_evide
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -75,6 +76,7 @@ def table_name_words(name: str, rules: NameSettings) -> tuple[str, ...]:
     return tuple(singular(w) for w in split_words(name) if w not in rules.table_noise_words)
 
 
+@functools.lru_cache(maxsize=65536)  # pure, and the same word pairs recur across thousands of column pairs
 def word_similarity(a: str, b: str) -> float:
     """1 for equal words, 0.9 for an abbreviation by prefix (cust, customer), 0.8 for one by
     dropped letters (acct, account), the edit ratio for near spellings, else 0."""

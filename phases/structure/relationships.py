@@ -23,6 +23,7 @@ How it stays exact and bounded:
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,7 @@ from phases.core.records import round_sig
 from phases.core.sql import quote_literal
 from phases.shared.narrow import finite
 from phases.structure import fk_measure
-from phases.structure.fk_evidence import Candidate, hierarchy_bound, single_value_decades
+from phases.structure.fk_evidence import Candidate, expected_cycles, single_value_decades
 from phases.structure.fk_evidence import scored as score_candidate
 from phases.structure.fk_resolve import Domains, choose_primary_keys, plausible_pair, resolve, single_domains
 from phases.structure.key_candidates import (
@@ -116,18 +117,23 @@ def measure_singles(con: duckdb.DuckDBPyConnection, tables: Mapping[str, TableIn
 
 def refine_self_references(con: duckdb.DuckDBPyConnection, candidates: Sequence[Candidate],
                            tables: Mapping[str, TableInfo], settings: RelationshipSettings) -> list[Candidate]:
-    """A reference within one table that could still be accepted also counts the rows that point
-    at themselves, and whether following it ever cycles; then it is scored again. The others are
-    left alone (on a wide table there are thousands, and nothing could change for them)."""
+    """A reference within one table also counts the rows that point at themselves, and when a
+    hierarchy is needed and could carry it to acceptance (no cycle would add `expected_cycles` of
+    the share of pointers landing on pointing rows), whether following it ever cycles; then it is
+    scored again. The walk is skipped where it could change nothing (a wide table has thousands)."""
     out = []
     for c in candidates:
-        if (c.child == c.parent.table and c.measure.containment >= settings.min_containment
-                and c.decades + hierarchy_bound(c.measure) >= settings.evidence.accept):
+        if c.child == c.parent.table and c.measure.containment >= settings.min_containment:
             table, child = tables[c.child], c.child_columns[0]
+            count, closing = fk_measure.pointers(con, table, child, c.parent.column)
+            tree = None
+            needed = c.decades < settings.evidence.accept  # a hierarchy only adds evidence
+            could = c.decades + expected_cycles(closing) / math.log(10) >= settings.evidence.accept
+            if needed and could and count >= 2 and table.rows <= settings.hierarchy_max_rows:
+                tree = (count, closing, fk_measure.acyclic(con, table, child, c.parent.column))
             rows = fk_measure.self_rows(con, table, child, c.parent.column)
-            tree = fk_measure.hierarchy(con, table, child, c.parent.column, settings.hierarchy_max_rows)
-            c = score_candidate(replace(c, measure=replace(c.measure, self_rows=rows, hierarchy=tree)),
-                                tables, settings)
+            measure = replace(c.measure, self_rows=rows, hierarchy=tree)
+            c = score_candidate(replace(c, measure=measure), tables, settings)
         out.append(c)
     return out
 
