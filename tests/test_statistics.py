@@ -433,3 +433,14 @@ def test_the_phase_writes_both_artifacts_identically_on_every_run(con, tmp_path)
     profiles = COLUMN_PROFILES.load(ctx.out_dir / "column_profiles.json").by_name
     assert (profiles["amount"].type, profiles["amount"].unit, profiles["amount"].null_count) == ("currency", "USD", 1)
     assert TABLE_PROFILE.load(ctx.out_dir / "table_profile.json").rows == 4
+
+
+def test_free_text_is_unique_by_chance_and_codes_are_not(con):
+    import random
+
+    rng = random.Random(3)
+    words = ["quick", "fox", "lazy", "dog", "blithe", "ironic", "deposits", "sleep", "carefully", "final"]
+    comments = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 6))) + f" {i}" for i in range(200)]
+    table = keys_of(con, {"code": ("VARCHAR", [f"ORD-{i:05d}" for i in range(200)]), "comment": ("VARCHAR", comments)})
+    assert table.chance_unique == ("comment",)
+    assert table.candidate_keys == (("code",), ("comment",))

@@ -77,6 +77,12 @@ class StatisticsSettings(Protocol):
     @property
     def key_chance_collisions(self) -> float: ...
 
+    @property
+    def key_free_text_shapes(self) -> float: ...
+
+    @property
+    def key_shape_sample(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class KeySearch:
@@ -86,12 +92,17 @@ class KeySearch:
 
 
 def chance_unique(column: ColumnProfile, rows: int, settings: StatisticsSettings) -> bool:
-    """True when a (nearly) unique integer, date or timestamp column is unique only because its
-    values are spread thin: n values drawn at random from its range would collide fewer than
-    `key_chance_collisions` times (the birthday bound n(n-1)/2R). A population of 1,704 values
-    between 60,011 and 1.3e9 is unique by chance; 187 codes between 4 and 894 are not."""
+    """True when a (nearly) unique column is unique only because its values are spread thin.
+    An integer, date or timestamp column: n values drawn at random from its range would collide
+    fewer than `key_chance_collisions` times (the birthday bound n(n-1)/2R); a population of 1,704
+    values between 60,011 and 1.3e9 is unique by chance, 187 codes between 4 and 894 are not. A
+    text column: nearly every value has a shape of its own (free text such as comments or
+    addresses, where codes and ids share a few shapes)."""
     if rows < 2 or column.distinct_count < settings.key_near_unique * max(1, rows - column.null_count):
         return False
+    if column.text is not None:
+        shaped = min(column.distinct_count, settings.key_shape_sample)
+        return column.text.pattern_count >= settings.key_free_text_shapes * shaped
     span = _span(column)
     if span is None:
         return False

@@ -77,6 +77,12 @@ class StatisticsSettings(Model):
     key_max_keys: int = Field(12, ge=1, le=1000)
     key_near_unique: float = Field(0.95, ge=0.5, le=1)
     key_chance_collisions: float = Field(1.0, ge=0, le=1_000_000)
+    key_free_text_shapes: float = Field(0.5, ge=0, le=1)
+
+    @property
+    def key_shape_sample(self) -> int:
+        """How many distinct values at most were shaped (see `_patterns`)."""
+        return self.pattern_max_values
     duplicate_examples: int = Field(5, ge=1, le=100)
 
 
