@@ -435,12 +435,16 @@ def test_the_phase_writes_both_artifacts_identically_on_every_run(con, tmp_path)
     assert TABLE_PROFILE.load(ctx.out_dir / "table_profile.json").rows == 4
 
 
-def test_free_text_is_unique_by_chance_and_codes_are_not(con):
+def test_free_text_joins_no_composite_key_but_stays_a_key_of_its_own(con):
     import random
 
     rng = random.Random(3)
     words = ["quick", "fox", "lazy", "dog", "blithe", "ironic", "deposits", "sleep", "carefully", "final"]
     comments = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 6))) + f" {i}" for i in range(200)]
-    table = keys_of(con, {"code": ("VARCHAR", [f"ORD-{i:05d}" for i in range(200)]), "comment": ("VARCHAR", comments)})
-    assert table.chance_unique == ("comment",)
-    assert table.candidate_keys == (("code",), ("comment",))
+    comments[1] = comments[0]  # nearly unique: pairs with it would be unique by accident
+    table = keys_of(con, {"code": ("VARCHAR", [f"ORD-{i:05d}" for i in range(200)]), "comment": ("VARCHAR", comments),
+                          "flag": ("BOOLEAN", [i % 2 == 0 for i in range(200)])})
+    assert table.candidate_keys == (("code",),)
+    unique = keys_of(con, {"code": ("VARCHAR", [f"ORD-{i:05d}" for i in range(200)]),
+                           "comment": ("VARCHAR", [c + f" #{i}" for i, c in enumerate(comments)])})
+    assert unique.candidate_keys == (("code",), ("comment",))

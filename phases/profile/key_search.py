@@ -6,8 +6,9 @@ Why each step:
 - Single columns are keys when unique and non-null (exact, from the value counts).
 - A composite key can only contain columns without NULLs, with 2 or more values and not unique
   on their own (a superset of a key is not minimal). Columns whose uniqueness is expected by
-  chance (`chance_unique`: a wide, thinly filled range such as a population) are left out: any
-  set holding one is unique by accident, not because it identifies the row.
+  chance (`chance_unique`: a wide, thinly filled range such as a population) and nearly unique
+  free text (`free_text`: comments) are left out: any set holding one is unique by accident,
+  not because it identifies the row.
 - Sets grow level by level (pairs, triples, ...). A set can only be unique if the product of
   its distinct counts reaches the row count, and a set that holds a key is not minimal.
 - Sets are counted (SELECT DISTINCT) on a deterministic sample (all rows of a small
@@ -92,22 +93,27 @@ class KeySearch:
 
 
 def chance_unique(column: ColumnProfile, rows: int, settings: StatisticsSettings) -> bool:
-    """True when a (nearly) unique column is unique only because its values are spread thin.
-    An integer, date or timestamp column: n values drawn at random from its range would collide
-    fewer than `key_chance_collisions` times (the birthday bound n(n-1)/2R); a population of 1,704
-    values between 60,011 and 1.3e9 is unique by chance, 187 codes between 4 and 894 are not. A
-    text column: nearly every value has a shape of its own (free text such as comments or
-    addresses, where codes and ids share a few shapes)."""
+    """True when a (nearly) unique integer, date or timestamp column is unique only because its
+    values are spread thin: n values drawn at random from its range would collide fewer than
+    `key_chance_collisions` times (the birthday bound n(n-1)/2R). A population of 1,704 values
+    between 60,011 and 1.3e9 is unique by chance; 187 codes between 4 and 894 are not."""
     if rows < 2 or column.distinct_count < settings.key_near_unique * max(1, rows - column.null_count):
         return False
-    if column.text is not None:
-        shaped = min(column.distinct_count, settings.key_shape_sample)
-        return column.text.pattern_count >= settings.key_free_text_shapes * shaped
     span = _span(column)
     if span is None:
         return False
     n = column.distinct_count
     return n * (n - 1) / (2 * span) < settings.key_chance_collisions
+
+
+def free_text(column: ColumnProfile, rows: int, settings: StatisticsSettings) -> bool:
+    """A nearly unique text column where nearly every value has a shape of its own: comments or
+    addresses, which make any column set unique by accident. (Codes and ids share a few shapes;
+    names, which do identify rows, stay single-column keys: only composites leave free text out.)"""
+    if column.text is None or column.distinct_count < settings.key_near_unique * max(1, rows - column.null_count):
+        return False
+    return column.text.pattern_count >= settings.key_free_text_shapes * min(column.distinct_count,
+                                                                            settings.key_shape_sample)
 
 
 def _span(column: ColumnProfile) -> float | None:
@@ -139,7 +145,8 @@ def search_keys(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Co
     chance = tuple(c.name for c in columns if chance_unique(c, rows, settings))
     keys = single_keys(columns, rows, settings)
     pool = [c for c in columns
-            if _key_type(c, settings) and c.null_count == 0 and 1 < c.distinct_count < rows and c.name not in chance]
+            if _key_type(c, settings) and c.null_count == 0 and 1 < c.distinct_count < rows and c.name not in chance
+            and not free_text(c, rows, settings)]
     complete = len(pool) <= settings.key_pool_columns
     pool = pool[: settings.key_pool_columns]  # leftmost first: keys lead their tables
     checked = 0

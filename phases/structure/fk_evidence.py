@@ -231,11 +231,18 @@ def tuple_value_decades(m: Measure, settings: EvidenceSettings) -> float:
 def name_evidence(child: Sequence[KeyColumn], parent: Sequence[KeyColumn], parent_table: TableInfo,
                   self_reference: bool, rules: NameSettings) -> dict[str, float]:
     """How far the names say 'this references that': column to column (a bare 'id' stands for its
-    table's name) and column to the parent table's name; for a self-reference only a word like
+    table's name; a name mentioning the parent's counts half, one saying the same in both ways
+    fully, so 'baker' prefers 'baker' to 'baker first') and column to the parent table's name;
+    for a self-reference only a word like
     'parent' counts (worth half a match: it says the column points at another row, not at which
     column; columns of one table share words anyway)."""
     pairs = list(zip(child, parent, strict=True))
-    col = sum(words_similarity(c.parts.core, p.parts.core or parent_table.words) for c, p in pairs) / len(pairs)
+
+    def alike(c: KeyColumn, p: KeyColumn) -> float:  # one way ('bill customer' names a customer) and both ways
+        words = p.parts.core or parent_table.words
+        return (words_similarity(c.parts.core, words) + words_match(c.parts.core, words)) / 2
+
+    col = sum(alike(c, p) for c, p in pairs) / len(pairs)
     table = max(words_similarity(c.parts.core, parent_table.words) for c in child)
     if self_reference:
         hint = any(w in rules.self_reference_words for c in child for w in c.parts.core)

@@ -145,7 +145,8 @@ def _accept(candidates: Sequence[Candidate], tables: Mapping[str, TableInfo], do
         top = best.get((c.child, c.child_columns))
         reverse = (c.parent.table, c.parent.columns, c.child, c.child_columns)
         reason = reasons[c.id]
-        behind = top is not None and top is not c and c.decades < top.decades - settings.evidence.ambiguity
+        behind = top is not None and top is not c and (c.decades < top.decades - settings.evidence.ambiguity
+                                                       or c.measure.containment < top.measure.containment)
         if reason is None and top is not None and behind:
             reason = f"the same column references {top.id} more plausibly ({top.decades:.2f} decades)"
         if reason is None and reverse in taken:
@@ -158,12 +159,13 @@ def _accept(candidates: Sequence[Candidate], tables: Mapping[str, TableInfo], do
     return accepted, rejected
 
 
-def _precedence(c: Candidate, tables: Mapping[str, TableInfo]) -> tuple[float, bool, int, str]:
-    """Most evidence first. Between equals, as the two directions of a pair of keys whose values
-    each contain the other's: the one into the parent's first-ranked key, then the one from the
-    bigger table (a table of facts references its lookup, not the other way round)."""
+def _precedence(c: Candidate, tables: Mapping[str, TableInfo]) -> tuple[float, bool, int, float, str]:
+    """Most evidence first (capped, so several parents may reach the same). Between equals: the
+    one into the parent's first-ranked key, then the one from the bigger table (of two keys whose
+    values each contain the other's, a table of facts references its lookup, not the other way
+    round), then the higher containment."""
     into_first = tables[c.parent.table].keys[:1] == (c.parent.columns,)
-    return (-round(c.decades, 6), not into_first, -tables[c.child].rows, c.id)
+    return (-round(c.decades, 6), not into_first, -tables[c.child].rows, -round(c.measure.containment, 6), c.id)
 
 
 def _backward_composites(accepted: list[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:

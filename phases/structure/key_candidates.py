@@ -106,20 +106,22 @@ def key_like(column: KeyColumn, settings: RelationshipSettings) -> bool:
     return not (p.text is not None and p.text.max_length > settings.key_max_text_length)
 
 
-def key_rank(table: TableInfo, key: Sequence[str]) -> tuple[bool, int, int, int, int, float, list[int]]:
+def key_rank(table: TableInfo, key: Sequence[str]) -> tuple[bool, bool, int, int, int, int, float, list[int]]:
     """Sort key of candidate keys, most plausible first: no column unique only by chance (a
-    measure), then fewer columns, then names that read like identifiers of this very table
-    ('invoice_id' in invoices, a bare 'id'), then integers and short codes, then the smallest
-    product of distinct counts against the rows (a composite key is barely unique), then the
-    leftmost. After the foreign keys are known the primary key is the most referenced one."""
+    measure), then not only dates and times (an episode is identified by series and number, not
+    by its air date), then fewer columns, then names that read like identifiers of this very
+    table ('invoice_id' in invoices, a bare 'id'), then integers and short codes, then the
+    smallest product of distinct counts against the rows (a composite key is barely unique),
+    then the leftmost. After the foreign keys are known the primary key is the most referenced."""
     columns = [table.columns[c] for c in key]
     chance = any(c in table.profile.chance_unique for c in key)
+    temporal = all(c.family in ("date", "timestamp") for c in columns)
     named = sum(c.parts.id_like for c in columns)
     own = sum(not c.parts.core or words_similarity(c.parts.core, table.words) >= 0.8 for c in columns)
     compact = sum(c.family == "integer" or (c.profile.text is not None and c.profile.text.max_length <= 20)
                   for c in columns)
     excess = sum(math.log(max(1, c.distinct)) for c in columns) - math.log(max(1, table.rows))
-    return (chance, len(key), -named, -own, -compact, round(excess, 9), [c.profile.position for c in columns])
+    return (chance, temporal, len(key), -named, -own, -compact, round(excess, 9), [c.profile.position for c in columns])
 
 
 def rank_candidate_keys(table: TableInfo, settings: RelationshipSettings) -> tuple[tuple[str, ...], ...]:
@@ -161,6 +163,7 @@ def parent_keys(tables: Sequence[TableInfo], settings: RelationshipSettings,
         skip = aliases.get(table.name, frozenset()) | set(table.profile.chance_unique)
         small = table.rows < settings.small_table_rows
         keys = table.keys[:1] if small else table.keys
+        skip |= {c.name for c in table.columns.values() if not _calendar_like(c, settings)}
         singles = [k for k in keys if len(k) == 1 and k[0] not in skip]
         composites = [k for k in keys if len(k) > 1][: settings.max_composite_keys_per_table]
         nearly: list[tuple[str, ...]] = [] if small else [
@@ -178,6 +181,16 @@ def parent_keys(tables: Sequence[TableInfo], settings: RelationshipSettings,
                                    uniqueness=p.distinct_count / p.non_null_count, candidate_key=False,
                                    component_of=tuple(k for k in composites if column in k)))
     return found
+
+
+def _calendar_like(column: KeyColumn, settings: RelationshipSettings) -> bool:
+    """A date column is a parent only when it fills most days of its range (a calendar): a table
+    of events (air dates, one a week) is identified by something else, and other dates falling
+    on its events (a premiere on the first air date) do not reference it."""
+    if column.family != "date":
+        return True
+    span = ordinal_range(column.profile)
+    return span is not None and column.distinct >= settings.date_parent_min_density * (span[1] - span[0] + 1)
 
 
 def _nearly_unique(column: KeyColumn, settings: RelationshipSettings) -> bool:

@@ -53,6 +53,7 @@ class RelationshipSettings(Model):
     max_parent_keys_per_table: int = Field(8, ge=1, le=1000)
     max_composite_keys_per_table: int = Field(4, ge=0, le=100)
     small_table_rows: int = Field(2, ge=1, le=1_000_000)
+    date_parent_min_density: float = Field(0.5, ge=0, le=1)
     min_child_distinct: int = Field(1, ge=1, le=1_000_000)
     min_containment: float = Field(0.8, ge=0.05, le=1)
     max_parents_per_child: int = Field(20, ge=1, le=10_000)
