@@ -8,7 +8,8 @@ but unverified, which are rejected and why; and which candidate key of each tabl
   values suggest a reference (`min_value`), its evidence reaches `accept` decades, every column
   of a composite is a plausible reference by values or by an exact name, and, for a column of
   its own table, it does not point at its own row.
-- A child column set keeps its best acceptable parent (and any within `ambiguity` decades);
+- A child column set keeps its best acceptable parent (and any of another table within
+  `ambiguity` decades and as contained: two identical dimensions);
   of the two directions of a one-to-one pair the more plausible wins.
 - A composite whose parent already references the child table through one of its columns goes
   back along that reference (a count or a last value of the child rows, as a series' number of
@@ -146,7 +147,8 @@ def _accept(candidates: Sequence[Candidate], tables: Mapping[str, TableInfo], do
         reverse = (c.parent.table, c.parent.columns, c.child, c.child_columns)
         reason = reasons[c.id]
         behind = top is not None and top is not c and (c.decades < top.decades - settings.evidence.ambiguity
-                                                       or c.measure.containment < top.measure.containment)
+                                                       or c.measure.containment < top.measure.containment
+                                                       or c.parent.table == top.parent.table)
         if reason is None and top is not None and behind:
             reason = f"the same column references {top.id} more plausibly ({top.decades:.2f} decades)"
         if reason is None and reverse in taken:
