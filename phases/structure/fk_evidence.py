@@ -7,19 +7,22 @@ Values decide; names only break ties:
 - **Values.** Containment counts only beyond what chance gives. For integers, two chances:
   where the child's values lie (`location_chance`: values 1..100 fit any key range that starts
   at 1, a day key near 2.45 million does not happen by accident) and how densely the parent
-  fills the child's range (a sparse key set is rarely hit by chance: each value found is a
-  binomial success against that density). Dates only have the density (every real date lies
-  in one era), text the density of the parent's values among the strings of the child's shape
-  ('AA' codes: 676 strings; a 16-letter id: none by chance). A unique child that holds exactly
-  the parent's first values (two tables numbered by the same counter) has no evidence at all. A
-  reference within one table that never cycles is a hierarchy: random pointers would cycle
-  (`hierarchy_decades`).
+  fills the overlap of the ranges (a sparse key set is rarely hit by chance: each value found
+  is a binomial success against that density). Dates only have the density (every real date
+  lies in one era); text the density of the parent's values among the strings of the child's
+  shape ('AA' codes: 676 strings), never below `text_chance_floor` (real text shares
+  vocabularies). Values the two tables number with one counter (`Measure.shared_numbering`)
+  give no evidence at all. A reference within one table that never cycles is a hierarchy:
+  random pointers would cycle (`hierarchy_decades`). A composite's evidence is its columns'
+  plus its tuples' beyond them.
 - **Names** add at most `name_weight` decades: enough to decide between parents that values
   cannot tell apart, or to carry a reference whose values are suggestive but not conclusive;
-  never enough when the values say nothing (`min_value`).
+  never enough when the values say nothing (`min_value`). A name sharing no word with the
+  parent's column or table costs `no_name_penalty`.
 - A parent that is only nearly unique costs `near_unique_penalty`.
 
-A candidate is accepted from `accept` decades on; its confidence is decades / `full`, capped at 1.
+A candidate is accepted from `accept` decades on (`fk_resolve`); its confidence is decades /
+`full`, capped at 1.
 """
 
 from __future__ import annotations

@@ -6,11 +6,12 @@ but unverified, which are rejected and why; and which candidate key of each tabl
 - A candidate is acceptable when its containment passes the gate (or, for a composite whose
   ordinal columns run beyond the parent's range, when the tuples inside that range do), its
   values suggest a reference (`min_value`), its evidence reaches `accept` decades, every column
-  of a composite is a plausible reference by values or by an exact name, and, for a column of
-  its own table, it does not point at its own row.
+  of a composite is a plausible reference (`plausible_pair`: by its values, by an exact name,
+  or both columns referencing one key), and, for a column of its own table, it does not point
+  at its own row.
 - A child column set keeps its best acceptable parent (and any of another table within
-  `ambiguity` decades and as contained: two identical dimensions);
-  of the two directions of a one-to-one pair the more plausible wins.
+  `ambiguity` decades and as contained: two identical dimensions); of the two directions of a
+  pair of keys that contain each other the more plausible wins (`_precedence`).
 - A composite whose parent already references the child table through one of its columns goes
   back along that reference (a count or a last value of the child rows, as a series' number of
   episodes): it is only likely.
