@@ -27,6 +27,7 @@ A candidate is accepted from `accept` decades on (`fk_resolve`); its confidence 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -123,7 +124,7 @@ class Candidate:
     components: tuple[ComponentEvidence, ...] = ()  # composites: the evidence of each column pair
     evidence: Mapping[str, object] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         return relationship_id(self.child, self.child_columns, self.parent.table, self.parent.columns)
 

@@ -244,22 +244,23 @@ def acyclic(con: duckdb.DuckDBPyConnection, table: TableInfo, child: str, parent
 
 def identical_columns(con: duckdb.DuckDBPyConnection, table: TableInfo,
                       columns: Sequence[str]) -> list[tuple[str, str]]:
-    """Pairs (a, b) of the given columns, a before b, equal on every row (as the same family and
-    with the same distinct count, minimum and maximum in the profiles)."""
+    """Pairs (a, b) of the given columns, a before b, equal on every row. Only columns alike in
+    the profiles (family, distinct and null counts, minimum and maximum) are compared."""
+    alike: dict[tuple[object, ...], list[str]] = {}
+    for name in columns:
+        c = table.columns[name]
+        bounds = (None, None) if c.family == "text" else _bounds(c)
+        alike.setdefault((c.family, c.distinct, c.profile.null_count, *bounds), []).append(name)
     out = []
-    for i, a in enumerate(columns):
-        for b in columns[i + 1:]:
-            ca, cb = table.columns[a], table.columns[b]
-            if ca.family != cb.family or ca.distinct != cb.distinct or ca.profile.null_count != cb.profile.null_count:
-                continue
-            if ca.family not in ("text",) and _bounds(ca) != _bounds(cb):
-                continue
-            fam = ca.key_family
-            differ = one_row(con.execute(f"SELECT count(*) FROM {quote_ident(table.view)} "
-                                         f"WHERE {cast(a, fam)} IS DISTINCT FROM {cast(b, fam)}"))[0]
-            if differ == 0:
-                out.append((a, b))
-    return out
+    for group in alike.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                fam = table.columns[a].key_family
+                differ = one_row(con.execute(f"SELECT count(*) FROM {quote_ident(table.view)} "
+                                             f"WHERE {cast(a, fam)} IS DISTINCT FROM {cast(b, fam)}"))[0]
+                if differ == 0:
+                    out.append((a, b))
+    return sorted(out, key=lambda pair: (columns.index(pair[0]), columns.index(pair[1])))
 
 
 def _bounds(column: KeyColumn) -> tuple[object, object]:

@@ -116,11 +116,13 @@ def plausible_pair(child: tuple[str, str], parent: tuple[str, str], value_decade
             or (shared is not None and shared == domains.get(parent)))
 
 
-def resolve(candidates: Sequence[Candidate], tables: Mapping[str, TableInfo],
-            settings: RelationshipSettings) -> Resolution:
+def resolve(candidates: Sequence[Candidate], tables: Mapping[str, TableInfo], settings: RelationshipSettings,
+            domains: Domains | None = None) -> Resolution:
     """Accepted, likely and rejected candidates (see the module docstring). Single columns are
-    resolved first: what they reference tells which columns of a composite share a key."""
-    domains = single_domains(candidates, tables, settings)
+    resolved first (unless `domains` already says what they reference): what they reference
+    tells which columns of a composite share a key."""
+    if domains is None:
+        domains = single_domains(candidates, tables, settings)
     accepted, rejected = _accept(candidates, tables, domains, settings)
     accepted, back = _backward_composites(accepted)
     accepted, splits = _drop_splits(accepted, tables)

@@ -87,7 +87,12 @@ def word_similarity(a: str, b: str) -> float:
         return 0.9
     if len(short) >= 3 and short[0] == long_[0] and _is_subsequence(short, long_):
         return 0.8
-    ratio = difflib.SequenceMatcher(None, a, b).ratio()
+    if 2 * len(short) < 0.85 * (len(short) + len(long_)):
+        return 0.0  # the edit ratio cannot reach 0.85 with lengths this far apart
+    matcher = difflib.SequenceMatcher(None, a, b)
+    if matcher.quick_ratio() < 0.85:  # an upper bound of the ratio, far cheaper
+        return 0.0
+    ratio = matcher.ratio()
     return ratio if ratio >= 0.85 else 0.0
 
 
@@ -101,13 +106,20 @@ def _found(xs: Sequence[str], ys: Sequence[str]) -> float:
     return sum(max(word_similarity(x, y) for y in ys) for x in xs) / len(xs)
 
 
+@functools.lru_cache(maxsize=65536)
+def _similarity(a: tuple[str, ...], b: tuple[str, ...], both: bool) -> float:
+    if not a or not b:
+        return 0.0
+    return min(_found(a, b), _found(b, a)) if both else max(_found(a, b), _found(b, a))
+
+
 def words_similarity(a: Sequence[str], b: Sequence[str]) -> float:
     """How far one list of words is found in the other, in the more favourable direction:
     'billing_customer' mentions 'customer', and 'account' is in 'chart of accounts'."""
-    return max(_found(a, b), _found(b, a)) if a and b else 0.0
+    return _similarity(tuple(a), tuple(b), False)
 
 
 def words_match(a: Sequence[str], b: Sequence[str]) -> float:
     """How far two lists of words say the same thing in both directions (the lesser of the two):
     'series' and 'series' match; 'total episodes appeared' only mentions 'episode'."""
-    return min(_found(a, b), _found(b, a)) if a and b else 0.0
+    return _similarity(tuple(a), tuple(b), True)

@@ -87,7 +87,7 @@ def key_aliases(con: duckdb.DuckDBPyConnection, tables: Mapping[str, TableInfo])
     """Per table, the single-column keys equal row by row to a better-ranked key column."""
     out = {}
     for name, table in tables.items():
-        singles = [k[0] for k in table.keys if len(k) == 1]
+        singles = [k[0] for k in table.keys if len(k) == 1 and k[0] not in table.profile.chance_unique]
         pairs = fk_measure.identical_columns(con, table, singles)
         if pairs:
             out[name] = frozenset(max(pair, key=lambda c: key_rank(table, (c,))) for pair in pairs)
@@ -122,13 +122,21 @@ def refine_self_references(con: duckdb.DuckDBPyConnection, candidates: Sequence[
     the share of pointers landing on pointing rows), whether following it ever cycles; then it is
     scored again. The walk is skipped where it could change nothing (a wide table has thousands)."""
     out = []
+    e = settings.evidence
     for c in candidates:
         if c.child == c.parent.table and c.measure.containment >= settings.min_containment:
+            # only what could still be accepted, or listed as likely when a word names the reference
+            names = c.evidence.get("name_decades")  # a float, from fk_evidence.scored
+            named = isinstance(names, int | float) and names > 0
+            bound = expected_cycles(1 - 1 / max(2, c.measure.child_values)) / math.log(10)
+            if c.decades + bound < (e.likely if named else e.accept):
+                out.append(c)
+                continue
             table, child = tables[c.child], c.child_columns[0]
             count, closing = fk_measure.pointers(con, table, child, c.parent.column)
             tree = None
-            needed = c.decades < settings.evidence.accept  # a hierarchy only adds evidence
-            could = c.decades + expected_cycles(closing) / math.log(10) >= settings.evidence.accept
+            needed = c.decades < e.accept  # a hierarchy only adds evidence
+            could = c.decades + expected_cycles(closing) / math.log(10) >= e.accept
             if needed and could and count >= 2 and table.rows <= settings.hierarchy_max_rows:
                 tree = (count, closing, fk_measure.acyclic(con, table, child, c.parent.column))
             rows = fk_measure.self_rows(con, table, child, c.parent.column)
@@ -257,14 +265,16 @@ def find_relationships(con: duckdb.DuckDBPyConnection, source: str, inputs: Mapp
     """The library twin of the phase: keys and relationships of the tables in `inputs`."""
     tables = prepare_tables(inputs, settings)
     singles, search = measure_singles(con, tables, settings)
-    candidates = [score_candidate(c, tables, settings) for c in singles if not c.parent.component_of]
+    floor = measured_floor(settings)  # below it a candidate is neither accepted, likely nor a near miss
+    candidates = [score_candidate(c, tables, settings) for c in singles
+                  if not c.parent.component_of and max(c.measure.containment, c.measure.in_span_containment) >= floor]
     candidates = refine_self_references(con, candidates, tables, settings)
     domains = single_domains(candidates, tables, settings)
     composites, composite_search = measure_composites(con, tables, singles, domains, settings)
     fk_measure.drop_parent_values(con)  # the parents' values, kept while composites were measured
     components = _component_decades(singles, tables, settings)
     candidates += [score_candidate(c, tables, settings, components) for c in composites]
-    found = resolve(candidates, tables, settings)
+    found = resolve(candidates, tables, settings, domains)
     by_child: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for c in found.accepted:
         by_child.setdefault((c.child, c.child_columns), []).append(c.id)
