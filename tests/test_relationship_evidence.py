@@ -258,3 +258,15 @@ def test_a_measure_unique_by_chance_is_not_chosen_as_the_primary_key(con):
         "pop": ints(rng.sample(range(60_000, 1_300_000_000), len(rows))),
     }})
     assert report.primary_keys["gapminder"][0] == ("country", "year")
+
+
+def test_sparse_account_numbers_unique_by_chance_are_still_referenced_and_the_primary_key(con):
+    rng = random.Random(12)
+    accounts = sorted(rng.sample(range(10_000, 100_000), 60))  # uniqueness alone is expected by chance here
+    report = discover(con, {
+        "chart_of_accounts": {"account_id": ints(accounts), "name": texts([f"Account {a}" for a in accounts])},
+        "journal_lines": {"line_id": ints(list(range(1, 801))), "account_id": ints([rng.choice(accounts)
+                                                                                   for _ in range(800)])},
+    })
+    assert found(report) == {"journal_lines.account_id->chart_of_accounts.account_id"}
+    assert report.primary_keys["chart_of_accounts"][0] == ("account_id",)

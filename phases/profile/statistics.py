@@ -76,7 +76,7 @@ class StatisticsSettings(Model):
     key_sample_blocks: int = Field(10, ge=1, le=1000)
     key_max_keys: int = Field(12, ge=1, le=1000)
     key_near_unique: float = Field(0.95, ge=0.5, le=1)
-    key_chance_collisions: float = Field(1.0, ge=0, le=1_000_000)
+    key_chance_collisions: float = Field(0.1, ge=0, le=1_000_000)
     key_free_text_shapes: float = Field(0.5, ge=0, le=1)
 
     @property

@@ -155,12 +155,12 @@ def parent_keys(tables: Sequence[TableInfo], settings: RelationshipSettings,
                 aliases: Mapping[str, frozenset[str]]) -> list[ParentKey]:
     """Every column set a child may reference, numbered in a stable order. `aliases` names, per
     table, key columns equal row by row to a better-ranked one: they are not parents of their own.
-    A column unique only by chance (a measure) is never a parent, and a table of fewer than
-    `small_table_rows` rows has only its best-ranked key as parent: there every column is unique,
-    which says nothing (a one-row table's opening hours are no key)."""
+    A table of fewer than `small_table_rows` rows has only its best-ranked key as parent: there
+    every column is unique, which says nothing (a one-row table's opening hours are no key).
+    Columns unique by chance stay parents, ranked last: sparse account numbers look like that."""
     found: list[ParentKey] = []
     for table in tables:
-        skip = aliases.get(table.name, frozenset()) | set(table.profile.chance_unique)
+        skip = set(aliases.get(table.name, frozenset()))
         small = table.rows < settings.small_table_rows
         keys = table.keys[:1] if small else table.keys
         skip |= {c.name for c in table.columns.values() if not _calendar_like(c, settings)}
