@@ -138,7 +138,7 @@ def test_a_constant_reference_to_a_one_row_table_is_carried_by_its_name_and_a_co
     })
     assert found(report) == {"sales.store_key->store.store_key", "sales.item_key->items.item_key"}
     link = by_id(report, "sales.store_key->store.store_key")
-    assert link.confidence < 0.8  # weak values: reported as not fully verified
+    assert link.evidence["value_decades"] < 1 < link.evidence["name_decades"]  # the values only agree
 
 
 def test_a_one_row_tables_other_columns_are_no_parents(con):
@@ -270,3 +270,11 @@ def test_sparse_account_numbers_unique_by_chance_are_still_referenced_and_the_pr
     })
     assert found(report) == {"journal_lines.account_id->chart_of_accounts.account_id"}
     assert report.primary_keys["chart_of_accounts"][0] == ("account_id",)
+
+
+@pytest.mark.parametrize(("decades", "confidence"), [(0.0, 0.0), (1.0, 0.4), (2.0, 0.8), (3.0, 0.9), (9.0, 1.0)])
+def test_confidence_is_the_accepted_level_at_the_acceptance_cut_and_one_from_full_evidence(decades, confidence):
+    from phases.structure.fk_evidence import confidence as to_confidence
+    from phases.structure.relationship_settings import EvidenceSettings
+
+    assert to_confidence(decades, EvidenceSettings()) == pytest.approx(confidence)

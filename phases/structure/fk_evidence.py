@@ -21,8 +21,8 @@ Values decide; names only break ties:
   parent's column or table costs `no_name_penalty`.
 - A parent that is only nearly unique costs `near_unique_penalty`.
 
-A candidate is accepted from `accept` decades on (`fk_resolve`); its confidence is decades /
-`full`, capped at 1.
+A candidate is accepted from `accept` decades on (`fk_resolve`); its confidence is
+`accepted_confidence` there and 1 from `full` decades on (`confidence`).
 """
 
 from __future__ import annotations
@@ -296,7 +296,17 @@ def scored(candidate: Candidate, tables: Mapping[str, TableInfo], settings: Rela
     if m.self_rows is not None:
         evidence["rows_pointing_at_themselves"] = m.self_rows
     return replace(candidate, decades=total, value_decades=value, components=parts,
-                   confidence=max(0.0, min(1.0, total / e.full)), evidence=evidence)
+                   confidence=confidence(total, e), evidence=evidence)
+
+
+def confidence(decades: float, settings: EvidenceSettings) -> float:
+    """0..1 from decades: `accepted_confidence` at `accept` (an accepted reference is verified as
+    far as values and names can verify it), rising linearly to 1 at `full`, falling linearly to
+    0 below `accept`."""
+    if decades >= settings.accept:
+        share = (decades - settings.accept) / max(settings.full - settings.accept, 1e-9)
+        return min(1.0, settings.accepted_confidence + (1 - settings.accepted_confidence) * share)
+    return max(0.0, settings.accepted_confidence * decades / settings.accept) if settings.accept else 0.0
 
 
 def _component(child: KeyColumn, parent: KeyColumn, parent_table: TableInfo,

@@ -24,6 +24,7 @@ class EvidenceSettings(Model):
     accept: float = Field(2.0, ge=0, le=100)
     likely: float = Field(1.0, ge=0, le=100)
     full: float = Field(4.0, ge=0.1, le=100)
+    accepted_confidence: float = Field(0.8, ge=0, le=1)
     ambiguity: float = Field(0.1, ge=0, le=10)
     exact_name: float = Field(0.95, ge=0.5, le=1)
     self_rows_max: float = Field(0.5, ge=0, le=1)
