@@ -276,9 +276,73 @@ def test_candidate_keys(con, columns, keys):
     assert keys_of(con, columns).candidate_keys == keys
 
 
-def test_no_pair_is_checked_when_the_configured_bound_is_zero(con):
-    table = keys_of(con, {"a": ("BIGINT", [1, 1, 2, 2]), "b": ("BIGINT", [1, 2, 1, 2])}, key_pair_max_candidates=0)
-    assert (table.candidate_keys, table.key_pairs_checked) == ((), 0)
+def test_no_composite_is_counted_when_the_budget_is_zero_and_the_search_says_so(con):
+    table = keys_of(con, {"a": ("BIGINT", [1, 1, 2, 2]), "b": ("BIGINT", [1, 2, 1, 2])}, key_max_sets=0)
+    assert (table.candidate_keys, table.key_sets_checked, table.key_search_complete) == ((), 0, False)
+
+
+def grid(*sizes: int) -> list[tuple[int, ...]]:
+    """Every combination of 1..size per column: a table whose only key is all the columns."""
+    import itertools
+
+    return list(itertools.product(*(range(1, n + 1) for n in sizes)))
+
+
+def test_a_four_column_key_is_found_when_no_smaller_set_is_unique(con):
+    rows = grid(3, 4, 2, 5)
+    table = keys_of(con, {name: ("BIGINT", [r[i] for r in rows]) for i, name in enumerate("abcd")}
+                    | {"v": ("BIGINT", [7] * len(rows))})
+    assert table.candidate_keys == (("a", "b", "c", "d"),)
+    assert table.key_search_complete
+
+
+def test_composite_keys_are_searched_even_when_a_single_column_is_a_key(con):
+    rows = grid(6, 5)
+    table = keys_of(con, {"id": ("BIGINT", list(range(1, 31))), "a": ("BIGINT", [r[0] for r in rows]),
+                          "b": ("VARCHAR", [f"x{r[1]}" for r in rows])})
+    assert table.candidate_keys == (("id",), ("a", "b"))
+
+
+def test_a_measure_unique_by_chance_ranks_after_a_key_of_identifying_columns(con):
+    import random
+
+    rng = random.Random(1)
+    rows = grid(40, 12)
+    population = rng.sample(range(50_000, 1_300_000_000), len(rows))
+    table = keys_of(con, {"country": ("VARCHAR", [f"c{r[0]}" for r in rows]),
+                          "year": ("BIGINT", [1950 + 5 * r[1] for r in rows]), "pop": ("BIGINT", population)})
+    assert table.chance_unique == ("pop",)
+    assert table.candidate_keys == (("country", "year"), ("pop",))
+
+
+def test_a_nearly_unique_measure_never_joins_a_composite_key(con):
+    import random
+
+    rng = random.Random(2)
+    rows = grid(30, 10)
+    population = rng.sample(range(1000, 1_300_000_000), len(rows) - 1)
+    population.append(population[0])  # one repeated value: the measure is only nearly unique
+    table = keys_of(con, {"country": ("VARCHAR", [f"c{r[0]}" for r in rows]),
+                          "year": ("BIGINT", [2000 + r[1] for r in rows]), "population": ("BIGINT", population)})
+    assert table.candidate_keys == (("country", "year"),)
+
+
+def test_a_set_unique_on_the_sample_is_verified_on_the_whole_table(con):
+    n = 3000
+    a = [i % 50 for i in range(n)]
+    b = [i // 50 for i in range(n)]  # (a, b) is a key; (a, c) is unique in every early block only
+    c = [i // 50 if i < n - 10 else 0 for i in range(n)]
+    table = keys_of(con, {"a": ("BIGINT", a), "b": ("BIGINT", b), "c": ("BIGINT", c)},
+                    key_sample_rows=500, key_sample_blocks=2)
+    assert ("a", "b") in table.candidate_keys and ("a", "c") not in table.candidate_keys
+
+
+def test_a_column_that_determines_another_never_shares_a_key_with_it(con):
+    rows = grid(10, 6)
+    table = keys_of(con, {"country": ("VARCHAR", [f"c{r[0]}" for r in rows]),
+                          "iso": ("VARCHAR", [f"i{r[0]}" for r in rows]),
+                          "year": ("BIGINT", [r[1] for r in rows])})
+    assert set(table.candidate_keys) == {("country", "year"), ("iso", "year")}
 
 
 def test_duplicate_rows_are_counted_with_their_row_ids(con):
@@ -369,3 +433,18 @@ def test_the_phase_writes_both_artifacts_identically_on_every_run(con, tmp_path)
     profiles = COLUMN_PROFILES.load(ctx.out_dir / "column_profiles.json").by_name
     assert (profiles["amount"].type, profiles["amount"].unit, profiles["amount"].null_count) == ("currency", "USD", 1)
     assert TABLE_PROFILE.load(ctx.out_dir / "table_profile.json").rows == 4
+
+
+def test_free_text_joins_no_composite_key_but_stays_a_key_of_its_own(con):
+    import random
+
+    rng = random.Random(3)
+    words = ["quick", "fox", "lazy", "dog", "blithe", "ironic", "deposits", "sleep", "carefully", "final"]
+    comments = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 6))) + f" {i}" for i in range(200)]
+    comments[1] = comments[0]  # nearly unique: pairs with it would be unique by accident
+    table = keys_of(con, {"code": ("VARCHAR", [f"ORD-{i:05d}" for i in range(200)]), "comment": ("VARCHAR", comments),
+                          "flag": ("BOOLEAN", [i % 2 == 0 for i in range(200)])})
+    assert table.candidate_keys == (("code",),)
+    unique = keys_of(con, {"code": ("VARCHAR", [f"ORD-{i:05d}" for i in range(200)]),
+                           "comment": ("VARCHAR", [c + f" #{i}" for i, c in enumerate(comments)])})
+    assert unique.candidate_keys == (("code",), ("comment",))

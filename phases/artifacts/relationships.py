@@ -1,5 +1,6 @@
 """The relationships phase's artifact (relationships.json): primary keys per table, the foreign keys
-with their orphans and fan-out, and the nearest misses."""
+with their orphans and fan-out, the likely but unverified ones (with their orphans too), and the
+nearest misses."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class Relationship:
     fans_out: bool  # a join repeats child rows: a matched key occurs twice in the parent
     fan_out_rows: int  # rows a join adds by repeating
     self_reference: bool
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = field(default_factory=dict)  # for a likely one: "unverified_because"
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,13 @@ class Relationships:
     source: str
     tables: Mapping[str, TableSummary]
     primary_keys: Mapping[str, tuple[tuple[str, ...], ...]]  # table -> candidate keys, the primary key first
-    relationships: tuple[Relationship, ...]  # sorted by id
+    relationships: tuple[Relationship, ...]  # the accepted foreign keys, sorted by id
     rejected: tuple[Rejected, ...]  # the nearest misses, most confident first
     search: Mapping[str, int]  # how many pairs each stage considered, pruned and measured
+    # Strong but incomplete evidence (containment below the gate, evidence below the acceptance
+    # cut, a composite that goes back along another reference): not joined on by other phases,
+    # reported with their orphans so unmatched rows are never hidden. Sorted by id.
+    likely: tuple[Relationship, ...] = ()
 
 
 RELATIONSHIPS = JsonArtifact("relationships", "relationships.json", record=Relationships)

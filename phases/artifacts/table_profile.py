@@ -20,8 +20,11 @@ class TableProfile:
     table: str
     rows: int
     columns: tuple[str, ...]  # without _row_id, in table order
-    candidate_keys: tuple[tuple[str, ...], ...]  # unique non-null columns, else minimal unique pairs
-    key_pairs_checked: int  # column pairs tested for uniqueness (0 when a single column is a key)
+    candidate_keys: tuple[tuple[str, ...], ...]  # minimal unique non-null column sets, most plausible first
+    chance_unique: tuple[str, ...]  # (nearly) unique columns whose values are spread so thin that
+    # uniqueness is expected by chance (a measure such as a population, not an identifier)
+    key_sets_checked: int  # composite column sets counted in the key search
+    key_search_complete: bool  # False when the search's budget cut it short (keys may be missing)
     duplicates: DuplicateRows
 
 

@@ -14,8 +14,8 @@ Every column is read about twice, all in DuckDB, nothing column-sized in Python:
 
 Keys and duplicate rows (see `profile_keys`) reuse the exact distinct counts to
 avoid work: a unique non-null column rules out duplicate rows, and duplicate rows
-rule out every key, so the full-row GROUP BY and the pair checks only run when
-they can tell something. DuckDB's SUMMARIZE is not used: it is approximate
+rule out every key, so the full-row GROUP BY and the key search
+(`phases.profile.key_search`) only run when they can tell something. DuckDB's SUMMARIZE is not used: it is approximate
 (HyperLogLog distincts, sketch quantiles) and slower than these passes.
 """
 
@@ -47,6 +47,7 @@ from phases.core.config import ColumnType, Model
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import json_scalar, round_scaled, round_sig
 from phases.core.sql import INTEGER_SQL, is_numeric_sql, quote_ident, quote_literal
+from phases.profile.key_search import KeySearch, chance_unique, search_keys
 from phases.shared.narrow import finite, json_number, json_text, one_row
 
 if TYPE_CHECKING:
@@ -67,8 +68,21 @@ class StatisticsSettings(Model):
     pattern_max_length: int = Field(40, ge=1, le=1000)
     pattern_max_values: int = Field(5_000, ge=100, le=10_000_000)
     key_types: tuple[ColumnType, ...] = ("integer", "text", "date", "timestamp", "boolean")
-    key_pair_max_candidates: int = Field(20, ge=0, le=1000)
-    key_pair_min_distinct_ratio: float = Field(0.01, ge=0, le=1)
+    key_max_text_length: int = Field(64, ge=1, le=10_000)
+    key_max_columns: int = Field(4, ge=1, le=8)
+    key_pool_columns: int = Field(40, ge=2, le=1000)
+    key_max_sets: int = Field(5000, ge=0, le=1_000_000)
+    key_sample_rows: int = Field(20_000, ge=100, le=100_000_000)
+    key_sample_blocks: int = Field(10, ge=1, le=1000)
+    key_max_keys: int = Field(12, ge=1, le=1000)
+    key_near_unique: float = Field(0.95, ge=0.5, le=1)
+    key_chance_collisions: float = Field(0.1, ge=0, le=1_000_000)
+    key_free_text_shapes: float = Field(0.5, ge=0, le=1)
+
+    @property
+    def key_shape_sample(self) -> int:
+        """How many distinct values at most were shaped (see `_patterns`)."""
+        return self.pattern_max_values
     duplicate_examples: int = Field(5, ge=1, le=100)
 
 
@@ -372,57 +386,22 @@ def _duplicates(
     )
 
 
-def _pair_candidates(
-    columns: Sequence[ColumnProfile], rows: int, settings: StatisticsSettings
-) -> list[tuple[ColumnProfile, ColumnProfile]]:
-    """Column pairs that could be unique, most economical first, at most the configured number.
-    Necessary conditions, all from exact counts: d(a)·d(b) ≥ rows, and the most frequent value of
-    each column occurs no more often than the other column has distinct values."""
-    eligible = [c for c in columns if c.null_count == 0 and c.distinct_count > 1 and c.type in settings.key_types]
-    pairs = []
-    for i, a in enumerate(eligible):
-        for b in eligible[i + 1:]:
-            if (
-                a.distinct_count * b.distinct_count >= rows
-                and a.top_values[0].count <= b.distinct_count
-                and b.top_values[0].count <= a.distinct_count
-                and max(a.cardinality_ratio, b.cardinality_ratio) >= settings.key_pair_min_distinct_ratio
-            ):
-                pairs.append((a, b))
-    # Smallest product first: a real composite key is barely unique (account x period), while
-    # two high-cardinality columns are unique together by accident.
-    pairs.sort(key=lambda p: (p[0].distinct_count * p[1].distinct_count, p[0].position, p[1].position))
-    return pairs[: settings.key_pair_max_candidates]
-
-
-def _unique_pairs(
-    con: duckdb.DuckDBPyConnection, table: str, pairs: Sequence[tuple[ColumnProfile, ColumnProfile]], rows: int
-) -> list[tuple[str, str]]:
-    if not pairs:
-        return []
-    exprs = [f"count(DISTINCT ({quote_ident(a.name)}, {quote_ident(b.name)}))" for a, b in pairs]
-    counts = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}"))
-    return [(a.name, b.name) for (a, b), n in zip(pairs, counts, strict=True) if n == rows]
-
-
 def profile_keys(
     con: duckdb.DuckDBPyConnection, table: str, profiles: ColumnProfiles, settings: StatisticsSettings
 ) -> TableProfile:
-    """Candidate keys (single columns, else minimal pairs) and duplicate full rows."""
+    """Candidate keys (every minimal unique column set up to `key_max_columns` columns, ranked; see
+    `phases.profile.key_search`) and duplicate full rows."""
     columns = profiles.columns
     rows = columns[0].rows if columns else one_row(con.execute(f"SELECT count(*) FROM {quote_ident(table)}"))[0]
-    keys: list[tuple[str, ...]] = [
-        (c.name,) for c in columns if rows and c.unique and c.null_count == 0 and c.type in settings.key_types
-    ]
     duplicates = _duplicates(con, table, columns, settings.duplicate_examples)
-    checked = 0
-    if not keys and rows > 1 and duplicates.rows == 0:  # a duplicated row makes every column set non-unique
-        pairs = _pair_candidates(columns, rows, settings)
-        keys = list(_unique_pairs(con, table, pairs, rows))
-        checked = len(pairs)
+    if duplicates.rows:  # a duplicated row makes every column set non-unique
+        search = KeySearch(keys=(), sets_checked=0, complete=True)
+    else:
+        search = search_keys(con, table, columns, rows, settings)
     return TableProfile(
-        table=profiles.table, rows=rows, columns=tuple(c.name for c in columns), candidate_keys=tuple(keys),
-        key_pairs_checked=checked, duplicates=duplicates,
+        table=profiles.table, rows=rows, columns=tuple(c.name for c in columns), candidate_keys=search.keys,
+        chance_unique=tuple(c.name for c in columns if chance_unique(c, rows, settings)),
+        key_sets_checked=search.sets_checked, key_search_complete=search.complete, duplicates=duplicates,
     )
 
 
