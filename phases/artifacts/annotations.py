@@ -42,7 +42,7 @@ class ColumnAnnotation:
     time_role: str | None  # for dates: event | due | period | created | effective | None when unclear
     name_clarity: NameClarity  # unclear or abbreviated names are an uncertainty of their own
     pii: str | None  # email | phone | person_name | address | card_number | national_id | None
-    references: str | None  # "table.column" of the parent key for a foreign_key
+    references: str | None  # the whole FK: "table.column", or "table(p1, p2) on (c1, c2)" for a composite one
     description: str  # short, built from the evidence; never contains sample values of PII columns
     confidence: float  # of the whole annotation, 0..1
     decided_by: DecidedBy
@@ -60,6 +60,9 @@ class TableAnnotation:
     rows: int
     confidence: float
     evidence: tuple[AnnotationEvidence, ...] = ()
+    # every accepted foreign key of the table as one reference, a composite one with all its columns
+    # together: 'parent.column' or 'parent(p1, p2) on (c1, c2)'
+    references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

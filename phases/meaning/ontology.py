@@ -58,6 +58,8 @@ class ConceptSpec(Model):
     implied_by_types: tuple[ColumnType, ...] = ()
     companions: tuple[str, ...] = ()
     one_sided_pair: str | None = None  # the other side of a balance pair: one side per row, or it is activity
+    value_range: tuple[float, float] | None = None  # numeric values must lie within [low, high], else ruled out
+    calendar_part: bool = False  # a part of a date (year, month, hour): a dimension to group by, never a measure
 
     @field_validator("value_patterns")
     @classmethod
