@@ -206,3 +206,19 @@ def test_table_kinds_follow_the_foreign_key_graph(result):
     assert table(result, "stores").kind == "dimension"  # the parent side of sales.store
     assert table(result, "episodes").kind in ("dimension", "fact")
     assert table(result, "sales").kind == "fact"
+
+
+# --- name clarity ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "clarity"), [
+    ("wins", "clear"),  # an unknown but pronounceable word
+    ("numqueens", "clear"),
+    ("dep_delay", "abbreviated"),  # a readable word beside an unknown abbreviation
+    ("avg_uk_viewers", "abbreviated"),
+    ("vid", "unclear"),  # nothing of it reads as a word
+    ("mgmt", "unclear"),  # no vowel: not a word
+    ("pt", "unclear"),
+])
+def test_a_name_is_unclear_only_when_nothing_of_it_reads_as_a_word(name, clarity):
+    assert shipped()[1].read(name, 4, 4).clarity == clarity

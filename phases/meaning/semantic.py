@@ -110,6 +110,7 @@ class SemanticSettings(Model):
     ontologies: tuple[str, ...] = Field(("general", "financial"), min_length=1)
     min_concept_confidence: float = Field(0.35, ge=0, le=1)
     unclear_max_token_length: int = Field(4, ge=1, le=20)
+    word_min_length: int = Field(4, ge=1, le=20)
     roles: RoleSettings = RoleSettings()
     tables: TableSettings = TableSettings()
     scores: Scores = Scores()
@@ -162,8 +163,8 @@ def annotate_semantics(ctx: SourceContext) -> PhaseOutput:
     relationships = ctx.read(RELATIONSHIPS)
     correlations = ctx.read(CORRELATIONS)
     corr_keys = {t.table: t.dependencies.candidate_keys for t in correlations.tables}
-    facts = gather_tables(ontology, settings.unclear_max_token_length, typings, profiles, table_profiles,
-                          relationships, corr_keys)
+    lengths = (settings.unclear_max_token_length, settings.word_min_length)
+    facts = gather_tables(ontology, lengths, typings, profiles, table_profiles, relationships, corr_keys)
     # the correlations phase's formulas (amount = quantity * price) are value evidence of what adds up;
     # read when the pipeline declares them as an input of this phase
     derived = ctx.read(DERIVED_COLUMNS).derived_columns if DERIVED_COLUMNS.name in ctx.spec.inputs else ()

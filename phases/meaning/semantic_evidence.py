@@ -146,7 +146,7 @@ def without_prefix(name: str, prefix: str | None) -> str:
 
 
 def gather_tables(
-    ontology: Ontology, unclear_max_length: int, typings: Mapping[str, Mapping[str, ColumnTyping]],
+    ontology: Ontology, lengths: tuple[int, int], typings: Mapping[str, Mapping[str, ColumnTyping]],
     profiles: Mapping[str, Mapping[str, ColumnProfile]], table_profiles: Mapping[str, TableProfile],
     relationships: Relationships, correlation_keys: Mapping[str, tuple[tuple[str, ...], ...]],
 ) -> dict[str, TableFacts]:
@@ -156,7 +156,7 @@ def gather_tables(
     for table in sorted(profiles):
         tprofile = table_profiles[table]
         key, source = _primary_key(table, relationships, tprofile, correlation_keys, profiles[table],
-                                   lambda name: ontology.read(name, unclear_max_length))
+                                   lambda name: ontology.read(name, *lengths))
         columns = []
         prefix = table_prefix(list(profiles[table]))
         for name, profile in profiles[table].items():
@@ -167,7 +167,7 @@ def gather_tables(
                            key=lambda r: (r.confidence, r.id), default=None)
             columns.append(ColumnFacts(
                 table=table, name=name, profile=profile, typing=typings.get(table, {}).get(name),
-                reading=ontology.read(without_prefix(name, prefix), unclear_max_length), primary_key=key == (name,),
+                reading=ontology.read(without_prefix(name, prefix), *lengths), primary_key=key == (name,),
                 in_grain=name in key,
                 foreign_key=fk, parent_index=fk.child_columns.index(name) if fk else 0,
                 referenced_by=tuple(r.id for r in accepted if r.parent_table == table and r.parent_columns == (name,)),
@@ -175,7 +175,7 @@ def gather_tables(
             ))
         entity = match_entity(table, ontology)
         if entity is None and len(key) == 1:  # fall back on what the key column names ('invoice_id')
-            hits = name_hits(ontology.read(key[0], unclear_max_length), ontology)
+            hits = name_hits(ontology.read(key[0], *lengths), ontology)
             named = [h for h in hits.values() if h.concept in ontology.entities and not h.weak]
             if named:
                 best = max(named, key=lambda h: (h.coverage, len(h.phrase)))
