@@ -80,6 +80,7 @@ from phases.meaning.semantic_text import business_name, describe, name_evidence,
 
 LLM_CACHE_DIR = "llm_cache"
 CLARITY_FACTOR = {"clear": 1.0, "abbreviated": 0.95, "unclear": 0.8}
+NO_CONCEPT_FACTOR = {"clear": 0.9, "other": 0.7}
 
 
 class BalanceSettings(Model):
@@ -363,7 +364,9 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, table:
     references = None
     if role == "foreign_key" and col.foreign_key is not None:
         references = reference_text(col.foreign_key)
-    confidence = d.role_confidence * ((0.6 + 0.4 * d.concept_confidence) if d.concept else 0.7)
+    # without a concept a clear name still says what the column holds; an unclear one leaves it to guesswork
+    bare = NO_CONCEPT_FACTOR["clear" if col.reading.clarity == "clear" else "other"]
+    confidence = d.role_confidence * ((0.6 + 0.4 * d.concept_confidence) if d.concept else bare)
     if spec is not None and spec.roles and role not in spec.roles:
         confidence *= 0.85
         evidence.append(AnnotationEvidence("ontology", f"a {d.concept} is usually {'/'.join(spec.roles)}, not {role}"))
