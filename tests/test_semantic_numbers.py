@@ -7,6 +7,7 @@ measure unique by chance is never the grain."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import shutil
@@ -17,11 +18,13 @@ import yaml
 
 from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnnotation
 from phases.artifacts.column_profiles import ColumnProfile, NumericStats, ValueCount
+from phases.artifacts.relationships import Rejected
 from phases.core.context import SourceContext
 from phases.engine.runner import run_task
 from phases.meaning.ontology import Ontology
 from phases.meaning.semantic_evidence import ColumnFacts
 from phases.meaning.semantic_numbers import NumberSettings, clock_time
+from phases.meaning.semantic_roles import RoleSettings, decide_role
 from tests.conftest import phase_context
 from tests.test_semantic import REPO, UPSTREAM_SOURCE, UPSTREAM_TABLE, csv_text, run, shipped
 
@@ -47,7 +50,11 @@ def numbers_tables() -> dict[str, str]:
     episodes = [[s, e, f"{rnd.uniform(5, 12):.2f}"] for s in range(1, 5) for e in range(1, 9)]
     results = [[s, e, f"Baker {b}", rnd.randint(1, 10)] for s in range(1, 5) for e in range(1, 9)
                for b in range(1, 4 + (s + e) % 3)]
+    date_keys = [[k, (dt.date(2024, 1, 1) + dt.timedelta(days=k)).isoformat()] for k in range(1, 61)]
+    tickets = [[i, rnd.randint(1, 60), f"{rnd.randint(100, 90000) / 100:.2f}"] for i in range(1, 201)]
     return {
+        "date_keys": csv_text(["date_key", "calendar_date"], date_keys),
+        "tickets": csv_text(["ticket_id", "date_key", "amount"], tickets),
         "sales": csv_text(["sale_id", "sale_date", "units", "wholesale_cost", "line_cost", "tax", "dep_time",
                            "gauge", "ozone", "month", "day", "hour", "days", "months", "temperature",
                            "store"], sales),
@@ -72,6 +79,8 @@ def build(root: Path, tables: dict[str, str], derived_input: bool = True) -> Sou
     inputs = pipeline["phases"]["semantic"]["inputs"]
     if derived_input and "derived_columns" not in inputs:
         inputs.append("derived_columns")
+    if not derived_input and "derived_columns" in inputs:
+        inputs.remove("derived_columns")
     pipeline_file.write_text(yaml.safe_dump(pipeline, sort_keys=False))
     for name in sorted(tables):
         for phase in UPSTREAM_TABLE:
@@ -170,6 +179,26 @@ def test_money_in_a_catalogue_without_events_describes_one_row(result):
     assert cost.concept == "expense" and cost.aggregation == "non_additive"
     assert "records no events" in why(cost)
     assert col(result, "products", "price").aggregation == "non_additive"
+
+
+def test_money_in_a_table_keyed_to_a_date_dimension_records_events(result):
+    assert col(result, "tickets", "date_key").references == "date_keys.date_key"
+    assert col(result, "tickets", "amount").aggregation == "additive"
+
+
+def test_integers_drawn_from_another_tables_key_are_references_not_measures():
+    ontology = shipped()[1]
+    facts = facts_with_values(ontology, "buyer", [3, 17, 42])
+    rejected = Rejected(id="t.buyer->people.person", child_table="t", child_columns=("buyer",), parent_table="people",
+                        parent_columns=("person",), confidence=0.6, reason="below the cut",
+                        evidence={"containment_beyond_chance": 0.97, "parent_uniqueness": 1.0,
+                                  "name_similarity": 0.4})
+    decision = decide_role(dataclasses.replace(facts, rejected=rejected), None, None, RoleSettings(), 1000)
+    assert decision.role == "identifier" and "people.person" in decision.reason
+    for evidence in ({"containment_beyond_chance": 0.2, "parent_uniqueness": 1.0, "name_similarity": 0.4},
+                     {"containment_beyond_chance": 0.97, "parent_uniqueness": 1.0, "name_similarity": 0.0}):
+        unproven = dataclasses.replace(facts, rejected=dataclasses.replace(rejected, evidence=evidence))
+        assert decide_role(unproven, None, None, RoleSettings(), 1000).role == "measure"
 
 
 def test_a_stock_is_point_in_time(result):

@@ -52,6 +52,7 @@ class RoleSettings(Model):
     year_min: int = Field(1900, ge=0, le=10_000)
     year_max: int = Field(2100, ge=0, le=10_000)
     text_date_min_share: float = Field(0.8, ge=0, le=1)
+    reference_min_containment: float = Field(0.9, ge=0, le=1)
 
 
 class TableSettings(Model):
@@ -140,6 +141,9 @@ def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: 
     clock = clock_time(col, numbers)
     if clock:
         return RoleDecision("dimension", 0.8, "values", clock)
+    drawn = _drawn_from_a_key(col, rs)
+    if drawn:
+        return RoleDecision("identifier", 0.7, "relationship", drawn)
     if measure_named:
         return RoleDecision("measure", 0.9, "statistics", f"{col.type} values named as a measure")
     if col.type == "integer":
@@ -159,6 +163,28 @@ def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: 
                                                                  "not a quantity")
         return RoleDecision("measure", 0.75, "statistics", f"integers with {p.distinct_count} distinct values")
     return RoleDecision("measure", 0.8, "statistics", f"{col.type} values")
+
+
+def _drawn_from_a_key(col: ColumnFacts, rs: RoleSettings) -> str | None:
+    """Why an integer column's values are references to another table's key (a foreign key the
+    relationships phase measured but did not accept), or None: a value that points at a row is no
+    quantity, whether or not the join is declared."""
+    r = col.rejected
+    if r is None or col.type != "integer":
+        return None
+    beyond = r.evidence.get("containment_beyond_chance")
+    unique = r.evidence.get("parent_uniqueness")
+    if not isinstance(beyond, int | float) or not isinstance(unique, int | float):
+        return None
+    if beyond < rs.reference_min_containment or unique < rs.reference_min_containment:
+        return None
+    # small integers of a heavy-tailed measure also fall inside a dense key range: the names break the tie
+    named = max((v for k in ("name_similarity", "column_name_similarity")
+                 if isinstance(v := r.evidence.get(k), int | float)), default=0.0)
+    if named <= 0:
+        return None
+    return (f"{beyond:.0%} of its values lie in {r.parent_table}.{', '.join(r.parent_columns)} beyond what chance "
+            f"explains (a candidate foreign key not accepted: {r.reason}): references to rows, not a quantity")
 
 
 # --- what a measure or a date is ----------------------------------------------------------------
