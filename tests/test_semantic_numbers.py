@@ -165,7 +165,7 @@ def test_the_hhmm_test_is_chance_corrected():
     ("wholesale_cost", "non_additive", "per unit"),  # a factor of that product, whatever its name
     ("tax", "non_additive", "rate or a share"),  # named tax, but decimals within 0..0.08
     ("ozone", "non_additive", "no evidence"),  # a reading without any evidence of an amount
-    ("temperature", "non_additive", "no evidence"),
+    ("temperature", "non_additive", "measurement is non-additive"),  # a physical reading
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_only_evidence_of_an_amount_makes_a_measure_additive(result, column, aggregation, reason):
     c = col(result, "sales", column)
