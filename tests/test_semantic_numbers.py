@@ -129,6 +129,7 @@ def test_clock_times_written_hhmm_are_a_time_of_day(result):
     c = col(result, "sales", "dep_time")
     assert c.role == "dimension" and c.aggregation is None
     assert "HHMM" in why(c)
+    assert c.aggregation_reason is not None and c.aggregation_reason.startswith("not summed: integers")
     assert col(result, "sales", "gauge").role == "measure"  # integers 100..999 ending in 00..99
 
 
@@ -171,7 +172,7 @@ def test_only_evidence_of_an_amount_makes_a_measure_additive(result, column, agg
     c = col(result, "sales", column)
     assert c.role == "measure"
     assert c.aggregation == aggregation
-    assert reason in why(c)
+    assert reason in why(c) and c.aggregation_reason is not None and reason in c.aggregation_reason
 
 
 def test_money_in_a_catalogue_without_events_describes_one_row(result):

@@ -48,6 +48,9 @@ class ColumnAnnotation:
     decided_by: DecidedBy
     evidence: tuple[AnnotationEvidence, ...] = ()
     money: bool = False  # values are money: the concept's unit is a currency (ontology) or the column is typed currency
+    # why a numeric column may or may not be summed, with the evidence: the aggregation's reason for a measure,
+    # the role's for numbers that are no measure (calendar parts, clock times, codes, references); None otherwise
+    aggregation_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from phases.meaning.llm import (
 from phases.meaning.ontology import Ontology, build_ontology
 from phases.meaning.semantic_evidence import (
     DATES,
+    NUMERIC,
     ColumnFacts,
     ConceptScore,
     Scores,
@@ -351,12 +352,16 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, table:
         evidence.append(AnnotationEvidence("values" if any(k == "values" for k, _, _ in parts) else "name",
                                  f"personal data: {d.pii} ({strength}); sample values are not written to the context"))
     aggregation = unit = unit_source = None
+    summing = None
+    if col.type in NUMERIC and role != "measure":
+        summing = f"not summed: {d.role_evidence.detail.removeprefix(f'role {role}: ')}"
     if role == "measure":
         partner = by_concept.get(spec.one_sided_pair) if spec and spec.one_sided_pair else None
         formulas = formulas_of(col.table, col.name, table.types, table.derived)
         aggregation, why = aggregation_of(col, spec, partner, settings.balances.activity_min_share, formulas,
                                           table.records_events)
         evidence.append(AnnotationEvidence("ontology" if spec else "statistics", f"aggregation {aggregation}: {why}"))
+        summing = why
         unit, unit_source, note = unit_of(col, spec, currency)
         if note:
             evidence.append(AnnotationEvidence("values" if unit_source == "values" else "type", f"unit {unit}: {note}"))
@@ -393,7 +398,7 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, table:
         aggregation=aggregation, time_role=time_role, name_clarity=col.reading.clarity, pii=d.pii,
         references=references, description=description, confidence=round(min(1.0, confidence), 3),
         decided_by=decided_by, evidence=tuple(evidence),
-        money=(spec is not None and spec.unit == "currency") or col.type == "currency",
+        money=(spec is not None and spec.unit == "currency") or col.type == "currency", aggregation_reason=summing,
     )
 
 

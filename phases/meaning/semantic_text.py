@@ -83,6 +83,8 @@ def describe(col: ColumnFacts, name: str, role: str, concept: ConceptSpec | None
                 f"{len(col.foreign_key.child_columns)} columns together, never on this one alone")
     elif role == "foreign_key":
         what = f"reference to {references}" if references else "reference"
+    elif role == "dimension" and concept is not None and concept.calendar_part:
+        what = "calendar part: group or filter by it, never sum it"
     else:
         what = ROLE_TEXT[role]
     if unit:
