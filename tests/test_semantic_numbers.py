@@ -52,7 +52,12 @@ def numbers_tables() -> dict[str, str]:
                for b in range(1, 4 + (s + e) % 3)]
     date_keys = [[k, (dt.date(2024, 1, 1) + dt.timedelta(days=k)).isoformat()] for k in range(1, 61)]
     tickets = [[i, rnd.randint(1, 60), f"{rnd.randint(100, 90000) / 100:.2f}"] for i in range(1, 201)]
+    orders = [[f"O{i:03d}", (dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat(),
+               f"{rnd.randint(1000, 90000) / 100:.2f}"] for i in range(1, 61)]
+    lines = [[i, f"O{1 + (i * 7) % 60:03d}", rnd.randint(1, 9)] for i in range(1, 151)]
     return {
+        "orders": csv_text(["order_id", "ordered_on", "order_total"], orders),
+        "order_lines": csv_text(["line_id", "order_id", "quantity"], lines),
         "date_keys": csv_text(["date_key", "calendar_date"], date_keys),
         "tickets": csv_text(["ticket_id", "date_key", "amount"], tickets),
         "sales": csv_text(["sale_id", "sale_date", "units", "wholesale_cost", "line_cost", "tax", "dep_time",
@@ -234,7 +239,8 @@ def test_a_composite_foreign_key_is_one_reference_with_all_its_columns(result):
 
 def test_table_kinds_follow_the_foreign_key_graph(result):
     assert table(result, "stores").kind == "dimension"  # the parent side of sales.store
-    assert table(result, "episodes").kind in ("dimension", "fact")
+    assert table(result, "episodes").kind == "dimension"  # referenced, no event date, no additive measure
+    assert table(result, "orders").kind == "fact"  # referenced by its lines, but dated and of comparable size
     assert table(result, "sales").kind == "fact"
 
 
