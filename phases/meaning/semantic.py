@@ -3,14 +3,17 @@ domain vocabularies, deterministic and offline by default.
 
 Per column: a role (phases.meaning.semantic_roles), a business concept from the ontologies
 (phases.meaning.ontology, scored in phases.meaning.semantic_evidence from the name, initials of unclear names,
-value sets, patterns and code prefixes, relationships and key status, the type), a unit,
-an aggregation for measures, a time role for dates, whether the name is clear, personal data,
-the parent of a foreign key, a readable name and description (phases.meaning.semantic_text), a
-confidence and every piece of evidence. Per table: fact, dimension, bridge or reference, its
-entity, grain and main date.
+value sets, patterns and code prefixes, value ranges, relationships and key status, the type), a
+unit, an aggregation for measures decided from evidence of an amount (phases.meaning.semantic_numbers:
+additive only when the rows add something up) with its reason, a time role for dates, whether the
+name is clear, personal data, the whole foreign key a column belongs to, a readable name and
+description (phases.meaning.semantic_text), a confidence and every piece of evidence. Per table:
+fact, dimension, bridge or reference from the FK graph, its entity, its grain (a key that is no
+measure unique by chance), its main date and its foreign keys, each whole.
 
 It reads only the small JSON artifacts of earlier phases (types, profiles, keys, relationships,
-correlations); the profiles' top values and value shapes are the value evidence. Human
+correlations, and the derived columns when the pipeline declares them as an input); the profiles'
+top values, ranges and value shapes are the value evidence. Human
 overrides (config/semantic.yaml) win and are recorded; an optional LLM step (phases.meaning.llm) can
 only refine descriptions, names and weak concepts, and its failure leaves a warning, not an error.
 """
