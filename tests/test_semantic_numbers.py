@@ -241,6 +241,7 @@ def test_table_kinds_follow_the_foreign_key_graph(result):
     assert table(result, "stores").kind == "dimension"  # the parent side of sales.store
     assert table(result, "episodes").kind == "dimension"  # referenced, no event date, no additive measure
     assert table(result, "orders").kind == "fact"  # referenced by its lines, but dated and of comparable size
+    assert table(result, "date_keys").kind == "dimension"  # one row per date: a calendar, not events
     assert table(result, "sales").kind == "fact"
 
 

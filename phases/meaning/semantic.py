@@ -77,6 +77,7 @@ from phases.meaning.semantic_roles import (
     TableSettings,
     annotate_table,
     decide_role,
+    shared_dimension,
     time_role_of,
     unit_of,
 )
@@ -298,7 +299,10 @@ def _decide(col: ColumnFacts, scores: list[ConceptScore], ontology: Ontology, se
 def _records_events(t: TableFacts, tables: Mapping[str, TableFacts], decisions: Sequence[_Decision],
                     ontology: Ontology, settings: SemanticSettings) -> bool:
     """The table's rows are events or periods: it has a date or a calendar part, or references a table
-    that has a date (a date dimension: facts keyed by date surrogates hold no date themselves)."""
+    that has a date (a date dimension: facts keyed by date surrogates hold no date themselves). A
+    dimension that other tables share records none: its dates and money describe its rows."""
+    if shared_dimension(t, tables, settings.tables):
+        return False
     if any(d.role == "timestamp" or d.col.text_date_share >= settings.roles.text_date_min_share
            or (d.concept is not None and ontology.concepts[d.concept].spec.calendar_part) for d in decisions):
         return True

@@ -243,6 +243,10 @@ def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapp
     time_col = main_time_column(cols)
     event = (time_col is not None and time_col.time_role in ("event", "effective", "period")) or any(
         c.time_role == "period" for c in cols)
+    # a table with one row per date is a calendar (a date dimension), not a record of events
+    dated = t.column(time_col.column) if time_col is not None else None
+    if dated is not None and dated.profile.unique and t.incoming:
+        event = False
     others = [c for c in cols if c.role not in ("key", "foreign_key", "timestamp") and not c.references]
     structural = (f"{len(measures)} measures ({len(summable)} additive or point-in-time), references "
                   f"{len(parents)} tables {parents}, referenced by {len(children)} {children}, {t.rows} rows")
@@ -301,16 +305,29 @@ def _kind(t: TableFacts, summable: Sequence[ColumnAnnotation], measures: Sequenc
 def _parent_kind(t: TableFacts, summable: Sequence[ColumnAnnotation], event: bool, children: Sequence[str],
                  tables: Mapping[str, TableFacts], ts: TableSettings) -> tuple[TableKind, float, str]:
     """A table other tables refer to is a dimension, unless it is the header of a fact: it records
-    events (an event date, or amounts that add up) and is not much smaller than the table that
-    refers to it (orders referenced by their lines, sales referenced by their returns)."""
-    biggest = max((tables[c].rows for c in children if c in tables), default=0)
+    events (an event date, or amounts that add up), one table details it and it is not much smaller
+    than that table (orders referenced by their lines, sales referenced by their returns)."""
     additive = [c for c in summable if c.aggregation == "additive"]
-    if (additive or event) and biggest and t.rows >= ts.header_min_row_ratio * biggest:
+    if (additive or event) and not shared_dimension(t, tables, ts):
         what = "an event date" if event else f"{len(additive)} additive measures"
-        return "fact", 0.75, (f"referenced by {', '.join(children)}, but holds {what} and {t.rows} rows against "
-                              f"{biggest} in the largest table referring to it: the header of a fact")
-    return "dimension", 0.8, (f"on the parent side of the foreign keys of {', '.join(children)} and records no "
-                              "events of a size comparable to theirs: a dimension")
+        detail = children[0]
+        return "fact", 0.75, (f"referenced by {detail} alone, but holds {what} and {t.rows} rows against "
+                              f"{tables[detail].rows if detail in tables else '?'} in {detail}: the header of a fact")
+    return "dimension", 0.8, (f"on the parent side of the foreign keys of {', '.join(children)} and no header of "
+                              "one of them: a dimension")
+
+
+def shared_dimension(t: TableFacts, tables: Mapping[str, TableFacts], ts: TableSettings) -> bool:
+    """The table is on the parent side of foreign keys as a dimension is: referenced by several tables
+    (a date, a customer shared by facts), or by one table more than 1 / header_min_row_ratio times its
+    size. Its dates and money describe its rows; it records no events of its own."""
+    children = {r.child_table for r in t.incoming}
+    if not children:
+        return False
+    if len(children) > 1:
+        return True
+    child = tables.get(next(iter(children)))
+    return child is None or t.rows < ts.header_min_row_ratio * child.rows
 
 
 def main_time_column(cols: Sequence[ColumnAnnotation]) -> ColumnAnnotation | None:
