@@ -259,3 +259,16 @@ def test_table_kinds_follow_the_foreign_key_graph(result):
 ])
 def test_a_name_is_unclear_only_when_nothing_of_it_reads_as_a_word(name, clarity):
     assert shipped()[1].read(name, 4, 4).clarity == clarity
+
+
+def test_unique_integers_with_a_heavy_tail_are_a_measure_unique_by_chance_not_an_id():
+    ontology = shipped()[1]
+    facts = facts_with_values(ontology, "requests", [12, 540, 98_000])
+
+    def unique(low: int, high: int, skewness: float) -> ColumnFacts:
+        numeric = dataclasses.replace(facts.profile.numeric, min=low, max=high, skewness=skewness)
+        profile = dataclasses.replace(facts.profile, unique=True, distinct_count=1000, numeric=numeric)
+        return dataclasses.replace(facts, profile=profile)
+
+    assert decide_role(unique(12, 9_000_000, 6.0), None, None, RoleSettings(), 1000).role == "measure"
+    assert decide_role(unique(1, 1000, 0.0), None, None, RoleSettings(), 1000).role == "identifier"

@@ -201,7 +201,7 @@ def _primary_key(table: str, relationships: Relationships, profile: TableProfile
     skipped: list[str] = []
     for keys, source in sources:
         for key in keys:
-            chance = [why for c in key if c not in referenced and (why := _unique_by_chance(columns.get(c), read(c)))]
+            chance = [why for c in key if c not in referenced and (why := unique_by_chance(columns.get(c), read(c)))]
             if chance:
                 skipped += [why for why in chance if why not in skipped]
                 continue
@@ -212,7 +212,7 @@ def _primary_key(table: str, relationships: Relationships, profile: TableProfile
     return (), ""
 
 
-def _unique_by_chance(p: ColumnProfile | None, reading: NameReading) -> str | None:
+def unique_by_chance(p: ColumnProfile | None, reading: NameReading) -> str | None:
     """Why a key column is a measure that happens to be unique, or None: decimals never name a row;
     unique integers that are neither named like a key nor dense over their range, with a heavy
     tail, are amounts or counts that happen to be distinct (populations in a small table)."""

@@ -36,7 +36,7 @@ from phases.artifacts.annotations import (
 )
 from phases.core.config import Model
 from phases.meaning.ontology import ConceptSpec, Ontology
-from phases.meaning.semantic_evidence import DATES, NUMERIC, ColumnFacts, TableFacts
+from phases.meaning.semantic_evidence import DATES, NUMERIC, ColumnFacts, TableFacts, unique_by_chance
 from phases.meaning.semantic_numbers import NumberSettings, clock_time
 
 TIME_ROLE_ORDER = {"event": 0, "effective": 1, "period": 2, "created": 3, None: 4, "due": 5}
@@ -153,7 +153,7 @@ def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: 
                 return RoleDecision("dimension", 0.8, "statistics", f"integer code ({p.distinct_count} values, "
                                                                     "named like a key or code)")
             return RoleDecision("identifier", 0.75, "statistics", "integers named like a key or code, not a quantity")
-        if p.unique and col.non_null >= 2:
+        if p.unique and col.non_null >= 2 and unique_by_chance(p, col.reading) is None:
             return RoleDecision("identifier", 0.75, "statistics",
                                 "unique integers: a sequence or an id, not a quantity")
         if _year_like(col, rs):
