@@ -272,3 +272,12 @@ def test_unique_integers_with_a_heavy_tail_are_a_measure_unique_by_chance_not_an
 
     assert decide_role(unique(12, 9_000_000, 6.0), None, None, RoleSettings(), 1000).role == "measure"
     assert decide_role(unique(1, 1000, 0.0), None, None, RoleSettings(), 1000).role == "identifier"
+
+
+def test_a_key_word_in_the_name_makes_integers_a_reference_whatever_measure_word_precedes_it():
+    ontology = shipped()[1]
+    amount = ontology.concepts["amount"].spec
+    keyed = facts_with_values(ontology, "refunded_customer_sk", [3, 17, 42])
+    assert decide_role(keyed, amount, None, RoleSettings(), 1000).role != "measure"
+    plain = facts_with_values(ontology, "refunded_cash", [3, 17, 42])
+    assert decide_role(plain, amount, None, RoleSettings(), 1000).role == "measure"

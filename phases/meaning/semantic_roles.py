@@ -144,7 +144,8 @@ def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: 
     drawn = _drawn_from_a_key(col, rs)
     if drawn:
         return RoleDecision("identifier", 0.7, "relationship", drawn)
-    if measure_named:
+    # a key word in the name ('refunded_customer_sk') marks a reference, whatever measure word precedes it
+    if measure_named and not (col.type == "integer" and col.reading.id_like):
         return RoleDecision("measure", 0.9, "statistics", f"{col.type} values named as a measure")
     if col.type == "integer":
         keyish = col.reading.id_like or (concept is not None and "measure" not in concept.roles)
