@@ -110,6 +110,7 @@ PROPOSALS = {"columns": [
     {"table": "invoices", "column": "year", "concept": "fiscal_period", "business_name": "Fiscal Year",
      "description": "The fiscal year the invoice is booked in."},
     {"table": "invoices", "column": "inv_amt", "concept": "revenue"},  # amount is confident: kept
+    {"table": "customers", "column": "segment", "concept": "document_type"},  # no concept: taken
     {"table": "invoices", "column": "status", "concept": "banana", "description": "Where the invoice stands."},
     {"table": "invoices", "column": "custId", "role": "measure", "concept": "customer"},  # roles are not for it
     {"table": "invoices", "column": "amount", "concept": "amount", "description": "A reference code."},
@@ -128,7 +129,10 @@ def test_an_anthropic_answer_refines_descriptions_and_weak_concepts_only(llm_pro
     found = run(llm_ctx(llm_project, url))
     assert (found.llm.enabled, found.llm.used, found.llm.cached, found.llm.warning) == (True, True, False, None)
     year = col(found, "invoices", "year")
-    assert (year.concept, year.business_name, year.decided_by) == ("fiscal_period", "Fiscal Year", "llm")
+    # the calendar year its values and name show is confident: kept, while name and description are refined
+    assert (year.concept, year.business_name, year.decided_by) == ("year", "Fiscal Year", "llm")
+    assert any(e.kind == "llm" and "kept year" in e.detail for e in year.evidence)
+    assert col(found, "customers", "segment").concept == "document_type"
     assert year.description == "The fiscal year the invoice is booked in."
     assert year.role == col(deterministic, "invoices", "year").role
     assert any(e.kind == "llm" and "test-model" in e.detail for e in year.evidence)
@@ -140,7 +144,8 @@ def test_an_anthropic_answer_refines_descriptions_and_weak_concepts_only(llm_pro
     code = col(found, "invoices", "amount")  # a text column is no amount, whoever says so
     assert (code.concept, code.role, code.description) == (None, "identifier", "A reference code.")
     assert any("refused concept amount" in e.detail for e in code.evidence)
-    assert same_meanings(found, deterministic, skip={("invoices", c) for c in ("year", "status", "amount")})
+    skip = {("invoices", c) for c in ("year", "status", "amount")} | {("customers", "segment")}
+    assert same_meanings(found, deterministic, skip=skip)
     (path, headers, body), = model.requests
     assert path == "/v1/messages"
     assert (headers["x-api-key"], headers["anthropic-version"]) == ("test-key-123", "2023-06-01")
@@ -164,7 +169,7 @@ def test_an_openai_compatible_server_works_the_same(llm_project, server):
     model, url = server
     model.answer = json.dumps(PROPOSALS)
     found = run(llm_ctx(llm_project, url, provider="openai"))
-    assert found.llm.used and col(found, "invoices", "year").concept == "fiscal_period"
+    assert found.llm.used and col(found, "customers", "segment").concept == "document_type"
     (path, headers, body), = model.requests
     assert path == "/v1/chat/completions" and headers["authorization"] == "Bearer test-key-123"
     assert [m["role"] for m in body["messages"]] == ["system", "user"]

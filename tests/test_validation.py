@@ -10,6 +10,7 @@ reader and byte-identical reruns."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from collections import defaultdict
@@ -423,6 +424,70 @@ def test_a_trial_balance_with_date_periods_against_a_journal_that_carries_its_ow
     assert result.evidence["journal_period"] == "month of gl.posted" and result.evidence["period_format"] == "date"
     assert [(e["account"], e["period"], e["credit_difference"]) for e in result.examples] == [(2, "2025-02-01", 1.0)]
     assert results["trial_balance_by_period:tb"].violations == 1
+
+
+# --- which columns a check means, and when it does not apply ------------------------------------
+
+
+def _sales(rows: int) -> list[dict[str, Any]]:
+    out = []
+    for i in range(rows):
+        quantity, price = 1 + i % 7, 2.5 + (i * 13) % 40
+        out.append({"line": i + 1, "quantity": quantity, "list_price": f"{price:.2f}",
+                    "coupon_amt": f"{(i * 7) % 11:.2f}", "ext_price": f"{quantity * price:.2f}"})
+    return out
+
+
+def test_a_derived_check_tries_every_column_of_a_concept_and_keeps_the_one_that_holds(tmp_path):
+    build_source(tmp_path, {"sales.csv": csv_text(_sales(30))})
+    spec = {"sales": ("fact", None, ("line",), None, {"quantity": "quantity", "list_price": "unit_price",
+                                                      "coupon_amt": "amount", "ext_price": "amount"})}
+    result = validate(tmp_path, spec)["extended_amount_derived:sales"]
+    assert (result.status, result.violations, result.checked) == ("passed", 0, 30)
+    assert result.columns[0] == "sales.ext_price"
+    assert "also tried coupon_amt = quantity * list_price" in result.reason
+
+
+def test_a_derived_check_failing_on_most_rows_is_not_applicable_rather_than_failed(tmp_path):
+    build_source(tmp_path, {"sales.csv": csv_text(_sales(30))})
+    spec = {"sales": ("fact", None, ("line",), None, {"quantity": "quantity", "list_price": "unit_price",
+                                                      "coupon_amt": "amount"})}
+    result = validate(tmp_path, spec)["extended_amount_derived:sales"]
+    assert result.status == "skipped" and result.evidence["not_applicable"] is True
+    assert result.reason.startswith("not applicable: coupon_amt = quantity * list_price fails on")
+    assert "do not mean what the check assumes" in result.reason
+
+
+def _airings(gap: bool) -> list[dict[str, Any]]:
+    """Three seasons aired August to October, one episode a week; with `gap`, no episode in
+    September of the second season."""
+    rows = []
+    for year in (2020, 2021, 2022):
+        for week in range(13):
+            day = dt.date(year, 8, 1) + dt.timedelta(weeks=week)
+            if gap and year == 2021 and day.month == 9:
+                continue
+            rows.append({"episode": f"{year}-{week}", "aired": day.isoformat(), "viewers": f"{5 + week / 10:.1f}"})
+    return rows
+
+
+@pytest.mark.parametrize(("gap", "status", "missing"), [(False, "passed", 0), (True, "failed", 1)])
+def test_off_season_months_are_no_gaps_but_a_month_missing_within_the_season_is(tmp_path, gap, status, missing):
+    build_source(tmp_path, {"airings.csv": csv_text(_airings(gap))})
+    spec = {"airings": ("fact", None, ("episode",), "aired", {"aired": "transaction_date"})}
+    result = validate(tmp_path, spec)["period_completeness:airings"]
+    assert (result.status, result.violations) == (status, missing)
+    assert "off-season" in result.reason
+    if gap:
+        assert result.examples == ({"missing_month": "2021-09"},)
+
+
+def test_within_a_single_year_every_missing_month_is_a_gap(tmp_path):
+    rows = [{"id": i, "day": dt.date(2025, m, 3).isoformat()} for i, m in enumerate((1, 2, 4, 5, 6), 1)]
+    build_source(tmp_path, {"log.csv": csv_text(rows)})
+    result = validate(tmp_path, {"log": ("fact", None, ("id",), "day", {"day": "transaction_date"})})
+    check = result["period_completeness:log"]
+    assert (check.status, check.violations, check.checked) == ("failed", 1, 6)
 
 
 # --- settings, reader, rerun ---------------------------------------------------------------------

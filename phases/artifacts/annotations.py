@@ -42,12 +42,15 @@ class ColumnAnnotation:
     time_role: str | None  # for dates: event | due | period | created | effective | None when unclear
     name_clarity: NameClarity  # unclear or abbreviated names are an uncertainty of their own
     pii: str | None  # email | phone | person_name | address | card_number | national_id | None
-    references: str | None  # "table.column" of the parent key for a foreign_key
+    references: str | None  # the whole FK: "table.column", or "table(p1, p2) on (c1, c2)" for a composite one
     description: str  # short, built from the evidence; never contains sample values of PII columns
     confidence: float  # of the whole annotation, 0..1
     decided_by: DecidedBy
     evidence: tuple[AnnotationEvidence, ...] = ()
     money: bool = False  # values are money: the concept's unit is a currency (ontology) or the column is typed currency
+    # why a numeric column may or may not be summed, with the evidence: the aggregation's reason for a measure,
+    # the role's for numbers that are no measure (calendar parts, clock times, codes, references); None otherwise
+    aggregation_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class TableAnnotation:
     rows: int
     confidence: float
     evidence: tuple[AnnotationEvidence, ...] = ()
+    # every accepted foreign key of the table as one reference, a composite one with all its columns
+    # together: 'parent.column' or 'parent(p1, p2) on (c1, c2)'
+    references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ one skipped result saying why it resolves to none.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from typing import TYPE_CHECKING
 
 from phases.core.sql import quote_ident
@@ -36,21 +38,67 @@ def _keys(env: Env, table: str, used: list[Col]) -> list[str]:
 
 
 def check_derived(env: Env, spec: DerivedCheck) -> list[CheckResult]:
+    """One result per table holding the concepts. When several columns of a table carry a concept
+    (several amounts), every assignment of columns to the formula's slots is tried, up to
+    `derived_max_assignments`, and the one that holds best is reported; when even that one fails
+    on most rows the check is not applicable there (skipped with the reason): the columns do not
+    mean what the formula assumes, which says nothing about the data."""
     found, reason = env.resolve({"target": spec.target, "a": spec.operands[0], "b": spec.operands[1]})
     if not found:
         return [env.skipped(spec, reason)]
     results = []
     for table, cols in found:
         refs = [c.ref for c in cols.values()]
-        if len({c.name for c in cols.values()}) < 3:
+        assignments = _assignments(env, spec, table)
+        if not assignments:
             results.append(env.skipped(spec, f"one column of {table} would serve two roles ({', '.join(refs)})",
                                        table, [table], refs))
             continue
-        try:
-            results.append(_derived(env, spec, table, cols))
-        except Unresolved as exc:
-            results.append(env.skipped(spec, exc.reason, table, [table], refs))
+        outcomes, unresolved = [], []
+        for assignment in assignments:
+            try:
+                outcomes.append(_derived(env, spec, table, assignment))
+            except Unresolved as exc:
+                unresolved.append(exc.reason)
+        if not outcomes:
+            results.append(env.skipped(spec, unresolved[0], table, [table], refs))
+            continue
+        results.append(_best(env, spec, table, outcomes))
     return results
+
+
+def _assignments(env: Env, spec: DerivedCheck, table: str) -> list[dict[str, Col]]:
+    """Assignments of distinct columns to the slots, the one `resolve` names first."""
+    slots = {"target": spec.target, "a": spec.operands[0], "b": spec.operands[1]}
+    options = {slot: env.candidates(table, concepts) for slot, concepts in slots.items()}
+    out: list[dict[str, Col]] = []
+    for target, a, b in itertools.product(options["target"], options["a"], options["b"]):
+        if len({target.name, a.name, b.name}) == 3:
+            out.append({"target": target, "a": a, "b": b})
+        if len(out) >= env.settings.derived_max_assignments:
+            break
+    return out
+
+
+def _match_rate(result: CheckResult) -> float:
+    return 1 - (result.violations or 0) / result.checked if result.checked else -1.0
+
+
+def _best(env: Env, spec: DerivedCheck, table: str, outcomes: list[CheckResult]) -> CheckResult:
+    best = max(outcomes, key=lambda r: (_match_rate(r), r.checked or 0))  # the first on a tie
+    others = [f"{r.evidence.get('formula')} ({_match_rate(r):.0%})" for r in outcomes if r is not best]
+    tried = f"; also tried {', '.join(others)}" if others else ""
+    rate = _match_rate(best)
+    if best.status == "failed" and rate < env.settings.derived_min_match_rate:
+        reason = (f"not applicable: {best.evidence.get('formula')} fails on {fmt(best.violations)} of "
+                  f"{fmt(best.checked)} rows (match rate {rate:.0%} < {env.settings.derived_min_match_rate:.0%}); a "
+                  "formula that fails on most rows says these columns do not mean what the check assumes, not that "
+                  f"the data is wrong{tried}")
+        return env.skipped(spec, reason, table, best.tables, best.columns, {**best.evidence, "not_applicable": True})
+    if others:
+        return dataclasses.replace(best, reason=f"{best.reason}{tried}",
+                                   evidence={**best.evidence, "assignments_tried": len(outcomes)})
+    return best
 
 
 def _derived(env: Env, spec: DerivedCheck, table: str, cols: dict[str, Col]) -> CheckResult:
@@ -235,7 +283,11 @@ def check_period_completeness(env: Env, spec: CompletenessCheck) -> list[CheckRe
 
 
 def _completeness(env: Env, spec: CompletenessCheck, table: str, col: Col) -> CheckResult:
+    """Missing months between the first and the last. A missing month whose month of the year has
+    rows in fewer than `season_min_year_share` of the (two or more) years spanning it is off-season
+    (a series aired every autumn, a harvest), not a gap, and is not counted."""
     month, period_format = env.month(col)
+    share = env.settings.season_min_year_share
     ctes = f"""WITH __v_rows AS (
   SELECT {month} AS month FROM {quote_ident(table)}
 ), __v_months AS (
@@ -244,22 +296,35 @@ def _completeness(env: Env, spec: CompletenessCheck, table: str, col: Col) -> Ch
   SELECT CAST(unnest(generate_series(CAST(min(month) AS TIMESTAMP), CAST(max(month) AS TIMESTAMP),
                                      INTERVAL 1 MONTH)) AS DATE) AS month
   FROM __v_months
+), __v_season AS (
+  SELECT month(e.month) AS month_of_year, count(*) AS years, count(m.month) AS years_with_rows
+  FROM __v_expected AS e LEFT JOIN __v_months AS m ON e.month = m.month GROUP BY 1
+), __v_judged AS (
+  SELECT e.month, m.month IS NULL AS missing,
+         m.month IS NULL AND s.years >= 2 AND s.years_with_rows < {share!r} * s.years AS off_season
+  FROM __v_expected AS e LEFT JOIN __v_months AS m ON e.month = m.month
+  JOIN __v_season AS s ON month(e.month) = s.month_of_year
 )"""
     sql = f"""{ctes}
-SELECT count(*) AS months, count(*) FILTER (WHERE m.month IS NULL) AS missing,
-       min(e.month) AS first_month, max(e.month) AS last_month,
+SELECT count(*) AS months, count(*) FILTER (WHERE missing AND NOT off_season) AS missing,
+       count(*) FILTER (WHERE off_season) AS off_season,
+       min(month) AS first_month, max(month) AS last_month,
        (SELECT count(*) FROM __v_rows WHERE month IS NULL) AS rows_without_period
-FROM __v_expected AS e LEFT JOIN __v_months AS m ON e.month = m.month"""
+FROM __v_judged"""
     row = env.one(sql)
-    examples = env.examples(f"{ctes}\nSELECT strftime(e.month, '%Y-%m') AS missing_month FROM __v_expected AS e "
-                            f"WHERE e.month NOT IN (SELECT month FROM __v_months) ORDER BY e.month")
-    months, missing = row["months"], row["missing"]
+    examples = env.examples(f"{ctes}\nSELECT strftime(month, '%Y-%m') AS missing_month FROM __v_judged "
+                            f"WHERE missing AND NOT off_season ORDER BY month")
+    months, missing, off = row["months"], row["missing"], row["off_season"]
     span = f"{str(row['first_month'])[:7]} .. {str(row['last_month'])[:7]}" if months else ""
+    seasonal = (f"; {fmt(off)} further months without rows are off-season (their month of the year has rows in "
+                f"fewer than {share:.0%} of the years)" if off else "")
     if missing:
         listed = ", ".join(e["missing_month"] for e in examples)
-        reason = f"{fmt(missing)} of the {fmt(months)} months {span} of {col.ref} have no rows (first: {listed})"
+        reason = (f"{fmt(missing)} of the {fmt(months)} months {span} of {col.ref} have no rows (first: "
+                  f"{listed}){seasonal}")
     elif months:
-        reason = f"every one of the {fmt(months)} months {span} of {col.ref} has rows"
+        reason = (f"every one of the {fmt(months)} months {span} of {col.ref} has rows" if not off
+                  else f"no gap among the {fmt(months)} months {span} of {col.ref}{seasonal}")
     else:
         reason = f"{col.ref} has no value that reads as a month"
     evidence = {**row, "period_format": period_format}

@@ -192,6 +192,16 @@ class Env:
                     return self.column(table, note.column)
         return None
 
+    def candidates(self, table: str, concepts: Sequence[str]) -> list[Col]:
+        """Every usable column of `table` carrying one of `concepts`, in the order `find` tries them."""
+        found: list[Col] = []
+        for concept in concepts:
+            for note in self._by_concept.get((table, concept), ()):
+                col = self.column(table, note.column) if self._usable(note) else None
+                if col is not None and all(c.name != col.name for c in found):
+                    found.append(col)
+        return found
+
     def near_misses(self, concepts: Sequence[str], table: str | None = None) -> list[str]:
         """Annotated columns of `concepts` that were not used, and why."""
         notes = []

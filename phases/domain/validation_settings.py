@@ -129,6 +129,9 @@ class ValidationSettings(Model):
                                      "capital")
     contra_account_words: Concepts = ("accumulated", "allowance", "contra", "provision", "provisions", "reserve")
     completeness_table_kinds: tuple[Literal["fact", "dimension", "bridge", "reference"], ...] = ("fact",)
+    derived_max_assignments: int = Field(12, ge=1, le=1000)
+    derived_min_match_rate: float = Field(0.5, ge=0, le=1)
+    season_min_year_share: float = Field(0.5, ge=0, le=1)
     checks: tuple[Check, ...] = ()
 
     @field_validator("checks")

@@ -58,6 +58,8 @@ class ConceptSpec(Model):
     implied_by_types: tuple[ColumnType, ...] = ()
     companions: tuple[str, ...] = ()
     one_sided_pair: str | None = None  # the other side of a balance pair: one side per row, or it is activity
+    value_range: tuple[float, float] | None = None  # numeric values must lie within [low, high], else ruled out
+    calendar_part: bool = False  # a part of a date (year, month, hour): a dimension to group by, never a measure
 
     @field_validator("value_patterns")
     @classmethod
@@ -138,8 +140,11 @@ class NameReading:
 
     @property
     def clarity(self) -> NameClarity:
+        """Unclear when no meaningful word of the name can be read; a name with a readable word and an
+        unknown abbreviation ('dep_delay', 'avg_uk_viewers') reads as abbreviated."""
         if self.unclear:
-            return "unclear"
+            readable = any(self.words[i].source not in self.unclear for i in self.meaningful)
+            return "abbreviated" if readable else "unclear"
         return "abbreviated" if self.abbreviations else "clear"
 
     @property
@@ -208,7 +213,10 @@ class Ontology:
                     out.append(word)
         return tuple(out)
 
-    def read(self, name: str, unclear_max_length: int) -> NameReading:
+    def read(self, name: str, unclear_max_length: int, word_min_length: int | None = None) -> NameReading:
+        """The words of a name. A short token that is neither known nor an abbreviation is unclear,
+        unless it is at least `word_min_length` letters and pronounceable (vowels and consonants,
+        'wins'): such a token reads as a word, where 'vid', 'pt' or 'mgmt' do not."""
         words: list[Word] = []
         used: list[tuple[str, str]] = []
         unclear: list[str] = []
@@ -222,7 +230,8 @@ class Ontology:
                     words += [Word(singular(w), part, True) for w in expansion]
                     continue
                 if not part.isdigit() and singular(part) not in self.known and part not in self.known:
-                    (unclear if len(part) <= unclear_max_length else unknown).append(part)
+                    short = len(part) <= unclear_max_length and not _word_like(part, word_min_length)
+                    (unclear if short else unknown).append(part)
                 words.append(Word(singular(part), part, False))
         words = [w for w in words if w.text not in self.noise_words]
         ignored = self.key_words | self.qualifier_words
@@ -242,6 +251,13 @@ class Ontology:
             if all(p in self.known or p in self.abbreviations for p in (a, b)):
                 return [a, b]
         return [token]
+
+
+def _word_like(token: str, min_length: int | None) -> bool:
+    if min_length is None or len(token) < min_length or not token.isalpha():
+        return False
+    vowels = sum(ch in "aeiouy" for ch in token)
+    return 0 < vowels < len(token)
 
 
 def _concept_phrases(ont_words: Ontology, spec: ConceptSpec) -> tuple[Phrase, ...]:

@@ -3,14 +3,17 @@ domain vocabularies, deterministic and offline by default.
 
 Per column: a role (phases.meaning.semantic_roles), a business concept from the ontologies
 (phases.meaning.ontology, scored in phases.meaning.semantic_evidence from the name, initials of unclear names,
-value sets, patterns and code prefixes, relationships and key status, the type), a unit,
-an aggregation for measures, a time role for dates, whether the name is clear, personal data,
-the parent of a foreign key, a readable name and description (phases.meaning.semantic_text), a
-confidence and every piece of evidence. Per table: fact, dimension, bridge or reference, its
-entity, grain and main date.
+value sets, patterns and code prefixes, value ranges, relationships and key status, the type), a
+unit, an aggregation for measures decided from evidence of an amount (phases.meaning.semantic_numbers:
+additive only when the rows add something up) with its reason, a time role for dates, whether the
+name is clear, personal data, the whole foreign key a column belongs to, a readable name and
+description (phases.meaning.semantic_text), a confidence and every piece of evidence. Per table:
+fact, dimension, bridge or reference from the FK graph, its entity, its grain (a key that is no
+measure unique by chance), its main date and its foreign keys, each whole.
 
 It reads only the small JSON artifacts of earlier phases (types, profiles, keys, relationships,
-correlations); the profiles' top values and value shapes are the value evidence. Human
+correlations, and the derived columns when the pipeline declares them as an input); the profiles'
+top values, ranges and value shapes are the value evidence. Human
 overrides (config/semantic.yaml) win and are recorded; an optional LLM step (phases.meaning.llm) can
 only refine descriptions, names and weak concepts, and its failure leaves a warning, not an error.
 """
@@ -37,6 +40,7 @@ from phases.artifacts.annotations import (
 from phases.artifacts.column_profiles import COLUMN_PROFILES
 from phases.artifacts.column_types import COLUMN_TYPES
 from phases.artifacts.correlations import CORRELATIONS
+from phases.artifacts.derived_columns import DERIVED_COLUMNS, DerivedColumn
 from phases.artifacts.relationships import RELATIONSHIPS
 from phases.artifacts.table_profile import TABLE_PROFILE
 from phases.core.config import Model, parse_model
@@ -55,21 +59,25 @@ from phases.meaning.llm import (
 )
 from phases.meaning.ontology import Ontology, build_ontology
 from phases.meaning.semantic_evidence import (
+    DATES,
+    NUMERIC,
     ColumnFacts,
     ConceptScore,
     Scores,
     TableFacts,
     gather_tables,
     ranked,
+    reference_text,
     score_concepts,
     strong_name_concepts,
 )
+from phases.meaning.semantic_numbers import NumberSettings, aggregation_of, formulas_of
 from phases.meaning.semantic_roles import (
     RoleSettings,
     TableSettings,
-    aggregation_of,
     annotate_table,
     decide_role,
+    shared_dimension,
     time_role_of,
     unit_of,
 )
@@ -77,6 +85,7 @@ from phases.meaning.semantic_text import business_name, describe, name_evidence,
 
 LLM_CACHE_DIR = "llm_cache"
 CLARITY_FACTOR = {"clear": 1.0, "abbreviated": 0.95, "unclear": 0.8}
+NO_CONCEPT_FACTOR = {"clear": 0.9, "other": 0.7}
 
 
 class BalanceSettings(Model):
@@ -107,12 +116,14 @@ class SemanticSettings(Model):
     ontologies: tuple[str, ...] = Field(("general", "financial"), min_length=1)
     min_concept_confidence: float = Field(0.35, ge=0, le=1)
     unclear_max_token_length: int = Field(4, ge=1, le=20)
+    word_min_length: int = Field(4, ge=1, le=20)
     roles: RoleSettings = RoleSettings()
     tables: TableSettings = TableSettings()
     scores: Scores = Scores()
     balances: BalanceSettings = BalanceSettings()
     values: ValueSettings = ValueSettings()
     pii: PiiSettings = PiiSettings()
+    numbers: NumberSettings = NumberSettings()
     overrides: dict[str, dict[str, dict[str, OverrideSpec]]] = {}  # source -> table -> column -> decision
     llm: LlmSettings = LlmSettings()
 
@@ -158,16 +169,19 @@ def annotate_semantics(ctx: SourceContext) -> PhaseOutput:
     relationships = ctx.read(RELATIONSHIPS)
     correlations = ctx.read(CORRELATIONS)
     corr_keys = {t.table: t.dependencies.candidate_keys for t in correlations.tables}
-    facts = gather_tables(ontology, settings.unclear_max_token_length, typings, profiles, table_profiles,
-                          relationships, corr_keys)
+    lengths = (settings.unclear_max_token_length, settings.word_min_length)
+    facts = gather_tables(ontology, lengths, typings, profiles, table_profiles, relationships, corr_keys)
+    # the correlations phase's formulas (amount = quantity * price) are value evidence of what adds up;
+    # read when the pipeline declares them as an input of this phase
+    derived = ctx.read(DERIVED_COLUMNS).derived_columns if DERIVED_COLUMNS.name in ctx.spec.inputs else ()
     overrides, unused = _overrides(settings, ctx.source.name, facts)
-    tables, columns = annotate(facts, ontology, settings, overrides)
+    tables, columns = annotate(facts, ontology, settings, overrides, derived)
     status = LlmStatus(enabled=False)
     if settings.llm.enabled:
         refined, status = refine_with_llm(facts, tables, columns, ontology, settings,
                                           state_dir(ctx.root) / LLM_CACHE_DIR)
         if refined:
-            tables, columns = annotate(facts, ontology, settings, {**refined, **overrides})
+            tables, columns = annotate(facts, ontology, settings, {**refined, **overrides}, derived)
     result = Annotations(source=ctx.source.name, ontologies=tuple(settings.ontologies), tables=tables,
                          columns=tuple(columns), llm=status)
     ctx.write(ANNOTATIONS, result)
@@ -204,11 +218,12 @@ def _overrides(settings: SemanticSettings, source: str, facts: Mapping[str, Tabl
 
 
 def annotate(facts: Mapping[str, TableFacts], ontology: Ontology, settings: SemanticSettings,
-             forced: Mapping[tuple[str, str], Forced]) -> tuple[dict[str, TableAnnotation], list[ColumnAnnotation]]:
+             forced: Mapping[tuple[str, str], Forced], derived: Sequence[DerivedColumn] = (),
+             ) -> tuple[dict[str, TableAnnotation], list[ColumnAnnotation]]:
     tables: dict[str, TableAnnotation] = {}
     columns: list[ColumnAnnotation] = []
     for name, t in facts.items():
-        cols = annotate_columns(t, facts, ontology, settings, forced)
+        cols = annotate_columns(t, facts, ontology, settings, forced, derived)
         tables[name] = annotate_table(t, cols, facts, ontology, settings.tables)
         columns += cols
     return tables, columns
@@ -229,7 +244,8 @@ class _Decision:
 
 
 def annotate_columns(t: TableFacts, tables: Mapping[str, TableFacts], ontology: Ontology,
-                     settings: SemanticSettings, forced: Mapping[tuple[str, str], Forced]) -> list[ColumnAnnotation]:
+                     settings: SemanticSettings, forced: Mapping[tuple[str, str], Forced],
+                     derived: Sequence[DerivedColumn] = ()) -> list[ColumnAnnotation]:
     strong = strong_name_concepts(t, ontology)
     decisions = []
     for col in t.columns:
@@ -246,7 +262,11 @@ def annotate_columns(t: TableFacts, tables: Mapping[str, TableFacts], ontology: 
     by_concept = {d.concept: d.col for d in decisions if d.concept}
     entity = ontology.entities.get(t.entity) if t.entity is not None else None
     entity_label = entity.spec.label if entity is not None else None
-    return [_finish(d, ontology, settings, currency, by_concept, entity_label) for d in decisions]
+    table = _TableContext(
+        currency=currency, by_concept=by_concept, entity_label=entity_label, derived=derived,
+        types={c.name: c.type for c in t.columns},
+        records_events=_records_events(t, tables, decisions, ontology, settings))
+    return [_finish(d, ontology, settings, table) for d in decisions]
 
 
 def _decide(col: ColumnFacts, scores: list[ConceptScore], ontology: Ontology, settings: SemanticSettings,
@@ -266,7 +286,7 @@ def _decide(col: ColumnFacts, scores: list[ConceptScore], ontology: Ontology, se
         confidence = 1.0 if forced.by == "override" else max(known, 0.5)
         pii = ontology.concepts[concept].spec.pii or pii
     spec = ontology.concepts[concept].spec if concept else None
-    decision = decide_role(col, spec, pii, settings.roles, rows)
+    decision = decide_role(col, spec, pii, settings.roles, rows, settings.numbers)
     role, role_conf = decision.role, decision.confidence
     evidence = AnnotationEvidence(decision.kind, f"role {decision.role}: {decision.reason}")
     if forced is not None and forced.role is not None and forced.role != role:
@@ -276,9 +296,35 @@ def _decide(col: ColumnFacts, scores: list[ConceptScore], ontology: Ontology, se
     return _Decision(col, scores, concept, confidence, pii, pii_score, role, role_conf, evidence, forced)
 
 
-def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, currency: Sequence[ColumnFacts],
-            by_concept: Mapping[str, ColumnFacts], entity_label: str | None) -> ColumnAnnotation:
+def _records_events(t: TableFacts, tables: Mapping[str, TableFacts], decisions: Sequence[_Decision],
+                    ontology: Ontology, settings: SemanticSettings) -> bool:
+    """The table's rows are events or periods: it has a date or a calendar part, or references a table
+    that has a date (a date dimension: facts keyed by date surrogates hold no date themselves). A
+    dimension that other tables share records none: its dates and money describe its rows."""
+    if shared_dimension(t, tables, settings.tables):
+        return False
+    if any(d.role == "timestamp" or d.col.text_date_share >= settings.roles.text_date_min_share
+           or (d.concept is not None and ontology.concepts[d.concept].spec.calendar_part) for d in decisions):
+        return True
+    parents = [tables[r.parent_table] for r in t.outgoing if r.parent_table in tables]
+    return any(c.type in DATES for p in parents for c in p.columns)
+
+
+@dataclass(frozen=True)
+class _TableContext:
+    """What the columns of one table are finished with."""
+
+    currency: Sequence[ColumnFacts]  # text columns holding currency codes
+    by_concept: Mapping[str, ColumnFacts]
+    entity_label: str | None
+    derived: Sequence[DerivedColumn]
+    types: Mapping[str, str]
+    records_events: bool  # the table has a date or a calendar part: its rows are events or periods
+
+
+def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, table: _TableContext) -> ColumnAnnotation:
     col, role = d.col, d.role
+    currency, by_concept, entity_label = table.currency, table.by_concept, table.entity_label
     spec = ontology.concepts[d.concept].spec if d.concept else None
     evidence = [AnnotationEvidence("name", name_evidence(col)),
                 AnnotationEvidence("type", _type_evidence(col)),
@@ -304,29 +350,35 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, curren
         best = f"; best {runner_up.concept} ({runner_up.score:.2f}) is below " \
                f"{settings.min_concept_confidence}" if runner_up else ""
         evidence.append(AnnotationEvidence("ontology", f"no concept{best}"))
-    refused = next((s for s in d.scores if s.score == 0 and s.type_note
-                    and s.before_type >= settings.min_concept_confidence), None)
-    if refused is not None and refused.type_note:
-        evidence.append(AnnotationEvidence("type", refused.type_note))
+    for refused in d.scores:
+        if refused.score == 0 and refused.type_note and refused.before_type >= settings.min_concept_confidence:
+            evidence.append(AnnotationEvidence("type", refused.type_note))
     if d.pii:
         parts = d.pii_score.parts if d.pii_score else []
         strength = f"{d.pii_score.score:.2f}" if d.pii_score else "by override"
         evidence.append(AnnotationEvidence("values" if any(k == "values" for k, _, _ in parts) else "name",
                                  f"personal data: {d.pii} ({strength}); sample values are not written to the context"))
     aggregation = unit = unit_source = None
+    summing = None
+    if col.type in NUMERIC and role != "measure":
+        summing = f"not summed: {d.role_evidence.detail.removeprefix(f'role {role}: ')}"
     if role == "measure":
         partner = by_concept.get(spec.one_sided_pair) if spec and spec.one_sided_pair else None
-        aggregation, why = aggregation_of(col, spec, partner, settings.balances.activity_min_share)
+        formulas = formulas_of(col.table, col.name, table.types, table.derived)
+        aggregation, why = aggregation_of(col, spec, partner, settings.balances.activity_min_share, formulas,
+                                          table.records_events)
         evidence.append(AnnotationEvidence("ontology" if spec else "statistics", f"aggregation {aggregation}: {why}"))
+        summing = why
         unit, unit_source, note = unit_of(col, spec, currency)
         if note:
             evidence.append(AnnotationEvidence("values" if unit_source == "values" else "type", f"unit {unit}: {note}"))
     time_role = time_role_of(role, spec)
     references = None
     if role == "foreign_key" and col.foreign_key is not None:
-        fk = col.foreign_key
-        references = f"{fk.parent_table}.{fk.parent_columns[d.col.parent_index]}"
-    confidence = d.role_confidence * ((0.6 + 0.4 * d.concept_confidence) if d.concept else 0.7)
+        references = reference_text(col.foreign_key)
+    # without a concept a clear name still says what the column holds; an unclear one leaves it to guesswork
+    bare = NO_CONCEPT_FACTOR["clear" if col.reading.clarity == "clear" else "other"]
+    confidence = d.role_confidence * ((0.6 + 0.4 * d.concept_confidence) if d.concept else bare)
     if spec is not None and spec.roles and role not in spec.roles:
         confidence *= 0.85
         evidence.append(AnnotationEvidence("ontology", f"a {d.concept} is usually {'/'.join(spec.roles)}, not {role}"))
@@ -353,7 +405,7 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, curren
         aggregation=aggregation, time_role=time_role, name_clarity=col.reading.clarity, pii=d.pii,
         references=references, description=description, confidence=round(min(1.0, confidence), 3),
         decided_by=decided_by, evidence=tuple(evidence),
-        money=(spec is not None and spec.unit == "currency") or col.type == "currency",
+        money=(spec is not None and spec.unit == "currency") or col.type == "currency", aggregation_reason=summing,
     )
 
 

@@ -25,7 +25,7 @@ from phases.artifacts.column_types import ColumnTyping
 from phases.artifacts.relationships import Rejected, Relationship, Relationships
 from phases.artifacts.table_profile import TableProfile
 from phases.core.config import Model
-from phases.meaning.ontology import NameReading, Ontology, tokenize
+from phases.meaning.ontology import ConceptSpec, NameReading, Ontology, tokenize
 from phases.meaning.ontology_matching import (
     NameHit,
     ValueShare,
@@ -106,12 +106,25 @@ class TableFacts:
     def column(self, name: str) -> ColumnFacts | None:
         return next((c for c in self.columns if c.name == name), None)
 
+    @property
+    def references(self) -> tuple[str, ...]:
+        """Every accepted foreign key of the table, each whole: all its columns together."""
+        return tuple(sorted(reference_text(r) for r in self.outgoing))
+
     def known_column(self, name: str) -> ColumnFacts:
         """The facts of a column the table is known to have (one that was annotated)."""
         found = self.column(name)
         if found is None:
             raise KeyError(f"table {self.name!r} has no column {name!r}")
         return found
+
+
+def reference_text(fk: Relationship) -> str:
+    """A foreign key as one reference: 'parent.column', or for a composite key every column together,
+    'parent(p1, p2) on (c1, c2)', so that no one joins on one of its columns alone."""
+    if len(fk.child_columns) == 1:
+        return f"{fk.parent_table}.{fk.parent_columns[0]}"
+    return f"{fk.parent_table}({', '.join(fk.parent_columns)}) on ({', '.join(fk.child_columns)})"
 
 
 def table_prefix(names: Sequence[str], min_share: float = 0.8, max_length: int = 3) -> str | None:
@@ -133,7 +146,7 @@ def without_prefix(name: str, prefix: str | None) -> str:
 
 
 def gather_tables(
-    ontology: Ontology, unclear_max_length: int, typings: Mapping[str, Mapping[str, ColumnTyping]],
+    ontology: Ontology, lengths: tuple[int, int], typings: Mapping[str, Mapping[str, ColumnTyping]],
     profiles: Mapping[str, Mapping[str, ColumnProfile]], table_profiles: Mapping[str, TableProfile],
     relationships: Relationships, correlation_keys: Mapping[str, tuple[tuple[str, ...], ...]],
 ) -> dict[str, TableFacts]:
@@ -142,16 +155,19 @@ def gather_tables(
     tables: dict[str, TableFacts] = {}
     for table in sorted(profiles):
         tprofile = table_profiles[table]
-        key, source = _primary_key(table, relationships, tprofile, correlation_keys)
+        key, source = _primary_key(table, relationships, tprofile, correlation_keys, profiles[table],
+                                   lambda name: ontology.read(name, *lengths))
         columns = []
         prefix = table_prefix(list(profiles[table]))
         for name, profile in profiles[table].items():
-            fk = next((r for r in accepted if r.child_table == table and name in r.child_columns), None)
+            # a column in a single-column FK and in a composite one is first of all the single reference
+            fk = min((r for r in accepted if r.child_table == table and name in r.child_columns),
+                     key=lambda r: (len(r.child_columns), -r.confidence, r.id), default=None)
             rejected = max((r for r in relationships.rejected if r.child_table == table and r.child_columns == (name,)),
                            key=lambda r: (r.confidence, r.id), default=None)
             columns.append(ColumnFacts(
                 table=table, name=name, profile=profile, typing=typings.get(table, {}).get(name),
-                reading=ontology.read(without_prefix(name, prefix), unclear_max_length), primary_key=key == (name,),
+                reading=ontology.read(without_prefix(name, prefix), *lengths), primary_key=key == (name,),
                 in_grain=name in key,
                 foreign_key=fk, parent_index=fk.child_columns.index(name) if fk else 0,
                 referenced_by=tuple(r.id for r in accepted if r.parent_table == table and r.parent_columns == (name,)),
@@ -159,7 +175,7 @@ def gather_tables(
             ))
         entity = match_entity(table, ontology)
         if entity is None and len(key) == 1:  # fall back on what the key column names ('invoice_id')
-            hits = name_hits(ontology.read(key[0], unclear_max_length), ontology)
+            hits = name_hits(ontology.read(key[0], *lengths), ontology)
             named = [h for h in hits.values() if h.concept in ontology.entities and not h.weak]
             if named:
                 best = max(named, key=lambda h: (h.coverage, len(h.phrase)))
@@ -174,14 +190,44 @@ def gather_tables(
 
 
 def _primary_key(table: str, relationships: Relationships, profile: TableProfile,
-                 correlation_keys: Mapping[str, tuple[tuple[str, ...], ...]]) -> tuple[tuple[str, ...], str]:
-    if relationships.primary_keys.get(table):
-        return tuple(relationships.primary_keys[table][0]), "the relationships phase's primary key"
-    if profile.candidate_keys:
-        return tuple(profile.candidate_keys[0]), "the first candidate key of the statistics profile"
-    if correlation_keys.get(table):
-        return tuple(correlation_keys[table][0]), "a candidate key of the correlations phase"
+                 correlation_keys: Mapping[str, tuple[tuple[str, ...], ...]], columns: Mapping[str, ColumnProfile],
+                 read: Callable[[str], NameReading]) -> tuple[tuple[str, ...], str]:
+    """The first candidate key (the relationships phase's, then the statistics profile's, then the
+    correlations phase's) none of whose columns is a measure unique by chance: the grain."""
+    referenced = {c for r in relationships.relationships if r.parent_table == table for c in r.parent_columns}
+    sources = ((relationships.primary_keys.get(table, ()), "the relationships phase's primary key"),
+               (profile.candidate_keys, "the first candidate key of the statistics profile"),
+               (correlation_keys.get(table, ()), "a candidate key of the correlations phase"))
+    skipped: list[str] = []
+    for keys, source in sources:
+        for key in keys:
+            chance = [why for c in key if c not in referenced and (why := unique_by_chance(columns.get(c), read(c)))]
+            if chance:
+                skipped += [why for why in chance if why not in skipped]
+                continue
+            note = f" (passed over: {'; '.join(skipped)})" if skipped else ""
+            return tuple(key), source + note
+    if skipped:
+        return (), f"no grain: {'; '.join(skipped)}"
     return (), ""
+
+
+def unique_by_chance(p: ColumnProfile | None, reading: NameReading) -> str | None:
+    """Why a key column is a measure that happens to be unique, or None: decimals never name a row;
+    unique integers that are neither named like a key nor dense over their range, with a heavy
+    tail, are amounts or counts that happen to be distinct (populations in a small table)."""
+    if p is None:
+        return None
+    if p.type in ("decimal", "currency", "percent"):
+        return f"{p.name!r} holds {p.type} values"
+    n = p.numeric
+    if p.type != "integer" or n is None or reading.id_like or not p.unique:
+        return None
+    density = p.distinct_count / (float(n.max) - float(n.min) + 1)
+    if density < 0.5 and n.skewness is not None and abs(n.skewness) > 1:
+        return (f"{p.name!r} is unique, but its {p.distinct_count} integers cover {density:.1%} of their range "
+                f"{n.min:g}..{n.max:g} with skewness {n.skewness:.1f}: a measure unique by chance")
+    return None
 
 
 # --- concept scores ---------------------------------------------------------------------------
@@ -285,6 +331,7 @@ def score_concepts(
                                           f"{ontology.concepts[cid].spec.label.lower()}")
     for cid, sc in scores.items():
         _apply_type(sc, col, ontology.concepts[cid].spec.types, s, text_date_min_share)
+        _apply_range(sc, col, ontology.concepts[cid].spec)
     return {cid: sc for cid, sc in scores.items() if sc.score > 0 or sc.type_note}
 
 
@@ -319,6 +366,29 @@ def _apply_type(sc: ConceptScore, col: ColumnFacts, types: Sequence[str], s: Sco
     sc.type_note = f"name or values suggest {sc.concept}, but a {col.type} column cannot be one (expects " \
                    f"{', '.join(types)})"
     sc.score = 0.0
+
+
+def _apply_range(sc: ConceptScore, col: ColumnFacts, spec: ConceptSpec) -> None:
+    """Rule out a concept whose value domain the column leaves ('month' holding 0..400), and a
+    calendar part named in the plural: 'days' or 'hours' count units, 'day' and 'hour' name a part."""
+    if sc.score <= 0:
+        return
+    n = col.profile.numeric
+    if spec.value_range is not None and n is not None:
+        low, high = spec.value_range
+        if n.min < low or n.max > high:
+            sc.type_note = (f"the name suggests {sc.concept}, but the values {n.min:g}..{n.max:g} leave its "
+                            f"domain {low:g}..{high:g}")
+            sc.score = 0.0
+            return
+    if spec.calendar_part and any(w.source != w.text and w.source.endswith("s") and not w.abbreviated
+                                  for w in col.reading.words if w.text in _label_words(spec)):
+        sc.type_note = f"a plural name counts units ({col.name!r}): not the calendar part {sc.concept}"
+        sc.score = 0.0
+
+
+def _label_words(spec: ConceptSpec) -> set[str]:
+    return {w for text in (spec.label, *spec.indicators) for w in text.lower().split()}
 
 
 def ranked(scores: Mapping[str, ConceptScore], ontology: Ontology) -> list[ConceptScore]:

@@ -10,10 +10,11 @@ Column roles, in order of strength:
 - identifier: near-unique codes (reference numbers, e-mails, phone numbers);
 - attribute: the rest (names, free text).
 
-Table kinds: a bridge links two or more tables and measures nothing; a fact holds additive or
-point-in-time measures and references other tables or has an event date (or is the header of
-a fact: no measures, an event date, referenced by a fact not ten times its size); a dimension is
-referenced by others; an unreferenced table without such measures is reference data. The
+Table kinds, from the FK graph first: a bridge links two or more tables and measures nothing; a
+table on the parent side of foreign keys is a dimension, unless it is the header of a fact (an
+event date or additive measures, and not ten times smaller than the table referring to it); an
+unreferenced table holding additive or point-in-time measures that references other tables or has
+an event date is a fact; an unreferenced table without such measures is reference data. The
 ontology's usual kind for the table's entity confirms or questions the structural answer, and
 decides only when the structure says nothing.
 """
@@ -27,7 +28,6 @@ from typing import Literal
 from pydantic import Field
 
 from phases.artifacts.annotations import (
-    Aggregation,
     AnnotationEvidence,
     ColumnAnnotation,
     Role,
@@ -36,7 +36,8 @@ from phases.artifacts.annotations import (
 )
 from phases.core.config import Model
 from phases.meaning.ontology import ConceptSpec, Ontology
-from phases.meaning.semantic_evidence import DATES, NUMERIC, ColumnFacts, TableFacts
+from phases.meaning.semantic_evidence import DATES, NUMERIC, ColumnFacts, TableFacts, unique_by_chance
+from phases.meaning.semantic_numbers import NumberSettings, clock_time
 
 TIME_ROLE_ORDER = {"event": 0, "effective": 1, "period": 2, "created": 3, None: 4, "due": 5}
 
@@ -51,6 +52,7 @@ class RoleSettings(Model):
     year_min: int = Field(1900, ge=0, le=10_000)
     year_max: int = Field(2100, ge=0, le=10_000)
     text_date_min_share: float = Field(0.8, ge=0, le=1)
+    reference_min_containment: float = Field(0.9, ge=0, le=1)
 
 
 class TableSettings(Model):
@@ -82,7 +84,7 @@ def _year_like(col: ColumnFacts, rs: RoleSettings) -> bool:
 
 
 def decide_role(col: ColumnFacts, concept: ConceptSpec | None, pii: str | None, rs: RoleSettings,
-                rows: int) -> RoleDecision:
+                rows: int, numbers: NumberSettings | None = None) -> RoleDecision:
     """The role the evidence supports; `concept` only breaks the tie between a measure and a code."""
     p = col.profile
     if col.non_null == 0:
@@ -102,7 +104,7 @@ def decide_role(col: ColumnFacts, concept: ConceptSpec | None, pii: str | None, 
         return RoleDecision("timestamp", conf, "type", f"typed {col.type}")
     measure_named = concept is not None and concept.roles[:1] == ("measure",)
     if col.type in NUMERIC:
-        return _numeric_role(col, concept, measure_named, rs, rows)
+        return _numeric_role(col, concept, measure_named, rs, rows, numbers or NumberSettings())
     if col.type == "boolean":
         return RoleDecision("dimension", 0.9, "type", "a boolean flag: two categories")
     if low_cardinality(col, rs, rows):
@@ -127,9 +129,23 @@ def decide_role(col: ColumnFacts, concept: ConceptSpec | None, pii: str | None, 
 
 
 def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: bool, rs: RoleSettings,
-                  rows: int) -> RoleDecision:
+                  rows: int, numbers: NumberSettings) -> RoleDecision:
     p = col.profile
-    if measure_named:
+    if concept is not None and concept.calendar_part and concept.value_range is not None:
+        low, high = concept.value_range
+        n = p.numeric
+        span = f"{n.min:g}..{n.max:g}" if n is not None else "values"
+        return RoleDecision("dimension", 0.85, "values", f"a calendar part ({concept.label.lower()}): {span} within "
+                                                         f"its domain {low:g}..{high:g}; group or filter by it, never "
+                                                         "sum it")
+    clock = clock_time(col, numbers)
+    if clock:
+        return RoleDecision("dimension", 0.8, "values", clock)
+    drawn = _drawn_from_a_key(col, rs)
+    if drawn:
+        return RoleDecision("identifier", 0.7, "relationship", drawn)
+    # a key word in the name ('refunded_customer_sk') marks a reference, whatever measure word precedes it
+    if measure_named and not (col.type == "integer" and col.reading.id_like):
         return RoleDecision("measure", 0.9, "statistics", f"{col.type} values named as a measure")
     if col.type == "integer":
         keyish = col.reading.id_like or (concept is not None and "measure" not in concept.roles)
@@ -138,7 +154,7 @@ def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: 
                 return RoleDecision("dimension", 0.8, "statistics", f"integer code ({p.distinct_count} values, "
                                                                     "named like a key or code)")
             return RoleDecision("identifier", 0.75, "statistics", "integers named like a key or code, not a quantity")
-        if p.unique and col.non_null >= 2:
+        if p.unique and col.non_null >= 2 and unique_by_chance(p, col.reading) is None:
             return RoleDecision("identifier", 0.75, "statistics",
                                 "unique integers: a sequence or an id, not a quantity")
         if _year_like(col, rs):
@@ -150,36 +166,29 @@ def _numeric_role(col: ColumnFacts, concept: ConceptSpec | None, measure_named: 
     return RoleDecision("measure", 0.8, "statistics", f"{col.type} values")
 
 
+def _drawn_from_a_key(col: ColumnFacts, rs: RoleSettings) -> str | None:
+    """Why an integer column's values are references to another table's key (a foreign key the
+    relationships phase measured but did not accept), or None: a value that points at a row is no
+    quantity, whether or not the join is declared."""
+    r = col.rejected
+    if r is None or col.type != "integer":
+        return None
+    beyond = r.evidence.get("containment_beyond_chance")
+    unique = r.evidence.get("parent_uniqueness")
+    if not isinstance(beyond, int | float) or not isinstance(unique, int | float):
+        return None
+    if beyond < rs.reference_min_containment or unique < rs.reference_min_containment:
+        return None
+    # small integers of a heavy-tailed measure also fall inside a dense key range: the names break the tie
+    named = max((v for k in ("name_similarity", "column_name_similarity")
+                 if isinstance(v := r.evidence.get(k), int | float)), default=0.0)
+    if named <= 0:
+        return None
+    return (f"{beyond:.0%} of its values lie in {r.parent_table}.{', '.join(r.parent_columns)} beyond what chance "
+            f"explains (a candidate foreign key not accepted: {r.reason}): references to rows, not a quantity")
+
+
 # --- what a measure or a date is ----------------------------------------------------------------
-
-
-def aggregation_of(col: ColumnFacts, spec: ConceptSpec | None, partner: ColumnFacts | None,
-                   activity_min_share: float) -> tuple[Aggregation, str]:
-    """(aggregation, why) of a measure."""
-    if spec is not None and spec.one_sided_pair and partner is not None:
-        share = both_sides_share(col, partner)
-        if share >= activity_min_share:
-            return "additive", (f"at least {share:.0%} of the rows fill both {col.name!r} and {partner.name!r}; a "
-                                "balance sits on one side per row, so these are period activity (turnover) and add "
-                                "up over periods")
-        return spec.aggregation or "point_in_time", (f"{col.name!r} and {partner.name!r} are filled on one side per "
-                                                     "row at most: balances, not summable over time")
-    if spec is not None and spec.aggregation:
-        return spec.aggregation, f"the ontology's {spec.label.lower()} is {spec.aggregation.replace('_', '-')}"
-    if col.type == "percent":
-        return "non_additive", "percentages do not add up"
-    return "additive", "no concept says otherwise: additive assumed"
-
-
-def both_sides_share(a: ColumnFacts, b: ColumnFacts) -> float:
-    """A lower bound of the share of rows where both columns hold a non-zero value (pigeonhole on the
-    profiles' null and zero counts)."""
-    rows = a.profile.rows
-    if not rows or a.profile.numeric is None or b.profile.numeric is None:
-        return 0.0
-    filled_a = a.non_null - a.profile.numeric.zero_count
-    filled_b = b.non_null - b.profile.numeric.zero_count
-    return max(0, filled_a + filled_b - rows) / rows
 
 
 def unit_of(col: ColumnFacts, spec: ConceptSpec | None, currency_columns: Sequence[ColumnFacts]
@@ -235,6 +244,10 @@ def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapp
     time_col = main_time_column(cols)
     event = (time_col is not None and time_col.time_role in ("event", "effective", "period")) or any(
         c.time_role == "period" for c in cols)
+    # a table with one row per date is a calendar (a date dimension), not a record of events
+    dated = t.column(time_col.column) if time_col is not None else None
+    if dated is not None and dated.profile.unique and t.incoming:
+        event = False
     others = [c for c in cols if c.role not in ("key", "foreign_key", "timestamp") and not c.references]
     structural = (f"{len(measures)} measures ({len(summable)} additive or point-in-time), references "
                   f"{len(parents)} tables {parents}, referenced by {len(children)} {children}, {t.rows} rows")
@@ -255,6 +268,8 @@ def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapp
     grain = t.primary_key
     if grain:
         evidence.append(AnnotationEvidence("statistics", f"grain {list(grain)} from {t.grain_source}"))
+    elif t.grain_source:
+        evidence.append(AnnotationEvidence("statistics", t.grain_source))
     elif t.profile.duplicates.rows:
         repeated = t.profile.duplicates.rows
         evidence.append(AnnotationEvidence("statistics", f"no grain: {repeated} rows repeat another row"))
@@ -268,7 +283,7 @@ def annotate_table(t: TableFacts, cols: Sequence[ColumnAnnotation], tables: Mapp
         evidence.append(AnnotationEvidence("type", main + other_dates))
     return TableAnnotation(
         table=t.name, kind=kind, entity=t.entity, grain=tuple(grain), time_column=time_col.column if time_col else None,
-        rows=t.rows, confidence=round(conf, 3), evidence=tuple(evidence),
+        rows=t.rows, confidence=round(conf, 3), evidence=tuple(evidence), references=t.references,
     )
 
 
@@ -277,20 +292,43 @@ def _kind(t: TableFacts, summable: Sequence[ColumnAnnotation], measures: Sequenc
           tables: Mapping[str, TableFacts], ts: TableSettings) -> tuple[TableKind | Literal["unknown"], float, str]:
     if len(parents) >= 2 and not measures and len(others) <= ts.bridge_max_attributes:
         return "bridge", 0.85, f"links {len(parents)} tables and measures nothing: a bridge"
+    if children:
+        return _parent_kind(t, summable, event, children, tables, ts)
     if summable and (parents or event):
         return "fact", 0.85, "holds measures and references other tables or has an event date: a fact"
-    if not measures and event and children:
-        biggest = max(tables[c].rows for c in children if c in tables) if any(c in tables for c in children) else 0
-        if biggest and t.rows >= ts.header_min_row_ratio * biggest:
-            return "fact", 0.7, (f"no measures, but an event date and {t.rows} rows against {biggest} in the table "
-                                 "that references it: the header of a fact")
-    if children:
-        return "dimension", 0.8, "referenced by other tables and holds no additive measures: a dimension"
     if not summable and not parents and t.rows <= ts.reference_max_rows:
         return "reference", 0.7, f"unreferenced, no additive measures, {t.rows} rows: reference data"
     if summable:
         return "fact", 0.6, "holds measures but no relationships or event date"
     return "unknown", 0.0, "the structure does not tell"
+
+
+def _parent_kind(t: TableFacts, summable: Sequence[ColumnAnnotation], event: bool, children: Sequence[str],
+                 tables: Mapping[str, TableFacts], ts: TableSettings) -> tuple[TableKind, float, str]:
+    """A table other tables refer to is a dimension, unless it is the header of a fact: it records
+    events (an event date, or amounts that add up), one table details it and it is not much smaller
+    than that table (orders referenced by their lines, sales referenced by their returns)."""
+    additive = [c for c in summable if c.aggregation == "additive"]
+    if (additive or event) and not shared_dimension(t, tables, ts):
+        what = "an event date" if event else f"{len(additive)} additive measures"
+        detail = children[0]
+        return "fact", 0.75, (f"referenced by {detail} alone, but holds {what} and {t.rows} rows against "
+                              f"{tables[detail].rows if detail in tables else '?'} in {detail}: the header of a fact")
+    return "dimension", 0.8, (f"on the parent side of the foreign keys of {', '.join(children)} and no header of "
+                              "one of them: a dimension")
+
+
+def shared_dimension(t: TableFacts, tables: Mapping[str, TableFacts], ts: TableSettings) -> bool:
+    """The table is on the parent side of foreign keys as a dimension is: referenced by several tables
+    (a date, a customer shared by facts), or by one table more than 1 / header_min_row_ratio times its
+    size. Its dates and money describe its rows; it records no events of its own."""
+    children = {r.child_table for r in t.incoming}
+    if not children:
+        return False
+    if len(children) > 1:
+        return True
+    child = tables.get(next(iter(children)))
+    return child is None or t.rows < ts.header_min_row_ratio * child.rows
 
 
 def main_time_column(cols: Sequence[ColumnAnnotation]) -> ColumnAnnotation | None:

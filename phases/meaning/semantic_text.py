@@ -78,8 +78,13 @@ def describe(col: ColumnFacts, name: str, role: str, concept: ConceptSpec | None
         what = f"{time_role} date" if time_role else "date of unclear role"
     elif role == "key":
         what = f"primary key of {col.table}" if col.primary_key else f"key of {col.table} that other tables refer to"
+    elif role == "foreign_key" and col.foreign_key is not None and len(col.foreign_key.child_columns) > 1:
+        what = (f"one column of the composite reference {references}: join on all "
+                f"{len(col.foreign_key.child_columns)} columns together, never on this one alone")
     elif role == "foreign_key":
         what = f"reference to {references}" if references else "reference"
+    elif role == "dimension" and concept is not None and concept.calendar_part:
+        what = "calendar part: group or filter by it, never sum it"
     else:
         what = ROLE_TEXT[role]
     if unit:
