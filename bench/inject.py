@@ -33,7 +33,7 @@ from random import Random
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from inject_data import Relation, Schema, Table, holds, load_schema, number, read_tables, relations  # noqa: E402
+from inject_data import Schema, Table, load_schema, number, read_tables  # noqa: E402
 from inject_plan import (  # noqa: E402, F401  (bench/ is not a package; the names tests and eval read are re-exported)
     DIMENSION,
     DRIFT_GAIN,
@@ -44,6 +44,7 @@ from inject_plan import (  # noqa: E402, F401  (bench/ is not a package; the nam
     first_digit_mad,
     plan,
 )
+from inject_relations import Relation, holds, relations  # noqa: E402
 
 VERSION = 1
 

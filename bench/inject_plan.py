@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass, field
 from random import Random
 
-from inject_data import Relation, Schema, Table, currency_column, number
+from inject_data import Schema, Table, currency_column, number
+from inject_relations import Relation
 
 JUNK = ("N/A", "#REF!", "—", "missing")  # what spreadsheets and exports leave in numeric cells
 BENFORD_METHODS = ("leading_digit", "round_numbers", "invented")
@@ -81,7 +82,7 @@ class Planner:
         return self.rng.choice(sorted(options)) if options else None
 
     def broken_copy(self) -> Target | None:
-        options = [r for r in self.rels if r.kind in ("formula", "copy")
+        options = [r for r in self.rels if r.kind in ("formula", "copy", "aggregate")
                    and all(self.free(*c.split(".", 1)) for c in r.columns)]
         rel = self.pick([(r.columns, r.text, r.kind) for r in options])
         if rel is None:

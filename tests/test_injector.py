@@ -27,6 +27,7 @@ def bench(name: str) -> ModuleType:
 
 
 inject, ledger, inject_data = bench("inject"), bench("ledger"), bench("inject_data")
+relations = bench("inject_relations")
 SEED = 11  # a seed whose plan holds every kind on this ledger (checked below)
 
 
@@ -65,7 +66,7 @@ def test_the_ledger_is_reproducible_byte_for_byte(tmp_path: Path):
 def test_every_journal_entry_of_the_ledger_balances(clean: Path):
     tables = inject_data.read_tables(clean)
     schema = inject_data.load_schema(clean, tables)
-    found = {r.text for r in inject_data.relations(tables, schema)}
+    found = {r.text for r in relations.relations(tables, schema)}
     assert "sum(debit) = sum(credit) per journal_lines.entry_id" in found
     assert "journal_lines.net_amount = debit - credit" in found
     assert "payments.amount = invoices.amount via invoice_id" in found
@@ -161,15 +162,15 @@ def test_a_broken_copy_stops_matching_on_exactly_the_hit_rows(clean: Path, runs)
     folder, truth = runs[0.3]
     record = injection(truth, "broken_copy")
     spec = next(r for r in truth["relations_in_clean_data"] if r["relation"] == record["parameters"]["relation"])
-    relation = inject_data.Relation(spec["kind"], tuple(spec["columns"]), spec["relation"], spec["holds"])
+    relation = relations.Relation(spec["kind"], tuple(spec["columns"]), spec["relation"], spec["holds"])
     tables = inject_data.read_tables(folder)
     schema = inject_data.load_schema(clean, inject_data.read_tables(clean))
     table = tables[record["table"]]
     assert record["columns"][0] == relation.target.split(".", 1)[1]
     if relation.kind == "formula":
-        assert inject_data.holds(relation, tables, schema) == pytest.approx(1 - record["rows"] / len(table.rows))
+        assert relations.holds(relation, tables, schema) == pytest.approx(1 - record["rows"] / len(table.rows))
     else:
-        assert inject_data.holds(relation, tables, schema) < spec["holds"]
+        assert relations.holds(relation, tables, schema) < spec["holds"]
 
 
 def test_orphans_keep_the_shape_of_the_keys_and_have_no_parent(clean: Path, runs):
