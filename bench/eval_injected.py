@@ -128,7 +128,9 @@ def judge(record: dict, columns: dict[str, dict], objects: list[dict], context: 
         if flagged(column) and hit:
             found, matched = True, hit[0]
             break
-    scores = [o["score"] for o in objects if o.get("target") in names and o.get("dimension") in want]
+    # a finding on the column, or on a relationship whose child side it is
+    scores = [o["score"] for o in objects if o.get("dimension") in want
+              and str(o.get("target", "")).split("->", 1)[0] in names]
     best = max(scores) if scores else None
     kinds = {f"{c['table']}.{c['column']}": c.get("type", "-") for c in context.get("columns", [])}
     return Verdict(key, record["kind"], record["rows"], found, readiness, dims, matched, best,
@@ -239,16 +241,20 @@ def table(head: list[str], rows: list[list[str]]) -> str:
 
 
 def falls(by_seed: dict[int, list[RunScore]]) -> list[str]:
-    """Injections found at a rate and missed at a higher one; dimensions whose findings fall."""
+    """Injections found at a rate and missed at a higher one (the first such rate); dimensions whose number of
+    findings falls from one rate to the next."""
     out = []
     for seed, runs in by_seed.items():
         runs = sorted(runs, key=lambda r: r.rate)
-        for i, low in enumerate(runs):
-            found = {v.key for v in low.verdicts if v.found}
-            for high in runs[i + 1:]:
-                lost = sorted(found - {v.key for v in high.verdicts if v.found} & {v.key for v in high.verdicts})
-                out += [f"seed {seed}: {k}: found at {low.rate:.0%}, missed at {high.rate:.0%}" for k in lost]
-                found -= set(lost)
+        first_found: dict[str, float] = {}
+        lost: set[str] = set()
+        for run in runs:
+            for v in run.verdicts:
+                if v.found:
+                    first_found.setdefault(v.key, run.rate)
+                elif v.key in first_found and v.key not in lost:
+                    lost.add(v.key)
+                    out.append(f"seed {seed}: {v.key}: found at {first_found[v.key]:.0%}, missed at {run.rate:.0%}")
         for low, high in zip(runs, runs[1:], strict=False):
             for d in sorted(set(low.findings) | set(high.findings)):
                 if high.findings[d] < low.findings[d]:
