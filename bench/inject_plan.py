@@ -9,9 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from random import Random
+from typing import TypeVar
 
 from inject_data import Schema, Table, currency_column, number
 from inject_relations import Relation
+
+T = TypeVar("T")
 
 JUNK = ("N/A", "#REF!", "—", "missing")  # what spreadsheets and exports leave in numeric cells
 BENFORD_METHODS = ("leading_digit", "round_numbers", "invented")
@@ -78,8 +81,8 @@ class Planner:
     def measures(self) -> list[tuple[str, str]]:
         return [(t.name, c) for t in self.tables.values() for c in self.schema.measures(t) if self.free(t.name, c)]
 
-    def pick(self, options: list) -> object | None:
-        return self.rng.choice(sorted(options)) if options else None
+    def pick(self, options: list[T]) -> T | None:
+        return self.rng.choice(sorted(options)) if options else None  # type: ignore[type-var]  # tuples of str sort
 
     def broken_copy(self) -> Target | None:
         options = [r for r in self.rels if r.kind in ("formula", "copy", "aggregate")
@@ -89,7 +92,7 @@ class Planner:
             return None
         columns, text, kind = rel
         table, column = columns[0].split(".", 1)
-        self.protected |= {tuple(c.split(".", 1)) for c in columns[1:]}
+        self.protected |= {(c.split(".", 1)[0], c.split(".", 1)[1]) for c in columns[1:]}
         return self.take(Target("broken_copy", table, (column,), (), {"relation": text, "relation_kind": kind}))
 
     def mixed_currency(self) -> Target | None:

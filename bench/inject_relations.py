@@ -95,9 +95,11 @@ def copies(tables: dict[str, Table], schema: Schema) -> list[Relation]:
 
 def _copy(child: Table, parent: Table, fk: ForeignKey, x: str, y: str) -> list[Relation]:
     lookup = dict(zip(parent.values(fk.parent_column), parent.values(y), strict=True))
-    pairs = [(number(v), number(lookup.get(k, ""))) for k, v in zip(child.values(fk.child_column), child.values(x),
-                                                                       strict=True)]
-    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    pairs = []
+    for k, v in zip(child.values(fk.child_column), child.values(x), strict=True):
+        a, b = number(v), number(lookup.get(k, ""))
+        if a is not None and b is not None:
+            pairs.append((a, b))
     out = []
     for sign, text in ((1, ""), (-1, "-")):
         share = _share(sum(abs(a - sign * b) < TOLERANCE for a, b in pairs), len(pairs))
@@ -183,8 +185,8 @@ def _targets(schema: Schema, table: str, column: str) -> set[tuple[str, str]]:
 
 def _dates(tables: dict[str, Table], schema: Schema, child: str) -> list[tuple[str, ...]]:
     """The child's own date columns, then those of the tables its references lead to."""
-    own = [(d,) for d in schema.dates(tables[child])]
-    via = [(fk.child_column, fk.parent, fk.parent_column, d) for fk in schema.foreign_keys
+    own: list[tuple[str, ...]] = [(d,) for d in schema.dates(tables[child])]
+    via: list[tuple[str, ...]] = [(fk.child_column, fk.parent, fk.parent_column, d) for fk in schema.foreign_keys
            if fk.child == child and fk.parent != child for d in schema.dates(tables[fk.parent])]
     return own + via
 

@@ -59,7 +59,8 @@ def csv_text(header: list[str], rows: list[list[str]]) -> str:
 
 def entries(rng: Random, n: int) -> tuple[list[list[str]], list[list[str]]]:
     """Entries of two or three lines that balance: one debit, and one credit or two that split it."""
-    heads, lines = [], []
+    heads: list[list[str]] = []
+    lines: list[list[str]] = []
     for e in range(1, n + 1):
         entry = f"JE-{e:05d}"
         day = START + timedelta(days=rng.randrange(366))
@@ -74,7 +75,8 @@ def entries(rng: Random, n: int) -> tuple[list[list[str]], list[list[str]]]:
 
 
 def invoices(rng: Random, heads: list[list[str]], n: int) -> tuple[list[list[str]], list[list[str]]]:
-    rows, pays = [], []
+    rows: list[list[str]] = []
+    pays: list[list[str]] = []
     for i in range(1, n + 1):
         day = START + timedelta(days=rng.randrange(366))
         amount = cents(rng)

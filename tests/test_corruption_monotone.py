@@ -56,7 +56,7 @@ def project(tmp_path_factory) -> Path:
         inject.inject(root / "clean", root / "data" / source(rate), rate, SEED)
         sources[source(rate)] = {"path": str(root / "data" / source(rate))}
     (root / "config" / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}))
-    run = run_doit(root, "-n", "2", timeout=900)
+    run = run_doit(root, "-n", "2", timeout=1800)  # about a minute on an idle 2-core machine; far more under load
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return root
 
