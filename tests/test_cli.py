@@ -185,9 +185,9 @@ def test_context_and_entropy_print_what_the_entropy_phase_wrote(ran_project):
     assert dataraum(ran_project, "context").stdout == "# Context of demo\n"
     assert json.loads(dataraum(ran_project, "context", "--format", "json").stdout)["columns"][0]["table"] == "a"
     assert dataraum(ran_project, "entropy").stdout.splitlines() == [
-        "table  column  entropy  readiness    top issues",
-        "b      v       0.75     investigate  mixed units",
-        "a      v       0.25     ready",
+        "investigate  0.75  b.v",
+        "  mixed units",
+        "ready        0.25  a.v",
     ]
 
 

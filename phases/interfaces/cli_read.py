@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Literal
 
 import click
+from rich.console import RenderableType
+from rich.padding import Padding
 from rich.text import Text
 
 from phases.interfaces import api
@@ -70,12 +72,19 @@ def entropy(ctx: click.Context, source: str | None, table_name: str | None, limi
     if not report.columns:
         click.echo("no column scores" + (f" for table {table_name!r}" if table_name else ""))
         return
-    rows = [
-        (c.table, c.column, f"{c.score:.2f}", Text(c.readiness, style=READINESS_STYLE.get(c.readiness, "")),
-         "; ".join(c.issues[:2]))
-        for c in report.columns
-    ]
-    show(console(), table(("table", "column", "entropy", "readiness", "top issues"), rows, fold=[0, 1, 4]))
+    show(console(), *readiness_blocks(report.columns))
+
+
+def readiness_blocks(columns: tuple[api.ColumnReadiness, ...]) -> list[RenderableType]:
+    """Each column on a line (readiness, entropy, table.column), its worst issues below it, indented:
+    issues are sentences, too long for the last column of a table in 80 columns."""
+    width = max(len(c.readiness) for c in columns)
+    blocks: list[RenderableType] = []
+    for c in columns:
+        blocks.append(Text.assemble((c.readiness.ljust(width), READINESS_STYLE.get(c.readiness, "")),
+                                    f"  {c.score:.2f}  {c.table}.{c.column}"))
+        blocks += [Padding(Text(issue, style="dim" if i else ""), (0, 0, 0, 2)) for i, issue in enumerate(c.issues[:2])]
+    return blocks
 
 
 def _compare(result: api.EntropyComparison, limit: int) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.text import Text
 
 from phases.artifacts.column_profiles import ColumnProfile
@@ -92,7 +93,7 @@ def _readiness(view: ColumnProfileView) -> list[RenderableType]:
     parts: list[RenderableType] = [Text.assemble(
         "\nreadiness: ", (view.readiness, READINESS_STYLE.get(view.readiness, "")),
         f" (entropy {view.score:.2f}; 0 is certain, 1 gives wrong answers)")]
-    parts += [Text(f"  {reason}") for reason in view.reasons]
+    parts += [Padding(Text(reason), (0, 0, 0, 2)) for reason in view.reasons]  # wrapped lines indented too
     if view.findings:
         rows = [[f"{o.score:.2f}", o.dimension, o.summary] for o in view.findings]
         parts += [Text("\nfindings", style="bold"), table(["score", "dimension", "finding"], rows, fold=[2])]
@@ -105,8 +106,14 @@ def column_report(view: ColumnProfileView) -> RenderableType:
 
 
 def _shape(p: ColumnProfile) -> str:
+    """The column in a few characters: a sparkline of its histogram, its range of dates, or its
+    most common value with its share (a column of distinct values says so instead)."""
     if p.numeric and p.numeric.histogram:
         return sparkline([b.count for b in p.numeric.histogram])
+    if p.temporal:
+        return f"{p.temporal.min[:10]}..{p.temporal.max[:10]}"
+    if p.unique:
+        return "all distinct"
     if p.top_values:
         top = p.top_values[0]
         return f"{top.value} {100 * top.share:.0f}%"

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -49,6 +50,18 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str | Text]], *, fold:
     for row in rows:
         grid.add_row(*row)
     return grid
+
+
+def pairs_of(pairs: Sequence[tuple[str | Text, str | Text]], width: int, indent: int = 0) -> RenderableType:
+    """Names and what is said about them: side by side when the names leave room for the text,
+    else each name on its line and the text below it, indented (long task names, 80 columns)."""
+    longest = max((len(str(name)) for name, _ in pairs), default=0)
+    if indent + longest + 2 <= width // 2:
+        return Padding(table(["name", "text"], [list(p) for p in pairs], fold=[1], header=False), (0, 0, 0, indent))
+    lines: list[RenderableType] = []
+    for name, text in pairs:
+        lines += [Padding(name, (0, 0, 0, indent)), Padding(text, (0, 0, 0, indent + 4))]
+    return Group(*lines)
 
 
 def styled(text: str, state: str) -> Text:
@@ -115,8 +128,8 @@ def status_report(status: PipelineStatus, by_table: bool, width: int) -> list[Re
     listed = [t for t in pending if t not in never]
     if listed:
         parts.append(Text("\nWhy:"))
-        rows = [[Text("  " + t.task), Text(_reasons(t) + ("" if t.certain else " *"))] for t in listed]
-        parts.append(table(["task", "why"], rows, fold=[1], header=False))
+        pairs = [(t.task, _reasons(t) + ("" if t.certain else " *")) for t in listed]
+        parts.append(pairs_of(pairs, width, indent=2))
     if never:
         names = f": {', '.join(t.task for t in never)}" if len(never) <= 6 else ""
         parts.append(Text(f"never run: {len(never)} task(s){names}"))
