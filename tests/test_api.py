@@ -173,11 +173,33 @@ def test_history_lists_every_run_newest_first(ran_project):
     assert len(api.history(limit=2, root=ran_project).entries) == 2
 
 
+@pytest.mark.parametrize(("tables", "phases", "ran"), [
+    (["a"], None, {"count:demo.a", "double:demo.a"}),  # no per-source phase asked: none runs
+    (["a"], ["count"], {"count:demo.a"}),
+    (["a"], ["total"], {"total:demo"}),  # a per-source phase asked with a table: it runs, over every table
+    (["a", "b"], ["double", "total"], {"double:demo.a", "double:demo.b", "total:demo"}),
+])
+def test_tables_run_their_own_tasks_and_the_per_source_phases_asked_for(ran_project, tables, phases, ran):
+    result = api.run_pipeline(tables=tables, phases=phases, skip_completed=False, root=ran_project)
+    assert {t.task for t in result.tasks if t.outcome == "ran"} == ran
+    assert {t.outcome for t in result.tasks if t.task not in ran} <= {"up-to-date"}
+    assert result.exit_code == 0
+
+
+def test_a_per_source_phase_asked_with_a_table_runs_only_for_the_sources_holding_it(ran_project, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.csv").write_text("id\n1\n")
+    api.add_source(other, root=ran_project)
+    result = api.run_pipeline(tables=["a"], phases=["total"], root=ran_project)
+    assert "total:demo" in {t.task for t in result.tasks}
+    assert not any(t.source == "other" for t in result.tasks)
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"source_id": "nope"}, "no source 'nope'; known sources: demo"),
     ({"phases": ["nope"]}, "unknown phase 'nope'"),
     ({"tables": ["nope"]}, "no table 'nope'"),
-    ({"phases": ["total"], "tables": ["a"]}, "nothing to do"),
 ])
 def test_a_bad_choice_is_a_config_error_naming_it(demo_project, kwargs, message):
     with pytest.raises(ConfigError, match=message) as caught:
@@ -232,7 +254,7 @@ def test_entropy_changes_compare_the_last_two_distinct_outputs(demo_project):
              {"target": "a.id", "kind": "column", "score": 0.0, "readiness": "ready"}]
     store.record_scores(engine, "demo", "entropy", "digest-1", first)
     store.record_scores(engine, "demo", "entropy", "digest-1", first)  # the same output again: no new snapshot
-    assert api.entropy_changes(root=demo_project) == api.EntropyComparison("demo", 1, ())
+    assert api.entropy_changes(root=demo_project) == api.EntropyComparison("demo", 1, (), chosen="only")
     second = [{"target": "a.v", "kind": "column", "score": 0.2, "readiness": "ready"},
               {"target": "a.id", "kind": "column", "score": 0.0, "readiness": "ready"},
               {"target": "b.w", "kind": "column", "score": 0.4, "readiness": "investigate"}]
@@ -250,17 +272,15 @@ def test_the_graph_layers_follow_the_dag():
     assert graph.edges(pipeline) == [("count", "double"), ("double", "total")]
 
 
-def test_run_path_adds_a_folder_as_a_source_named_after_it(demo_project, tmp_path):
-    import phases.engine.project
-
-    if not hasattr(phases.engine.project, "ADDED_SOURCES"):
-        pytest.skip("phases/core/project.py does not read added sources yet (patch pending)")
+def test_adding_a_folder_makes_a_source_named_after_it(demo_project, tmp_path):
     folder = tmp_path / "Sales 2024"
     folder.mkdir()
     (folder / "q1.csv").write_text("id,v\n1,x\n")
-    name = api.add_source(folder, root=demo_project)
-    assert name == "sales_2024"
-    assert api.add_source(folder, root=demo_project) == name  # the same folder is reused
+    added = api.add_source(folder, root=demo_project)
+    assert (added.name, added.new) == ("sales_2024", True)
+    again = api.add_source(folder, root=demo_project)
+    assert (again.name, again.new) == ("sales_2024", False)  # the same folder is reused
+    name = added.name
     result = api.run_pipeline(name, root=demo_project)
     assert [t.task for t in result.tasks] == ["count:sales_2024.q1", "double:sales_2024.q1", "total:sales_2024"]
     assert (demo_project / "state/sales_2024/total/total.txt").read_text() == "2\n"

@@ -14,12 +14,15 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from phases.interfaces import api
-from phases.interfaces.cli import LiveView, cli
+from phases.interfaces.cli import cli
+from phases.interfaces.live import LiveView
 from tests.test_api import ALL, restored_project, write_scores
 
-COMMANDS = ("run", "status", "reset", "graph", "history", "context", "entropy")
+COMMANDS = ("init", "run", "status", "sources", "profile", "context", "entropy", "reset", "graph", "verify",
+            "history", "serve")
 
 
 @pytest.fixture
@@ -182,9 +185,9 @@ def test_context_and_entropy_print_what_the_entropy_phase_wrote(ran_project):
     assert dataraum(ran_project, "context").stdout == "# Context of demo\n"
     assert json.loads(dataraum(ran_project, "context", "--format", "json").stdout)["columns"][0]["table"] == "a"
     assert dataraum(ran_project, "entropy").stdout.splitlines() == [
-        "table  column  entropy  readiness    top issues",
-        "b      v       0.75     investigate  mixed units",
-        "a      v       0.25     ready",
+        "investigate  0.75  b.v",
+        "  mixed units",
+        "ready        0.25  a.v",
     ]
 
 
@@ -222,17 +225,32 @@ def test_outside_a_project_the_error_says_where_to_run(tmp_path, monkeypatch):
     assert "no dataraum project at" in result.stderr
 
 
-def test_the_live_view_redraws_in_place_with_elapsed_time():
+def test_the_live_view_draws_progress_and_a_line_per_finished_task_within_80_columns():
     out = io.StringIO()
-    view = LiveView(out, jobs=2)
-    view(api.TaskEvent("plan", tasks=("count:demo.a", "total:demo")))
+    view = LiveView(Console(file=out, force_terminal=True, width=80, color_system=None), jobs=2, auto_refresh=False)
+    long_name = "statistical_quality:finance_example.a_table_with_a_rather_long_name_indeed"
+    view(api.TaskEvent("plan", tasks=("count:demo.a", long_name, "total:demo"), expected_s={"count:demo.a": 4.0}))
     view(api.TaskEvent("start", "count:demo.a"))
-    view(api.TaskEvent("success", "count:demo.a", duration_s=0.5))
-    view.close()
+    view(api.TaskEvent("start", long_name))
     frames = out.getvalue()
-    assert "▶ count:demo.a  running 0.0s" in frames
-    last = click.unstyle(frames.split("\x1b[3F")[-1])  # each frame backs up over the 3 lines before
-    assert last.splitlines()[1:] == ["  ✓ count:demo.a  0.5s", "  · total:demo    waiting"]
+    view(api.TaskEvent("success", "count:demo.a", duration_s=0.5))
+    view(api.TaskEvent("failure", long_name, duration_s=1.0, error="boom"))
+    view.close()
+    assert "0/3 tasks, -j 2" in frames
+    assert "count:demo.a" in frames and "left" in frames  # its last run took 4s: a bar and the time left
+    text = click.unstyle(out.getvalue())
+    assert "✓ count:demo.a  0.5s" in text
+    assert "✗ statistical_quality:finance_example" in text and "failed 1.0s: boom" in text
+    assert "2/3 tasks, -j 2 (1 ran, 1 failed)" in text
+    lines = [line for frame in text.split("\x1b[2K") for line in frame.splitlines()]
+    assert max(len(strip_cursor(line)) for line in lines) <= 80
+
+
+def strip_cursor(line: str) -> str:
+    """A frame line without rich's cursor movements (its colours are off in this test)."""
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line)
 
 
 def test_entropy_compare_says_when_there_is_nothing_to_compare_and_lists_changes(demo_project):
@@ -245,6 +263,6 @@ def test_entropy_compare_says_when_there_is_nothing_to_compare_and_lists_changes
     store.record_scores(engine, "demo", "entropy", "two", [{"target": "a.v", "kind": "column", "score": 0.1,
                                                             "readiness": "ready"}])
     engine.dispose()
-    lines = dataraum(demo_project, "entropy", "--compare").output.splitlines()
+    lines = dataraum(demo_project, "entropy", "--compare").stdout.splitlines()
     assert lines[0].split() == ["kind", "target", "before", "after"]
     assert lines[1].split() == ["column", "a.v", "0.80", "blocked", "0.10", "ready"]

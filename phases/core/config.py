@@ -15,6 +15,10 @@ from phases.core.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
+# The configuration that ships with the package: phases/core/default_config is a link to the
+# repository's config/ (one set of files), which a wheel holds as a copy. `dataraum init` copies it.
+DEFAULT_CONFIG = Path(__file__).parent / "default_config"
+
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
 ColumnType = Literal["integer", "decimal", "currency", "percent", "boolean", "date", "timestamp", "text"]

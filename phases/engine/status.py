@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -143,6 +143,7 @@ class PipelineStatus:
     phases: tuple[str, ...]  # enabled phases, in DAG order
     tasks: tuple[TaskStatus, ...]  # in dependency order
     exit_code: int = 0
+    skipped: Mapping[str, str] = field(default_factory=dict)  # source -> why it has no tasks (folder gone)
 
     def task(self, name: str) -> TaskStatus:
         for status in self.tasks:
@@ -179,7 +180,7 @@ class PipelineStatus:
         return {
             "root": str(self.root), "sources": list(self.sources), "phases": list(self.phases),
             "counts": counts, "tasks": [t.to_json() for t in self.tasks],
-            "cells": [c.to_json() for c in self.cells()],
+            "cells": [c.to_json() for c in self.cells()], "skipped": dict(self.skipped),
         }
 
 

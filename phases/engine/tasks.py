@@ -78,7 +78,7 @@ def generate_tasks(project: Project) -> Iterator[dict]:
     for spec in project.pipeline.enabled:
         code = code_digest(spec.module)
         yield {"basename": spec.name, "name": None, "doc": spec.description or f"phase {spec.name}"}
-        for source in sorted(project.sources):
+        for source in project.usable_sources:  # a source whose folder is gone gets no tasks
             tables = project.tables(source) if spec.scope == "table" else (None,)
             for table in tables:
                 yield _task(project, spec, source, table, code)

@@ -151,7 +151,8 @@ def source_overview(source: str, *, root: Path | None = None) -> SourceOverview:
     scores = _scores_or_none(project, source)
     by_table = {t.table: t for t in scores.tables} if scores else {}
     tables = []
-    for ref in project.tables(source):
+    # a source whose folder is gone still lists (without tables), so the other sources stay visible
+    for ref in project.tables(source) if project.problem(source) is None else ():
         raw = _artifact_rows(project, source, ref.name, RAW_TABLE.name)
         typed = _artifact_rows(project, source, ref.name, TYPED_TABLE.name)
         rows = raw.artifacts[RAW_TABLE.name].rows if raw and RAW_TABLE.name in raw.artifacts else None

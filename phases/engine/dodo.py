@@ -1,0 +1,46 @@
+"""What a project's dodo.py holds, so that the repository's dodo.py and the one `dataraum init`
+writes are the same few lines: doit's configuration and the task creator of the pipeline.
+Loading reads YAML and lists CSV files; it opens no database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from doit.exceptions import InvalidDodoFile
+
+from phases.core.errors import ConfigError
+from phases.core.layout import DOIT_DB
+from phases.engine.project import load_project
+from phases.engine.reporter import project_reporter
+from phases.engine.tasks import generate_tasks
+
+
+def doit_config(root: Path) -> dict[str, Any]:
+    return {
+        "backend": "sqlite3_durable",  # commits per task: see phases/engine/doit_backend.py
+        "dep_file": str(root / DOIT_DB),
+        "verbosity": 2,
+        # Every task already runs its phase in a child process of its own, so doit's workers can be
+        # threads: no worker process to kill and hang the run, none to leak when doit is killed.
+        "par_type": "thread",
+        # A failing task stops only what depends on it: the other tables and sources go on (doit's
+        # --continue as the default; `doit --no-continue` stops at the first failure).
+        "continue": True,
+        "reporter": project_reporter(root),  # one run at a time per project (state/.run.lock), a summary
+    }
+
+
+def pipeline_tasks(root: Path) -> Callable[[], Iterator[dict[str, Any]]]:
+    """The task creator doit finds as `task_pipeline` in dodo.py."""
+
+    def task_pipeline() -> Iterator[dict[str, Any]]:
+        """Yield the tasks of every enabled phase (doit names them after the phase)."""
+        try:
+            project = load_project(root)
+            yield from generate_tasks(project)
+        except ConfigError as exc:
+            raise InvalidDodoFile(str(exc)) from None
+
+    return task_pipeline
