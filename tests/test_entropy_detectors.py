@@ -33,14 +33,26 @@ def s():
     return settings()
 
 
-def test_a_text_column_that_half_reads_as_dates_is_a_failed_typing(tmp_path, s):
+def test_a_date_column_written_in_three_formats_is_read_and_says_so(tmp_path, s):
     formats = ("%Y-%m-%d", "%d/%m/%Y", "%d-%b-%y")  # the way a date column gets corrupted: one format per row
     days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(90)]
     csv = "id,paid_on\n" + "\n".join(f"{i},{d.strftime(formats[i % 3])}" for i, d in enumerate(days)) + "\n"
     ev, _ = measure(tmp_path, {"payments": csv})
-    o = only(type_fidelity(ev, s), "payments.paid_on", "failed_typing")
+    assert ev.types["payments"]["paid_on"].type == "date"
+    assert not [o for o in type_fidelity(ev, s) if o.detector == "failed_typing"]
+    o = only(type_fidelity(ev, s), "payments.paid_on", "mixed_formats")
+    assert sorted(f for f, _ in o.evidence["formats"]) == sorted(formats)
+    assert sum(n for _, n in o.evidence["formats"]) <= 90 and o.score == s.type_fidelity.mixed_formats_score
+
+
+def test_a_text_column_that_half_reads_as_numbers_is_a_failed_typing(tmp_path, s):
+    values = [str(i * 7) if i % 2 else f"item {i}" for i in range(90)]  # half numbers, half words
+    ev, _ = measure(tmp_path, {"t": "id,code\n" + "\n".join(f"{i},{v}" for i, v in enumerate(values)) + "\n"})
+    typing = ev.types["t"]["code"]
+    assert typing.type == "text"
+    o = only(type_fidelity(ev, s), "t.code", "failed_typing")
     share = o.evidence["alternative_share"]
-    assert o.evidence["alternative"] == "date" and 0.2 < share < 1
+    assert 0.2 < share < 1
     assert o.score == pytest.approx(ramp(share, s.type_fidelity.alternative_start, s.type_fidelity.alternative_full),
                                     abs=1e-4)
 

@@ -215,7 +215,15 @@ def test_a_value_far_beyond_the_far_fence_and_alone_is_detached(con):
     report = quality(con, "DOUBLE", normal(400) + [1048.0], "decimal")
     far = next(f for f in report.findings if f.kind == "outliers_far")
     assert (far.evidence["count"], far.examples[0].value, far.evidence["detached_high"]) == (1, 1048.0, 1)
-    assert far.evidence["gap_high"] > 50  # (1048 - 76) / IQR 13.5
+    # a positive column is judged by ratios: log10(1048 / 76) over the IQR of log10(x), about 0.12
+    assert far.evidence["detachment_scale"] == "log10_magnitude" and far.evidence["gap_high"] > 5
+
+
+def test_the_last_step_of_a_skewed_positive_tail_is_not_detached(con):
+    skewed = [round(10 ** NormalDist(1.0, 0.35).inv_cdf((i + 0.5) / 2000)) for i in range(2000)] + [680]
+    far = next(f for f in quality(con, "BIGINT", skewed, "integer", outliers={"log_scale_min_orders": 0}).findings
+               if f.kind == "outliers_far")  # 680 after a tail up to ~170: twice the largest, on a lognormal tail
+    assert far.evidence["count"] > 5 and far.evidence["gap_high"] < 3  # detached_gap: 3 IQRs
 
 
 def test_a_smooth_tail_past_the_far_fence_is_not_detached(con):

@@ -267,14 +267,15 @@ def test_a_text_debit_column_is_read_where_it_parses_and_the_rest_is_counted(bro
 
 def test_the_trial_balance_is_blamed_only_where_no_reading_of_the_journal_agrees(broken):
     result = broken["trial_balance_vs_journal:tb"]
-    assert [(e["account"], e["period"], e["debit_difference"]) for e in result.examples] == [(5000, "2025-01", 0.1)]
+    # the period column reads 2025-01 and is typed a date: the month's first day
+    assert [(e["account"], e["period"], e["debit_difference"]) for e in result.examples] == [(5000, "2025-01-01", 0.1)]
     evidence = result.evidence
     # Cash/Feb (a debit off, net right), Rent/Mar (debit missing) and Sales/Mar (net off, debit/credit
     # right) have inconsistent journal lines, and the trial balance matches one reading of each
     assert evidence["groups_with_inconsistent_lines"] == 3
     assert evidence["mismatches_of_raw_sums"] == 3
     assert evidence["journal_period"] == "month of entries.date through lines.entry_id->entries.entry_id"
-    assert evidence["period_format"] == "YYYY-MM"
+    assert evidence["period_format"] == "date"  # typed a date from its YYYY-MM text
 
 
 def test_sign_conventions_flag_the_account_and_exempt_contra_accounts(broken, clean):

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from doit.exceptions import InvalidTask
+from doit.exceptions import InvalidTask, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from phases.engine.project import ContextLocation, Project, load_project
@@ -75,17 +75,28 @@ class ProjectReporter(ConsoleReporter):
             self.finished.add(task.name)
             self.counts[outcome] += 1
 
+    def _outcome(self, task: Any, fine: str) -> str | None:
+        """'failed' for the task that recorded a failure of its input, None (not run) for the tasks
+        downstream of it that only carry it, else `fine`."""
+        failure = recorded_failure(task)
+        if failure is None:
+            return fine
+        return "failed" if failure.task == task.name else None
+
     def add_success(self, task: Any) -> None:
         super().add_success(task)
-        self._count(task, "failed" if recorded_failure(task) is not None else "ran")
+        if (outcome := self._outcome(task, "ran")) is not None:
+            self._count(task, outcome)
 
     def add_failure(self, task: Any, fail: Any) -> None:
         super().add_failure(task, fail)
-        self._count(task, "failed")
+        if not isinstance(fail, UnmetDependency):  # a task whose input failed did not run: 'not run'
+            self._count(task, "failed")
 
     def skip_uptodate(self, task: Any) -> None:
         super().skip_uptodate(task)
-        self._count(task, "failed" if recorded_failure(task) is not None else "up to date")
+        if (outcome := self._outcome(task, "up to date")) is not None:
+            self._count(task, outcome)
 
     def complete_run(self) -> None:
         try:

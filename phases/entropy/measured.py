@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from phases.artifacts.column_types import ColumnTyping
 from phases.artifacts.entropy_scores import EntropyObject, Resolution
 from phases.artifacts.relationships import Relationship
 from phases.artifacts.schema_graph import JoinPath, TablePair
@@ -55,6 +56,8 @@ def type_fidelity(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                         (fix(f"declare the {other} format(s) of this column in config/sources.yaml overrides", 1.0,
                              "medium"),),
                     ))
+            if len(typing.formats) > 1:
+                out.append(mixed_formats(table, name, typing, t.mixed_formats_score))
             if typing.ambiguous:
                 out.append(finding(
                     table, name, "type_fidelity", "ambiguous_format", t.ambiguous_score,
@@ -76,6 +79,20 @@ def type_fidelity(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                      "medium"),),
             ))
     return out
+
+
+def mixed_formats(table: str, name: str, typing: ColumnTyping, score: float) -> EntropyObject:
+    """A column whose writers used several formats (dates as 2024-01-05 and 05/01/2024): each value
+    was read by the format that alone reads it, so a value two formats read differently may be wrong."""
+    listed = ", ".join(f"{fmt!r} ({count} values)" for fmt, count in typing.formats)
+    return finding(
+        table, name, "type_fidelity", "mixed_formats", score,
+        f"written in {len(typing.formats)} {typing.type} formats ({listed}) and read in each where the "
+        "others agree: check values that two formats read differently",
+        {"type": typing.type, "formats": [list(f) for f in typing.formats]},
+        (fix("declare the format(s) of this column in config/sources.yaml overrides, or fix the source", 1.0,
+             "medium"),),
+    )
 
 
 def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:

@@ -244,11 +244,17 @@ def detachment(con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule) ->
     which a gap in a small discrete domain (no storm in February or March) is not."""
     assert rule.spread is not None
     q1, q3 = rule.spread
+    t = quote_ident(table)
+    scale, upper = rule.scale, rule.scale.from_units(rule.upper)
+    if not scale.log and q1 > 0 and _positive(con, t, rule.check.column):
+        # A positive quantity grows by factors: its tail is judged by ratios, or the last step of an
+        # ordinary skewed tail (a quantity of 680 after 336) spans as many IQRs as all before it.
+        q1, q3, upper = math.log10(q1), math.log10(q3), math.log10(rule.upper)
+        scale = Scale(True, (q1, (q1 + q3) / 2, q3))  # only its SQL and name are used below
     iqr = q3 - q1
-    x, t = rule.scale.sql(rule.check.column), quote_ident(table)
-    sides = [("high", f"{x} >= {sql_number(q3)}", "lag(v) OVER (ORDER BY v)",
-              f"v > {sql_number(rule.scale.from_units(rule.upper))}", "v >=", q3)]
-    if not rule.scale.log:
+    x = scale.sql(rule.check.column)
+    sides = [("high", f"{x} >= {sql_number(q3)}", "lag(v) OVER (ORDER BY v)", f"v > {sql_number(upper)}", "v >=", q3)]
+    if not scale.log:
         sides.append(("low", f"{x} <= {sql_number(q1)}", "lead(v) OVER (ORDER BY v)",
                       f"v < {sql_number(rule.lower)}", "v <=", q1))
     out: dict[str, Any] = {}
@@ -262,7 +268,11 @@ def detachment(con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule) ->
         span = abs(float(inner) - quartile) / iqr if inner is not None else 0.0
         out |= {f"gap_{side}": round_sig(float(gap or 0) / iqr), f"detached_{side}": int(detached),
                 f"span_{side}": round_sig(span)}
-    return out
+    return out | {"detachment_scale": scale.name}
+
+
+def _positive(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(one_row(con.execute(f"SELECT min({quote_ident(column)}) > 0 FROM {table}"))[0])
 
 
 def _distance_sql(rule: OutlierRule) -> str:

@@ -270,7 +270,7 @@ def location_chance(child: tuple[int, int], parent: tuple[int, int], scale: floa
     lo, hi = parent
     spread = b - a
     floor = min(0, lo, a)
-    top = scale * max(abs(lo), abs(hi), abs(child[0]), abs(child[1]), 1)
+    top = scale * max(abs(lo), abs(hi), 1)  # the clipped window's world: a tail beyond the parent adds no specificity
     places = top - floor - spread + 1
     fits = hi - lo - spread + 1
     return min(1.0, max(fits, 1) / places) if places > 0 else 1.0
