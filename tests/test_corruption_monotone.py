@@ -3,12 +3,7 @@
 the whole pipeline by doit as three sources of one project. The injector hits a superset of rows
 at a higher rate, so every finding of a lower rate has at least as much evidence at a higher one:
 no dimension of finding may lose findings, and no injection found by its own finding at a lower
-rate may be missed at a higher one (bench/eval_injected.py's strict judgement).
-
-Known failure on the pipeline of issue 12 (xfail until typing keeps a mostly-numeric column numeric;
-remove the marker then): at 30% junk tokens turn journal_lines.debit into a text column, so its
-outlier scan, its money unit and every double-entry, net-amount and sign check of validation are
-skipped (validation findings 10 at 3%, 1 at 30%; outliers 2 -> 1; units 3 -> 2; all 19 -> 18)."""
+rate may be missed at a higher one (bench/eval_injected.py's strict judgement)."""
 
 from __future__ import annotations
 
@@ -29,8 +24,6 @@ pytestmark = pytest.mark.slow
 
 BENCH = REPO / "bench"
 RATES = (0.0, 0.03, 0.3)
-KNOWN_FALLS = pytest.mark.xfail(strict=False, reason="issue 12: 30% junk turns a debit column into text, so its "
-                                "outlier, unit and double-entry checks are skipped (see the module docstring)")
 SEED = 11  # its plan holds every kind of injection on this ledger (tests/test_injector.py checks it)
 
 
@@ -77,22 +70,21 @@ def found(project: Path, rate: float) -> set[str]:
     return {v.key for v in run.verdicts if v.strict}
 
 
-def pairs(known_falls: bool = False) -> list:
-    """Consecutive rates; with known_falls, the heavy pair is marked as a known failure."""
-    return [pytest.param(low, high, marks=KNOWN_FALLS) if known_falls and low > 0 else (low, high)
-            for low, high in zip(RATES, RATES[1:], strict=False)]
+def pairs() -> list[tuple[float, float]]:
+    """Consecutive rates. (30% junk once turned the debit column into text; junk-tolerant typing keeps it numeric.)"""
+    return list(zip(RATES, RATES[1:], strict=False))
 
 
 def test_corruption_adds_findings_to_the_clean_ledger(project: Path):
     assert sum(dimensions(project, RATES[-1]).values()) > sum(dimensions(project, 0.0).values())
 
 
-@pytest.mark.parametrize(("low", "high"), pairs(known_falls=True))
+@pytest.mark.parametrize(("low", "high"), pairs())
 def test_the_number_of_findings_never_falls_as_the_rate_rises(project: Path, low: float, high: float):
     assert sum(dimensions(project, high).values()) >= sum(dimensions(project, low).values())
 
 
-@pytest.mark.parametrize(("low", "high"), pairs(known_falls=True))
+@pytest.mark.parametrize(("low", "high"), pairs())
 def test_no_dimension_loses_findings_as_the_rate_rises(project: Path, low: float, high: float):
     before, after = dimensions(project, low), dimensions(project, high)
     assert {d: (n, after[d]) for d, n in before.items() if after[d] < n} == {}
