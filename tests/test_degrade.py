@@ -54,6 +54,15 @@ def test_the_bad_file_fails_its_own_tasks_with_the_reason_and_the_source_phases_
     assert sorted(relationships["tables"]) == ["customers", "orders"]
 
 
+def test_the_context_names_the_missing_table_and_why(degraded):
+    document = json.loads((degraded / "state/s/entropy/context.json").read_text())
+    assert document["missing_tables"] == [{"table": "empty", "task": "import:s.empty", "reason":
+                                           "data/empty.csv: the file is empty (0 bytes); expected a header line or data"}]
+    assert document["guidance"][0].startswith("Table `empty` is missing from this context: import:s.empty failed")
+    markdown = (degraded / "state/s/entropy/context.md").read_text()
+    assert "Table `empty` is missing from this context" in markdown
+
+
 def test_status_and_the_api_call_the_bad_table_failed_and_its_later_tasks_blocked(degraded):
     status = {t.task: t for t in api.pipeline_status(root=degraded).tasks}
     assert status["import:s.empty"].state == "failed"

@@ -221,6 +221,15 @@ class CycleEntry:
 
 
 @dataclass(frozen=True)
+class MissingTable:
+    """A table of the source left out of the context: its file could not be used."""
+
+    table: str
+    task: str  # the task that failed on it ('import:src.table')
+    reason: str
+
+
+@dataclass(frozen=True)
 class ContextDocument:
     """context.json: what an agent reads before it writes SQL over a source."""
 
@@ -236,6 +245,7 @@ class ContextDocument:
     slices: SliceSummary
     business_cycles: tuple[CycleEntry, ...]
     compound_risks: tuple[CompoundRiskHit, ...]
+    missing_tables: tuple[MissingTable, ...] = ()  # tables whose file failed: nothing here describes them
 
 
 CONTEXT_DOCUMENT = JsonArtifact("context_document", "context.json", record=ContextDocument)

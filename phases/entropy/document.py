@@ -27,6 +27,7 @@ from phases.artifacts.context_document import (
     CycleEntry,
     DepartureEntry,
     DocumentReadiness,
+    MissingTable,
     NoColumnStats,
     NumberColumnStats,
     RelationshipEntry,
@@ -37,6 +38,7 @@ from phases.artifacts.context_document import (
     VolumeAnomalyEntry,
 )
 from phases.artifacts.entropy_scores import ColumnEntropy, EntropyObject, EntropyScores
+from phases.core.manifest import Failure
 from phases.core.sql import quote_literal
 from phases.core.sql import readable_ident as _q  # short: it is in most lines of the document
 from phases.entropy.evidence import Evidence
@@ -133,7 +135,10 @@ def _short(text: str, limit: int = 180) -> str:
 
 
 
-def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> ContextDocument:
+def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings,
+                  left_out: Mapping[str, Failure] | None = None) -> ContextDocument:
+    """The document; `left_out` names the tables whose input failed (they are missing from it)."""
+    missing = tuple(MissingTable(table, f.task, f.reason) for table, f in sorted((left_out or {}).items()))
     objects_by_column: dict[tuple[str, str], list[EntropyObject]] = {}
     for o in scores.objects:
         if o.column is not None and o.table is not None:
@@ -192,13 +197,18 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings) -> Co
     return ContextDocument(
         schema=SCHEMA, source=scores.source,
         readiness=DocumentReadiness(level=scores.readiness, score=scores.score, blockers=scores.blockers),
-        guidance=_guidance(ev, column_entries),
+        guidance=tuple(_missing_guidance(m) for m in missing) + _guidance(ev, column_entries),
         tables=tuple(tables), columns=column_entries, relationships=relationships, ambiguous_joins=ambiguous,
         validations=CheckOutcomes(failed=tuple(checks["failed"]), skipped=tuple(checks["skipped"]),
                                   passed=tuple(checks["passed"])),
         slices=_slices(ev), business_cycles=_cycles(ev),
-        compound_risks=scores.compound_risks,
+        compound_risks=scores.compound_risks, missing_tables=missing,
     )
+
+
+def _missing_guidance(m: MissingTable) -> str:
+    return (f"Table `{m.table}` is missing from this context: {m.task} failed ({_short(m.reason)}). Nothing here "
+            "describes it; do not query it, and say that totals over the source lack it.")
 
 
 def _slices(ev: Evidence) -> SliceSummary:

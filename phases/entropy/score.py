@@ -92,7 +92,7 @@ def score_entropy(ctx: SourceContext) -> PhaseOutput:
     with ctx.connect() as con:
         scores = score(ev, settings, ctx.paths(TYPED_TABLE), con)
     ctx.write(ENTROPY_SCORES, scores)
-    document = build_context(ev, scores, settings)
+    document = build_context(ev, scores, settings, ctx.left_out)
     ctx.write(CONTEXT_DOCUMENT, document)
     write_atomically(ctx.output_path(CONTEXT_MARKDOWN), render_markdown(document, settings))
     counts = {r: sum(1 for c in scores.columns if c.readiness == r) for r in ("ready", "investigate", "blocked")}
