@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,13 +85,14 @@ def phase_context(root: Path, phase: str, tables: list[str], table: str | None =
 TABLE_SCOPED = ("import", "typing", "statistics", "temporal", "statistical_quality")
 
 
-def run_upstream(root: Path, csvs: dict[str, str], phases: tuple[str, ...], source: str = "s") -> None:
+def run_upstream(root: Path, csvs: Mapping[str, str | bytes], phases: tuple[str, ...], source: str = "s") -> None:
     """Write `csvs` (table -> CSV text) as source `source` of a project at `root` (the repository's
     config) and run `phases` for real, in-process, in the given order: table-scoped phases once
     per table, the others once."""
     (root / "data").mkdir(parents=True, exist_ok=True)
     for name, text in csvs.items():
-        (root / "data" / f"{name}.csv").write_text(text)
+        file = root / "data" / f"{name}.csv"
+        file.write_bytes(text) if isinstance(text, bytes) else file.write_text(text)
     phase_context(root, "import", list(csvs), table=next(iter(csvs)), source=source)  # creates the project
     for phase in phases:
         for table in (sorted(csvs) if phase in TABLE_SCOPED else [None]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,7 +38,7 @@ def settings(**changes: dict) -> EntropySettings:
     return parse_model(EntropySettings, data, "config/thresholds.yaml")
 
 
-def measure(root: Path, tables: dict[str, str], source: str = "s") -> tuple[Evidence, dict[str, Path]]:
+def measure(root: Path, tables: Mapping[str, str | bytes], source: str = "s") -> tuple[Evidence, dict[str, Path]]:
     """Write `tables` (name -> CSV text) as a source, run the measuring phases in-process and
     load what they wrote as an Evidence (without annotations, slices, cycles, validations)."""
     run_upstream(root, tables, MEASURED, source)
@@ -50,7 +51,8 @@ def measure(root: Path, tables: dict[str, str], source: str = "s") -> tuple[Evid
     imports = {}
     for t in names:
         summary = from_json(ImportSummary, read_manifest(state / "import" / t / "manifest.json").summary)
-        imports[t] = TableImport(summary.file, summary.rows_loaded, summary.rows_quarantined)
+        imports[t] = TableImport(summary.file, summary.rows_loaded, summary.rows_quarantined, summary.null_tokens,
+                                 summary.dialect)
     evidence = Evidence(
         source=source, tables=tuple(names), imports=imports,
         types={t: c.by_name for t, c in per("typing", COLUMN_TYPES).items()},

@@ -57,6 +57,19 @@ def test_a_text_column_that_half_reads_as_numbers_is_a_failed_typing(tmp_path, s
                                     abs=1e-4)
 
 
+def test_readings_the_import_could_not_settle_are_findings(tmp_path, s):
+    codes = ["DE", "FR", "IT", "ES", "PL", "NL", "BE", "AT"]  # same-shaped codes; 'NA' rows miss their other fields
+    rows = [f"{c},{i},{i * 2}" for i, c in enumerate(codes * 3)] + ["NA,,"] * 4
+    ev, _ = measure(tmp_path, {"countries": "code,a,b\n" + "\n".join(rows) + "\n",
+                               "cities": "id,city\n1,Århus\n".encode("latin-1")})
+    token = only(type_fidelity(ev, s), "countries.code", "ambiguous_null_token")
+    assert token.evidence == {"token": "NA", "rows": 4, "read_as": "null"}
+    assert token.score == s.type_fidelity.ambiguous_reading_score
+    encoding = only(type_fidelity(ev, s), "cities", "ambiguous_encoding")
+    assert encoding.evidence["encoding"] == "cp1252" and encoding.evidence["alternatives"]
+    assert "cities.csv was decoded as cp1252" in encoding.summary
+
+
 def test_quarantined_lines_score_their_table(tmp_path, s):
     rows = [f"{i},{i * 1.5}" for i in range(99)] + ['99,"1,5,extra', "100,2.0"]
     ev, _ = measure(tmp_path, {"t": "id,x\n" + "\n".join(rows) + "\n"})

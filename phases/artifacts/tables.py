@@ -31,6 +31,16 @@ class NullToken:
 
 
 @dataclass(frozen=True)
+class ImportEncoding:
+    """How the file's bytes were decoded (the part of the import's dialect other phases read)."""
+
+    encoding: str
+    encoding_source: str  # "detected" or "declared"
+    encoding_note: str | None = None  # why this encoding, among several readings
+    encoding_alternatives: tuple[str, ...] = ()  # readings about as plausible: the choice is ambiguous
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     """What the import task's manifest summary says of its file (the part other phases read)."""
 
@@ -39,3 +49,4 @@ class ImportSummary:
     rows_loaded: int
     rows_quarantined: int
     null_tokens: tuple[NullToken, ...] = ()  # in column order, then token order
+    dialect: ImportEncoding | None = None

@@ -20,7 +20,7 @@ from phases.artifacts.relationships import RELATIONSHIPS, Relationships
 from phases.artifacts.schema_graph import SCHEMA_GRAPH, SchemaGraph
 from phases.artifacts.slices import SLICES, Slices
 from phases.artifacts.table_profile import TABLE_PROFILE, TableProfile
-from phases.artifacts.tables import QUARANTINE, ImportSummary
+from phases.artifacts.tables import QUARANTINE, ImportEncoding, ImportSummary, NullToken
 from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES, TemporalProfiles
 from phases.artifacts.validations import VALIDATIONS, Validations
 
@@ -33,6 +33,8 @@ class TableImport:
     file: str
     rows_loaded: int
     rows_quarantined: int
+    null_tokens: tuple[NullToken, ...] = ()
+    encoding: ImportEncoding | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class Evidence:
 def load_evidence(ctx: SourceContext) -> Evidence:
     """Read every input artifact the entropy phase declares in pipeline.yaml."""
     imports = {
-        table: TableImport(file=s.file, rows_loaded=s.rows_loaded, rows_quarantined=s.rows_quarantined)
+        table: TableImport(file=s.file, rows_loaded=s.rows_loaded, rows_quarantined=s.rows_quarantined,
+                           null_tokens=s.null_tokens, encoding=s.dialect)
         for table, s in ctx.summaries(QUARANTINE, ImportSummary).items()
     }
     return Evidence(

@@ -18,7 +18,7 @@ from phases.artifacts.relationships import Relationship
 from phases.artifacts.schema_graph import JoinPath, TablePair
 from phases.artifacts.temporal_profiles import DriftPair, LevelShift
 from phases.entropy.base import finding, fix, pct
-from phases.entropy.evidence import Evidence
+from phases.entropy.evidence import Evidence, TableImport
 from phases.entropy.settings import EntropySettings, ramp
 
 # --- structural ----------------------------------------------------------------------------
@@ -67,6 +67,7 @@ def type_fidelity(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                     (fix("declare the format in config/sources.yaml overrides", 1.0),),
                 ))
     for table, imp in ev.imports.items():
+        out += ambiguous_readings(table, imp, t.ambiguous_reading_score)
         lines = imp.rows_loaded + imp.rows_quarantined
         if imp.rows_quarantined and lines:
             rate = imp.rows_quarantined / lines
@@ -77,6 +78,34 @@ def type_fidelity(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                 {"quarantined": imp.rows_quarantined, "lines": lines, "rate": rate},
                 (fix("repair the quarantined lines (see the import phase's quarantine.parquet) and rerun", 1.0,
                      "medium"),),
+            ))
+    return out
+
+
+def ambiguous_readings(table: str, imp: TableImport, score: float) -> list[EntropyObject]:
+    """Readings of the file the import could not settle: an encoding chosen among readings about
+    as plausible (accented names may be misspelled), and null tokens whose rows behave both as
+    missing values and as values of the column ('NA' as Namibia or as not available)."""
+    out = []
+    enc = imp.encoding
+    if enc is not None and enc.encoding_alternatives:
+        others = ", ".join(enc.encoding_alternatives)
+        out.append(finding(
+            table, None, "type_fidelity", "ambiguous_encoding", score,
+            f"{imp.file} was decoded as {enc.encoding}, but {others} read(s) it about as plausibly: "
+            "accented letters in its text may be wrong",
+            {"encoding": enc.encoding, "alternatives": list(enc.encoding_alternatives), "note": enc.encoding_note},
+            (fix("declare the file's encoding in config/sources.yaml", 1.0),),
+        ))
+    for token in imp.null_tokens:
+        if token.ambiguous:
+            read = "NULL" if token.read_as == "null" else "a value"
+            out.append(finding(
+                table, token.column, "type_fidelity", "ambiguous_null_token", score,
+                f"{token.rows} rows hold {token.token!r}, read as {read}, but the evidence points both ways: "
+                f"{token.reason}",
+                {"token": token.token, "rows": token.rows, "read_as": token.read_as},
+                (fix("declare the column's null tokens in config/sources.yaml overrides", 1.0),),
             ))
     return out
 

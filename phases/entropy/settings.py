@@ -77,6 +77,7 @@ class TypeFidelity(Ramp):
     alternative_full: float = Unit
     ambiguous_score: float = Unit
     mixed_formats_score: float = Unit
+    ambiguous_reading_score: float = Unit
     quarantine_start: float = Unit
     quarantine_full: float = Unit
 
