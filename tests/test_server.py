@@ -6,6 +6,7 @@ source for the entropy, context and artifact routes."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +111,15 @@ def test_the_context_before_the_entropy_phase_is_a_404_with_the_cli_message(demo
     with pytest.raises(api.ContextNotReady) as cli_error:
         api.context_document("demo", "md", root=demo.app.state.server.root)
     assert response.json()["detail"] == str(cli_error.value)
+
+
+def test_the_api_documentation_page_loads_nothing_from_elsewhere(demo):
+    page = demo.get("/docs")
+    assert page.status_code == 200 and "swagger" in page.text.lower()
+    scripts = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert scripts and all(url.startswith("/docs/assets/") for url in scripts), scripts
+    for url in scripts:
+        assert demo.get(url).status_code == 200, url
 
 
 def test_the_openapi_schema_documents_every_route_with_typed_responses(demo):

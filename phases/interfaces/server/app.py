@@ -19,12 +19,14 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from phases.core.errors import ConfigError, DataraumError, StateError
 from phases.core.sources import discover_tables
@@ -105,7 +107,7 @@ def create_app(root: Path | None = None, settings: ServerSettings | None = None)
     """The app for the project at `root` (default: found from the current folder up)."""
     server = Server(api.find_root(root), settings or ServerSettings())
     app = FastAPI(
-        title="dataraum", version=_version(), docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+        title="dataraum", version=_version(), docs_url=None, redoc_url=None, openapi_url="/openapi.json",
         description="Entropy context and pipeline status of a dataraum project. Reads are open on localhost; "
                     "every POST needs 'Authorization: Bearer TOKEN'.",
     )
@@ -126,6 +128,7 @@ def create_app(root: Path | None = None, settings: ServerSettings | None = None)
     _run_routes(reads, writes, server)
     app.include_router(reads)
     app.include_router(writes)
+    _docs(app)
     _static(app)
     return app
 
@@ -355,6 +358,18 @@ def _run_routes(reads: APIRouter, writes: APIRouter, server: Server) -> None:
         done = await asyncio.to_thread(api.reset, body.source, body.phase, downstream=body.downstream, root=root)
         server.cache.fingerprint.forget()
         return models.ResetDone(tasks=done.tasks)
+
+
+def _docs(app: FastAPI) -> None:
+    """Swagger UI from the swagger-ui-bundle package, not a CDN: the machine may be offline."""
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="dataraum API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs/assets/favicon-32x32.png")
 
 
 def _static(app: FastAPI) -> None:
