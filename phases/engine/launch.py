@@ -49,13 +49,22 @@ def run_phase_process(entry: Callable[[list[str]], int], argv: list[str]) -> Fin
     if context is None:
         return _spawned(entry.__module__, argv)
     with tempfile.TemporaryDirectory(prefix="dataraum-task-") as scratch:
-        out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
-        process = context.Process(target=_forked_main,
-                                  args=(entry, argv, str(out), str(err), dict(os.environ), os.getcwd(), os.getpid()))
+        out, err, status = (Path(scratch) / name for name in ("stdout", "stderr", "status"))
+        process = context.Process(target=_forked_main, args=(entry, argv, str(out), str(err), str(status),
+                                                             dict(os.environ), os.getcwd(), os.getpid()))
         process.start()
         process.join()
-        code = process.exitcode if process.exitcode is not None else 1
-        return Finished(code, _read(out), _read(err))
+        return Finished(_exit_code(status, process.exitcode), _read(out), _read(err))
+
+
+def _exit_code(status: Path, exitcode: int | None) -> int:
+    """The task process's own word on how it ended, else what multiprocessing says. Under load the
+    forkserver can fail to relay a child's status, and multiprocessing then reports 255 for a task
+    that succeeded (CPython issue 140867); a process that was killed wrote no word of its own."""
+    try:
+        return int(status.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return exitcode if exitcode is not None else 1
 
 
 def _spawned(module: str, argv: list[str]) -> Finished:
@@ -76,7 +85,7 @@ def _warm_context() -> multiprocessing.context.ForkServerContext | None:
     return _context
 
 
-def _forked_main(entry: Callable[[list[str]], int], argv: list[str], stdout: str, stderr: str,
+def _forked_main(entry: Callable[[list[str]], int], argv: list[str], stdout: str, stderr: str, status: str,
                  environ: dict[str, str], cwd: str, run_pid: int) -> None:
     """The task process forked from the warm server: the caller's environment and folder, its
     output into files the caller reads, a watchdog on the run, then the runner's main."""
@@ -92,6 +101,7 @@ def _forked_main(entry: Callable[[list[str]], int], argv: list[str], stdout: str
     code = entry(argv)
     sys.stdout.flush()
     sys.stderr.flush()
+    Path(status).write_text(str(code), encoding="ascii")
     sys.exit(code)
 
 
