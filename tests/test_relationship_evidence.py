@@ -99,6 +99,19 @@ def test_business_ids_spelled_from_the_row_number_are_not_references(con):
     assert not any(r.child_table == "items" and r.child_columns == ("item_id",) for r in report.relationships)
 
 
+def test_a_unique_column_holding_the_first_keys_in_order_is_a_reference_only_when_named_so(con):
+    """A payment per invoice, written in invoice order, looks exactly like two tables numbered by
+    one counter: the values cannot tell, the names break the tie."""
+    invoices = [f"INV-{i:03d}" for i in range(1, 41)]
+    report = discover(con, {
+        "invoices": {"invoice_id": texts(invoices)},
+        "payments": {"payment_id": texts([f"PAY-{i:03d}" for i in range(1, 31)]), "invoice_id": texts(invoices[:30])},
+        "promotions": {"promo_id": texts([f"PRM-{i:03d}" for i in range(1, 21)]), "code": texts(invoices[:20])},
+    })
+    assert "payments.invoice_id->invoices.invoice_id" in found(report)
+    assert not any(r.child_table == "promotions" for r in report.relationships)
+
+
 def test_a_time_of_day_equal_to_the_time_key_is_the_same_parent_not_a_second_one(con):
     rng = random.Random(3)
     seconds = list(range(0, 3600))

@@ -185,12 +185,14 @@ def text_chance(child: KeyColumn, parent: KeyColumn, parent_values: int, floor: 
 
 
 def single_value_decades(m: Measure, child: KeyColumn, parent: KeyColumn, settings: EvidenceSettings,
-                         own_key: bool = False) -> tuple[float, dict[str, object]]:
+                         names_agree: bool = False) -> tuple[float, dict[str, object]]:
     """Decades of evidence from the values of a one-column candidate, and what they rest on.
-    `own_key`: the child column is its table's first key. Only a table's own key numbers its rows
-    with a counter; a further unique column holding another table's first values in order is a
-    one-to-one reference (a payment per invoice, paid in invoice order)."""
-    if m.shared_numbering(settings.shared_numbering_min, own_key and child.unique and child.profile.null_count == 0):
+    A unique child holding the parent's first values in order is either numbered by the same
+    counter (TPC-DS's business ids) or a one-to-one reference written in the parent's order (a
+    payment per invoice): values cannot tell them apart, so the names break the tie
+    (`names_agree`: the child is named as the parent's key both ways)."""
+    unique_child = child.unique and child.profile.null_count == 0 and not names_agree
+    if m.shared_numbering(settings.shared_numbering_min, unique_child):
         return 0.0, {"shared_numbering": True}
     location = 1.0
     low, high = ordinal_range(child.profile), ordinal_range(parent.profile)
@@ -271,8 +273,8 @@ def scored(candidate: Candidate, tables: Mapping[str, TableInfo], settings: Rela
     names = name_evidence(c_cols, p_cols, parent, child.name == parent.name, settings.names)
     parts: tuple[ComponentEvidence, ...] = ()
     if len(c_cols) == 1:
-        own_key = child.keys[:1] == ((c_cols[0].name,),)
-        value, basis = single_value_decades(m, c_cols[0], p_cols[0], e, own_key)
+        value, basis = single_value_decades(m, c_cols[0], p_cols[0], e,
+                                            names_agree=names["name_similarity"] >= e.exact_name)
     else:
         parts = tuple(_component(c, p, parent, components or {}) for c, p in zip(c_cols, p_cols, strict=True))
         # P(every tuple found by chance) = P(each column's values found) x P(tuple found | each column found)
