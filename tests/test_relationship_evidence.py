@@ -107,9 +107,14 @@ def test_a_unique_column_holding_the_first_keys_in_order_is_a_reference_only_whe
         "invoices": {"invoice_id": texts(invoices)},
         "payments": {"payment_id": texts([f"PAY-{i:03d}" for i in range(1, 31)]), "invoice_id": texts(invoices[:30])},
         "promotions": {"promo_id": texts([f"PRM-{i:03d}" for i in range(1, 21)]), "code": texts(invoices[:20])},
+        "invoice_notes": {"invoice_id": texts(invoices[:25]), "note": texts([f"n{i % 3}" for i in range(25)])},
+        # two demographics tables numbered 1..n, their ids named alike but not the same
+        "customer_demo": {"cd_demo_sk": ints(list(range(1, 41))), "cd_band": texts([f"b{i % 4}" for i in range(40)])},
+        "household_demo": {"hd_demo_sk": ints(list(range(1, 16))), "hd_size": ints([i % 5 for i in range(15)])},
     })
-    assert "payments.invoice_id->invoices.invoice_id" in found(report)
-    assert not any(r.child_table == "promotions" for r in report.relationships)
+    assert {"payments.invoice_id->invoices.invoice_id", "invoice_notes.invoice_id->invoices.invoice_id"} \
+        <= found(report)
+    assert not any(r.child_table in ("promotions", "household_demo") for r in report.relationships)
 
 
 def test_a_time_of_day_equal_to_the_time_key_is_the_same_parent_not_a_second_one(con):

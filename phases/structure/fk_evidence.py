@@ -190,7 +190,8 @@ def single_value_decades(m: Measure, child: KeyColumn, parent: KeyColumn, settin
     A unique child holding the parent's first values in order is either numbered by the same
     counter (TPC-DS's business ids) or a one-to-one reference written in the parent's order (a
     payment per invoice): values cannot tell them apart, so the names break the tie
-    (`names_agree`: the child is named as the parent's key both ways)."""
+    (`names_agree`: the child is named as the parent's key both ways; for the child table's own
+    first key, which numbers its rows, only by the very same name)."""
     unique_child = child.unique and child.profile.null_count == 0 and not names_agree
     if m.shared_numbering(settings.shared_numbering_min, unique_child):
         return 0.0, {"shared_numbering": True}
@@ -273,8 +274,12 @@ def scored(candidate: Candidate, tables: Mapping[str, TableInfo], settings: Rela
     names = name_evidence(c_cols, p_cols, parent, child.name == parent.name, settings.names)
     parts: tuple[ComponentEvidence, ...] = ()
     if len(c_cols) == 1:
-        value, basis = single_value_decades(m, c_cols[0], p_cols[0], e,
-                                            names_agree=names["name_similarity"] >= e.exact_name)
+        # the table's own identifier numbers its rows: only the very same name makes it a reference
+        # (an extension table keyed by its parent's key), a similar one does not (hd_demo_sk, cd_demo_sk)
+        own_key = child.keys[:1] == ((c_cols[0].name,),)
+        same_name = c_cols[0].name.casefold() == p_cols[0].name.casefold()
+        names_agree = names["name_similarity"] >= e.exact_name and (same_name or not own_key)
+        value, basis = single_value_decades(m, c_cols[0], p_cols[0], e, names_agree)
     else:
         parts = tuple(_component(c, p, parent, components or {}) for c, p in zip(c_cols, p_cols, strict=True))
         # P(every tuple found by chance) = P(each column's values found) x P(tuple found | each column found)
