@@ -18,7 +18,7 @@ from phases.artifacts.temporal_profiles import DriftPair
 from phases.entropy.aggregate import aggregate, score_column
 from phases.entropy.base import finding
 from phases.entropy.extremes import outliers
-from phases.entropy.measured import likely_orphans, temporal_drift
+from phases.entropy.measured import likely_orphans, relationship_quality, temporal_drift
 from phases.entropy.missing import duplicate_rows, nulls
 from phases.entropy.settings import EntropySettings
 from tests.entropy_support import measure, settings
@@ -233,6 +233,21 @@ def test_orphans_of_a_likely_reference_are_reported_as_rows_an_inner_join_drops(
     (o,) = likely_orphans(ev, s)
     assert (o.target, o.evidence["orphan_rows"], o.evidence["likely"]) == (likely.id, 12, True)
     assert weighted(o, s) >= s.readiness.investigate and "not verified" in o.summary
+
+
+@pytest.mark.parametrize(("inside", "detector", "readiness"), [(0.995, "coverage", "investigate"),
+                                                                (0.9, "orphans", "blocked")])
+def test_orphans_beyond_the_parents_range_are_a_coverage_difference(measured, s, inside, detector, readiness):
+    """44% of (country, year) rows have no population row: all before the population's first year
+    (in_span_share 0.56). Inside its range nearly every key matches, so the parent starts later:
+    investigate, not blocked. With a tenth of the keys inside the range missing, keys are broken."""
+    ev, _ = measured
+    coverage = dataclasses.replace(rel("readings", "stations", "station"), child_rows=7240, orphan_rows=3203,
+                                   orphan_values=3203, evidence={"in_span_share": 0.56, "in_span_containment": inside})
+    ev = dataclasses.replace(ev, relationships=SimpleNamespace(relationships=(coverage,), likely=()))
+    (o,) = [x for x in relationship_quality(ev, s) if x.detector in ("coverage", "orphans")]
+    assert o.detector == detector and o.evidence["orphan_rows"] == 3203
+    assert score_column("readings", "station", [o], s).readiness == readiness
 
 
 def test_more_stray_values_never_score_less_than_one(tmp_path, s):

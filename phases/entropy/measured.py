@@ -138,7 +138,17 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
                                {**base, **evidence}, fixes, confidence, target_kind="relationship", target=rel.id))
 
         present = rel.child_rows - rel.null_rows
-        if rel.orphan_rows and present:
+        if rel.orphan_rows and present and beyond_coverage(rel, r.coverage_in_span):
+            ratio = rel.orphan_rows / present
+            examples = ", ".join(repr(e.value) for e in rel.orphan_examples[:3])
+            add("coverage", r.orphan_any_score,
+                f"{rel.orphan_rows} rows ({pct(ratio)}" + (f", e.g. {examples}" if examples else "")
+                + f") lie beyond the range {rel.parent_table} covers, while inside it nearly every key matches: "
+                f"{rel.parent_table} starts later or ends earlier; an inner join drops them",
+                {"orphan_rows": rel.orphan_rows, "orphan_ratio": ratio, "orphan_values": rel.orphan_values,
+                 "in_span_share": rel.evidence["in_span_share"]},
+                fix(f"restrict the question to the range {rel.parent_table} covers, or LEFT JOIN and say so", 1.0))
+        elif rel.orphan_rows and present:
             ratio = rel.orphan_rows / present
             score = r.orphan_any_score + (1 - r.orphan_any_score) * ramp(ratio, 0, r.orphan_full_ratio)
             examples = ", ".join(repr(e.value) for e in rel.orphan_examples[:3])
@@ -163,6 +173,14 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
                 fix("declare the relationship (or its absence) so the agent need not guess", 1.0),
                 confidence=0.7)
     return out + likely_orphans(ev, s)
+
+
+def beyond_coverage(rel: Relationship, min_in_span: float) -> bool:
+    """Whether a reference's orphans are a difference of coverage, not broken keys: some child
+    values lie outside the parent's range (years before the parent's first), and inside that range
+    at least `min_in_span` of them match."""
+    share, inside = rel.evidence.get("in_span_share"), rel.evidence.get("in_span_containment")
+    return isinstance(share, float) and isinstance(inside, float) and share < 1 and inside >= min_in_span
 
 
 def likely_orphans(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
