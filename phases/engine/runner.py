@@ -77,10 +77,12 @@ def build_context(project: Project, phase: str, source: str, table: str | None) 
         return TableContext(
             root=project.root, pipeline=project.pipeline, spec=spec, source=config, tables=tables, out_dir=out_dir,
             settings=settings, runtime=project.runtime, upstream=upstream, table=find_table(tables, table),
+            settings_origins=project.settings_origins(spec),
         )
     return SourceContext(
         root=project.root, pipeline=project.pipeline, spec=spec, source=config, tables=tables, out_dir=out_dir,
         settings=settings, runtime=project.runtime, upstream=upstream, left_out=dict(sorted(left_out.items())),
+        settings_origins=project.settings_origins(spec),
     )
 
 
@@ -169,7 +171,7 @@ def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest
     the task writes a manifest holding the failure, so doit counts it done until its input
     changes and the source's other tables go on."""
     started = time.time()
-    project = load_project(root, check_functions=False)
+    project = load_project(root, check_functions=False, check_settings=False)
     ctx = None
     names = (phase, source, table)
     try:
@@ -345,7 +347,7 @@ def record_killed(argv: list[str], started: float, error: str) -> None:
     """History for a runner process that was killed before it could record itself."""
     args = _parser().parse_args(argv)
     try:
-        project = load_project(args.root.resolve(), check_functions=False)
+        project = load_project(args.root.resolve(), check_functions=False, check_settings=False)
     except DataraumError:
         return
     _record(project, started, (args.phase, args.source, args.table), None, None, error=error)

@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
 
 import duckdb
-from pydantic import Field
 
 from phases.artifacts.tables import QUARANTINE, RAW_TABLE, NullToken
 from phases.core.config import CsvOptions
@@ -56,7 +55,8 @@ from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
 from phases.core.sql import quote_ident, quote_literal
 from phases.ingest.encodings import EncodingChoice, line_numbers, text_source
-from phases.ingest.null_tokens import NullTokenSettings, judge_null_tokens, nulled
+from phases.ingest.import_settings import ImportSettings, ImportTuning, NullTokenSettings
+from phases.ingest.null_tokens import judge_null_tokens, nulled
 from phases.shared.narrow import one_row
 
 ROW_ID = "_row_id"
@@ -460,18 +460,6 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, target: Path, file: str, r
         {"file": file, "lines": list(lines), "reasons": list(reasons), "raws": list(raws)},
     )
     os.replace(temp, target)
-
-
-class ImportTuning(NullTokenSettings):
-    """The import phase's thresholds (config/null_values.yaml)."""
-
-    encoding_alternative_p: float = Field(0.05, gt=0.0, lt=1.0)
-
-
-class ImportSettings(ImportTuning):
-    """The import phase's section: config/null_values.yaml."""
-
-    null_values: tuple[str, ...]  # whole-field tokens that mean "no value"
 
 
 def import_table(ctx: TableContext) -> PhaseOutput:

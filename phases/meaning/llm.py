@@ -28,34 +28,16 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from pydantic import Field
-
 from phases.artifacts.annotations import ColumnAnnotation
-from phases.core.config import Model
 from phases.core.manifest import canonical_json, write_atomically
+from phases.meaning.llm_settings import LlmSettings
 
 DEFAULT_BASE_URLS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com"}
 MAX_DESCRIPTION = 400
 MAX_BUSINESS_NAME = 80
-
-
-class LlmSettings(Model):
-    """config/llm.yaml, key llm."""
-
-    enabled: bool = False
-    provider: Literal["anthropic", "openai"] = "anthropic"
-    model: str = Field("claude-sonnet-4-5", min_length=1)
-    base_url: str | None = None
-    api_key_env: str = Field("ANTHROPIC_API_KEY", min_length=1)
-    anthropic_version: str = "2023-06-01"
-    timeout_seconds: float = Field(60.0, ge=0.01, le=600)
-    max_tokens: int = Field(8000, ge=1, le=200_000)
-    prompt_version: str = Field("1", min_length=1)
-    max_columns: int = Field(300, ge=1, le=10_000)
-    replace_concept_below: float = Field(0.6, ge=0, le=1)
 
 
 class LlmError(Exception):

@@ -25,8 +25,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
-
 from phases.artifacts.annotations import (
     ANNOTATIONS,
     AnnotationEvidence,
@@ -43,27 +41,23 @@ from phases.artifacts.correlations import CORRELATIONS
 from phases.artifacts.derived_columns import DERIVED_COLUMNS, DerivedColumn
 from phases.artifacts.relationships import RELATIONSHIPS
 from phases.artifacts.table_profile import TABLE_PROFILE
-from phases.core.config import Model, parse_model
 from phases.core.context import PhaseOutput, SourceContext
-from phases.core.errors import ConfigError
 from phases.core.layout import state_dir
 from phases.meaning.llm import (
     SYSTEM,
     LlmError,
-    LlmSettings,
     Refinement,
     accept,
     build_prompt,
     cached_completion,
     parse_reply,
 )
-from phases.meaning.ontology import Ontology, build_ontology
+from phases.meaning.ontology import Ontology
 from phases.meaning.semantic_evidence import (
     DATES,
     NUMERIC,
     ColumnFacts,
     ConceptScore,
-    Scores,
     TableFacts,
     gather_tables,
     ranked,
@@ -71,78 +65,20 @@ from phases.meaning.semantic_evidence import (
     score_concepts,
     strong_name_concepts,
 )
-from phases.meaning.semantic_numbers import NumberSettings, aggregation_of, formulas_of
+from phases.meaning.semantic_numbers import aggregation_of, formulas_of
 from phases.meaning.semantic_roles import (
-    RoleSettings,
-    TableSettings,
     annotate_table,
     decide_role,
     shared_dimension,
     time_role_of,
     unit_of,
 )
+from phases.meaning.semantic_settings import SemanticSettings, read_settings
 from phases.meaning.semantic_text import business_name, describe, name_evidence, statistics_evidence
 
 LLM_CACHE_DIR = "llm_cache"
 CLARITY_FACTOR = {"clear": 1.0, "abbreviated": 0.95, "unclear": 0.8}
 NO_CONCEPT_FACTOR = {"clear": 0.9, "other": 0.7}
-
-
-class BalanceSettings(Model):
-    activity_min_share: float = Field(0.05, ge=0, le=1)
-
-
-class ValueSettings(Model):
-    min_share: float = Field(0.8, ge=0, le=1)
-    code_prefix_min_share: float = Field(0.9, ge=0, le=1)
-
-
-class PiiSettings(Model):
-    enabled: bool = True
-    min_score: float = Field(0.5, ge=0, le=1)
-
-
-class OverrideSpec(Model):
-    """A human decision about one column; it wins over inference."""
-
-    role: Role | None = None
-    concept: str | None = None
-    description: str | None = None
-
-
-class SemanticSettings(Model):
-    """config/semantic.yaml plus the llm key of config/llm.yaml (the ontologies are read apart)."""
-
-    ontologies: tuple[str, ...] = Field(("general", "financial"), min_length=1)
-    min_concept_confidence: float = Field(0.35, ge=0, le=1)
-    unclear_max_token_length: int = Field(4, ge=1, le=20)
-    word_min_length: int = Field(4, ge=1, le=20)
-    roles: RoleSettings = RoleSettings()
-    tables: TableSettings = TableSettings()
-    scores: Scores = Scores()
-    balances: BalanceSettings = BalanceSettings()
-    values: ValueSettings = ValueSettings()
-    pii: PiiSettings = PiiSettings()
-    numbers: NumberSettings = NumberSettings()
-    overrides: dict[str, dict[str, dict[str, OverrideSpec]]] = {}  # source -> table -> column -> decision
-    llm: LlmSettings = LlmSettings()
-
-
-def read_settings(settings: Mapping[str, Any], where: str) -> tuple[SemanticSettings, Ontology]:
-    """The phase's settings and merged ontology. Top-level keys of ontologies not listed are ignored."""
-    listed = settings.get("ontologies", SemanticSettings.model_fields["ontologies"].default)
-    names = set(listed) if isinstance(listed, list | tuple) else set()
-    rest = {k: v for k, v in settings.items() if k not in names and not (
-        k not in SemanticSettings.model_fields and isinstance(v, dict) and "concepts" in v)}
-    parsed = parse_model(SemanticSettings, rest, where)
-    ontology = build_ontology(settings, parsed.ontologies, where)
-    for source, tables in parsed.overrides.items():
-        for table, columns in tables.items():
-            for column, spec in columns.items():
-                if spec.concept is not None and spec.concept not in ontology.concepts:
-                    raise ConfigError(f"{where}: overrides.{source}.{table}.{column}.concept: unknown concept "
-                                      f"{spec.concept!r}; known: {', '.join(sorted(ontology.concepts))}")
-    return parsed, ontology
 
 
 @dataclass(frozen=True)
