@@ -105,6 +105,15 @@ def test_the_task_process_does_not_check_other_phases_settings(project):
     assert load_project(project, check_functions=False, check_settings=False).pipeline.phase("entropy")
 
 
+def test_a_pipeline_without_settings_lines_still_has_its_built_in_phases_checked(project):
+    """A project made before pipeline.yaml named the models: the package's own choice applies."""
+    path = project / "config" / "pipeline.yaml"
+    path.write_text(re.sub(r"^    settings: .*\n", "", path.read_text(), flags=re.M))
+    spoil(project, "thresholds.yaml", r"^  blocked: 0\.7", "  blocked: -0.5")
+    with pytest.raises(ConfigError, match=r"config/thresholds.yaml: readiness.blocked: Input should be greater"):
+        load_project(project)
+
+
 @pytest.mark.parametrize(("settings", "message"), [
     ("phases.entropy.nowhere.Settings", r"phase 'entropy', field 'settings': cannot import module 'phases.entropy"),
     ("phases.entropy.settings.Nothing", r"phase 'entropy', field 'settings': module .* has no 'Nothing'"),

@@ -8,6 +8,7 @@ milliseconds of pydantic over small YAML, on every load, with nothing cached acr
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from phases.core.config import parse_model, read_yaml
+from phases.core.config import DEFAULT_CONFIG, parse_model, read_yaml
 from phases.core.dag import PhaseSpec
 from phases.core.errors import ConfigError
 
@@ -43,14 +44,26 @@ def merge_settings(config_dir: Path, spec: PhaseSpec) -> tuple[dict[str, Any], d
     return section, origins
 
 
+@functools.cache
+def builtin_settings() -> dict[str, str]:
+    """Phase function -> its settings model, from the package's own pipeline.yaml: a project whose
+    pipeline.yaml predates `settings:` still has its built-in phases checked."""
+    data = read_yaml(DEFAULT_CONFIG / "pipeline.yaml") or {}
+    phases = data.get("phases", {}) if isinstance(data, dict) else {}
+    return {body["function"]: body["settings"] for body in phases.values()
+            if isinstance(body, dict) and isinstance(body.get("settings"), str) and "function" in body}
+
+
 def settings_validator(spec: PhaseSpec) -> Validator | None:
-    """What checks the phase's settings: the model (or function) named by `settings:`, or None."""
-    if spec.settings is None:
+    """What checks the phase's settings: the model (or function) named by `settings:` (for a
+    built-in phase function, the package's own choice when the project names none), or None."""
+    dotted = spec.settings or builtin_settings().get(spec.function)
+    if dotted is None:
         return None
     where = f"config/pipeline.yaml: phase {spec.name!r}, field 'settings'"
-    module, _, name = spec.settings.rpartition(".")
+    module, _, name = dotted.rpartition(".")
     if not module:
-        raise ConfigError(f"{where}: {spec.settings!r} is not a dotted path 'package.module.Model'")
+        raise ConfigError(f"{where}: {dotted!r} is not a dotted path 'package.module.Model'")
     try:
         target = getattr(importlib.import_module(module), name)
     except ImportError as exc:
