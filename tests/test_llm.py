@@ -165,6 +165,31 @@ def test_the_prompt_carries_the_measured_schema_but_no_personal_data_values(llm_
                 assert str(v["value"]) not in prompt
 
 
+def data_values(ctx: TaskContext) -> set[str]:
+    """Every top value, minimum and maximum the statistics phase kept, as text (short ones aside:
+    '1' or 'USD' may also be a count or a word of the prompt's own)."""
+    found = set()
+    for path in ctx.paths("column_profiles").values():
+        for profile in json.loads(path.read_text())["columns"]:
+            found |= {str(v["value"]) for v in profile["top_values"]}
+            numeric = profile.get("numeric") or {}
+            found |= {str(numeric[k]) for k in ("min", "max") if k in numeric}
+    return {v for v in found if len(v) >= 5}
+
+
+def test_with_send_values_off_no_value_of_the_data_is_in_the_prompt(llm_project, server):
+    model, url = server
+    run(llm_ctx(llm_project, url))
+    run(llm_ctx(llm_project, url, send_values=False, prompt_version="t-names"))
+    with_values, names_only = (request[2]["messages"][0]["content"] for request in model.requests)
+    values = data_values(llm_project)
+    assert {"wholesale", "cancelled", "due_on_receipt"} <= values
+    assert {"wholesale", "cancelled", "due_on_receipt"} <= {v for v in values if v in with_values}
+    assert sorted(v for v in values if v in names_only) == []
+    assert not any(key in names_only for key in ('"frequent_values"', '"range"', '"value_shapes"', '"unit"'))
+    assert '"inv_amt"' in names_only and '"decimal"' in names_only and "no value of the data" in names_only
+
+
 def test_an_openai_compatible_server_works_the_same(llm_project, server):
     model, url = server
     model.answer = json.dumps(PROPOSALS)

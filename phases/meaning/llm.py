@@ -173,9 +173,13 @@ Reply with exactly: {"columns": [{"table": "...", "column": "...", "concept": ".
 """
 
 
-def build_prompt(schema: Mapping[str, Any], concepts: Mapping[str, str], prompt_version: str) -> str:
+def build_prompt(schema: Mapping[str, Any], concepts: Mapping[str, str], prompt_version: str,
+                 send_values: bool = True) -> str:
+    """The user message: the instructions, then the schema as JSON (`llm_schema` decides what it holds)."""
     payload = {"prompt_version": prompt_version, "concepts": dict(concepts), "schema": schema}
-    return INSTRUCTIONS + json.dumps(payload, sort_keys=True, indent=1, ensure_ascii=False, default=str)
+    instructions = INSTRUCTIONS if send_values else INSTRUCTIONS.replace(
+        "statistics and, for categories only, frequent\nvalues.", "statistics (counts), and no value of the data.")
+    return instructions + json.dumps(payload, sort_keys=True, indent=1, ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ class LlmSettings(Model):
     """config/llm.yaml, key llm."""
 
     enabled: bool = False
+    # false: names, types, the measured meaning and counts only; no value, range or value shape
+    send_values: bool = True
     provider: Literal["anthropic", "openai"] = "anthropic"
     model: str = Field("claude-sonnet-4-5", min_length=1)
     base_url: str | None = None

@@ -366,9 +366,9 @@ def refine_with_llm(facts: Mapping[str, TableFacts], tables: Mapping[str, TableA
     """Accepted LLM proposals as forced decisions, and the status to record. Never raises for the model."""
     s = settings.llm
     base = LlmStatus(enabled=True, provider=s.provider, model=s.model, prompt_version=s.prompt_version)
-    schema = llm_schema(facts, tables, columns, s.max_columns)
+    schema = llm_schema(facts, tables, columns, s.max_columns, s.send_values)
     concepts = {cid: c.spec.label for cid, c in ontology.concepts.items()}
-    prompt = build_prompt(schema, concepts, s.prompt_version)
+    prompt = build_prompt(schema, concepts, s.prompt_version, s.send_values)
     cached = False
     try:
         text, cached = cached_completion(s, SYSTEM, prompt, cache_dir)
@@ -391,9 +391,10 @@ def refine_with_llm(facts: Mapping[str, TableFacts], tables: Mapping[str, TableA
 
 
 def llm_schema(facts: Mapping[str, TableFacts], tables: Mapping[str, TableAnnotation],
-               columns: Sequence[ColumnAnnotation], max_columns: int) -> dict[str, Any]:
+               columns: Sequence[ColumnAnnotation], max_columns: int, send_values: bool = True) -> dict[str, Any]:
     """The measured schema sent to the model; the least confident columns first when it must be cut.
-    Personal-data columns carry no values, no ranges and no examples."""
+    Personal-data columns carry no values, no ranges and no examples; with `send_values` off, no
+    column does (names, types, the measured meaning and counts only)."""
     chosen = sorted(columns, key=lambda c: (c.confidence, c.table, c.column))[:max_columns]
     keep = {(c.table, c.column) for c in chosen}
     out: dict[str, Any] = {}
@@ -407,11 +408,13 @@ def llm_schema(facts: Mapping[str, TableFacts], tables: Mapping[str, TableAnnota
             p = f.profile
             item: dict[str, Any] = {
                 "column": c.column, "type": p.type, "role": c.role, "concept": c.concept,
-                "concept_confidence": c.concept_confidence, "business_name": c.business_name, "unit": c.unit,
+                "concept_confidence": c.concept_confidence, "business_name": c.business_name,
                 "references": c.references, "name_clarity": c.name_clarity, "pii": c.pii,
                 "null_ratio": round(p.null_ratio, 3), "distinct": p.distinct_count, "unique": p.unique,
             }
-            if c.pii is None:
+            if send_values:
+                item["unit"] = c.unit  # a currency code is a value of the data too
+            if c.pii is None and send_values:
                 if c.role == "dimension":
                     item["frequent_values"] = [[v.value, round(v.share, 3)] for v in p.top_values[:8]]
                 if p.numeric is not None and c.role == "measure":
