@@ -32,6 +32,7 @@ class FakeModel:
     answer: str = '{"columns": []}'
     delay: float = 0.0
     status: int = 200
+    echo_key: bool = False  # an error body that repeats the key it was sent
     requests: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
 
 
@@ -42,7 +43,9 @@ def make_handler(model: FakeModel) -> type[BaseHTTPRequestHandler]:
             model.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             time.sleep(model.delay)
             if model.status != 200:
-                payload, status = {"error": {"message": "overloaded"}}, model.status
+                sent = self.headers.get("x-api-key") or self.headers.get("authorization")
+                message = f"invalid key {sent}" if model.echo_key else "overloaded"
+                payload, status = {"error": {"message": message}}, model.status
             elif self.path == "/v1/messages":
                 payload, status = {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                                    "content": [{"type": "text", "text": model.answer}], "stop_reason": "end_turn"}, 200
@@ -215,6 +218,15 @@ def test_a_failure_keeps_the_deterministic_result_with_a_warning(llm_project, se
     assert found.llm.enabled and not found.llm.used
     assert warning in found.llm.warning and "deterministic result kept" in found.llm.warning
     assert same_meanings(found, deterministic)
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_an_error_body_echoing_the_key_is_stored_without_it(llm_project, server, provider):
+    model, url = server
+    model.status, model.echo_key = 401, True
+    found = run(llm_ctx(llm_project, url, provider=provider))
+    assert found.llm.warning.startswith("HTTP 401 from ") and "[REDACTED]" in found.llm.warning
+    assert "test-key-123" not in (llm_project.out_dir / "annotations.json").read_text()
 
 
 def test_a_missing_key_is_a_warning_and_asks_nothing(llm_project, server, deterministic, monkeypatch):

@@ -35,6 +35,7 @@ from phases.core.dag import PhaseSpec
 from phases.core.errors import DataraumError, InputError, PhaseError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, stats_path, task_dir, task_name
 from phases.core.manifest import MANIFEST_NAME, Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
+from phases.core.redact import redact
 from phases.core.sources import find_table
 from phases.engine.integrity import record_stats
 from phases.engine.launch import PARENT_ENV, Finished, run_phase_process
@@ -141,7 +142,7 @@ class ErrorRecord:
 
     @classmethod
     def of(cls, task: str, exc: BaseException, root: Path) -> ErrorRecord:
-        message = _relative(str(exc).strip().splitlines()[0] if str(exc).strip() else "", root)
+        message = redact(_relative(str(exc).strip().splitlines()[0] if str(exc).strip() else "", root))
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
                   if Path(f.filename).is_relative_to(root) or "/phases/" in f.filename]
         where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None

@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 
 from phases.artifacts.annotations import ColumnAnnotation
 from phases.core.manifest import canonical_json, write_atomically
+from phases.core.redact import redact
 from phases.meaning.llm_settings import LlmSettings
 
 DEFAULT_BASE_URLS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com"}
@@ -58,19 +59,23 @@ def _post(url: str, headers: Mapping[str, str], body: Mapping[str, Any], timeout
     host = urlparse(url).hostname or ""
     # a local server must never be reached through a proxy from the environment
     handlers = [urllib.request.ProxyHandler({})] if host in ("localhost", "127.0.0.1", "::1") else []
+    # what the request carried that must never be stored: an error body may echo it back
+    secrets = [value for name, value in headers.items() if name.lower() in ("x-api-key", "authorization")]
+    secrets += [value.split()[-1] for value in secrets if value.split()]
+    shown = redact(url)
     try:
         with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
-        detail = exc.read(300).decode("utf-8", "replace").strip()
-        raise LlmError(f"HTTP {exc.code} from {url}" + (f": {detail}" if detail else "")) from None
+        detail = " ".join(exc.read(300).decode("utf-8", "replace").split())
+        raise LlmError(redact(f"HTTP {exc.code} from {shown}" + (f": {detail}" if detail else ""), secrets)) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise LlmError(f"request to {url} failed: {reason or type(exc).__name__}") from None
+        raise LlmError(redact(f"request to {shown} failed: {reason or type(exc).__name__}", secrets)) from None
     try:
         return json.loads(raw)
     except ValueError:
-        raise LlmError(f"the reply of {url} is not JSON") from None
+        raise LlmError(f"the reply of {shown} is not JSON") from None
 
 
 @dataclass(frozen=True)
