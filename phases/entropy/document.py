@@ -207,8 +207,9 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings,
 
 
 def _missing_guidance(m: MissingTable) -> str:
-    return (f"Table `{m.table}` is missing from this context: {m.task} failed ({_short(m.reason)}). Nothing here "
-            "describes it; do not query it, and say that totals over the source lack it.")
+    return (f"Table {md_code(m.table)} is missing from this context: {md_text(m.task)} failed "
+            f"({md_text(shorten(m.reason))}). Nothing here describes it; do not query it, and say that totals "
+            "over the source lack it.")
 
 
 def _slices(ev: Evidence) -> SliceSummary:
