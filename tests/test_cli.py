@@ -163,9 +163,17 @@ def test_graph_as_svg_needs_graphviz_and_says_so(ran_project, tmp_path):
 
 def test_history_shows_each_past_run(ran_project):
     lines = dataraum(ran_project, "history").stdout.splitlines()
-    assert lines[0].split() == ["started", "task", "took", "result", "error"]
+    assert lines[0].split() == ["started", "task", "took", "peak", "MB", "result", "error"]
     assert sorted(line.split()[2] for line in lines[1:]) == sorted(ALL)
-    assert all(line.split()[4] == "ok" for line in lines[1:])
+    assert all(line.split()[5] == "ok" for line in lines[1:])
+
+
+def test_history_shows_each_tasks_peak_memory(ran_project):
+    recorded = {e.task: e.peak_rss_mb for e in api.history(limit=100, root=ran_project).entries}
+    assert recorded and all(mb is not None and 5 < mb < 2000 for mb in recorded.values())  # a Python process
+    lines = dataraum(ran_project, "history", "--limit", "100").stdout.splitlines()
+    shown = {line.split()[2]: line.split()[4] for line in lines[1:]}
+    assert shown == {task: f"{mb:.0f}" for task, mb in recorded.items()}
 
 
 def test_context_says_in_one_line_that_the_entropy_phase_has_not_produced_it(ran_project):

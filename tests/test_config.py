@@ -68,7 +68,7 @@ def test_status_and_doit_list_exit_2_on_a_duplicate_key(demo_project: Path):
     config = demo_project / "config" / "total.yaml"
     config.write_text(config.read_text() + config.read_text())
     listed = run_doit(demo_project, "list")
-    assert listed.returncode == 3  # doit's code for a dodo file it cannot load
+    assert listed.returncode == 2  # a configuration error, as for `dataraum`
     assert "total.yaml" in listed.stderr and "appears twice" in listed.stderr
     with pytest.raises(ConfigError, match="total.yaml.*appears twice") as caught:
         api.pipeline_status(root=demo_project)

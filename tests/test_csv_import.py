@@ -98,6 +98,48 @@ def test_a_utf8_bom_is_not_part_of_the_first_column_name(tmp_path):
     assert imported.result.dialect.encoding == "utf-8-sig"
 
 
+def excel(cell_break: str) -> bytes:
+    """Excel's "CSV UTF-8": a BOM, CRLF records, a header cell and a value holding a line break."""
+    return (f'\ufeff"Customer{cell_break}Name",Amount\r\nAlice,10.5\r\nBob,20\r\n'
+            f'"Carol{cell_break}Smith",30\r\n').encode()
+
+
+@pytest.mark.parametrize("cell_break", ["\r\n", "\n"], ids=["crlf-in-cell", "lf-in-cell"])
+@pytest.mark.parametrize("options", [{}, {"delimiter": ",", "quote": '"', "header": True}],
+                         ids=["detected", "declared"])
+def test_an_excel_csv_with_a_line_break_in_a_quoted_header_cell_keeps_every_row(tmp_path, options, cell_break):
+    imported = run(tmp_path, excel(cell_break), **options)
+    assert imported.names == ["Customer Name", "Amount"]
+    assert imported.result.columns[0].original == f"Customer{cell_break}Name"
+    assert imported.result.columns[0].renamed_reason == "line breaks and control characters replaced by spaces"
+    assert imported.rows == [("Alice", "10.5"), ("Bob", "20"), (f"Carol{cell_break}Smith", "30")]
+    assert imported.bad == []
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["quarantine.parquet", "raw.parquet"]
+
+
+def test_a_bad_record_after_a_two_line_header_is_quarantined_with_its_own_line_number(tmp_path):
+    imported = run(tmp_path, b'"Customer\nName",Amount\r\nAlice,10.5\r\nBob,20,7\r\nCy,30\r\n')
+    assert imported.rows == [("Alice", "10.5"), ("Cy", "30")]
+    assert imported.bad == [(4, "expected 2 fields, found 3", "Bob,20,7")]
+
+
+def test_a_headerless_file_keeps_the_line_break_of_its_first_value(tmp_path):
+    imported = run(tmp_path, '"a\nb",1\nc,2\nd,3\n', header=False)
+    assert imported.rows == [("a\nb", "1"), ("c", "2"), ("d", "3")]
+
+
+@pytest.mark.parametrize(("header", "names"), [
+    ('Id,"Customer\nName",Amount', ["Id", "Customer Name", "Amount"]),
+    ('"A\r\n x","B\ty",C', ["A x", "B y", "C"]),
+    ('"a\nb","a b"', ["a b", "a b_2"]),
+], ids=["middle-cell", "several-breaks-and-a-tab", "a-duplicate-after-the-break"])
+def test_line_breaks_in_header_cells_become_single_spaces(tmp_path, header, names):
+    width = len(names)
+    imported = run(tmp_path, f"{header}\r\n" + "".join(",".join([str(i)] * width) + "\r\n" for i in range(3)))
+    assert imported.names == names
+    assert len(imported.rows) == 3 and imported.bad == []
+
+
 def test_a_cp1252_file_is_transcoded_with_its_accented_letters_intact(tmp_path):
     imported = load(DATA / "cp1252.csv", tmp_path / "out")
     assert imported.result.dialect.encoding == "cp1252"

@@ -337,7 +337,8 @@ def test_a_copy_across_a_join_is_judged_where_it_applies(tmp_path, s):
 
 
 def test_the_markdown_keeps_the_most_uncertain_columns_when_it_must_cut(measured, s):
-    from phases.entropy.document import build_context, render_markdown
+    from phases.entropy.document import build_context
+    from phases.entropy.markdown import render_markdown
 
     ev, typed = measured
     with duckdb.connect() as con:

@@ -32,6 +32,7 @@ class FakeModel:
     answer: str = '{"columns": []}'
     delay: float = 0.0
     status: int = 200
+    echo_key: bool = False  # an error body that repeats the key it was sent
     requests: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
 
 
@@ -42,7 +43,9 @@ def make_handler(model: FakeModel) -> type[BaseHTTPRequestHandler]:
             model.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             time.sleep(model.delay)
             if model.status != 200:
-                payload, status = {"error": {"message": "overloaded"}}, model.status
+                sent = self.headers.get("x-api-key") or self.headers.get("authorization")
+                message = f"invalid key {sent}" if model.echo_key else "overloaded"
+                payload, status = {"error": {"message": message}}, model.status
             elif self.path == "/v1/messages":
                 payload, status = {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                                    "content": [{"type": "text", "text": model.answer}], "stop_reason": "end_turn"}, 200
@@ -165,6 +168,31 @@ def test_the_prompt_carries_the_measured_schema_but_no_personal_data_values(llm_
                 assert str(v["value"]) not in prompt
 
 
+def data_values(ctx: TaskContext) -> set[str]:
+    """Every top value, minimum and maximum the statistics phase kept, as text (short ones aside:
+    '1' or 'USD' may also be a count or a word of the prompt's own)."""
+    found = set()
+    for path in ctx.paths("column_profiles").values():
+        for profile in json.loads(path.read_text())["columns"]:
+            found |= {str(v["value"]) for v in profile["top_values"]}
+            numeric = profile.get("numeric") or {}
+            found |= {str(numeric[k]) for k in ("min", "max") if k in numeric}
+    return {v for v in found if len(v) >= 5}
+
+
+def test_with_send_values_off_no_value_of_the_data_is_in_the_prompt(llm_project, server):
+    model, url = server
+    run(llm_ctx(llm_project, url))
+    run(llm_ctx(llm_project, url, send_values=False, prompt_version="t-names"))
+    with_values, names_only = (request[2]["messages"][0]["content"] for request in model.requests)
+    values = data_values(llm_project)
+    assert {"wholesale", "cancelled", "due_on_receipt"} <= values
+    assert {"wholesale", "cancelled", "due_on_receipt"} <= {v for v in values if v in with_values}
+    assert sorted(v for v in values if v in names_only) == []
+    assert not any(key in names_only for key in ('"frequent_values"', '"range"', '"value_shapes"', '"unit"'))
+    assert '"inv_amt"' in names_only and '"decimal"' in names_only and "no value of the data" in names_only
+
+
 def test_an_openai_compatible_server_works_the_same(llm_project, server):
     model, url = server
     model.answer = json.dumps(PROPOSALS)
@@ -190,6 +218,15 @@ def test_a_failure_keeps_the_deterministic_result_with_a_warning(llm_project, se
     assert found.llm.enabled and not found.llm.used
     assert warning in found.llm.warning and "deterministic result kept" in found.llm.warning
     assert same_meanings(found, deterministic)
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_an_error_body_echoing_the_key_is_stored_without_it(llm_project, server, provider):
+    model, url = server
+    model.status, model.echo_key = 401, True
+    found = run(llm_ctx(llm_project, url, provider=provider))
+    assert found.llm.warning.startswith("HTTP 401 from ") and "[REDACTED]" in found.llm.warning
+    assert "test-key-123" not in (llm_project.out_dir / "annotations.json").read_text()
 
 
 def test_a_missing_key_is_a_warning_and_asks_nothing(llm_project, server, deterministic, monkeypatch):

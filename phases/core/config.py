@@ -5,6 +5,7 @@ naming the file and the key."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -91,16 +92,37 @@ def _refuse_aliases(root: yaml.Node, path: Path) -> None:
             pending += node.value
 
 
-def parse_model(model: type[M], data: Any, where: str) -> M:
-    """Validate `data` against `model`; errors name `where` and the dotted key path."""
+MAX_PROBLEMS = 3  # problems named in one error line; the rest are counted
+
+
+def parse_model(model: type[M], data: Any, where: str, origins: Mapping[str, str] | None = None) -> M:
+    """Validate `data` against `model`; errors name `where` and the dotted key path, in one line.
+    `origins` (a top-level key -> the file that holds it) names the very file of each problem."""
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-            problems.append(f"{key}: {err['msg']}")
-        raise ConfigError(f"{where}: " + "; ".join(problems)) from None
+        problems = [_problem(err, where, origins or {}) for err in exc.errors()]
+        if origins is None:  # one place: name it once
+            problems = [problem.removeprefix(f"{where}: ") for problem in problems]
+            text = f"{where}: " + "; ".join(problems[:MAX_PROBLEMS])
+        else:
+            text = "; ".join(problems[:MAX_PROBLEMS])
+        if len(problems) > MAX_PROBLEMS:
+            text += f" (and {len(problems) - MAX_PROBLEMS} more)"
+        raise ConfigError(text) from None
+
+
+def _problem(err: Any, where: str, origins: Mapping[str, str]) -> str:
+    """One validation error as `file: key.path: reason (got value)`, pydantic's reason shortened."""
+    loc = err["loc"]
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    reason = str(err["msg"]).removeprefix("Value error, ").split(", unable to ")[0]
+    value = err.get("input")
+    shown = repr(value)
+    if err["type"] not in ("missing", "extra_forbidden") and isinstance(value, str | int | float | bool) \
+            and shown not in reason:
+        reason += f" (got {shown if len(shown) <= 40 else shown[:37] + '...'})"
+    return f"{origins.get(str(loc[0]), where) if loc else where}: {key}: {reason}"
 
 
 class CsvOptions(Model):

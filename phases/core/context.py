@@ -54,10 +54,15 @@ class TaskContext:
     settings: Mapping[str, Any]  # merged YAML of the phase's config files
     runtime: RuntimeSettings
     upstream: Mapping[str, Mapping[str | None, Manifest]]  # phase -> table (or None) -> manifest
+    settings_origins: Mapping[str, str] = field(default_factory=dict, kw_only=True)  # top-level key -> its file
+
+    @property
+    def settings_files(self) -> str:
+        """The phase's config files, as errors name them."""
+        return ", ".join(f"config/{name}" for name in self.spec.config) or "config"
 
     def parse_settings(self, model: type[M]) -> M:
-        files = ", ".join(f"config/{name}" for name in self.spec.config) or "config"
-        return parse_model(model, dict(self.settings), files)
+        return parse_model(model, dict(self.settings), self.settings_files, self.settings_origins)
 
     # --- inputs ------------------------------------------------------------------------------
 

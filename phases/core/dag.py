@@ -32,6 +32,9 @@ class PhaseSpec(Model):
     inputs: tuple[str, ...] = ()  # artifact names, each produced by exactly one phase
     outputs: tuple[str, ...]
     config: tuple[str, ...] = ()  # YAML files under config/ that form this phase's settings
+    # the dotted path of the pydantic model of those settings (or of a function (settings, where,
+    # origins) that validates them): the project checks them when it loads, before any task runs
+    settings: str | None = None
     source_keys: tuple[Literal["csv", "overrides"], ...] = ()  # parts of sources.yaml it reads
     enabled: bool = True
     description: str = ""

@@ -4,6 +4,7 @@ Loading reads YAML and lists CSV files; it opens no database."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,17 @@ def pipeline_tasks(root: Path) -> Callable[[], Iterator[dict[str, Any]]]:
             project = load_project(root)
             yield from generate_tasks(project)
         except ConfigError as exc:
-            raise InvalidDodoFile(str(exc)) from None
+            if _on_doit_command_line():
+                # doit exits 3 for any dodo file it cannot load; a configuration error exits 2, as
+                # it does for `dataraum`, so scripts tell a bad setting from a failed task
+                sys.stderr.write(f"ERROR: {exc}\n")
+                raise SystemExit(exc.exit_code) from None
+            raise InvalidDodoFile(str(exc)) from None  # in-process callers (dataraum, the API) read this
 
     return task_pipeline
+
+
+def _on_doit_command_line() -> bool:
+    """Whether this process is doit's own command (`doit ...` or `python -m doit ...`)."""
+    entry = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    return entry.name == "doit" or entry.parts[-2:] == ("doit", "__main__.py")

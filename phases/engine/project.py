@@ -1,6 +1,7 @@
-"""A project is a root folder with config/: the DAG, the sources and the runtime
-settings, loaded and validated together. Loading reads YAML and lists files;
-it opens no database and imports no phase module.
+"""A project is a root folder with config/: the DAG, the sources, the runtime settings and
+every enabled phase's settings, loaded and validated together. Loading reads YAML and lists
+files; it opens no database, and of the phase groups it imports only the settings models
+pipeline.yaml names (see phases.engine.phase_settings).
 
 A source whose folder is gone (or holds no CSV file) does not stop the load: the project
 reports it as unusable with the reason, its tasks are left out, and the other sources go on."""
@@ -24,6 +25,7 @@ from phases.core.layout import manifest_path, task_dir
 from phases.core.manifest import write_atomically
 from phases.core.records import ArtifactSpec
 from phases.core.sources import TableRef, discover_tables
+from phases.engine.phase_settings import check_settings, merge_settings
 
 # Folders added by `dataraum run PATH` or `dataraum sources add`, read together with config/sources.yaml.
 ADDED_SOURCES = "state/added_sources.yaml"
@@ -58,7 +60,8 @@ class Project:
     origins: Mapping[str, str] = field(default_factory=dict)
     _tables: dict[str, tuple[TableRef, ...]] = field(default_factory=dict, repr=False, compare=False)
     _problems: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
-    _settings: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
+    _settings: dict[str, tuple[dict[str, Any], dict[str, str]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @property
     def config_dir(self) -> Path:
@@ -130,9 +133,22 @@ class Project:
 
     def phase_settings(self, spec: PhaseSpec) -> dict[str, Any]:
         """The phase's own config section: its YAML files merged (keys must not clash)."""
+        return self._merged(spec)[0]
+
+    def settings_origins(self, spec: PhaseSpec) -> dict[str, str]:
+        """Top-level key of the phase's section -> the file that holds it (`config/<name>`)."""
+        return self._merged(spec)[1]
+
+    def _merged(self, spec: PhaseSpec) -> tuple[dict[str, Any], dict[str, str]]:
         if spec.name not in self._settings:
-            self._settings[spec.name] = _merge_settings(self.config_dir, spec)
+            self._settings[spec.name] = merge_settings(self.config_dir, spec)
         return self._settings[spec.name]
+
+    def check_settings(self) -> None:
+        """Validate every enabled phase's settings against the model pipeline.yaml names for it;
+        the first bad one raises ConfigError naming the file, the key and the reason."""
+        for spec in self.pipeline.enabled:
+            check_settings(spec, self.phase_settings(spec), self.settings_origins(spec))
 
     # ------------------------------------------------------------ the context document
 
@@ -149,22 +165,6 @@ class Project:
         phase, enabled = self.context_phase, self.context_phase_enabled
         paths = [(s, task_dir(self.root, s, phase) / CONTEXT_MARKDOWN.file) for s in sources]
         return tuple(ContextLocation(s, p, p.is_file(), enabled, phase) for s, p in paths)
-
-
-def _merge_settings(config_dir: Path, spec: PhaseSpec) -> dict[str, Any]:
-    section: dict[str, Any] = {}
-    for name in spec.config:
-        data = read_yaml(config_dir / name) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"config/{name}: expected a mapping of settings at the top level")
-        clash = section.keys() & data.keys()
-        if clash:
-            raise ConfigError(
-                f"config/pipeline.yaml: phase {spec.name!r}, field 'config': key(s) "
-                f"{sorted(clash)} appear in more than one of its files"
-            )
-        section.update(data)
-    return section
 
 
 def added_sources(root: Path) -> dict[str, SourceConfig]:
@@ -201,13 +201,19 @@ def load_all_sources(root: Path) -> tuple[dict[str, SourceConfig], dict[str, str
     return sources, origins
 
 
-def load_project(root: Path, check_functions: bool = True) -> Project:
+def load_project(root: Path, check_functions: bool = True, check_settings: bool = True) -> Project:
+    """The project at `root`, its config validated: the DAG, the sources, the runtime settings,
+    each enabled phase's function (`check_functions`) and settings (`check_settings`; a task's own
+    process skips both: its phase parses its settings itself)."""
     config_dir = root / "config"
     sources, origins = load_all_sources(root)
-    return Project(
+    project = Project(
         root=root,
         pipeline=load_pipeline(config_dir / "pipeline.yaml", check_functions=check_functions, known=ARTIFACTS),
         sources=sources,
         runtime=load_runtime(config_dir),
         origins=origins,
     )
+    if check_settings:
+        project.check_settings()
+    return project

@@ -113,7 +113,8 @@ class ProjectReporter(ConsoleReporter):
                 self._lock.release()
 
     def _project(self) -> Project:
-        return load_project(self.root, check_functions=False)  # dodo.py loaded it already: it loads
+        # dodo.py loaded and checked it moments ago
+        return load_project(self.root, check_functions=False, check_settings=False)
 
 
 def _planned(tasks: Mapping[str, Any], selected: Sequence[str]) -> list[str]:

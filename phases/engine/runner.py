@@ -35,6 +35,7 @@ from phases.core.dag import PhaseSpec
 from phases.core.errors import DataraumError, InputError, PhaseError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir, stats_path, task_dir, task_name
 from phases.core.manifest import MANIFEST_NAME, Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
+from phases.core.redact import redact
 from phases.core.sources import find_table
 from phases.engine.integrity import record_stats
 from phases.engine.launch import PARENT_ENV, Finished, run_phase_process
@@ -77,10 +78,12 @@ def build_context(project: Project, phase: str, source: str, table: str | None) 
         return TableContext(
             root=project.root, pipeline=project.pipeline, spec=spec, source=config, tables=tables, out_dir=out_dir,
             settings=settings, runtime=project.runtime, upstream=upstream, table=find_table(tables, table),
+            settings_origins=project.settings_origins(spec),
         )
     return SourceContext(
         root=project.root, pipeline=project.pipeline, spec=spec, source=config, tables=tables, out_dir=out_dir,
         settings=settings, runtime=project.runtime, upstream=upstream, left_out=dict(sorted(left_out.items())),
+        settings_origins=project.settings_origins(spec),
     )
 
 
@@ -139,7 +142,7 @@ class ErrorRecord:
 
     @classmethod
     def of(cls, task: str, exc: BaseException, root: Path) -> ErrorRecord:
-        message = _relative(str(exc).strip().splitlines()[0] if str(exc).strip() else "", root)
+        message = redact(_relative(str(exc).strip().splitlines()[0] if str(exc).strip() else "", root))
         frames = [f for f in traceback.extract_tb(exc.__traceback__)
                   if Path(f.filename).is_relative_to(root) or "/phases/" in f.filename]
         where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else None
@@ -169,7 +172,7 @@ def run_task(root: Path, phase: str, source: str, table: str | None) -> Manifest
     the task writes a manifest holding the failure, so doit counts it done until its input
     changes and the source's other tables go on."""
     started = time.time()
-    project = load_project(root, check_functions=False)
+    project = load_project(root, check_functions=False, check_settings=False)
     ctx = None
     names = (phase, source, table)
     try:
@@ -345,7 +348,7 @@ def record_killed(argv: list[str], started: float, error: str) -> None:
     """History for a runner process that was killed before it could record itself."""
     args = _parser().parse_args(argv)
     try:
-        project = load_project(args.root.resolve(), check_functions=False)
+        project = load_project(args.root.resolve(), check_functions=False, check_settings=False)
     except DataraumError:
         return
     _record(project, started, (args.phase, args.source, args.table), None, None, error=error)

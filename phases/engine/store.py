@@ -18,6 +18,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from phases.core.errors import StateError
+from phases.core.redact import redact, redact_optional
 
 
 class Base(DeclarativeBase):
@@ -162,6 +163,8 @@ def _add_missing_columns(engine: Engine) -> None:
 
 
 def record_checkpoint(engine: Engine, row: Checkpoint) -> None:
+    """Add one task execution; its error text is stored with keys and tokens redacted."""
+    row.error = redact_optional(row.error)
     with Session(engine) as session, session.begin():
         session.add(row)
 
@@ -224,6 +227,8 @@ def history(engine: Engine, source: str | None = None, limit: int = 50) -> list[
 
 
 def record_run(engine: Engine, row: RunEntry) -> None:
+    """Add (or update) a run; the errors in its tasks and events are stored with keys and tokens redacted."""
+    row.tasks, row.events = redact(row.tasks), redact(row.events)
     with Session(engine) as session, session.begin():
         session.merge(row)
 

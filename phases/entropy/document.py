@@ -2,9 +2,8 @@
 
 `build_context` gathers the entropy scores and the earlier phases' evidence into one
 `ContextDocument` (the record of context.json, schema `dataraum-context/1`, documented in
-docs/context-schema.md); `render_markdown` turns that record into Markdown for a prompt,
-ordered by what matters most and cut to a size budget (the least uncertain columns go first
-when it must cut).
+docs/context-schema.md); `phases.entropy.markdown.render_markdown` turns that record into
+Markdown for a prompt. Its guidance lines are Markdown already, names and values escaped.
 Sample values of columns flagged as personal data never enter either document.
 """
 
@@ -42,6 +41,7 @@ from phases.core.manifest import Failure
 from phases.core.sql import quote_literal
 from phases.core.sql import readable_ident as _q  # short: it is in most lines of the document
 from phases.entropy.evidence import Evidence
+from phases.entropy.markdown import column_code, md_code, md_text, shorten
 from phases.entropy.measured import competing_paths, one_to_one_ids
 from phases.entropy.settings import EntropySettings
 
@@ -91,35 +91,37 @@ def _guidance(ev: Evidence, columns: Sequence[ColumnEntry]) -> tuple[str, ...]:
         measures = money_by_table.get(c.table, [])
         if not measures or not values:
             continue
-        sums = ", ".join(f"`{_q(m)}`" for m in measures)
+        sums = ", ".join(md_code(_q(m)) for m in measures)
         if c.concept == "status" or c.column.lower() in ("status", "state"):
             excluded = sorted(v for v in values if EXCLUDED_STATUS.search(v))
             if excluded:
                 listed = ", ".join(quote_literal(v) for v in excluded)
                 rows = sum(values[v] for v in excluded)
-                out.append(f"In `{c.table}`, filter `{_q(c.column)} NOT IN ({listed})` ({rows} rows) before "
-                           f"summing {sums}.")
+                out.append(f"In {md_code(c.table)}, filter {md_code(f'{_q(c.column)} NOT IN ({listed})')} "
+                           f"({rows} rows) before summing {sums}.")
         if c.concept == "currency":
             if len(values) > 1:
-                shares = ", ".join(f"{k} {v}" for k, v in sorted(values.items(), key=lambda kv: -kv[1]))
-                via = f" with `{fx_tables[0]}`" if fx_tables else ""
-                out.append(f"`{c.table}` holds several currencies in `{_q(c.column)}` ({shares}): convert "
-                           f"{sums} to one currency{via} before summing.")
+                shares = ", ".join(f"{md_text(k)} {v}" for k, v in sorted(values.items(), key=lambda kv: -kv[1]))
+                via = f" with {md_code(fx_tables[0])}" if fx_tables else ""
+                out.append(f"{md_code(c.table)} holds several currencies in {md_code(_q(c.column))} ({shares}): "
+                           f"convert {sums} to one currency{via} before summing.")
             elif len(values) == 1:
                 doubtful = [m for m in measures
                             if any(i.dimension == "units" for i in issues.get((c.table, m), ()))]
-                sure = ", ".join(f"`{_q(m)}`" for m in measures if m not in doubtful)
-                line = f"`{c.table}`: {sure} in {next(iter(values))} (per `{_q(c.column)}`)" if sure else ""
+                sure = ", ".join(md_code(_q(m)) for m in measures if m not in doubtful)
+                unit = md_text(next(iter(values)))
+                line = f"{md_code(c.table)}: {sure} in {unit} (per {md_code(_q(c.column))})" if sure else ""
                 if doubtful:
-                    line += ("; but " if line else f"`{c.table}`: ") + ", ".join(f"`{_q(m)}`" for m in doubtful) + (
-                        f" only claims {next(iter(values))}: some values look converted (see below)")
+                    named = ", ".join(md_code(_q(m)) for m in doubtful)
+                    line += ("; but " if line else f"{md_code(c.table)}: ") + (
+                        f"{named} only claims {unit}: some values look converted (see below)")
                 out.append(line + ".")
     for c in columns:
         for issue in c.issues[:1]:
             if c.readiness == "ready" or not issue.resolutions:
                 continue
-            out.append(f"`{c.table}.{_q(c.column)}` ({c.readiness}, {issue.dimension}): "
-                       f"{issue.resolutions[0].action}; {_short(issue.description)}.")
+            out.append(f"{column_code(c.table, c.column)} ({c.readiness}, {issue.dimension}): "
+                       f"{md_text(issue.resolutions[0].action)}; {md_text(shorten(issue.description))}.")
     return tuple(out)
 
 
@@ -130,8 +132,6 @@ def _values(stats: ColumnStats) -> Mapping[str, int]:
     return {}
 
 
-def _short(text: str, limit: int = 180) -> str:
-    return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + " ..."
 
 
 
@@ -207,8 +207,9 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings,
 
 
 def _missing_guidance(m: MissingTable) -> str:
-    return (f"Table `{m.table}` is missing from this context: {m.task} failed ({_short(m.reason)}). Nothing here "
-            "describes it; do not query it, and say that totals over the source lack it.")
+    return (f"Table {md_code(m.table)} is missing from this context: {md_text(m.task)} failed "
+            f"({md_text(shorten(m.reason))}). Nothing here describes it; do not query it, and say that totals "
+            "over the source lack it.")
 
 
 def _slices(ev: Evidence) -> SliceSummary:
@@ -241,94 +242,3 @@ def _cycles(ev: Evidence) -> tuple[CycleEntry, ...]:
                             metric_sql={m.name: m.sql for m in c.metrics},
                             not_measured=tuple(f"{m.name}: {m.reason}" for m in c.skipped), missing=c.missing)
                  for c in ev.cycles.cycles)
-
-
-# --- Markdown ------------------------------------------------------------------------------
-
-
-def _column_line(c: ColumnEntry, max_findings: int) -> list[str]:
-    facts = [x for x in (c.type, c.role, c.concept and f"concept {c.concept}",
-                         c.unit and f"unit {c.unit}", c.pii and f"PII ({c.pii})") if x]
-    head = f"- **`{c.table}.{_q(c.column)}`** ({', '.join(facts)}) - {c.readiness}, entropy {c.score:.2f}"
-    lines = [head]
-    if c.description:
-        lines.append(f"  - {c.description}")
-    for issue in c.issues[:max_findings]:
-        action = f" -> {issue.resolutions[0].action}" if issue.resolutions else ""
-        lines.append(f"  - {issue.dimension} ({issue.score:.2f}): {issue.description}{action}")
-    return lines
-
-
-def _sections(doc: ContextDocument, s: EntropySettings) -> list[tuple[str, list[str]]]:
-    """The document's sections in reading order, each a title and its items (one item is one
-    bullet, row or column block). Items within a section are ordered most important first."""
-    sections: list[tuple[str, list[str]]] = [
-        ("What decides it", [f"- {_short(b, 200)}" for b in doc.readiness.blockers[:10]]),
-        ("Before you write SQL", [f"- {g}" for g in doc.guidance]),
-    ]
-    tables = [f"| `{t.table}` | {t.kind or '?'} | {t.rows if t.rows is not None else '?'} | "
-              f"{', '.join(t.grain) or '-'} | {t.time_column or '-'} | {t.readiness} |" for t in doc.tables]
-    sections.append(("Tables", ["| table | kind | rows | grain | time column | readiness |\n|---|---|---:|---|---|---|",
-                                *tables] if tables else []))
-    joins = [f"- `{rel.from_}` -> `{rel.to}` ({rel.cardinality}{', likely, not verified' if rel.likely else ''}): "
-             + ("safe" if rel.join_safe else "CAREFUL: " + "; ".join(rel.issues or (
-                 f"{rel.orphan_rows} rows without a match",)))
-             for rel in sorted(doc.relationships, key=lambda rel: (rel.join_safe, rel.likely))]
-    joins += [f"- `{a.tables[0]}` reaches `{a.tables[1]}` along {a.shortest_paths} equally short paths "
-              f"({'; '.join(' / '.join(p) for p in a.paths)}): choose one explicitly"
-              for a in doc.ambiguous_joins]
-    sections.append(("Joins", joins))
-    sections.append(("Failed checks (do not assume these hold in queries)",
-                     [f"- `{v.id}` {v.name}: {_short(v.reason or '', 300)}"
-                      for v in doc.validations.failed]))
-    care = [c for c in doc.columns if c.readiness != "ready"][: s.context.max_columns_detailed]
-    sections.append(("Columns that need care (most uncertain first)",
-                     ["\n".join(_column_line(c, s.context.max_findings_per_column)) for c in care]))
-    sections.append(("Columns ready to use", [
-        f"- `{c.table}.{_q(c.column)}`: " + ", ".join(x for x in (c.type, c.role, c.concept, c.unit) if x)
-        for c in doc.columns if c.readiness == "ready"]))
-    cycles = []
-    for cycle in doc.business_cycles:
-        metrics = ", ".join(f"{k} {v:.3g}" for k, v in cycle.metrics.items() if v is not None)
-        lines = [f"- **{cycle.name}** (confidence {cycle.confidence:.2f}; {'; '.join(cycle.stages)}): {metrics}"]
-        lines += [f"  - not measured: {m}" for m in cycle.not_measured[:3]]
-        lines += [f"  - missing: {m}" for m in cycle.missing[:3]]
-        cycles.append("\n".join(lines))
-    sections.append(("Business processes", cycles))
-    sl = doc.slices
-    sections.append(("Slices", [f"- `{d.table}` by `{_q(d.column)}` ({d.groups} groups)" for d in sl.dimensions]
-                     + [f"- `{d.table}.{_q(d.column)} = {d.value!r}` departs from the rest: "
-                        f"{'; '.join(d.reasons)}" for d in sl.departures[:5]]))
-    sections.append(("Checks that could not run", [f"- `{v.id}`: {v.reason}" for v in doc.validations.skipped]))
-    return [(title, items) for title, items in sections if items]
-
-
-def render_markdown(doc: ContextDocument, s: EntropySettings) -> str:
-    """The document as Markdown within `context.max_markdown_chars`. When it must cut, it keeps
-    the sections in order of importance (blockers, guidance, tables, joins, failed checks, the
-    columns that need care, ...) and within each the first, most important items; the note at
-    the end says how much was left out."""
-    budget = s.context.max_markdown_chars
-    r = doc.readiness
-    out = [f"# Data context: {doc.source}", "",
-           f"Readiness: **{r.level}** (entropy {r.score:.2f}; 0 = use as is, 1 = wrong answers)."]
-    note_room = 120
-    used = sum(len(line) + 1 for line in out) + note_room
-    left_out = 0
-    for title, items in _sections(doc, s):
-        heading = f"\n## {title}\n"
-        if used + len(heading) + len(items[0]) + 1 > budget:
-            left_out += len(items)
-            continue
-        out.append(heading)
-        used += len(heading) + 1
-        for item in items:
-            if used + len(item) + 1 > budget:
-                left_out += 1
-                continue
-            out.append(item)
-            used += len(item) + 1
-    if left_out:
-        out.append(f"\n({left_out} items, the least important first, left out to fit {budget} characters; "
-                   "context.json has everything.)")
-    return "\n".join(out).rstrip() + "\n"

@@ -27,9 +27,10 @@ from phases.artifacts.tables import TYPED_TABLE
 from phases.core.context import PhaseOutput, SourceContext
 from phases.core.manifest import write_atomically
 from phases.entropy.aggregate import aggregate
-from phases.entropy.document import build_context, render_markdown
+from phases.entropy.document import build_context
 from phases.entropy.evidence import Evidence, load_evidence
 from phases.entropy.extremes import outliers, wrong_signs
+from phases.entropy.markdown import render_markdown
 from phases.entropy.meaning import (
     aggregation_risk,
     business_meaning,

@@ -38,7 +38,6 @@ import contextlib
 import csv
 import dataclasses
 import io
-import itertools
 import os
 import re
 import uuid
@@ -48,32 +47,24 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypedDict
 
 import duckdb
-from pydantic import Field
 
 from phases.artifacts.tables import QUARANTINE, RAW_TABLE, NullToken
 from phases.core.config import CsvOptions
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
 from phases.core.sql import quote_ident, quote_literal
+from phases.ingest.csv_header import ROW_ID, ImportedColumn, Readable, name_columns, one_line_header
 from phases.ingest.encodings import EncodingChoice, line_numbers, text_source
-from phases.ingest.null_tokens import NullTokenSettings, judge_null_tokens, nulled
+from phases.ingest.import_settings import ImportSettings, ImportTuning, NullTokenSettings
+from phases.ingest.null_tokens import judge_null_tokens, nulled
 from phases.shared.narrow import one_row
 
-ROW_ID = "_row_id"
 SAMPLE = 1 << 20  # bytes read to find the header and any lines before it
 LONG_LINE = 1 << 25  # max_line_size to sniff a file with a line over DuckDB's 2 MB default
 NEWLINE = re.compile(r"\r\n|\r|\n")
 NO_NULLS = ["\x00"]  # a null string that never occurs: files with NUL bytes are rejected
 
 Quarantined = tuple[int, str, str]  # (physical line, reason, raw text)
-
-
-@dataclass(frozen=True)
-class ImportedColumn:
-    name: str  # the column name in raw.parquet
-    original: str | None  # the header text, trimmed; None when the file has no header
-    position: int  # 1-based position in the file
-    renamed_reason: str | None  # why name differs from original, if it does
 
 
 @dataclass(frozen=True)
@@ -118,25 +109,39 @@ def import_csv(
     # Always NULL: empty fields carry nothing to judge, and a source's own tokens
     # (sources.yaml csv.null_values) are a human decision, like a type override.
     always = tuple(t for t in tokens if not t.strip() or t in options.null_values)
-    choice, source, readable = text_source(path, out_dir, options, tuning.encoding_alternative_p)
+    choice, source, text = text_source(path, out_dir, options, tuning.encoding_alternative_p)
+    readable = Readable(text)
     target = out_dir / RAW_TABLE.file
     temp = target.with_name(target.name + ".tmp")
     try:
-        found = _sniff(con, path, readable, options)
+        readable, found = _sniff_readable(con, path, text, out_dir, options)
         dialect = _dialect(found, options, choice, source)
         skip, header, bad = _read_top(path, readable, dialect, found["comment"], found["skip"])
-        columns = _name_columns(header, found["columns"])
+        columns = name_columns(header, found["columns"])
         with _reject_tables(con) as rejects:
-            loaded = _write_raw(con, path, readable, temp, columns, dialect, skip, always, rejects)
+            loaded = _write_raw(con, path, readable.path, temp, columns, dialect, skip, always, rejects)
             bad += _describe_rejects(con, readable, rejects[0], dialect, len(columns))
         judged = tuple(t for t in tokens if t not in always)
         decisions = _apply_null_tokens(con, temp, target, columns, judged, tuning)
         _write_quarantine(con, out_dir / QUARANTINE.file, path.name, bad)
     finally:
         temp.unlink(missing_ok=True)
-        if readable != path:
-            readable.unlink(missing_ok=True)
+        for copy in {readable.path, text} - {path}:
+            copy.unlink(missing_ok=True)
     return ImportResult(path.name, loaded, len(bad), columns, dialect, tokens, decisions)
+
+
+def _sniff_readable(con: duckdb.DuckDBPyConnection, path: Path, text: Path, out_dir: Path,
+                    options: CsvOptions) -> tuple[Readable, _Sniffed]:
+    """The file DuckDB reads (see phases.ingest.one_line_header) and its dialect. A first record put
+    on one line that turns out to be data, not a header, is read as it is after all."""
+    readable = one_line_header(text, out_dir, options.quote) if options.header is not False else Readable(text)
+    found = _sniff(con, path, readable.path, options)
+    if readable.header_text is not None and not (options.header or found["header"]):
+        readable.path.unlink(missing_ok=True)
+        readable = Readable(text)
+        found = _sniff(con, path, text, options)
+    return readable, found
 
 
 # --- dialect and header ------------------------------------------------------
@@ -210,12 +215,13 @@ def _dialect(found: _Sniffed, options: CsvOptions, choice: EncodingChoice, sourc
 
 
 def _read_top(
-    path: Path, readable: Path, dialect: Dialect, comment: str, skip: int
+    path: Path, readable: Readable, dialect: Dialect, comment: str, skip: int
 ) -> tuple[int, list[str] | None, list[Quarantined]]:
     """(lines to skip, header fields or None, quarantine rows for the skipped lines).
     Lines before the header (a preamble the sniffer found, comment lines, blank
-    lines) are skipped; the non-blank ones are quarantined so that nothing vanishes."""
-    with open(readable, "rb") as f:
+    lines) are skipped; the non-blank ones are quarantined so that nothing vanishes.
+    A header the readable copy put on one line is read as the file writes it."""
+    with open(readable.path, "rb") as f:
         text = f.read(SAMPLE).decode("utf-8", errors="backslashreplace").removeprefix("\ufeff")
     before, start, number = [], len(text), 1
     for number, (offset, line) in enumerate(_lines(text), 1):
@@ -226,6 +232,8 @@ def _read_top(
             before.append((number, "line before the header row, skipped", line))
     if not dialect.header:
         return number - 1, None, before
+    if readable.header_text is not None and start == 0:
+        text, start = readable.header_text, 0
     try:
         header = next(csv.reader(io.StringIO(text[start:], newline=""), **_csv_format(dialect)), None)
     except (csv.Error, TypeError) as exc:
@@ -249,33 +257,6 @@ def _csv_format(dialect: Dialect) -> dict[str, Any]:
     doubled = dialect.escape in ("", dialect.quote)
     escape = None if doubled else dialect.escape
     return {"delimiter": dialect.delimiter, "quotechar": dialect.quote, "doublequote": doubled, "escapechar": escape}
-
-
-def _name_columns(header: list[str] | None, width: int) -> tuple[ImportedColumn, ...]:
-    """Header text as names; blank, duplicate and reserved names get deterministic new ones.
-    Names are compared case-insensitively, as DuckDB resolves identifiers."""
-    if header is None:
-        return tuple(ImportedColumn(f"column_{i}", None, i, None) for i in range(1, width + 1))
-    originals = [text.strip() for text in header]
-    taken = {ROW_ID} | {text.casefold() for text in originals if text}  # real headers keep their names
-    first: dict[str, int] = {}
-    columns = []
-    for position, original in enumerate(originals, 1):
-        key, name, reason = original.casefold(), original, None
-        if not original:
-            reason = "blank header"
-        elif key == ROW_ID:
-            reason = f"collides with the reserved column {ROW_ID}"
-        elif key in first:
-            reason = f"duplicate of the header at position {first[key]}"
-        first.setdefault(key, position)
-        if reason is not None:
-            base = original or f"column_{position}"
-            tries = itertools.chain([base] if not original else [], (f"{base}_{k}" for k in itertools.count(2)))
-            name = next(candidate for candidate in tries if candidate.casefold() not in taken)
-            taken.add(name.casefold())
-        columns.append(ImportedColumn(name, original, position, reason))
-    return tuple(columns)
 
 
 # --- loading -----------------------------------------------------------------
@@ -386,10 +367,10 @@ GROUP BY line ORDER BY line
 
 
 def _describe_rejects(
-    con: duckdb.DuckDBPyConnection, readable: Path, table: str, dialect: Dialect, width: int
+    con: duckdb.DuckDBPyConnection, readable: Readable, table: str, dialect: Dialect, width: int
 ) -> list[Quarantined]:
     rows = con.execute(REJECTS.format(table=quote_ident(table))).fetchall()
-    with open(readable, "rb") as f:
+    with open(readable.path, "rb") as f:
         bom = len(codecs.BOM_UTF8) if f.read(3) == codecs.BOM_UTF8 else 0
         starts = [_locate(f, lbp, csv_line or "", bom) for _, lbp, _, _, _, csv_line, _ in rows]
         # DuckDB shows undecodable bytes as '?'; show the line's bytes as \x.. escapes instead.
@@ -397,9 +378,9 @@ def _describe_rejects(
             _raw_line(f, start) if "INVALID ENCODING" in types else _clean(csv_line or "")
             for start, (_, _, types, _, _, csv_line, _) in zip(starts, rows, strict=True)
         ]
-    numbers = line_numbers(readable, starts)
+    numbers = line_numbers(readable.path, starts)
     return [
-        (numbers[start], _reason(types, fewer, more, raw, width, dialect) or message, raw)
+        (numbers[start] + readable.lines_saved, _reason(types, fewer, more, raw, width, dialect) or message, raw)
         for start, raw, (_, _, types, fewer, more, _, message) in zip(starts, raws, rows, strict=True)
     ]
 
@@ -460,18 +441,6 @@ def _write_quarantine(con: duckdb.DuckDBPyConnection, target: Path, file: str, r
         {"file": file, "lines": list(lines), "reasons": list(reasons), "raws": list(raws)},
     )
     os.replace(temp, target)
-
-
-class ImportTuning(NullTokenSettings):
-    """The import phase's thresholds (config/null_values.yaml)."""
-
-    encoding_alternative_p: float = Field(0.05, gt=0.0, lt=1.0)
-
-
-class ImportSettings(ImportTuning):
-    """The import phase's section: config/null_values.yaml."""
-
-    null_values: tuple[str, ...]  # whole-field tokens that mean "no value"
 
 
 def import_table(ctx: TableContext) -> PhaseOutput:

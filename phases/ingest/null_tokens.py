@@ -29,25 +29,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
-from pydantic import Field
 
 from phases.artifacts.tables import NullToken
-from phases.core.config import Model
 from phases.core.sql import quote_ident, quote_literal
+from phases.ingest.import_settings import NullTokenSettings
 from phases.shared.narrow import one_row
 
 DIGIT = quote_literal("[0-9]")
-
-
-class NullTokenSettings(Model):
-    """Thresholds of the judgement (config/null_values.yaml)."""
-
-    null_token_shape_share: float = Field(0.5, gt=0.0, le=1.0)
-    null_token_min_values: int = Field(2, ge=1)
-    null_token_digit_share: float = Field(0.5, gt=0.0, le=1.0)
-    null_token_co_missing_excess: float = Field(0.2, ge=0.0, le=1.0)
-    null_token_co_missing_z: float = Field(3.0, ge=0.0)
-    null_token_sample_values: int = Field(1000, ge=10, le=100_000)
 
 
 @dataclass(frozen=True)

@@ -285,7 +285,7 @@ def history(source_id: str | None = None, limit: int = 20, *, root: Path | None 
         rows = store.history(engine, source_id, limit)
         entries = tuple(
             HistoryEntry(r.task, r.source, r.phase, r.table_name, r.started_at.replace(tzinfo=UTC), r.duration_s,
-                         r.success, r.error)
+                         r.success, r.error, r.peak_rss_mb)
             for r in rows
         )
     finally:

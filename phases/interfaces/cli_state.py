@@ -137,7 +137,8 @@ def verify(ctx: click.Context, deep: bool) -> None:
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
 @click.pass_context
 def history(ctx: click.Context, source: str | None, limit: int) -> None:
-    """Past task runs, newest first: when, how long, the result and the error.
+    """Past task runs, newest first: when, how long, the task process's peak memory (MB),
+    the result and the error.
 
     \b
     Example:
@@ -149,7 +150,8 @@ def history(ctx: click.Context, source: str | None, limit: int) -> None:
         return
     rows = [
         (e.started_at.astimezone().strftime("%m-%d %H:%M:%S"), e.task, fmt_duration(e.duration_s),
+         f"{e.peak_rss_mb:.0f}" if e.peak_rss_mb is not None else "-",
          Text("ok", style="green") if e.success else Text("FAILED", style="red"), e.error or "")
         for e in result.entries
     ]
-    show(console(), table(("started", "task", "took", "result", "error"), rows, fold=[1, 4], right=[2]))
+    show(console(), table(("started", "task", "took", "peak MB", "result", "error"), rows, fold=[1, 5], right=[2, 3]))

@@ -120,6 +120,7 @@ class HistoryEntry:
     duration_s: float
     success: bool
     error: str | None
+    peak_rss_mb: float | None = None  # the task process's peak resident memory (None: not recorded)
 
 
 @dataclass(frozen=True)

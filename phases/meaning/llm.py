@@ -28,34 +28,17 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from pydantic import Field
-
 from phases.artifacts.annotations import ColumnAnnotation
-from phases.core.config import Model
 from phases.core.manifest import canonical_json, write_atomically
+from phases.core.redact import redact
+from phases.meaning.llm_settings import LlmSettings
 
 DEFAULT_BASE_URLS = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com"}
 MAX_DESCRIPTION = 400
 MAX_BUSINESS_NAME = 80
-
-
-class LlmSettings(Model):
-    """config/llm.yaml, key llm."""
-
-    enabled: bool = False
-    provider: Literal["anthropic", "openai"] = "anthropic"
-    model: str = Field("claude-sonnet-4-5", min_length=1)
-    base_url: str | None = None
-    api_key_env: str = Field("ANTHROPIC_API_KEY", min_length=1)
-    anthropic_version: str = "2023-06-01"
-    timeout_seconds: float = Field(60.0, ge=0.01, le=600)
-    max_tokens: int = Field(8000, ge=1, le=200_000)
-    prompt_version: str = Field("1", min_length=1)
-    max_columns: int = Field(300, ge=1, le=10_000)
-    replace_concept_below: float = Field(0.6, ge=0, le=1)
 
 
 class LlmError(Exception):
@@ -76,19 +59,23 @@ def _post(url: str, headers: Mapping[str, str], body: Mapping[str, Any], timeout
     host = urlparse(url).hostname or ""
     # a local server must never be reached through a proxy from the environment
     handlers = [urllib.request.ProxyHandler({})] if host in ("localhost", "127.0.0.1", "::1") else []
+    # what the request carried that must never be stored: an error body may echo it back
+    secrets = [value for name, value in headers.items() if name.lower() in ("x-api-key", "authorization")]
+    secrets += [value.split()[-1] for value in secrets if value.split()]
+    shown = redact(url)
     try:
         with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
-        detail = exc.read(300).decode("utf-8", "replace").strip()
-        raise LlmError(f"HTTP {exc.code} from {url}" + (f": {detail}" if detail else "")) from None
+        detail = " ".join(exc.read(300).decode("utf-8", "replace").split())
+        raise LlmError(redact(f"HTTP {exc.code} from {shown}" + (f": {detail}" if detail else ""), secrets)) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise LlmError(f"request to {url} failed: {reason or type(exc).__name__}") from None
+        raise LlmError(redact(f"request to {shown} failed: {reason or type(exc).__name__}", secrets)) from None
     try:
         return json.loads(raw)
     except ValueError:
-        raise LlmError(f"the reply of {url} is not JSON") from None
+        raise LlmError(f"the reply of {shown} is not JSON") from None
 
 
 @dataclass(frozen=True)
@@ -191,9 +178,13 @@ Reply with exactly: {"columns": [{"table": "...", "column": "...", "concept": ".
 """
 
 
-def build_prompt(schema: Mapping[str, Any], concepts: Mapping[str, str], prompt_version: str) -> str:
+def build_prompt(schema: Mapping[str, Any], concepts: Mapping[str, str], prompt_version: str,
+                 send_values: bool = True) -> str:
+    """The user message: the instructions, then the schema as JSON (`llm_schema` decides what it holds)."""
     payload = {"prompt_version": prompt_version, "concepts": dict(concepts), "schema": schema}
-    return INSTRUCTIONS + json.dumps(payload, sort_keys=True, indent=1, ensure_ascii=False, default=str)
+    instructions = INSTRUCTIONS if send_values else INSTRUCTIONS.replace(
+        "statistics and, for categories only, frequent\nvalues.", "statistics (counts), and no value of the data.")
+    return instructions + json.dumps(payload, sort_keys=True, indent=1, ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)

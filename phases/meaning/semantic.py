@@ -25,8 +25,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
-
 from phases.artifacts.annotations import (
     ANNOTATIONS,
     AnnotationEvidence,
@@ -43,27 +41,23 @@ from phases.artifacts.correlations import CORRELATIONS
 from phases.artifacts.derived_columns import DERIVED_COLUMNS, DerivedColumn
 from phases.artifacts.relationships import RELATIONSHIPS
 from phases.artifacts.table_profile import TABLE_PROFILE
-from phases.core.config import Model, parse_model
 from phases.core.context import PhaseOutput, SourceContext
-from phases.core.errors import ConfigError
 from phases.core.layout import state_dir
 from phases.meaning.llm import (
     SYSTEM,
     LlmError,
-    LlmSettings,
     Refinement,
     accept,
     build_prompt,
     cached_completion,
     parse_reply,
 )
-from phases.meaning.ontology import Ontology, build_ontology
+from phases.meaning.ontology import Ontology
 from phases.meaning.semantic_evidence import (
     DATES,
     NUMERIC,
     ColumnFacts,
     ConceptScore,
-    Scores,
     TableFacts,
     gather_tables,
     ranked,
@@ -71,78 +65,20 @@ from phases.meaning.semantic_evidence import (
     score_concepts,
     strong_name_concepts,
 )
-from phases.meaning.semantic_numbers import NumberSettings, aggregation_of, formulas_of
+from phases.meaning.semantic_numbers import aggregation_of, formulas_of
 from phases.meaning.semantic_roles import (
-    RoleSettings,
-    TableSettings,
     annotate_table,
     decide_role,
     shared_dimension,
     time_role_of,
     unit_of,
 )
+from phases.meaning.semantic_settings import SemanticSettings, read_settings
 from phases.meaning.semantic_text import business_name, describe, name_evidence, statistics_evidence
 
 LLM_CACHE_DIR = "llm_cache"
 CLARITY_FACTOR = {"clear": 1.0, "abbreviated": 0.95, "unclear": 0.8}
 NO_CONCEPT_FACTOR = {"clear": 0.9, "other": 0.7}
-
-
-class BalanceSettings(Model):
-    activity_min_share: float = Field(0.05, ge=0, le=1)
-
-
-class ValueSettings(Model):
-    min_share: float = Field(0.8, ge=0, le=1)
-    code_prefix_min_share: float = Field(0.9, ge=0, le=1)
-
-
-class PiiSettings(Model):
-    enabled: bool = True
-    min_score: float = Field(0.5, ge=0, le=1)
-
-
-class OverrideSpec(Model):
-    """A human decision about one column; it wins over inference."""
-
-    role: Role | None = None
-    concept: str | None = None
-    description: str | None = None
-
-
-class SemanticSettings(Model):
-    """config/semantic.yaml plus the llm key of config/llm.yaml (the ontologies are read apart)."""
-
-    ontologies: tuple[str, ...] = Field(("general", "financial"), min_length=1)
-    min_concept_confidence: float = Field(0.35, ge=0, le=1)
-    unclear_max_token_length: int = Field(4, ge=1, le=20)
-    word_min_length: int = Field(4, ge=1, le=20)
-    roles: RoleSettings = RoleSettings()
-    tables: TableSettings = TableSettings()
-    scores: Scores = Scores()
-    balances: BalanceSettings = BalanceSettings()
-    values: ValueSettings = ValueSettings()
-    pii: PiiSettings = PiiSettings()
-    numbers: NumberSettings = NumberSettings()
-    overrides: dict[str, dict[str, dict[str, OverrideSpec]]] = {}  # source -> table -> column -> decision
-    llm: LlmSettings = LlmSettings()
-
-
-def read_settings(settings: Mapping[str, Any], where: str) -> tuple[SemanticSettings, Ontology]:
-    """The phase's settings and merged ontology. Top-level keys of ontologies not listed are ignored."""
-    listed = settings.get("ontologies", SemanticSettings.model_fields["ontologies"].default)
-    names = set(listed) if isinstance(listed, list | tuple) else set()
-    rest = {k: v for k, v in settings.items() if k not in names and not (
-        k not in SemanticSettings.model_fields and isinstance(v, dict) and "concepts" in v)}
-    parsed = parse_model(SemanticSettings, rest, where)
-    ontology = build_ontology(settings, parsed.ontologies, where)
-    for source, tables in parsed.overrides.items():
-        for table, columns in tables.items():
-            for column, spec in columns.items():
-                if spec.concept is not None and spec.concept not in ontology.concepts:
-                    raise ConfigError(f"{where}: overrides.{source}.{table}.{column}.concept: unknown concept "
-                                      f"{spec.concept!r}; known: {', '.join(sorted(ontology.concepts))}")
-    return parsed, ontology
 
 
 @dataclass(frozen=True)
@@ -430,9 +366,9 @@ def refine_with_llm(facts: Mapping[str, TableFacts], tables: Mapping[str, TableA
     """Accepted LLM proposals as forced decisions, and the status to record. Never raises for the model."""
     s = settings.llm
     base = LlmStatus(enabled=True, provider=s.provider, model=s.model, prompt_version=s.prompt_version)
-    schema = llm_schema(facts, tables, columns, s.max_columns)
+    schema = llm_schema(facts, tables, columns, s.max_columns, s.send_values)
     concepts = {cid: c.spec.label for cid, c in ontology.concepts.items()}
-    prompt = build_prompt(schema, concepts, s.prompt_version)
+    prompt = build_prompt(schema, concepts, s.prompt_version, s.send_values)
     cached = False
     try:
         text, cached = cached_completion(s, SYSTEM, prompt, cache_dir)
@@ -455,9 +391,10 @@ def refine_with_llm(facts: Mapping[str, TableFacts], tables: Mapping[str, TableA
 
 
 def llm_schema(facts: Mapping[str, TableFacts], tables: Mapping[str, TableAnnotation],
-               columns: Sequence[ColumnAnnotation], max_columns: int) -> dict[str, Any]:
+               columns: Sequence[ColumnAnnotation], max_columns: int, send_values: bool = True) -> dict[str, Any]:
     """The measured schema sent to the model; the least confident columns first when it must be cut.
-    Personal-data columns carry no values, no ranges and no examples."""
+    Personal-data columns carry no values, no ranges and no examples; with `send_values` off, no
+    column does (names, types, the measured meaning and counts only)."""
     chosen = sorted(columns, key=lambda c: (c.confidence, c.table, c.column))[:max_columns]
     keep = {(c.table, c.column) for c in chosen}
     out: dict[str, Any] = {}
@@ -471,11 +408,13 @@ def llm_schema(facts: Mapping[str, TableFacts], tables: Mapping[str, TableAnnota
             p = f.profile
             item: dict[str, Any] = {
                 "column": c.column, "type": p.type, "role": c.role, "concept": c.concept,
-                "concept_confidence": c.concept_confidence, "business_name": c.business_name, "unit": c.unit,
+                "concept_confidence": c.concept_confidence, "business_name": c.business_name,
                 "references": c.references, "name_clarity": c.name_clarity, "pii": c.pii,
                 "null_ratio": round(p.null_ratio, 3), "distinct": p.distinct_count, "unique": p.unique,
             }
-            if c.pii is None:
+            if send_values:
+                item["unit"] = c.unit  # a currency code is a value of the data too
+            if c.pii is None and send_values:
                 if c.role == "dimension":
                     item["frequent_values"] = [[v.value, round(v.share, 3)] for v in p.top_values[:8]]
                 if p.numeric is not None and c.role == "measure":
