@@ -585,6 +585,11 @@ export interface components {
             compound_risks: components["schemas"]["CompoundRiskHit"][];
             /** Guidance */
             guidance: string[];
+            /**
+             * Missing Tables
+             * @default []
+             */
+            missing_tables: components["schemas"]["MissingTable"][];
             readiness: components["schemas"]["DocumentReadiness"];
             /** Relationships */
             relationships: components["schemas"]["RelationshipEntry"][];
@@ -680,6 +685,12 @@ export interface components {
         EntropyComparison: {
             /** Changes */
             changes: components["schemas"]["ScoreChange"][];
+            /**
+             * Chosen
+             * @default given
+             * @enum {string}
+             */
+            chosen: "given" | "only" | "table" | "last run";
             /** Snapshots */
             snapshots: number;
             /** Source */
@@ -832,6 +843,18 @@ export interface components {
             source: string;
         };
         /**
+         * MissingTable
+         * @description A table of the source left out of the context: its file could not be used.
+         */
+        MissingTable: {
+            /** Reason */
+            reason: string;
+            /** Table */
+            table: string;
+            /** Task */
+            task: string;
+        };
+        /**
          * NoColumnStats
          * @description A column without a profile: written as `{}`.
          */
@@ -947,6 +970,11 @@ export interface components {
             issues: string[];
             /** Join Safe */
             join_safe: boolean;
+            /**
+             * Likely
+             * @default false
+             */
+            likely: boolean;
             /** Null Rows */
             null_rows: number;
             /** Orphan Rows */
@@ -1233,6 +1261,8 @@ export interface components {
             columns: {
                 [key: string]: number;
             };
+            /** Duplicate Rows */
+            duplicate_rows?: number | null;
             /** Entity */
             entity: string | null;
             /** Grain */
