@@ -138,7 +138,7 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
                                {**base, **evidence}, fixes, confidence, target_kind="relationship", target=rel.id))
 
         present = rel.child_rows - rel.null_rows
-        if rel.orphan_rows and present and beyond_coverage(rel, r.coverage_in_span):
+        if rel.orphan_rows and present and beyond_coverage(rel, r.coverage_in_span, r.coverage_min_beyond):
             ratio = rel.orphan_rows / present
             examples = ", ".join(repr(e.value) for e in rel.orphan_examples[:3])
             add("coverage", r.orphan_any_score,
@@ -175,12 +175,15 @@ def relationship_quality(ev: Evidence, s: EntropySettings) -> list[EntropyObject
     return out + likely_orphans(ev, s)
 
 
-def beyond_coverage(rel: Relationship, min_in_span: float) -> bool:
-    """Whether a reference's orphans are a difference of coverage, not broken keys: some child
-    values lie outside the parent's range (years before the parent's first), and inside that range
-    at least `min_in_span` of them match."""
+def beyond_coverage(rel: Relationship, min_in_span: float, min_beyond: float) -> bool:
+    """Whether a reference's orphans are a difference of coverage, not broken keys: at least
+    `min_beyond` of the child's values lie outside the parent's range (years before the parent's
+    first; a few strays beyond it are broken keys), and inside that range at least `min_in_span`
+    of them match."""
     share, inside = rel.evidence.get("in_span_share"), rel.evidence.get("in_span_containment")
-    return isinstance(share, float) and isinstance(inside, float) and share < 1 and inside >= min_in_span
+    if not isinstance(share, float) or not isinstance(inside, float):
+        return False
+    return 1 - share >= min_beyond and inside >= min_in_span
 
 
 def likely_orphans(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:

@@ -85,6 +85,7 @@ class TypeFidelity(Ramp):
 class RelationshipThresholds(Model):
     orphan_any_score: float = Unit
     coverage_in_span: float = Unit
+    coverage_min_beyond: float = Unit
     orphan_full_ratio: float = Field(gt=0, le=1)
     min_confidence: float = Unit
     unverified_score: float = Unit
