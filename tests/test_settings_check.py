@@ -164,3 +164,17 @@ def test_each_phase_names_the_settings_its_function_parses(spec):
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             used.add(node.func.id)
     assert any(getattr(phase_module, used_name, None) is named for used_name in used)
+
+
+def test_a_setting_missing_from_an_older_project_takes_the_package_value(project):
+    """`dataraum init` copies the settings files; a setting a newer package adds must not stop the
+    project. The project's own values still win, and an ontology is never refilled."""
+    spoil(project, "thresholds.yaml", r"^  coverage_min_beyond: .*\n", "")
+    spoil(project, "thresholds.yaml", r"^  coverage_in_span: 0\.99", "  coverage_in_span: 0.95")
+    spoil(project, "ontologies/general.yaml", r"^    amt: amount\n", "")
+    loaded = load_project(project)
+    entropy = next(spec for spec in loaded.pipeline.enabled if spec.name == "entropy")
+    relationships = loaded.phase_settings(entropy)["relationships"]
+    assert relationships["coverage_min_beyond"] == 0.1 and relationships["coverage_in_span"] == 0.95
+    semantic = next(spec for spec in loaded.pipeline.enabled if spec.name == "semantic")
+    assert "amt" not in loaded.phase_settings(semantic)["general"]["abbreviations"]

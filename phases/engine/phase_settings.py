@@ -33,6 +33,7 @@ def merge_settings(config_dir: Path, spec: PhaseSpec) -> tuple[dict[str, Any], d
         data = read_yaml(config_dir / name) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"config/{name}: expected a mapping of settings at the top level")
+        data = with_defaults(config_dir, name, data)
         clash = section.keys() & data.keys()
         if clash:
             raise ConfigError(
@@ -42,6 +43,27 @@ def merge_settings(config_dir: Path, spec: PhaseSpec) -> tuple[dict[str, Any], d
         section.update(data)
         origins.update(dict.fromkeys((str(key) for key in data), f"config/{name}"))
     return section, origins
+
+
+def with_defaults(config_dir: Path, name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A project's settings file over the package's file of that name: a setting the project's
+    copy lacks (one added by a newer version of the package, after `dataraum init` copied the
+    files) takes the package's value, so an upgrade never stops an existing project. Nested
+    mappings merge key by key; the project's values win. Only the flat settings files: an
+    ontology (`ontologies/...`) is the project's own list, where a deleted entry stays deleted."""
+    default = DEFAULT_CONFIG / name
+    if "/" in name or not default.is_file() or config_dir.resolve() == DEFAULT_CONFIG.resolve():
+        return data
+    base = read_yaml(default) or {}
+    return _overlay(base, data) if isinstance(base, dict) else data
+
+
+def _overlay(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        merged[key] = _overlay(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return merged
 
 
 @functools.cache
