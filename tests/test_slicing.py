@@ -216,3 +216,32 @@ def test_hostile_names_a_text_time_column_and_tables_found_by_their_measures(tmp
     assert [(d.column, d.groups) for d in result.dimensions] == [(odd, 3)]
     assert [p.measures[0].values for p in result.profiles] == [20, 20, 20]
     assert result.periods == () and "typed text, not a date" in result.tables[0].time_note
+
+
+def test_a_table_too_large_for_exact_quantiles_reads_them_from_a_fixed_sample(tmp_path):
+    """40,000 sales of amounts 1..1000: above quantile_sample_rows (here 4,000) the quartiles and
+    fences come from a tenth of the rows chosen by row id, close to the exact ones; counts and
+    means stay exact; the same rows on every run and thread count."""
+    rows = [{"id": i + 1, "region": REGIONS[i % 4], "amount": float(1 + (i * 7919) % 1000),
+             "day": date(2025, 1 + i % 12, 1 + i % 28).isoformat()} for i in range(40_000)]
+    upstream(tmp_path, {"sales": to_csv(rows)})
+    roles = {"id": ("key", None), "region": ("dimension", None), "amount": ("measure", "amount"),
+             "day": ("timestamp", "transaction_date")}
+    annotate(tmp_path, {"sales": TableAnnotation("sales", "fact", "transaction", ("id",), "day", 40_000, 0.9)},
+             [annotation("sales", c, *roles[c]) for c in roles])
+    (tmp_path / "config" / "slicing.yaml").write_text("quality:\n  quantile_sample_rows: 4000\n")
+    outputs = []
+    for threads in (1, 2):
+        ctx = phase_context(tmp_path, "slicing", ["sales"], threads=threads)
+        slice_facts(ctx)
+        outputs.append((ctx.out_dir / "slices.json").read_bytes())
+    assert outputs[0] == outputs[1]
+    result = SLICES.load(ctx.out_dir / "slices.json")
+    table = result.tables[0]
+    assert table.quantile_sample == 0.1 and table.rows == 40_000
+    basis = table.measures[0]
+    assert basis.values == 40_000 and basis.mean == pytest.approx(500.5)
+    # exact: Q1 250.75, Q3 750.25 -> fences -498.5 and 1499.5; the sample's stay within a few units
+    assert basis.lower_fence == pytest.approx(-498.5, abs=30) and basis.upper_fence == pytest.approx(1499.5, abs=30)
+    north = profile(result, "region", "north").measures[0]
+    assert north.values == 10_000 and north.p50 == pytest.approx(500, abs=25)

@@ -7,9 +7,9 @@ table (NULL is a value of its own: "no payment method" is a group like any other
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from phases.core.records import JsonArtifact, Scalar
+from phases.core.records import OMIT_NONE, JsonArtifact, Scalar
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,9 @@ class SlicedTable:
     measures: tuple[MeasureBasis, ...]
     time_column: str | None
     time_note: str | None  # why the table is not sliced over time
+    # the share of rows quantiles and fences were read from, when the table was too large for
+    # exact quantiles (a deterministic sample by row id); absent when every row was read
+    quantile_sample: float | None = field(default=None, metadata={OMIT_NONE: True})
 
 
 @dataclass(frozen=True)

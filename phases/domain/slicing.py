@@ -58,6 +58,7 @@ from phases.core.sql import quote_ident, quote_literal
 from phases.domain.slice_periods import PeriodSettings, slice_periods
 from phases.shared.benford import BenfordSettings, benford_reason, benford_test, first_digit_sql
 from phases.shared.narrow import finite, one_row
+from phases.shared.quality_base import ROW_ID
 
 if TYPE_CHECKING:
     import duckdb
@@ -66,7 +67,7 @@ NUMERIC_TYPES = ("integer", "decimal", "currency", "percent")
 DATE_TYPES = ("date", "timestamp")
 NOT_DIMENSIONS = ("measure", "timestamp")  # roles that are never slice dimensions, and not listed as rejected
 KEY_ROLES = ("key", "identifier")
-TABLE = "__slice_table"  # the columns used, held in memory for the scans
+TABLE = "__slice_table"  # a view of the columns used over the typed Parquet file (streamed, never held)
 
 
 class SelectionSettings(Model):
@@ -90,6 +91,7 @@ class QualitySettings(Model):
     outlier_min_values: int = Field(20, ge=3)
     log_scale_min_orders: float = Field(2.0, ge=0, le=20)
     benford: BenfordSettings = BenfordSettings()
+    quantile_sample_rows: int = Field(1_000_000, ge=1000, le=1_000_000_000)
 
 
 class DepartureSettings(Model):
@@ -251,21 +253,46 @@ def choose_dimensions(
 # --- 2. per-slice profiles ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class QuantileSample:
+    """Exact quantiles hold every value in memory (per group, per measure), which a table of tens
+    of millions of rows does not fit; above `quantile_sample_rows` rows they come from the rows
+    whose row id hashes into a fixed share: the same rows on every run and thread count, an error
+    of about 1/sqrt(sample) in rank. Counts, sums and means stay exact."""
+
+    fraction: float  # the share of rows the quantiles read (1: all)
+    where: str | None  # the SQL condition selecting them (None: all rows)
+
+    def filter(self, condition: str | None = None) -> str:
+        both = [c for c in (condition, self.where) if c]
+        return f" FILTER (WHERE {' AND '.join(both)})" if both else ""
+
+
+def quantile_sample(rows: int, wanted: int) -> QuantileSample:
+    if rows <= wanted:
+        return QuantileSample(1.0, None)
+    per_million = max(1, math.ceil(1_000_000 * wanted / rows))
+    return QuantileSample(per_million / 1_000_000, f"hash({quote_ident(ROW_ID)}) % 1000000 < {per_million}")
+
+
 def _magnitudes_sql(x: str) -> str:
     return f"CASE WHEN {x} <> 0 THEN log10(abs({x})) END"
 
 
 def measure_bases(con: duckdb.DuckDBPyConnection, table: str, measures: Sequence[str],
-                  profiles: Mapping[str, ColumnProfile], q: QualitySettings) -> list[MeasureBasis]:
+                  profiles: Mapping[str, ColumnProfile], q: QualitySettings,
+                  sample: QuantileSample | None = None) -> list[MeasureBasis]:
     """Table-wide statistics of each measure in one scan, and its fences and Benford applicability."""
     if not measures:
         return []
+    sample = sample or QuantileSample(1.0, None)
     parts = []
     for m in measures:
         x = f"CAST({quote_ident(m)} AS DOUBLE)"
-        parts += [f"count({x})", f"avg({x})", f"stddev_samp({x})", f"quantile_cont({x}, [0.25, 0.5, 0.75])",
-                  f"quantile_cont(abs({x}), [0.01, 0.99]) FILTER (WHERE {x} <> 0)",
-                  f"quantile_cont({_magnitudes_sql(x)}, [0.25, 0.5, 0.75])"]
+        parts += [f"count({x})", f"avg({x})", f"stddev_samp({x})",
+                  f"quantile_cont({x}, [0.25, 0.5, 0.75]){sample.filter()}",
+                  f"quantile_cont(abs({x}), [0.01, 0.99]){sample.filter(f'{x} <> 0')}",
+                  f"quantile_cont({_magnitudes_sql(x)}, [0.25, 0.5, 0.75]){sample.filter()}"]
     row = one_row(con.execute(f"SELECT {', '.join(parts)} FROM {TABLE}"))
     bases = []
     for i, m in enumerate(measures):
@@ -332,10 +359,11 @@ class SliceAggregate:
     measures: Mapping[str, MeasureAggregate]
 
 
-def slice_aggregates(con: duckdb.DuckDBPyConnection, dimensions: Sequence[str],
-                     bases: Sequence[MeasureBasis]) -> dict[tuple[str, Scalar] | None, SliceAggregate]:
+def slice_aggregates(con: duckdb.DuckDBPyConnection, dimensions: Sequence[str], bases: Sequence[MeasureBasis],
+                     sample: QuantileSample | None = None) -> dict[tuple[str, Scalar] | None, SliceAggregate]:
     """Per (dimension, value), and for the whole table (key None): rows and per measure its
     count, sum, mean, quantiles, outliers and first digits, in one GROUPING SETS scan."""
+    sample = sample or QuantileSample(1.0, None)
     dims = [quote_ident(d) for d in dimensions]
     per = 6
     parts = ["count(*)"]
@@ -344,7 +372,8 @@ def slice_aggregates(con: duckdb.DuckDBPyConnection, dimensions: Sequence[str],
         beyond = _outlier_sql(b)
         outliers = f"count(*) FILTER (WHERE {beyond})" if beyond is not None else "NULL"
         digits = f"histogram({first_digit_sql(x)})" if b.benford else "NULL"
-        parts += [f"count({x})", f"sum({x})", f"avg({x})", f"quantile_cont({x}, [0.05, 0.5, 0.95])", outliers, digits]
+        quantiles = f"quantile_cont({x}, [0.05, 0.5, 0.95]){sample.filter()}"
+        parts += [f"count({x})", f"sum({x})", f"avg({x})", quantiles, outliers, digits]
     flags = [f"grouping({d})" for d in dims]
     sets = ", ".join([f"({d})" for d in dims] + ["()"])
     sql = f"SELECT {', '.join(flags + dims + parts)} FROM {TABLE} GROUP BY GROUPING SETS ({sets})"
@@ -440,11 +469,13 @@ def slice_table(con: duckdb.DuckDBPyConnection, table: str, why: str, path: Path
     time_column = annotation.time_column if annotation else None
     roles = {c.column: c.role for c in annotations.of_table(table)}
     wanted = [n for n, p in profiles.items() if _candidate(p, roles.get(n)) or n in measures or n == time_column]
-    select = ", ".join(quote_ident(c) for c in wanted) or "1 AS __none"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT {select} FROM read_parquet({quote_literal(path)})")
+    select = ", ".join([quote_ident(c) for c in wanted] + [quote_ident(ROW_ID)])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {TABLE} AS SELECT {select} FROM read_parquet({quote_literal(path)})")
+    rows = one_row(con.execute(f"SELECT count(*) FROM {TABLE}"))[0]
+    sample = quantile_sample(rows, settings.quality.quantile_sample_rows)
     dims, rejected = choose_dimensions(con, table, profiles, annotations, correlations, settings.selection)
-    bases = measure_bases(con, table, measures, profiles, settings.quality)
-    aggregates = slice_aggregates(con, [d.column for d in dims], bases)
+    bases = measure_bases(con, table, measures, profiles, settings.quality, sample)
+    aggregates = slice_aggregates(con, [d.column for d in dims], bases, sample)
     whole = aggregates.get(None) or SliceAggregate(rows=0, measures={})
     slice_profiles: list[SliceProfile] = []
     departures: list[Departure] = []
@@ -469,8 +500,9 @@ def slice_table(con: duckdb.DuckDBPyConnection, table: str, why: str, path: Path
         note = "slicing over time is disabled in config/slicing.yaml"
     elif dims:
         periods, note = slice_periods(con, TABLE, table, time_column, dims, settings.periods)
-    con.execute(f"DROP TABLE {TABLE}")
-    sliced = SlicedTable(table, whole.rows, why, tuple(bases), time_column if note is None else None, note)
+    con.execute(f"DROP VIEW {TABLE}")
+    sliced = SlicedTable(table, whole.rows, why, tuple(bases), time_column if note is None else None, note,
+                         quantile_sample=sample.fraction if sample.where else None)
     return TableSlices(sliced, dims, rejected, slice_profiles, departures, periods)
 
 
