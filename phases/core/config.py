@@ -166,6 +166,8 @@ MIN_MEMORY = 100 * 10**6  # below this DuckDB cannot even sniff a CSV file
 class DuckDBSettings(Model):
     threads: int = Field(1, ge=1, le=256)  # per task; -n 4 on 2 cores must not oversubscribe
     memory_limit: str = "2GB"  # per task
+    columns_per_query: int = Field(100, ge=1, le=100_000)  # columns one wide query reads (phases.core.sql)
+    batch_values: int = Field(1_000_000, ge=1, le=10**12)  # rows x columns profiled together at most
 
     @field_validator("memory_limit")
     @classmethod
