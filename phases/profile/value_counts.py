@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from phases.core.sql import chunked, quote_ident
+from phases.core.sql import chunked, columns_per_query, quote_ident
 
 if TYPE_CHECKING:
     import duckdb
@@ -216,4 +216,27 @@ def patterns(
     for pos, shape, n, count, total in rows:
         shapes, _, _ = found.setdefault(pos, ([], int(count), int(total)))
         shapes.append((shape, int(n)))
+    return found
+
+
+def distinct_counts(
+    con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str], where: str = "true"
+) -> list[int]:
+    """count(DISTINCT c) of each column over the rows meeting `where`. DuckDB 2.0 plans n
+    DISTINCT aggregates in one SELECT as n joined subqueries (quadratic; out of memory at a
+    thousand), so each chunk of columns of one type is counted in long form (column, value)."""
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {quote_ident(relation)})").fetchall())
+    by_type: dict[str, list[int]] = {}
+    for index, column in enumerate(columns):
+        by_type.setdefault(types[column], []).append(index)
+    found = [0] * len(columns)
+    for indices in by_type.values():
+        for chunk in chunked(indices, columns_per_query(con)):
+            positions = ", ".join(str(i) for i in chunk)
+            values = ", ".join(quote_ident(columns[i]) for i in chunk)
+            for pos, count in con.execute(
+                f"SELECT pos, count(DISTINCT v) FROM (SELECT unnest([{positions}]) AS pos, unnest([{values}]) AS v "
+                f"FROM {quote_ident(relation)} WHERE {where}) GROUP BY pos"
+            ).fetchall():
+                found[pos] = count
     return found
