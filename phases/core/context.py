@@ -123,7 +123,7 @@ class TaskContext:
         spill = self.out_dir / ".duckdb_tmp"
         con = duckdb.connect(
             config={
-                "threads": self.runtime.duckdb.threads,
+                "threads": self.runtime.duckdb.task_threads(),
                 "memory_limit": self.runtime.duckdb.memory_limit,
                 "temp_directory": str(spill),
             }
