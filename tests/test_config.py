@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from phases.core.config import load_runtime, read_yaml
+from phases.core.config import THREADS_ENV, cores, load_runtime, read_yaml
 from phases.core.errors import ConfigError
+from phases.engine import launch
 from phases.interfaces import api
 from tests.conftest import run_doit
 
@@ -48,9 +49,11 @@ def test_a_config_file_that_is_not_utf8_says_so(tmp_path: Path):
         ("duckdb:\n  memory_limit: banana\n", r"duckdb.memory_limit: .*'banana' is not a size"),
         ("duckdb:\n  memory_limit: 1KB\n", r"duckdb.memory_limit: .*'1KB' is below 100MB"),
         ("duckdb:\n  threads: 0\n", r"duckdb.threads"),
+        ("duckdb:\n  threads: many\n", r"duckdb.threads"),
+        ("duckdb:\n  columns_per_query: 0\n", r"duckdb.columns_per_query"),
         ("state_dir: elsewhere\n", r"state_dir: Extra inputs are not permitted"),
     ],
-    ids=["not-a-size", "too-small", "no-threads", "state-dir"],
+    ids=["not-a-size", "too-small", "no-threads", "not-auto", "no-columns", "state-dir"],
 )
 def test_bad_runtime_settings_are_refused_naming_the_key(tmp_path: Path, text: str, message: str):
     (tmp_path / "runtime.yaml").write_text(text)
@@ -73,3 +76,26 @@ def test_status_and_doit_list_exit_2_on_a_duplicate_key(demo_project: Path):
     with pytest.raises(ConfigError, match="total.yaml.*appears twice") as caught:
         api.pipeline_status(root=demo_project)
     assert caught.value.exit_code == 2
+
+
+def test_threads_are_auto_by_default_and_a_number_stays_that_number(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert load_runtime(tmp_path).duckdb.threads == "auto"
+    assert load_runtime(tmp_path).duckdb.task_threads() == cores()
+    (tmp_path / "runtime.yaml").write_text("duckdb:\n  threads: 3\n")
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert load_runtime(tmp_path).duckdb.task_threads() == 3
+
+
+def test_auto_threads_are_what_the_launcher_gave_the_task(tmp_path: Path, monkeypatch):
+    (tmp_path / "runtime.yaml").write_text("duckdb:\n  threads: auto\n")
+    monkeypatch.setenv(THREADS_ENV, "2")
+    assert load_runtime(tmp_path).duckdb.task_threads() == 2
+
+
+def test_the_launcher_shares_the_cores_among_the_tasks_running(monkeypatch):
+    monkeypatch.setattr(launch, "cores", lambda: 2)
+    with launch._slot() as alone, launch._slot() as second, launch._slot() as third:
+        assert (alone, second, third) == (2, 1, 1)
+    with launch._slot() as later:
+        assert later == 2

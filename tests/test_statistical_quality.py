@@ -19,6 +19,7 @@ from phases.core.manifest import Artifact, file_sha256, write_manifest
 from phases.core.records import dump_json
 from phases.profile.statistical_quality import (
     QualitySettings,
+    _token_histograms,
     _value_measure,
     find_quality_findings,
     find_quality_issues,
@@ -378,7 +379,10 @@ def test_text_measures_agree_on_rows_and_on_value_counts(con):
     grouped = grouped_text_measures(con, "t", profile, SETTINGS)
     on_rows = Aggregates()
     _value_measure(on_rows, dataclasses.replace(profile, distinct_count=profile.non_null_count), SETTINGS)
-    assert on_rows.run(con, "t") == grouped
+    measured = on_rows.run(con, "t")
+    measured |= _token_histograms(con, "t", [profile], measured, SETTINGS)
+    assert measured.pop(("x", "tokens:count")) == 45  # N/A, unknown and ?
+    assert measured == grouped
 
 
 def test_case_and_spacing_variants_of_one_category(con):

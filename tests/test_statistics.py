@@ -3,6 +3,7 @@ keys and duplicate rows, the typed reader, and the phase adapter end to end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics as pystats
@@ -448,3 +449,45 @@ def test_free_text_joins_no_composite_key_but_stays_a_key_of_its_own(con):
     unique = keys_of(con, {"code": ("VARCHAR", [f"ORD-{i:05d}" for i in range(200)]),
                            "comment": ("VARCHAR", [c + f" #{i}" for i, c in enumerate(comments)])})
     assert unique.candidate_keys == (("code",), ("comment",))
+
+
+# --- many columns at once --------------------------------------------------------------------
+
+
+def _wide_columns(count: int, rows: int) -> dict[str, tuple[str, list[Any]]]:
+    """`count` columns of four types, each with its own values (repeats, NULLs, text shapes)."""
+    kinds = ("BIGINT", "DOUBLE", "VARCHAR", "DATE")
+    columns: dict[str, tuple[str, list[Any]]] = {}
+    for i in range(count):
+        kind = kinds[i % len(kinds)]
+        raw = [(r * (i + 3)) % (7 + i % 11) if (r + i) % 9 else None for r in range(rows)]
+        if kind == "DOUBLE":
+            values: list[Any] = [None if v is None else v * 1.25 - i for v in raw]
+        elif kind == "VARCHAR":
+            values = [None if v is None else f"{'AB'[v % 2]}-{v * i}" for v in raw]
+        elif kind == "DATE":
+            values = [None if v is None else f"2024-01-{v + 1:02d}" for v in raw]
+        else:
+            values = raw
+        columns[f"c {i}"] = (kind, values)
+    return columns
+
+
+@pytest.mark.parametrize(("count", "rows"), [(300, 30), (60, 400)])
+def test_a_300_column_table_is_profiled_as_each_column_alone(con, count, rows):
+    columns = _wide_columns(count, rows)
+    make_table(con, columns, "wide")
+    together = profile_columns(con, "wide", {}, SETTINGS).columns
+    for position, (name, column) in enumerate(columns.items(), start=1):
+        make_table(con, {name: column}, "alone")
+        alone = profile_columns(con, "alone", {}, SETTINGS).columns[0]
+        assert together[position - 1] == dataclasses.replace(alone, position=position)
+
+
+def test_columns_batched_in_chunks_profile_as_in_one_batch(con):
+    make_table(con, _wide_columns(40, 50), "wide")
+    one_batch = profile_columns(con, "wide", {}, SETTINGS)
+    con.execute("SET VARIABLE dataraum_columns_per_query = 3")
+    assert profile_columns(con, "wide", {}, SETTINGS) == one_batch
+    con.execute("SET VARIABLE dataraum_batch_values = 1")  # a column per batch
+    assert profile_columns(con, "wide", {}, SETTINGS) == one_batch

@@ -4,10 +4,11 @@ naming the file and the key."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -185,9 +186,23 @@ _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
 MIN_MEMORY = 100 * 10**6  # below this DuckDB cannot even sniff a CSV file
 
 
+THREADS_ENV = "DATARAUM_TASK_THREADS"  # set by the launcher: the threads `auto` gives one task
+
+
+def cores() -> int:
+    """The processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class DuckDBSettings(Model):
-    threads: int = Field(1, ge=1, le=256)  # per task; -n 4 on 2 cores must not oversubscribe
+    # per task: a number, or auto (the run's idle cores when the task starts; see phases.engine.launch)
+    threads: Literal["auto"] | Annotated[int, Field(ge=1, le=256)] = "auto"
     memory_limit: str = "2GB"  # per task
+    columns_per_query: int = Field(100, ge=1, le=100_000)  # columns one wide query reads (phases.core.sql)
+    batch_values: int = Field(1_000_000, ge=1, le=10**12)  # rows x columns profiled together at most
 
     @field_validator("memory_limit")
     @classmethod
@@ -198,6 +213,14 @@ class DuckDBSettings(Model):
         if float(found.group(1)) * _UNITS[found.group(2).upper()] < MIN_MEMORY:
             raise ValueError(f"{value!r} is below 100MB, too little for DuckDB to read a file")
         return value
+
+    def task_threads(self) -> int:
+        """The DuckDB threads of this task: the number given, or for `auto` what the launcher
+        chose when it started the task (all cores when no launcher did)."""
+        if self.threads != "auto":
+            return self.threads
+        given = os.environ.get(THREADS_ENV, "")
+        return int(given) if given.isdigit() and int(given) > 0 else cores()
 
 
 class RuntimeSettings(Model):

@@ -19,6 +19,7 @@ from phases.core.errors import StateError
 from phases.core.manifest import Failure, Manifest
 from phases.core.records import ArtifactSpec, JsonArtifact, from_json
 from phases.core.sources import TableRef
+from phases.core.sql import COLUMNS_VARIABLE, VALUES_VARIABLE
 
 if TYPE_CHECKING:
     import duckdb
@@ -125,13 +126,16 @@ class TaskContext:
         import duckdb
 
         spill = self.out_dir / ".duckdb_tmp"
-        return duckdb.connect(
+        con = duckdb.connect(
             config={
-                "threads": self.runtime.duckdb.threads,
+                "threads": self.runtime.duckdb.task_threads(),
                 "memory_limit": self.runtime.duckdb.memory_limit,
                 "temp_directory": str(spill),
             }
         )
+        con.execute(f"SET VARIABLE {COLUMNS_VARIABLE} = {int(self.runtime.duckdb.columns_per_query)}")
+        con.execute(f"SET VARIABLE {VALUES_VARIABLE} = {int(self.runtime.duckdb.batch_values)}")
+        return con
 
 
 @dataclass(frozen=True)

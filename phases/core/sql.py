@@ -10,6 +10,25 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import duckdb
+
+T = TypeVar("T")
+
+# How many columns one wide query handles. DuckDB 2.0 binds and optimises a SELECT of n
+# similar aggregates in O(n^2) time (2,000 histograms: minutes), so wide tables are read in
+# chunks; the value is set per connection from runtime.yaml (`duckdb.columns_per_query`).
+COLUMNS_PER_QUERY = 100
+COLUMNS_VARIABLE = "dataraum_columns_per_query"
+# How many values (rows x columns) a batch of columns profiled together holds at most: a short
+# table's columns share one query per statistic, a long table's column has its own; runtime.yaml
+# (`duckdb.batch_values`) sets it per connection.
+BATCH_VALUES = 1_000_000
+VALUES_VARIABLE = "dataraum_batch_values"
 
 
 def quote_ident(name: str) -> str:
@@ -36,3 +55,54 @@ NUMERIC_SQL = INTEGER_SQL | {"FLOAT", "DOUBLE"}
 def is_numeric_sql(sql_type: str) -> bool:
     """An integer, floating point or DECIMAL(p, s) DuckDB type."""
     return sql_type in NUMERIC_SQL or sql_type.startswith("DECIMAL")
+
+
+def _setting(con: duckdb.DuckDBPyConnection, variable: str, default: int) -> int:
+    row = con.execute(f"SELECT getvariable({quote_literal(variable)})").fetchone()
+    return int(row[0]) if row and row[0] else default
+
+
+def columns_per_query(con: duckdb.DuckDBPyConnection) -> int:
+    """The chunk size of wide queries on this connection: runtime.yaml's, else the default."""
+    return _setting(con, COLUMNS_VARIABLE, COLUMNS_PER_QUERY)
+
+
+def batch_values(con: duckdb.DuckDBPyConnection) -> int:
+    """The values a batch of columns profiled together holds at most on this connection."""
+    return _setting(con, VALUES_VARIABLE, BATCH_VALUES)
+
+
+def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """`items` in consecutive runs of at most `size` (at least 1)."""
+    step = max(1, size)
+    return [items[i : i + step] for i in range(0, len(items), step)]
+
+
+@contextmanager
+def wide_projection(con: duckdb.DuckDBPyConnection, width: int) -> Iterator[None]:
+    """For one statement that must project `width` columns at once (a COPY of a whole table):
+    above the connection's `columns_per_query`, DuckDB's common-subexpression optimiser is off,
+    as it takes time quadratic in the expressions it shares (15 s for 2,000 date casts). The
+    result is the same; a value mentioned twice in an expression is then computed twice."""
+    if width <= columns_per_query(con):
+        yield
+        return
+    (before,) = con.execute("SELECT current_setting('disabled_optimizers')").fetchone() or ("",)
+    off = ",".join(filter(None, [before, "common_subexpressions"]))
+    con.execute(f"SET disabled_optimizers = {quote_literal(off)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = {quote_literal(before)}")
+
+
+def open_parquet(con: duckdb.DuckDBPyConnection, name: str, path: str | os.PathLike[str]) -> None:
+    """Temp relation `name` over a Parquet file: a table in memory when the file holds at most
+    `batch_values` values, else a view (each query then reads only its own columns). A query
+    over a view binds every column of the file again: 45 ms a query at 2,000 columns."""
+    source = f"read_parquet({quote_literal(path)})"
+    row = con.execute(f"SELECT count(*) FROM parquet_schema({quote_literal(path)}) WHERE num_children IS NULL")
+    columns = (row.fetchone() or (0,))[0]
+    rows = (con.execute(f"SELECT num_rows FROM parquet_file_metadata({quote_literal(path)})").fetchone() or (0,))[0]
+    kind = "TABLE" if rows * columns <= batch_values(con) else "VIEW"
+    con.execute(f"CREATE OR REPLACE TEMP {kind} {quote_ident(name)} AS SELECT * FROM {source}")

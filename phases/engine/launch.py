@@ -23,9 +23,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from phases.core.config import THREADS_ENV, cores
 
 # Imported once by the warm server: the heavy third-party libraries every phase needs.
 WARM_MODULES = ("duckdb", "pydantic", "sqlalchemy.orm", "yaml", "doit.exceptions", "charset_normalizer", "networkx")
@@ -33,6 +36,7 @@ PARENT_ENV = "DATARAUM_PARENT_PID"  # the pid of the process the task process mu
 
 _lock = threading.Lock()
 _context: multiprocessing.context.ForkServerContext | None = None
+_running = 0  # task processes this run has started and not yet seen end
 
 
 @dataclass(frozen=True)
@@ -45,16 +49,18 @@ class Finished:
 def run_phase_process(entry: Callable[[list[str]], int], argv: list[str]) -> Finished:
     """Run `entry(argv)` (a module-level `main`, as `python -m MODULE ARGV` would) in a process of
     its own and wait for it."""
-    context = _warm_context()
-    if context is None:
-        return _spawned(entry.__module__, argv)
-    with tempfile.TemporaryDirectory(prefix="dataraum-task-") as scratch:
-        out, err, status = (Path(scratch) / name for name in ("stdout", "stderr", "status"))
-        process = context.Process(target=_forked_main, args=(entry, argv, str(out), str(err), str(status),
-                                                             dict(os.environ), os.getcwd(), os.getpid()))
-        process.start()
-        process.join()
-        return Finished(_exit_code(status, process.exitcode), _read(out), _read(err))
+    with _slot() as threads:
+        environ = {**os.environ, THREADS_ENV: str(threads)}
+        context = _warm_context()
+        if context is None:
+            return _spawned(entry.__module__, argv, environ)
+        with tempfile.TemporaryDirectory(prefix="dataraum-task-") as scratch:
+            out, err, status = (Path(scratch) / name for name in ("stdout", "stderr", "status"))
+            process = context.Process(target=_forked_main, args=(entry, argv, str(out), str(err), str(status),
+                                                                 environ, os.getcwd(), os.getpid()))
+            process.start()
+            process.join()
+            return Finished(_exit_code(status, process.exitcode), _read(out), _read(err))
 
 
 def _exit_code(status: Path, exitcode: int | None) -> int:
@@ -67,8 +73,25 @@ def _exit_code(status: Path, exitcode: int | None) -> int:
         return exitcode if exitcode is not None else 1
 
 
-def _spawned(module: str, argv: list[str]) -> Finished:
-    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+@contextmanager
+def _slot() -> Iterator[int]:
+    """Count a task process of this run while it runs, and give it the DuckDB threads that
+    `threads: auto` means when it starts: the cores shared among the tasks running then, this
+    one included (a task alone on the critical path of a serial chain gets every core; under
+    -j 2 on 2 cores two tasks get one each). A task keeps its threads when others start later."""
+    global _running
+    with _lock:
+        _running += 1
+        threads = max(1, cores() // _running)
+    try:
+        yield threads
+    finally:
+        with _lock:
+            _running -= 1
+
+
+def _spawned(module: str, argv: list[str], environ: dict[str, str]) -> Finished:
+    env = {**environ, PARENT_ENV: str(os.getpid())}
     proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, env=env)
     return Finished(proc.returncode, proc.stdout, proc.stderr)
 

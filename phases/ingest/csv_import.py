@@ -52,7 +52,7 @@ from phases.artifacts.tables import QUARANTINE, RAW_TABLE, NullToken
 from phases.core.config import CsvOptions
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ImportFailed
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import quote_ident, quote_literal, wide_projection
 from phases.ingest.csv_header import ROW_ID, ImportedColumn, Readable, name_columns, one_line_header
 from phases.ingest.encodings import EncodingChoice, line_numbers, text_source
 from phases.ingest.import_settings import ImportSettings, ImportTuning, NullTokenSettings
@@ -309,7 +309,8 @@ def _write_raw(
     try:
         # row_number() OVER () follows the file's order only while insertion order is kept.
         con.execute("SET preserve_insertion_order = true")
-        (rows,) = one_row(con.execute(sql, params))
+        with wide_projection(con, len(columns)):
+            (rows,) = one_row(con.execute(sql, params))
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise ImportFailed(f"{path}: DuckDB could not read the file as CSV: {message}") from None
@@ -345,10 +346,11 @@ def _apply_null_tokens(
     (kept,) = one_row(con.execute("SELECT current_setting('preserve_insertion_order')"))
     try:
         con.execute("SET preserve_insertion_order = true")
-        con.execute(
-            f"COPY (SELECT {select} FROM {source}) TO {quote_literal(rewritten)} "
-            "(FORMAT parquet, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)"
-        )
+        with wide_projection(con, len(columns)):
+            con.execute(
+                f"COPY (SELECT {select} FROM {source}) TO {quote_literal(rewritten)} "
+                "(FORMAT parquet, STRING_DICTIONARY_PAGE_SIZE_LIMIT 65536)"
+            )
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
     os.replace(rewritten, target)

@@ -46,7 +46,7 @@ from phases.core.config import ColumnOverride
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.errors import ConfigError, PhaseError, StateError
 from phases.core.records import from_json
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import chunked, columns_per_query, quote_ident, quote_literal
 from phases.ingest.type_decisions import Decision, Plan, Stats, decide, tolerable
 from phases.ingest.type_formats import (
     MIXABLE,
@@ -464,10 +464,21 @@ def _decide_all(
 def _count_pass(
     con: duckdb.DuckDBPyConnection, source: str, names: Sequence[str], needs: Mapping[int, _Need], values: ValueSql
 ) -> _Counted:
-    """One aggregate query over the full table computing what `needs` asks per column (none
-    if nothing); returns the aggregates by name. The casts are computed once in the middle
-    projection (k..), the aggregates only read them. Only the innermost projection reads
-    the source: a column of it named like an alias (c0, ...) would shadow the alias."""
+    """Aggregate queries over the full table computing what `needs` asks per column (none if
+    nothing), one per chunk of columns (DuckDB plans a SELECT of many aggregates in quadratic
+    time); returns the aggregates by name."""
+    got: dict[str, Any] = {}
+    for chunk in chunked(list(needs.items()), columns_per_query(con)):
+        got |= _count_chunk(con, source, names, dict(chunk), values)
+    return _Counted(got)
+
+
+def _count_chunk(
+    con: duckdb.DuckDBPyConnection, source: str, names: Sequence[str], needs: Mapping[int, _Need], values: ValueSql
+) -> dict[str, Any]:
+    """One aggregate query for some columns of a count pass. The casts are computed once in
+    the middle projection (k..), the aggregates only read them. Only the innermost projection
+    reads the source: a column of it named like an alias (c0, ...) would shadow the alias."""
     cols: list[str] = []
     casts: list[str] = []
     measures: list[str] = []
@@ -493,10 +504,10 @@ def _count_pass(
         if len(measures) > before:
             cols.append(f"{quote_ident(names[i])} AS {c}")
     if not measures:
-        return _Counted()
+        return {}
     inner = f"SELECT {', '.join(cols)} FROM {source}"
     cur = con.execute(f"SELECT {', '.join(measures)} FROM (SELECT {', '.join(['*', *casts])} FROM ({inner}))")
-    return _Counted(dict(zip([d[0] for d in cur.description], one_row(cur), strict=True)))
+    return dict(zip([d[0] for d in cur.description], one_row(cur), strict=True))
 
 
 def _family_measures(i: int, need: _Need, values: ValueSql) -> list[str]:

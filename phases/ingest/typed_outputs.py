@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from phases.artifacts.column_types import ColumnTyping
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import quote_ident, quote_literal, wide_projection
 from phases.ingest.type_decisions import Decision
 from phases.ingest.type_formats import Format, ValueSql, leading_zeros
 from phases.ingest.typing_settings import TypingSettings
@@ -37,10 +37,11 @@ def _insertion_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
 
 
-def _copy(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
-    """COPY to a temporary name, then rename: a crash never leaves a partial file behind."""
+def _copy(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path, width: int = 1) -> None:
+    """COPY to a temporary name, then rename: a crash never leaves a partial file behind.
+    `width`: the columns the statement casts (see phases.core.sql.wide_projection)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with _insertion_order(con):
+    with _insertion_order(con), wide_projection(con, width):
         con.execute(f"COPY ({select_sql}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
     os.replace(tmp, path)
 
@@ -66,7 +67,7 @@ def write_typed(
         inner.append(f"{quote_ident(name)} AS c{i}")
         outer.append(f"CAST({value} AS {fmt.sql_type}) AS {quote_ident(name)}")
     order = "" if ordered else " ORDER BY _row_id"
-    _copy(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source}){order}", path)
+    _copy(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source}){order}", path, len(names))
 
 
 def write_failures(
@@ -98,7 +99,7 @@ def write_failures(
         FROM (SELECT _row_id, unnest([{", ".join(items)}]) AS f
               FROM (SELECT {", ".join(inner)} FROM {source}) WHERE {" OR ".join(bad)})
         WHERE f IS NOT NULL ORDER BY f.pos, _row_id"""
-    _copy(con, select, path)
+    _copy(con, select, path, len(failing))
     if settings.max_failure_examples == 0:
         return {}
     listed = f"read_parquet({quote_literal(str(path))})"

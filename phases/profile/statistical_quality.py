@@ -33,7 +33,7 @@ from phases.core.config import Model
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.manifest import canonical_json
 from phases.core.records import json_scalar, round_sig
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import open_parquet, quote_ident, quote_literal
 from phases.profile.outliers import (
     OUTLIER_TESTS,
     OutlierRule,
@@ -175,7 +175,7 @@ def _value_measure(agg: Aggregates, profile: ColumnProfile, settings: QualitySet
         return
     if settings.sentinels.texts:
         token = agg.derive(_token_sql(c, settings.sentinels.texts))
-        agg.add(name, "tokens", f"histogram({token})")
+        agg.add(name, "tokens:count", f"count_if({token} IS NOT NULL)")  # histogram() only where this is not 0
         agg.add(name, "tokens:examples", first_rows(f"{token} IS NOT NULL", limit))
     spaces = agg.derive(_whitespace_sql(c))
     agg.add(name, "whitespace", f"count_if({spaces})")
@@ -206,6 +206,20 @@ def grouped_text_measures(
 
 def _distance(a: Any, b: Any) -> float:
     return float((a - b).days) if isinstance(a, dt.date) else float(a - b)
+
+
+def _token_histograms(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[ColumnProfile], measured: Measured,
+    settings: QualitySettings,
+) -> dict[tuple[str, str], Any]:
+    """The placeholder tokens of the columns whose first scan counted any: a histogram() for
+    every text column of the wide scan costs DuckDB quadratic planning (joined subqueries)."""
+    agg = Aggregates()
+    for profile in columns:
+        if measured.get((profile.name, "tokens:count")):
+            token = _token_sql(quote_ident(profile.name), settings.sentinels.texts)
+            agg.add(profile.name, "tokens", f"histogram({token})")
+    return agg.run(con, table)
 
 
 def sentinel_finding(
@@ -247,13 +261,14 @@ def sentinel_finding(
 
 def _text_findings(
     con: duckdb.DuckDBPyConnection, table: str, profile: ColumnProfile, measured: Measured,
-    settings: QualitySettings, others: Sequence[str],
+    settings: QualitySettings, names: Sequence[str],
 ) -> list[Finding]:
     """Placeholder text (the tokens with evidence, see phases.profile.placeholders) and whitespace
     findings, with the values of their first rows."""
     name, findings = profile.name, []
     found = measured.get((name, "tokens")) or {}
     token = _token_sql(quote_ident(name), settings.sentinels.texts) if found else ""
+    others = [n for n in names if n != name] if found else []
     tokens, why = placeholder_tokens(con, table, name, token, found, others, settings.sentinels) if found else ({}, {})
     if tokens:
         count = sum(tokens.values())
@@ -447,6 +462,8 @@ def find_quality_findings(
         benford += [profile] if with_benford else []
         outliers += [profile] if with_outliers else []
     measured |= first.run(con, table)
+    measured |= _token_histograms(con, table, columns, measured, settings)
+    names = [p.name for p in columns]
     numeric_checks, numeric_findings, rules = _numeric_tests(con, table, benford, outliers, measured, settings)
     sentinels = [pair for profile in columns for pair in _sentinel_findings(profile, measured, settings)]
     more_checks, more_findings = _second_scan(con, table, rules, sentinels, settings)
@@ -455,8 +472,7 @@ def find_quality_findings(
     for profile in columns:
         if profile.text is not None and _grouped(profile):
             measured |= grouped_text_measures(con, table, profile, settings)
-        others = [p.name for p in columns if p.name != profile.name]
-        findings += _text_findings(con, table, profile, measured, settings, others)
+        findings += _text_findings(con, table, profile, measured, settings, names)
         if profile.text is not None and 2 <= profile.distinct_count <= settings.case_variants_max_distinct:
             findings += case_variants(con, table, profile, settings)
     return _sorted(table_name or table, columns, checks, findings)
@@ -483,7 +499,7 @@ def find_quality_issues(ctx: TableContext) -> PhaseOutput:
     profiles = ctx.read(COLUMN_PROFILES).columns
     parquet = str(ctx.path(TYPED_TABLE))
     with ctx.connect() as con:
-        con.execute(f"CREATE TEMP VIEW __quality_typed AS SELECT * FROM read_parquet({quote_literal(parquet)})")
+        open_parquet(con, "__quality_typed", parquet)
         report = find_quality_findings(con, "__quality_typed", list(profiles), settings, ctx.table.name)
     ctx.write(QUALITY_FINDINGS, report)
     severities = [f.severity for f in report.findings]

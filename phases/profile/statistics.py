@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -46,17 +46,25 @@ from phases.artifacts.tables import TYPED_TABLE
 from phases.core.config import ColumnType, Model
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import json_scalar, round_scaled, round_sig
-from phases.core.sql import INTEGER_SQL, is_numeric_sql, quote_ident, quote_literal
+from phases.core.sql import (
+    INTEGER_SQL,
+    batch_values,
+    chunked,
+    columns_per_query,
+    is_numeric_sql,
+    open_parquet,
+    quote_ident,
+)
+from phases.profile import value_counts as vc
 from phases.profile.key_search import KeySearch, chance_unique, search_keys
+from phases.profile.value_counts import QUANTILES, Distribution
 from phases.shared.narrow import finite, json_number, json_text, one_row
 
 if TYPE_CHECKING:
     import duckdb
 
 ROW_ID = "_row_id"
-QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)  # fixed: later phases rely on 0.25/0.5/0.75
 DEFAULT_TYPE = {"BOOLEAN": "boolean", "DATE": "date", "VARCHAR": "text"}  # else by kind, see _default_type
-VC = "__stats_value_counts"  # the one temp table this module creates (and drops)
 
 
 class StatisticsSettings(Model):
@@ -155,195 +163,155 @@ def _wide_expressions(name: str, kind: str) -> dict[str, str]:
 def wide_aggregates(
     con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]]
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Row count and, per column, the results of pass 1 (one scan of the table)."""
-    keys: list[tuple[int, str]] = []
-    exprs = ["count(*)"]
-    for index, (name, sql_type) in enumerate(columns):
-        for key, expr in _wide_expressions(name, _kind(sql_type)).items():
-            keys.append((index, key))
-            exprs.append(expr)
-    row = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}"))
+    """Row count and, per column, the results of pass 1: one scan of the table per chunk of
+    `columns_per_query` columns (each reads only its own columns)."""
     results: list[dict[str, Any]] = [{} for _ in columns]
-    for (index, key), value in zip(keys, row[1:], strict=True):
-        results[index][key] = value
-    return row[0], results
+    rows = 0
+    for chunk in chunked(list(enumerate(columns)), columns_per_query(con)) or [[]]:
+        keys: list[tuple[int, str]] = []
+        exprs = ["count(*)"]
+        for index, (name, sql_type) in chunk:
+            for key, expr in _wide_expressions(name, _kind(sql_type)).items():
+                keys.append((index, key))
+                exprs.append(expr)
+        row = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}"))
+        rows = row[0]
+        for (index, key), value in zip(keys, row[1:], strict=True):
+            results[index][key] = value
+    return rows, results
 
 
-# --- pass 2: per-column value counts ---------------------------------------------------------
+# --- pass 2: value counts, a batch of columns at a time (phases.profile.value_counts) ---------
 
 
-def _value_counts(con: duckdb.DuckDBPyConnection, table: str, name: str) -> None:
-    c = quote_ident(name)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {VC} AS "
-        f"SELECT {c} AS v, count(*) AS n FROM {quote_ident(table)} WHERE {c} IS NOT NULL GROUP BY {c}"
-    )
-
-
-def _distribution(con: duckdb.DuckDBPyConnection, top: int) -> tuple[int, float, float, list[tuple[Any, int]]]:
-    """Distinct count, entropy (bits, normalised) and the top values of the value-count table."""
-    distinct, total, n_log_n = one_row(con.execute(
-        f"SELECT count(*), coalesce(sum(n), 0), coalesce(sum(n * log2(n)), 0) FROM {VC}"
-    ))
-    entropy = 0.0
-    if distinct > 1:  # H = log2 N - (1/N) sum n log2 n; clamp the float noise of a near-constant column
-        entropy = max(0.0, math.log2(total) - n_log_n / total)
-    normalized = entropy / math.log2(distinct) if distinct > 1 else 0.0
-    values = con.execute(f"SELECT v, n FROM {VC} ORDER BY n DESC, v LIMIT {top}").fetchall()
-    return distinct, entropy, min(normalized, 1.0), values
-
-
-def _moments(con: duckdb.DuckDBPyConnection, mean: float, count: int) -> tuple[float | None, float | None]:
-    """Population skewness g1 and excess kurtosis g2 from central moments. Deviations are taken
-    from the pass-1 mean and then corrected by their own mean (the two-pass correction): near
-    1e9 a mean off by one ulp would otherwise swamp the third moment of a spread of 0.001."""
-    m2, m3, m4 = one_row(con.execute(
-        f"WITH s AS (SELECT n, v::DOUBLE - ? AS d0 FROM {VC}), "
-        f"c AS (SELECT s.n, s.d0 - (SELECT sum(n * d0) / ? FROM s) AS d FROM s) "
-        f"SELECT sum(n * d * d) / ?, sum(n * d * d * d) / ?, sum(n * d * d * d * d) / ? FROM c",
-        [mean, count, count, count, count],
-    ))
-    if not m2:
-        return None, None
-    return m3 / m2**1.5, m4 / m2**2 - 3.0
-
-
-def _histogram(
-    con: duckdb.DuckDBPyConnection, low: float, high: float, buckets: int, integer: bool, count: int
-) -> tuple[Bucket, ...]:
-    """Equal-width buckets over [low, high]; the maximum lands in the last bucket (clamped)."""
+def _histogram(low: Any, high: Any, buckets: int, integer: bool, count: int) -> tuple[float, int] | Bucket:
+    """The bucketing of [low, high]: (width, buckets), or the one bucket of a constant column."""
     if high == low:
-        return (Bucket(lower=json_number(low), upper=json_number(high), count=count),)
+        return Bucket(lower=json_number(low), upper=json_number(high), count=count)
     if integer:  # no bucket narrower than 1: 0..8 gets 8 buckets with integer edges, not 20 fractional ones
         buckets = min(buckets, int(high - low))
-    width = (float(high) - float(low)) / buckets
-    counts = dict(con.execute(
-        f"SELECT greatest(0, least(CAST(floor((v::DOUBLE - ?) / ?) AS BIGINT), ?)) AS b, sum(n) "
-        f"FROM {VC} GROUP BY b",
-        [float(low), width, buckets - 1],
-    ).fetchall())
+    return (float(high) - float(low)) / buckets, buckets
+
+
+def _buckets(low: Any, high: Any, width: float, buckets: int, counts: Mapping[int, int]) -> tuple[Bucket, ...]:
     # The outer edges are the column's own min and max (ints stay ints); inner edges are rounded.
     inner = [finite(round_sig(float(low) + i * width)) for i in range(1, buckets)]
     edges = [json_number(low), *inner, json_number(high)]
     return tuple(Bucket(lower=edges[i], upper=edges[i + 1], count=int(counts.get(i, 0))) for i in range(buckets))
 
 
-def _shape_sql(max_length: int) -> str:
-    """Letters -> 'A', digits -> '9', everything else kept, one symbol per character (no run
-    compression: the length of a code is part of its shape). Longer text is cut and marked '…'."""
-    cut = f"left(v, {max_length})"
-    shape = f"regexp_replace(regexp_replace({cut}, '\\pL', 'A', 'g'), '\\p{{Nd}}', '9', 'g')"
-    return f"{shape} || CASE WHEN length(v) > {max_length} THEN '…' ELSE '' END"
+def _numeric_batch(
+    con: duckdb.DuckDBPyConnection, table: str, names: Sequence[str], wide: Sequence[Mapping[str, Any]],
+    found: Sequence[Distribution], integer: bool, settings: StatisticsSettings,
+) -> dict[int, NumericStats]:
+    """Quantiles, moments and histograms of a batch of numeric columns. Quantiles come from the
+    value counts when values repeat 10+ times on average (2 ms instead of 35 ms on 1M rows,
+    bit-identical), else from the column itself (an exact quantile holds its whole column)."""
+    filled = [pos for pos, w in enumerate(wide) if w["non_null"]]
+    repeated = {pos: wide[pos]["non_null"] for pos in filled if found[pos].distinct * 10 <= wide[pos]["non_null"]}
+    quantiles = vc.quantiles_from_counts(con, repeated)
+    quantiles |= vc.quantiles_from_rows(con, table, {p: names[p] for p in filled if p not in repeated},
+                                        columns_per_query(con))
+    central = vc.moments(con, {p: (wide[p]["mean"], wide[p]["non_null"]) for p in filled if found[p].distinct > 1})
+    shapes = {p: _histogram(wide[p]["min"], wide[p]["max"], settings.histogram_buckets, integer, wide[p]["non_null"])
+              for p in filled}
+    edges = {p: (float(wide[p]["min"]), *shape) for p, shape in shapes.items() if isinstance(shape, tuple)}
+    counts = vc.histograms(con, edges)
+    stats = {}
+    for pos in filled:
+        w, shape = wide[pos], shapes[pos]
+        histogram = (shape,) if isinstance(shape, Bucket) else _buckets(w["min"], w["max"], *shape, counts[pos])
+        skewness, kurtosis = _skew_kurtosis(central.get(pos))
+        scale = max(abs(float(w["min"])), abs(float(w["max"])))  # mean and std are multi-threaded sums
+        stats[pos] = NumericStats(
+            min=json_number(w["min"]), max=json_number(w["max"]), mean=finite(round_scaled(w["mean"], scale)),
+            std=round_scaled(w["std"], scale), skewness=round_scaled(skewness, 1.0),
+            kurtosis=round_scaled(kurtosis, 1.0),
+            quantiles={quantile_key(q): finite(round_sig(v)) for q, v in zip(QUANTILES, quantiles[pos], strict=True)},
+            zero_count=w["zero"], negative_count=w["negative"], histogram=histogram,
+        )
+    return stats
 
 
-def _patterns(
-    con: duckdb.DuckDBPyConnection, distinct: int, settings: StatisticsSettings
-) -> tuple[tuple[PatternShare, ...], int, bool]:
-    """The most common text shapes with their row shares. Shaping costs about a microsecond per
-    value, so above `pattern_max_values` distinct values only a hash sample of them is shaped:
+def _skew_kurtosis(central: tuple[float, float, float] | None) -> tuple[float | None, float | None]:
+    """Population skewness g1 and excess kurtosis g2 from the central moments m2, m3, m4."""
+    if central is None or not central[0]:
+        return None, None
+    m2, m3, m4 = central
+    return m3 / m2**1.5, m4 / m2**2 - 3.0
+
+
+def _text_batch(
+    con: duckdb.DuckDBPyConnection, wide: Sequence[Mapping[str, Any]], found: Sequence[Distribution],
+    settings: StatisticsSettings,
+) -> dict[int, TextStats]:
+    """Text shapes of a batch of text columns. Shaping costs about a microsecond per value, so
+    above `pattern_max_values` distinct values only a hash sample of them is shaped:
     deterministic, and unbiased for shares because each value keeps its row count."""
-    step = math.ceil(distinct / settings.pattern_max_values)
-    sample = f"WHERE hash(v) % {step} = 0" if step > 1 else ""
-    rows = con.execute(
-        f"WITH shaped AS (SELECT {_shape_sql(settings.pattern_max_length)} AS p, sum(n) AS n "
-        f"FROM {VC} {sample} GROUP BY p) "
-        f"SELECT p, n, count(*) OVER (), sum(n) OVER () FROM shaped ORDER BY n DESC, p LIMIT {settings.pattern_top}"
-    ).fetchall()
-    if not rows:
-        return (), 0, step > 1
-    total = rows[0][3]
-    shares = tuple(PatternShare(pattern=p, count=int(n), share=finite(round_sig(n / total))) for p, n, _, _ in rows)
-    return shares, int(rows[0][2]), step > 1
+    filled = [pos for pos, w in enumerate(wide) if w["non_null"]]
+    steps = {pos: math.ceil(found[pos].distinct / settings.pattern_max_values) for pos in filled}
+    shaped = vc.patterns(con, steps, settings.pattern_top, settings.pattern_max_length)
+    stats = {}
+    for pos in filled:
+        w = wide[pos]
+        top, count, total = shaped.get(pos, ([], 0, 0))
+        stats[pos] = TextStats(
+            min_length=w["min_length"], max_length=w["max_length"], mean_length=finite(round_sig(w["mean_length"])),
+            blank_count=w["blank"],
+            patterns=tuple(PatternShare(pattern=s, count=n, share=finite(round_sig(n / total))) for s, n in top),
+            pattern_count=count, patterns_sampled=steps[pos] > 1,
+        )
+    return stats
 
 
-def _quantiles(con: duckdb.DuckDBPyConnection, table: str, name: str, distinct: int, count: int) -> dict[str, float]:
-    """Exact quantiles, linear interpolation between order statistics (as quantile_cont). When
-    values repeat 10+ times on average they come from the value counts (cumulative counts give
-    the order statistics: 2 ms instead of 35 ms on 1M rows, bit-identical); else one query of the
-    column's own, not the wide pass: an exact quantile holds its whole column, and all numeric
-    columns at once took 183 MB against 103 MB one by one (1M rows x 9 columns), in the same time."""
-    if distinct * 10 > count:
-        levels = ", ".join(repr(q) for q in QUANTILES)
-        sql = f"SELECT quantile_cont({quote_ident(name)}, [{levels}]) FROM {quote_ident(table)}"
-        values = one_row(con.execute(sql))[0]
-    else:
-        positions = sorted({p for q in QUANTILES for p in (math.floor((count - 1) * q), math.ceil((count - 1) * q))})
-        picks = ", ".join(f"min(v) FILTER (WHERE upto > {p})" for p in positions)  # p is 0-based
-        row = one_row(con.execute(
-            f"SELECT {picks} FROM (SELECT v::DOUBLE AS v, sum(n) OVER (ORDER BY v ROWS UNBOUNDED PRECEDING) AS upto "
-            f"FROM {VC})"
-        ))
-        at = dict(zip(positions, row, strict=True))
-        values = []
-        for q in QUANTILES:
-            h = (count - 1) * q
-            low, high = at[math.floor(h)], at[math.ceil(h)]
-            values.append(low + (h - math.floor(h)) * (high - low))
-    return {quantile_key(q): finite(round_sig(v)) for q, v in zip(QUANTILES, values, strict=True)}
-
-
-def _numeric_stats(
-    con: duckdb.DuckDBPyConnection, wide: Mapping[str, Any], distinct: int, integer: bool,
-    quantiles: Mapping[str, float], settings: StatisticsSettings,
-) -> NumericStats:
-    count = wide["non_null"]
-    skewness, kurtosis = _moments(con, wide["mean"], count) if distinct > 1 else (None, None)
-    scale = max(abs(float(wide["min"])), abs(float(wide["max"])))  # mean and std are multi-threaded sums
-    return NumericStats(
-        min=json_number(wide["min"]), max=json_number(wide["max"]),
-        mean=finite(round_scaled(wide["mean"], scale)),
-        std=round_scaled(wide["std"], scale), skewness=round_scaled(skewness, 1.0),
-        kurtosis=round_scaled(kurtosis, 1.0),
-        quantiles=quantiles,
-        zero_count=wide["zero"], negative_count=wide["negative"],
-        histogram=_histogram(con, wide["min"], wide["max"], settings.histogram_buckets, integer, count),
-    )
-
-
-def _text_stats(
-    con: duckdb.DuckDBPyConnection, wide: Mapping[str, Any], distinct: int, settings: StatisticsSettings
-) -> TextStats:
-    patterns, pattern_count, sampled = _patterns(con, distinct, settings)
-    return TextStats(
-        min_length=wide["min_length"], max_length=wide["max_length"],
-        mean_length=finite(round_sig(wide["mean_length"])), blank_count=wide["blank"], patterns=patterns,
-        pattern_count=pattern_count, patterns_sampled=sampled,
-    )
-
-
-def profile_column(
-    con: duckdb.DuckDBPyConnection, table: str, position: int, column: tuple[str, str], info: TypeInfo | None,
-    rows: int, wide: Mapping[str, Any], settings: StatisticsSettings,
+def _column_profile(
+    position: int, column: tuple[str, str], info: TypeInfo | None, rows: int, wide: Mapping[str, Any],
+    found: Distribution, numeric: NumericStats | None, text: TextStats | None,
 ) -> ColumnProfile:
-    """Pass 2 for one column: its value counts, and everything derived from them."""
     name, sql_type = column
-    kind, non_null = _kind(sql_type), wide["non_null"]
+    non_null, kind = wide["non_null"], _kind(sql_type)
     info = info or TypeInfo(type=_default_type(sql_type))
-    _value_counts(con, table, name)
-    try:
-        distinct, entropy, normalized, top = _distribution(con, settings.top_values)
-        numeric = text = temporal = None
-        if non_null and kind == "numeric":
-            quantiles = _quantiles(con, table, name, distinct, non_null)
-            numeric = _numeric_stats(con, wide, distinct, sql_type in INTEGER_SQL, quantiles, settings)
-        elif non_null and kind == "text":
-            text = _text_stats(con, wide, distinct, settings)
-        elif non_null and kind == "temporal":
-            temporal = TemporalRange(min=json_text(wide["min"]), max=json_text(wide["max"]))
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {VC}")
+    temporal = None
+    if non_null and kind == "temporal":
+        temporal = TemporalRange(min=json_text(wide["min"]), max=json_text(wide["max"]))
+    bits, normalized = vc.entropy(found)
     return ColumnProfile(
         name=name, position=position, sql_type=sql_type, type=info.type, unit=info.unit,
         units=tuple((u, int(n)) for u, n in info.units), rows=rows, null_count=rows - non_null,
-        null_ratio=finite(round_sig((rows - non_null) / rows)) if rows else 0.0, distinct_count=distinct,
-        cardinality_ratio=finite(round_sig(distinct / rows)) if rows else 0.0,
-        unique=non_null > 0 and distinct == non_null,
-        entropy_bits=finite(round_scaled(entropy, 1.0)), entropy_normalized=finite(round_scaled(normalized, 1.0)),
+        null_ratio=finite(round_sig((rows - non_null) / rows)) if rows else 0.0, distinct_count=found.distinct,
+        cardinality_ratio=finite(round_sig(found.distinct / rows)) if rows else 0.0,
+        unique=non_null > 0 and found.distinct == non_null,
+        entropy_bits=finite(round_scaled(bits, 1.0)), entropy_normalized=finite(round_scaled(normalized, 1.0)),
         top_values=tuple(
-            ValueCount(value=json_scalar(v), count=int(n), share=finite(round_sig(n / non_null))) for v, n in top
+            ValueCount(value=json_scalar(v), count=int(n), share=finite(round_sig(n / non_null))) for v, n in found.top
         ),
         numeric=numeric, text=text, temporal=temporal,
     )
+
+
+def profile_batch(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]], infos: Sequence[TypeInfo | None],
+    rows: int, wide: Sequence[Mapping[str, Any]], settings: StatisticsSettings,
+) -> list[ColumnProfile]:
+    """Pass 2 for columns of one DuckDB type (`columns`, with their `wide` results and typing
+    decisions): their value counts, and everything derived from them; profiles without positions."""
+    names = [name for name, _ in columns]
+    sql_type = columns[0][1]
+    vc.create_value_counts(con, table, names)
+    try:
+        found = vc.distributions(con, len(names), settings.top_values)
+        numeric: dict[int, NumericStats] = {}
+        text: dict[int, TextStats] = {}
+        if _kind(sql_type) == "numeric":
+            numeric = _numeric_batch(con, table, names, wide, found, sql_type in INTEGER_SQL, settings)
+        elif _kind(sql_type) == "text":
+            text = _text_batch(con, wide, found, settings)
+    finally:
+        vc.drop_value_counts(con)
+    return [
+        _column_profile(0, column, infos[pos], rows, wide[pos], found[pos], numeric.get(pos), text.get(pos))
+        for pos, column in enumerate(columns)
+    ]
 
 
 def profile_columns(
@@ -355,11 +323,12 @@ def profile_columns(
     default from its DuckDB type."""
     columns = table_columns(con, table)
     rows, wide = wide_aggregates(con, table, columns)
-    profiles = tuple(
-        profile_column(con, table, position, column, types.get(column[0]), rows, wide[position - 1], settings)
-        for position, column in enumerate(columns, start=1)
-    )
-    return ColumnProfiles(table=table_name or table, columns=profiles)
+    profiles: dict[int, ColumnProfile] = {}
+    for batch in vc.batches(columns, rows, columns_per_query(con), batch_values(con)):
+        done = profile_batch(con, table, [columns[i] for i in batch], [types.get(columns[i][0]) for i in batch],
+                             rows, [wide[i] for i in batch], settings)
+        profiles |= {i: replace(p, position=i + 1) for i, p in zip(batch, done, strict=True)}
+    return ColumnProfiles(table=table_name or table, columns=tuple(profiles[i] for i in range(len(columns))))
 
 
 # --- keys and duplicate rows -----------------------------------------------------------------
@@ -417,9 +386,9 @@ def profile_parquet(
     con: duckdb.DuckDBPyConnection, parquet: str, table_name: str, types: Mapping[str, TypeInfo],
     settings: StatisticsSettings,
 ) -> tuple[ColumnProfiles, TableProfile]:
-    """Profile a typed Parquet file through a view (projection pushdown: each query reads only its columns)."""
+    """Profile a typed Parquet file (through a view, or a table if small: see `open_parquet`)."""
     view = "__stats_typed"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM read_parquet({quote_literal(parquet)})")
+    open_parquet(con, view, parquet)
     profiles = profile_columns(con, view, types, settings, table_name=table_name)
     return profiles, profile_keys(con, view, profiles, settings)
 

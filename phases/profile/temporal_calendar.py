@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from phases.core.sql import quote_ident
+from phases.core.sql import chunked, columns_per_query, quote_ident
+from phases.profile.value_counts import distinct_counts
 from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
@@ -45,8 +46,7 @@ def _per_date(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, c
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {_DATES} AS
         SELECT _t, {per_date} FROM (SELECT CAST({d} AS TIMESTAMP) AS _t, {values} FROM {quote_ident(relation)}
                                     WHERE {d} IS NOT NULL AND isfinite({d})) GROUP BY _t""")
-    distinct = ", ".join(f"count(DISTINCT {quote_ident(c)})" for c in columns)
-    return list(one_row(con.execute(f"SELECT {distinct} FROM {quote_ident(relation)} WHERE {d} IS NOT NULL")))
+    return distinct_counts(con, relation, columns, f"{d} IS NOT NULL")
 
 
 def _feature_tests(con: duckdb.DuckDBPyConnection, n: int) -> dict[int, list[tuple[int, int, int, int]]]:
@@ -141,9 +141,13 @@ _PARTS = (("month", 1, 12), ("day", 1, 31), ("hour", 0, 23))
 
 def _ranges(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str]) -> dict[str, tuple]:
     """min, max and distinct values of each integer column."""
-    exprs = ", ".join(f"min({q}), max({q}), count(DISTINCT {q})" for q in (quote_ident(c) for c in columns))
-    row = one_row(con.execute(f"SELECT {exprs} FROM {quote_ident(relation)}"))
-    return {c: row[3 * i: 3 * i + 3] for i, c in enumerate(columns)}
+    distinct = distinct_counts(con, relation, columns)
+    found: dict[str, tuple] = {}
+    for chunk in chunked(list(enumerate(columns)), columns_per_query(con)):
+        exprs = ", ".join(f"min({q}), max({q})" for q in (quote_ident(c) for _, c in chunk))
+        row = one_row(con.execute(f"SELECT {exprs} FROM {quote_ident(relation)}"))
+        found |= {c: (*row[2 * i: 2 * i + 2], distinct[j]) for i, (j, c) in enumerate(chunk)}
+    return found
 
 
 def _missing_with(con: duckdb.DuckDBPyConnection, relation: str, year: str, columns: Sequence[str]) -> dict[str, float]:

@@ -100,6 +100,27 @@ def _key_tests(con: duckdb.DuckDBPyConnection, relation: str, time: str,
     return int(rows), int(times), tests
 
 
+GROUPING_MAX = 64  # DuckDB's GROUPING() takes at most this many columns
+
+
+def _key_tests_chunked(con: duckdb.DuckDBPyConnection, relation: str, time: str,
+                       keys: Sequence[tuple[str, ...]]) -> tuple[int, int, list[_KeyTest]]:
+    """`_key_tests` over as many queries as GROUPING's limit on columns asks (one up to 63 columns)."""
+    chunks: list[list[tuple[str, ...]]] = [[]]
+    for key in keys:
+        held = {c for k in chunks[-1] for c in k} | set(key) | {time}
+        if chunks[-1] and len(held) > GROUPING_MAX - 1:
+            chunks.append([])
+        chunks[-1].append(key)
+    rows, times, tests = 0, 0, []
+    for chunk in chunks:
+        rows, times, found = _key_tests(con, relation, time, chunk)
+        if not found and chunk:
+            return rows, times, []
+        tests += found
+    return rows, times, tests
+
+
 def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, candidates: Sequence[str],
                     settings: TemporalSettings) -> SeriesKey | None:
     """The key naming the series: with the time (nearly) unique, far fewer rows sharing key and
@@ -110,7 +131,7 @@ def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, ca
     time alone is (nearly) unique or no key qualifies."""
     if not candidates:
         return None
-    rows, times, tests = _key_tests(con, relation, time, [(c,) for c in candidates])
+    rows, times, tests = _key_tests_chunked(con, relation, time, [(c,) for c in candidates])
     if rows == 0 or times / rows > settings.panel_max_time_uniqueness:
         return None
     most = rows / settings.panel_min_rows_per_series

@@ -4,14 +4,15 @@ that tells identifiers and codes from measures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from phases.artifacts.column_profiles import ColumnProfile, NumericStats
 from phases.artifacts.quality_findings import Example
 from phases.core.errors import PhaseError
 from phases.core.records import json_scalar
-from phases.core.sql import quote_ident
+from phases.core.sql import chunked, columns_per_query, quote_ident
 from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
@@ -48,13 +49,29 @@ class Aggregates:
         self._exprs.append(expr)
 
     def run(self, con: duckdb.DuckDBPyConnection, table: str) -> dict[tuple[str, str], Any]:
-        if not self._exprs:
-            return {}
+        """All aggregates, one scan per chunk of `columns_per_query` columns (DuckDB plans a
+        SELECT of many aggregates in quadratic time); each chunk derives only what it uses."""
+        by_column: dict[str, list[int]] = {}
+        for index, (column, _) in enumerate(self._keys):
+            by_column.setdefault(column, []).append(index)
+        found: dict[tuple[str, str], Any] = {}
+        for chunk in chunked(list(by_column.values()), columns_per_query(con)):
+            indices = [i for indices in chunk for i in indices]
+            found |= self._run(con, table, indices)
+        return found
+
+    def _run(self, con: duckdb.DuckDBPyConnection, table: str, indices: Sequence[int]) -> dict[tuple[str, str], Any]:
+        exprs = [self._exprs[i] for i in indices]
+        used = {alias for expr in exprs for alias in _ALIAS.findall(expr)}
+        derived = [d for d in self._derived if _ALIAS.findall(d)[-1] in used]
         source = quote_ident(table)
-        if self._derived:  # projection pushdown still reads only the columns used
-            source = f"(SELECT *, {', '.join(self._derived)} FROM {source})"
-        row = one_row(con.execute(f"SELECT {', '.join(self._exprs)} FROM {source}"))
-        return dict(zip(self._keys, row, strict=True))
+        if derived:  # projection pushdown still reads only the columns used
+            source = f"(SELECT *, {', '.join(derived)} FROM {source})"
+        row = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {source}"))
+        return dict(zip([self._keys[i] for i in indices], row, strict=True))
+
+
+_ALIAS = re.compile(r"\b__d[0-9]+\b")  # the aliases `derive` gives
 
 
 def sql_number(value: float) -> str:
