@@ -8,6 +8,7 @@ milliseconds of pydantic over small YAML, on every load, with nothing cached acr
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 from collections.abc import Callable, Mapping
@@ -51,11 +52,17 @@ def with_defaults(config_dir: Path, name: str, data: dict[str, Any]) -> dict[str
     files) takes the package's value, so an upgrade never stops an existing project. Nested
     mappings merge key by key; the project's values win. Only the flat settings files: an
     ontology (`ontologies/...`) is the project's own list, where a deleted entry stays deleted."""
-    default = DEFAULT_CONFIG / name
-    if "/" in name or not default.is_file() or config_dir.resolve() == DEFAULT_CONFIG.resolve():
+    if "/" in name or config_dir.resolve() == DEFAULT_CONFIG.resolve():
         return data
-    base = read_yaml(default) or {}
-    return _overlay(base, data) if isinstance(base, dict) else data
+    base = _package_file(name)
+    return _overlay(copy.deepcopy(base), data) if isinstance(base, dict) else data
+
+
+@functools.cache
+def _package_file(name: str) -> Any:
+    """The package's own settings file of that name (read once per process), or None."""
+    default = DEFAULT_CONFIG / name
+    return read_yaml(default) if default.is_file() else None
 
 
 def _overlay(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

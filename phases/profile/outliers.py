@@ -235,7 +235,8 @@ def far_rule(
     return OutlierRule(Check("outliers_far", profile.name, True, None, evidence), scale, lower, upper, (q1, q3))
 
 
-def detachment(con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule) -> dict[str, Any]:
+def detachment(con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule,
+               positive: bool = False) -> dict[str, Any]:
     """How far the far-out values stand apart from the rest, per side: the widest empty stretch
     between consecutive values whose outer end lies beyond the fence (`gap_*`), how many values lie
     beyond it (`detached_*`) and how wide the occupied stretch is from the quartile to its inner end
@@ -246,7 +247,7 @@ def detachment(con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule) ->
     q1, q3 = rule.spread
     t = quote_ident(table)
     scale, upper = rule.scale, rule.scale.from_units(rule.upper)
-    if not scale.log and q1 > 0 and _positive(con, t, rule.check.column):
+    if not scale.log and q1 > 0 and positive:  # `positive`: the column's minimum (its profile) is above 0
         # A positive quantity grows by factors: its tail is judged by ratios, or the last step of an
         # ordinary skewed tail (a quantity of 680 after 336) spans as many IQRs as all before it.
         q1, q3, upper = math.log10(q1), math.log10(q3), math.log10(rule.upper)
@@ -270,9 +271,6 @@ def detachment(con: duckdb.DuckDBPyConnection, table: str, rule: OutlierRule) ->
                 f"span_{side}": round_sig(span)}
     return out | {"detachment_scale": scale.name}
 
-
-def _positive(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return bool(one_row(con.execute(f"SELECT min({quote_ident(column)}) > 0 FROM {table}"))[0])
 
 
 def _distance_sql(rule: OutlierRule) -> str:
@@ -319,5 +317,5 @@ def outlier_judge(
     chosen = severity["many" if ratio >= settings.warning_ratio else "some"]
     examples = outlier_examples(con, table, rule, measured[(column, f"{test}:top")], limit)
     if rule.spread is not None:  # the far-out test: how far its values stand apart from the rest
-        evidence |= detachment(con, table, rule)
+        evidence |= detachment(con, table, rule, positive=numeric_of(profile).min > 0)
     return check, Finding(kind=test, severity=chosen, column=column, evidence=evidence, examples=examples)
