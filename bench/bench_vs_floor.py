@@ -113,6 +113,8 @@ def datasets(work: Path, scales: list[str], wide_columns: int) -> dict[str, Path
             subprocess.run(["tpchgen-cli", "csv", "-s", scale, "--output-dir", str(folder)], check=True,
                            capture_output=True)
         found[f"TPC-H SF{scale}"] = folder
+    if wide_columns <= 0:
+        return found
     wide = work / f"wide-{wide_columns}"
     wide.mkdir(parents=True, exist_ok=True)
     write_wide(wide / "wide.csv", columns=wide_columns)
@@ -152,7 +154,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--scales", nargs="*", default=["0.01", "0.1", "1"])
     parser.add_argument("--jobs", nargs="*", type=int, default=[2])
-    parser.add_argument("--wide-columns", type=int, default=2000)
+    parser.add_argument("--wide-columns", type=int, default=2000, help="0: no wide file")
     parser.add_argument("--work", type=Path, default=Path("/tmp/dataraum-bench-floor"))
     parser.add_argument("--timeout", type=float, default=900, help="seconds one pipeline run may take")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
