@@ -71,14 +71,18 @@ def ydata(folder: Path) -> float:
 # --- the pipeline -----------------------------------------------------------------------------
 
 
-def pipeline(folder: Path, root: Path, jobs: int) -> tuple[float, bool]:
-    """`dataraum run -j JOBS` in a fresh project whose one source is `folder`: (seconds, ok)."""
+def pipeline(folder: Path, root: Path, jobs: int, timeout: float) -> tuple[float, bool]:
+    """`dataraum run -j JOBS` in a fresh project whose one source is `folder`: (seconds, ok); a run
+    still going after `timeout` seconds is stopped (its tasks die with it) and counts as failed."""
     shutil.rmtree(root, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "phases", "init", str(root)], check=True, capture_output=True)
     (root / "config" / "sources.yaml").write_text(f"sources:\n  bench:\n    path: {folder}\n")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "phases", "run", "-j", str(jobs), "--plain"], cwd=root,
-                          capture_output=True, text=True)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "phases", "run", "-j", str(jobs), "--plain"], cwd=root,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return time.perf_counter() - start, False
     return time.perf_counter() - start, proc.returncode == 0
 
 
@@ -109,6 +113,8 @@ def datasets(work: Path, scales: list[str], wide_columns: int) -> dict[str, Path
             subprocess.run(["tpchgen-cli", "csv", "-s", scale, "--output-dir", str(folder)], check=True,
                            capture_output=True)
         found[f"TPC-H SF{scale}"] = folder
+    if wide_columns <= 0:
+        return found
     wide = work / f"wide-{wide_columns}"
     wide.mkdir(parents=True, exist_ok=True)
     write_wide(wide / "wide.csv", columns=wide_columns)
@@ -134,7 +140,7 @@ def report(times: dict[str, dict[str, list[float]]], phases: dict[str, dict[str,
         top = max(phases.get(name, {}).get("-j2", phases.get(name, {}).get(kinds[-1], {})).values(),
                   key=lambda v: v[1], default=(0, 0, ""))
         cells.append(f"{top[1]:6.0f} MB {top[2]:<15}")
-        print("".join(cells) + ("  (a task failed)" if name in failed else ""))
+        print("".join(cells) + ("  (failed or stopped at --timeout)" if name in failed else ""))
     for name, per_run in phases.items():
         for run, found in per_run.items():
             print(f"\n{name}, pipeline {run} (last run): seconds per phase (summed over tasks), "
@@ -148,8 +154,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--scales", nargs="*", default=["0.01", "0.1", "1"])
     parser.add_argument("--jobs", nargs="*", type=int, default=[2])
-    parser.add_argument("--wide-columns", type=int, default=2000)
+    parser.add_argument("--wide-columns", type=int, default=2000, help="0: no wide file")
     parser.add_argument("--work", type=Path, default=Path("/tmp/dataraum-bench-floor"))
+    parser.add_argument("--timeout", type=float, default=900, help="seconds one pipeline run may take")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ydata", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -174,7 +181,7 @@ def main() -> None:
                 times[name]["ydata"].append(seconds)
             for jobs in args.jobs:
                 root = args.work / "projects" / f"{folder.name}-j{jobs}"
-                seconds, ok = pipeline(folder, root, jobs)
+                seconds, ok = pipeline(folder, root, jobs, args.timeout)
                 times[name][f"-j{jobs}"].append(seconds)
                 phases[name][f"-j{jobs}"] = per_phase(root)
                 failed |= set() if ok else {name}

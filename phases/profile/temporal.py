@@ -42,7 +42,7 @@ from phases.artifacts.temporal_profiles import (
 )
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import round_sig
-from phases.core.sql import quote_ident
+from phases.core.sql import chunked, columns_per_query, quote_ident
 from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
 from phases.profile.temporal_drift import design_effects, drift_unit, measure_drift, quantile_edges
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
@@ -122,18 +122,25 @@ def column_facts(con: duckdb.DuckDBPyConnection, relation: str, column: str, kin
 
 def measure_relations(con: duckdb.DuckDBPyConnection, relation: str,
                       columns: Sequence[str]) -> dict[str, tuple[Relation, ...]]:
-    """For every pair of date columns, the day offsets between them on the same rows
-    (one GROUP BY per pair; the histogram of offsets is small)."""
+    """For every pair of date columns, the day offsets between them on the same rows: one GROUP BY
+    per chunk of pairs, in long form (pair, offset); the histogram of offsets is small."""
     found: dict[str, list[Relation]] = {c: [] for c in columns}
-    for i, a in enumerate(columns):
-        for b in columns[i + 1:]:
+    pairs = [(a, b) for i, a in enumerate(columns) for b in columns[i + 1:]]
+    for chunk in chunked(pairs, columns_per_query(con)):
+        offsets = []
+        for a, b in chunk:
             qa, qb = quote_ident(a), quote_ident(b)
-            histogram = con.execute(
-                f"SELECT CAST({qa} AS DATE) - CAST({qb} AS DATE), count(*) FROM {quote_ident(relation)} "
-                f"WHERE {qa} IS NOT NULL AND {qb} IS NOT NULL AND isfinite({qa}) AND isfinite({qb}) "
-                "GROUP BY 1").fetchall()
-            found[a].append(_relation(b, dict(histogram)))
-            found[b].append(_relation(a, {-d: n for d, n in histogram}))
+            both = f"isfinite({qa}) AND isfinite({qb})"  # NULL when either is
+            offsets.append(f"CASE WHEN {both} THEN CAST({qa} AS DATE) - CAST({qb} AS DATE) END")
+        histograms: dict[int, dict[int, int]] = {k: {} for k in range(len(chunk))}
+        for k, offset, n in con.execute(
+            f"SELECT k, d, count(*) FROM (SELECT unnest(range({len(chunk)})) AS k, unnest([{', '.join(offsets)}]) AS d "
+            f"FROM {quote_ident(relation)}) WHERE d IS NOT NULL GROUP BY k, d"
+        ).fetchall():
+            histograms[k][offset] = n
+        for k, (a, b) in enumerate(chunk):
+            found[a].append(_relation(b, histograms[k]))
+            found[b].append(_relation(a, {-d: n for d, n in histograms[k].items()}))
     return {c: tuple(sorted(r, key=lambda x: x.other)) for c, r in found.items()}
 
 
@@ -248,7 +255,9 @@ def _profile(con: duckdb.DuckDBPyConnection, table: _Table, f: _Facts, role: Tem
              relations: tuple[Relation, ...], staleness: Staleness | None, exclude: Sequence[str],
              settings: TemporalSettings) -> ColumnTemporalProfile:
     """One axis: its facts, then the columns that are functions of it, its panel, series and drift."""
-    functions = date_functions(con, table.relation, f.name, table.numerics, settings) if f.values else {}
+    # Every test of date_functions needs function_min_dates dates (or rows) with a value: fewer, and none holds.
+    tested = f.values >= settings.function_min_dates
+    functions = date_functions(con, table.relation, f.name, table.numerics, settings) if tested else {}
     panel, key = _panel(con, table, f, functions, exclude, settings)
     series, drift = _series_and_drift(con, table, f, functions, key, settings)
     span = round_sig((f.high - f.low).total_seconds() / 86400) if f.low is not None and f.high is not None else None
