@@ -86,6 +86,7 @@ def test_artifacts_list_every_manifest_of_the_source(demo):
 def test_history_lists_the_task_runs(demo):
     entries = demo.get("/api/history", params={"source": "demo"}).json()["entries"]
     assert {e["task"] for e in entries} >= {"count:demo.a", "total:demo"}
+    assert all(e["peak_rss_mb"] > 1 for e in entries)  # each task process's peak memory, in MB
 
 
 @pytest.mark.parametrize(("url", "named"), [

@@ -165,6 +165,7 @@ class HistoryEntry(BaseModel):
     duration_s: float
     success: bool
     error: str | None
+    peak_rss_mb: float | None = None  # the task process's peak resident memory (None: not recorded)
 
 
 class History(BaseModel):

@@ -777,6 +777,8 @@ export interface components {
             duration_s: number;
             /** Error */
             error: string | null;
+            /** Peak Rss Mb */
+            peak_rss_mb?: number | null;
             /** Phase */
             phase: string;
             /** Source */
