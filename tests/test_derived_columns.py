@@ -33,7 +33,8 @@ def derived(con: duckdb.DuckDBPyConnection, columns: dict[str, tuple[str, list[A
     ("total", [round(a * b, 2) for a, b in zip(QTY, RATE, strict=True)], "total = qty * rate"),
     ("total", [b / a for a, b in zip(QTY, RATE, strict=True)], "total = rate / qty"),
     ("total", list(RATE), "total = rate"),
-], ids=["sum", "difference", "product", "ratio", "copy"])
+    ("total", [-r for r in RATE], "total = -rate"),
+], ids=["sum", "difference", "product", "ratio", "copy", "negation"])
 def test_each_operation_is_found_with_every_row_matching(con, target, values, formula):
     found = derived(con, {"qty": ("BIGINT", QTY), "rate": ("DOUBLE", RATE), target: ("DOUBLE", values)})
     assert list(found) == [formula]
@@ -102,12 +103,13 @@ def test_a_neutral_operand_leaves_only_the_copy(con):
 
 
 def test_an_operand_that_is_always_empty_where_compared_makes_no_relation(con):
-    # With NULL as 0, credit = balance - amount holds wherever balance is empty: that is credit = -amount.
+    # With NULL as 0, credit = balance - amount holds wherever balance is empty: that is only
+    # credit = -amount, which is reported as such.
     amount = [-r for r in RATE]
     balance = [None] * N
     balance[:3] = [1.0, 2.0, 3.0]
     found = derived(con, {"amount": ("DOUBLE", amount), "balance": ("DOUBLE", balance), "credit": ("DOUBLE", RATE)})
-    assert found == {}
+    assert list(found) == ["credit = -amount"]
 
 
 def test_a_relation_that_holds_only_on_zeros_is_not_reported(con):
@@ -203,6 +205,20 @@ def test_a_copy_across_a_relationship_is_reported_down_to_its_own_lower_match_ra
     strict = settings(derived={"copy_across_min_match_rate": 0.95})
     _, _, found, _ = analyse_join(con, {"lines": "lines", "headers": "headers"}, join, profiles, strict)
     assert [d.formula for d in found if d.formula == "lines.paid = headers.price"] == []
+
+
+def test_a_negated_copy_across_a_relationship_is_found_with_its_broken_rows(con):
+    """A bank line is minus its payment (money out), except on the 10 of 40 rows edited by hand."""
+    amount = [round(20 + i * 7.31, 2) for i in range(10)]
+    header = [i % 10 for i in range(N)]
+    bank = [-amount[h] if i % 4 else -amount[h] * 1.3 for i, h in enumerate(header)]
+    make_table(con, {"id": ("BIGINT", list(range(10))), "amount": ("DOUBLE", amount)}, "headers")
+    make_table(con, {"header": ("BIGINT", header), "moved": ("DOUBLE", bank)}, "lines")
+    profiles = {t: profiles_of(con, t, {"id": "integer", "header": "integer"})[0] for t in ("headers", "lines")}
+    _, _, found, _ = analyse_join(con, {"lines": "lines", "headers": "headers"}, JOIN, profiles, settings())
+    (d,) = [d for d in found if d.operation == "negation"]
+    assert (d.formula, d.rows_compared, d.rows_matched) == ("lines.moved = -headers.amount", N, 30)
+    assert [m.computed for m in d.mismatches][:1] == [-amount[0]]
 
 
 # --- relations that hold by accident --------------------------------------------------------

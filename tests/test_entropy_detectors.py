@@ -22,6 +22,7 @@ from phases.entropy.measured import (
     type_fidelity,
 )
 from phases.entropy.missing import nulls
+from phases.entropy.reconcile import formula_conversions
 from phases.entropy.settings import ramp
 from tests.entropy_support import measure, settings
 from tests.test_entropy import annotated, annotation, only
@@ -200,6 +201,29 @@ def test_breaks_that_share_one_factor_are_converted_values_named_by_the_source_r
     plain = only(unnamed, "payments.paid")  # no exchange rates to name it: a discount is as likely
     assert plain.evidence["rate_pair"] is None and "discount" in plain.summary
     assert plain.score == pytest.approx(s.semantic.mixed_units_score * s.semantic.conversion_unexplained_damping)
+
+
+def test_a_row_formula_whose_breaks_share_one_factor_blames_its_target_for_units(tmp_path, s):
+    """net = debit - credit breaks on 30 of 100 rows, 25 of them by the factor 0.79 (a GBP rate of
+    the source): the net column holds converted amounts; a check whose breaks share no factor,
+    or too few rows, says nothing about units."""
+    rates = "from_ccy,to_ccy,rate\n" + "".join(f"USD,GBP,{0.78 + k * 0.002:.3f}\n" for k in range(6))
+    ev, typed = measure(tmp_path, {"fx": rates})
+    fx = (annotation("fx", "from_ccy", role="dimension", concept="currency"),
+          annotation("fx", "to_ccy", role="dimension", concept="currency"),
+          annotation("fx", "rate", role="measure", concept="exchange_rate", aggregation="non_additive"))
+    evidence = {"formula": "net = debit - credit", "break_factor": 0.79, "rows_at_break_factor": 25}
+    checks = (check(kind="derived", columns=("t.net", "t.debit", "t.credit"), violations=30, evidence=evidence),
+              check(id="few:t", kind="derived", columns=("t.x", "t.y", "t.z"), violations=30,
+                    evidence={**evidence, "rows_at_break_factor": 5}),
+              check(id="sign:t", kind="derived", columns=("t.u", "t.v", "t.w"),
+                    evidence={**evidence, "break_factor": -1.0}))
+    with duckdb.connect() as con:
+        found = formula_conversions(replace(annotated(ev, *fx), validations=Validations("s", checks)), s, typed, con)
+    o = only(found, "t.net")
+    assert [x.target for x in found] == ["t.net"] and o.dimension == "units"
+    assert (o.evidence["factor"], o.evidence["rows"], o.evidence["rate_pair"]) == (0.79, 25, "GBP/USD")
+    assert o.score == s.semantic.mixed_units_score  # 25% of the rows: beyond conversion_full_share
 
 
 def test_an_empty_table_is_a_table_finding_and_isolation_needs_joins_elsewhere(tmp_path, s):

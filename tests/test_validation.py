@@ -542,3 +542,20 @@ def test_reruns_are_byte_identical_also_on_two_threads_and_the_summary_counts_ou
 def test_a_missing_artifact_names_the_phase_to_run(tmp_path):
     with pytest.raises(StateError, match="run the validation phase"):
         VALIDATIONS.load(tmp_path / "validations.json", "validation")
+
+
+def test_breaks_of_a_row_formula_off_by_one_factor_are_recorded_with_that_factor(tmp_path):
+    """Every fourth line's net amount is in another currency (x 0.79), one line is a typing slip:
+    the breaks' common factor and how many share it are in the check's evidence."""
+    rows = []
+    for i in range(40):
+        debit, credit = (100 + i * 7.25, 0) if i % 2 else (0, 50 + i * 3.5)
+        net = debit - credit
+        net = net * 0.79 if i % 4 == 0 else net + 1 if i == 3 else net
+        rows.append({"line": i, "debit": f"{debit:.2f}", "credit": f"{credit:.2f}", "net": f"{net:.2f}"})
+    build_source(tmp_path, {"lines.csv": csv_text(rows)})
+    spec = {"lines": ("fact", "journal_line", ("line",), None,
+                      {"debit": "debit", "credit": "credit", "net": "net_amount"})}
+    net = validate(tmp_path, spec)["net_amount_derived:lines"]
+    assert (net.status, net.violations) == ("failed", 11)
+    assert (net.evidence["break_factor"], net.evidence["rows_at_break_factor"]) == (0.79, 10)

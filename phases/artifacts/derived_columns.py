@@ -26,7 +26,7 @@ class Mismatch:
 class DerivedColumn:
     table: str  # the target's table
     column: str  # the target column
-    operation: str  # copy | sum | difference | product | ratio | sum_of_children
+    operation: str  # copy | negation | sum | difference | product | ratio | sum_of_children
     operands: tuple[Operand, ...]
     formula: str  # e.g. "Amount = Debit - Credit"; columns are table-qualified across tables
     nulls_as_zero: bool  # NULL operands were read as 0 (sums, differences, sums of children)

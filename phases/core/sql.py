@@ -52,6 +52,12 @@ INTEGER_SQL = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", 
 NUMERIC_SQL = INTEGER_SQL | {"FLOAT", "DOUBLE"}
 
 
+def round_significant_sql(expr: str, digits: int = 3) -> str:
+    """SQL rounding `expr` (non-zero) to `digits` significant digits: 0.78962 -> 0.79 at 3; how
+    a constant factor shared by many rows (a conversion rate) is told apart from noise."""
+    return f"round({expr}, {digits} - CAST(ceil(log10(abs({expr}))) AS INT))"
+
+
 def is_numeric_sql(sql_type: str) -> bool:
     """An integer, floating point or DECIMAL(p, s) DuckDB type."""
     return sql_type in NUMERIC_SQL or sql_type.startswith("DECIMAL")

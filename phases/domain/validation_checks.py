@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from phases.core.sql import quote_ident
+from phases.core.sql import quote_ident, round_significant_sql
 from phases.domain.validation_env import ROW_ID, Col, Env, Unresolved, concepts_text, fmt, jsonable
 
 if TYPE_CHECKING:
@@ -101,6 +101,19 @@ def _best(env: Env, spec: DerivedCheck, table: str, outcomes: list[CheckResult])
     return best
 
 
+def _break_factor(env: Env, ctes: str, condition: str) -> dict[str, Any]:
+    """The most common ratio target / expected (3 significant digits) among the breaking rows and
+    how many share it: many breaks off by one factor are values converted at one rate (a currency
+    or a unit), not typing slips, and the entropy phase says so."""
+    ratio = round_significant_sql("(CAST(target AS DOUBLE) / CAST(expected AS DOUBLE))")
+    found = env.rows(f"""{ctes}
+SELECT {ratio} AS factor, count(*) AS rows FROM __v_judged
+WHERE {condition} AND expected <> 0 AND target <> 0 GROUP BY 1 ORDER BY rows DESC, factor LIMIT 1""")
+    if not found or found[0]["factor"] is None:
+        return {}
+    return {"break_factor": float(found[0]["factor"]), "rows_at_break_factor": int(found[0]["rows"])}
+
+
 def _derived(env: Env, spec: DerivedCheck, table: str, cols: dict[str, Col]) -> CheckResult:
     target, a, b = (env.number(cols[k]) for k in ("target", "a", "b"))
     a_value, b_value = a.value(scale=env.scale), b.value(scale=env.scale)
@@ -136,7 +149,8 @@ FROM __v_judged"""
     formula = (f"{cols['target'].name} = {cols['a'].name} {SYMBOL[spec.operation]} {cols['b'].name}")
     checked, violations = row["checked"], row["violations"]
     evidence = {**row, "formula": formula, "match_rate": 1 - violations / checked if checked else None,
-                "cells": env.cells([target, a, b]), **({"layout": layout["layout"]} if layout else {})}
+                "cells": env.cells([target, a, b]), **({"layout": layout["layout"]} if layout else {}),
+                **(_break_factor(env, ctes, condition) if violations else {})}
     skipped_rows = (f"; {fmt(row['incomplete'])} rows with a missing or unparseable value were not checked"
                     if row["incomplete"] else "")
     if not checked:

@@ -109,7 +109,7 @@ def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Pa
                    f"({pct(mismatch)}) break it" + (f" (joined {d.via})" if across else ""))
         evidence = {"formula": d.formula, "match_rate": d.match_rate, "rows_compared": d.rows_compared,
                     "mismatching_rows": wrong, "via": d.via, "example_rows": [m.row_id for m in d.mismatches[:5]]}
-        join = CopyJoin.of(ev, d, typed, s) if across and d.operation == "copy" else None
+        join = CopyJoin.of(ev, d, typed, s) if across and d.operation in ("copy", "negation") else None
         scope = join.scope(ev, s, con) if join else None
         if scope is not None and scope.mismatch < mismatch:
             shown = ", ".join(repr(x) for x in scope.excluded[:5])

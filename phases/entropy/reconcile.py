@@ -11,13 +11,13 @@ on the typed tables for the computational and semantic detectors:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import quote_ident, quote_literal, round_significant_sql
 from phases.entropy.base import finding, fix, pct
 from phases.entropy.evidence import Evidence
 from phases.entropy.missing import category_columns
@@ -61,6 +61,8 @@ class CopyJoin:
         side = {rel.child_table: "c", rel.parent_table: "p"}
         t = f"TRY_CAST({side[d.table]}.{quote_ident(d.column)} AS DOUBLE)"
         o = f"TRY_CAST({side[d.operands[0].table]}.{quote_ident(d.operands[0].column)} AS DOUBLE)"
+        if d.operation == "negation":  # a = -b: compare with the operand's negation
+            o = f"(-{o})"
         on = " AND ".join(f"c.{quote_ident(a)} = p.{quote_ident(b)}"
                           for a, b in zip(rel.child_columns, rel.parent_columns, strict=True))
         c = s.computational
@@ -103,8 +105,7 @@ class CopyJoin:
         `conversion_min_share` of the breaks, when it is not 1: a fixed conversion."""
         m = s.semantic
         where = f"AND {scope.where}" if scope else ""
-        quotient = f"({self.target} / {self.operand})"
-        ratio = f"round({quotient}, 3 - CAST(ceil(log10(abs({quotient}))) AS INT))"
+        ratio = round_significant_sql(f"({self.target} / {self.operand})")
         compared, breaks = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE {self.bad}) FROM {self.relation} {where}").fetchone()
         if not breaks:
@@ -144,20 +145,47 @@ def _rate_pair(ev: Evidence, con: Any, factor: float, typed: Mapping[str, Path])
 
 
 def conversion_findings(d: Any, conv: Conversion, s: EntropySettings) -> list[EntropyObject]:
-    """A units finding on both sides of the copy: one of them holds converted values."""
+    """A units finding on both sides of a copy across a join: one of them holds converted values."""
+    targets = sorted({(d.table, d.column)} | {(o.table, o.column) for o in d.operands})
+    return _conversion_objects(d.formula, d.via, conv, targets, s)
+
+
+def formula_conversions(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any
+                        ) -> list[EntropyObject]:
+    """A within-row formula check (net = debit - credit) whose breaks share one factor: the target
+    holds values converted at one rate on those rows (its operands agree with each other, so the
+    target is the one side that changed)."""
+    m = s.semantic
+    out: list[EntropyObject] = []
+    for check in ev.validations.checks if ev.validations else ():
+        e = check.evidence
+        factor, rows, breaks = e.get("break_factor"), e.get("rows_at_break_factor"), check.violations
+        if check.status != "failed" or check.kind != "derived" or factor is None or not rows or not breaks \
+                or not check.checked or abs(factor) in (0.0, 1.0):
+            continue
+        if rows < m.conversion_min_rows or rows < m.conversion_min_share * breaks:
+            continue
+        conv = Conversion(float(factor), int(rows), int(breaks), int(check.checked),
+                          _rate_pair(ev, con, float(factor), typed))
+        table, _, column = check.columns[0].partition(".")
+        out += _conversion_objects(str(e.get("formula", check.name)), None, conv, [(table, column)], s)
+    return out
+
+
+def _conversion_objects(formula: str, via: str | None, conv: Conversion, targets: Sequence[tuple[str, str]],
+                        s: EntropySettings) -> list[EntropyObject]:
     m = s.semantic
     score = m.mixed_units_score * ramp(conv.rows / conv.compared, 0, m.conversion_full_share)
     share = f"{conv.rows} of {conv.compared} rows ({pct(conv.rows / conv.compared)})"
     if conv.rate_pair:
-        summary = (f"{share} of {d.formula} differ by the same factor {conv.factor:g}, like the {conv.rate_pair} "
+        summary = (f"{share} of {formula} differ by the same factor {conv.factor:g}, like the {conv.rate_pair} "
                    "rates of the source: one side holds amounts in another currency")
     else:  # a discount or a unit as much as a currency: less sure
         score *= m.conversion_unexplained_damping
-        summary = (f"{share} of {d.formula} differ by the same factor {conv.factor:g}: a discount, a unit or a "
+        summary = (f"{share} of {formula} differ by the same factor {conv.factor:g}: a discount, a unit or a "
                    "currency applies to one side")
-    evidence = {"formula": d.formula, "factor": conv.factor, "rows": conv.rows, "breaks": conv.breaks,
-                "compared": conv.compared, "rate_pair": conv.rate_pair, "via": d.via}
-    targets = sorted({(d.table, d.column)} | {(o.table, o.column) for o in d.operands})
+    evidence = {"formula": formula, "factor": conv.factor, "rows": conv.rows, "breaks": conv.breaks,
+                "compared": conv.compared, "rate_pair": conv.rate_pair, "via": via}
     return [finding(table, column, "units", "hidden_conversion", score, summary, evidence,
                     (fix(f"find the {conv.rows} converted rows (factor {conv.factor:g}) and convert them back before "
                          "summing or comparing", 1.0, "medium"),))

@@ -48,6 +48,7 @@ from phases.entropy.measured import (
     type_fidelity,
 )
 from phases.entropy.missing import duplicate_rows, nulls
+from phases.entropy.reconcile import formula_conversions
 from phases.entropy.settings import EntropySettings
 
 DETECTORS = (
@@ -62,7 +63,7 @@ def detect(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], c
     """Every detector's objects for one source."""
     objects = [o for detector in DETECTORS for o in detector(ev, settings)]
     # the detectors that measure on the typed tables themselves
-    for measuring in (nulls, outliers, derived_consistency):
+    for measuring in (nulls, outliers, derived_consistency, formula_conversions):
         objects += measuring(ev, settings, typed, con)
     return objects
 

@@ -150,7 +150,7 @@ def both_sides_share(a: ColumnFacts, b: ColumnFacts) -> float:
 
 def formulas_of(table: str, column: str, types: Mapping[str, str], derived: Sequence[DerivedColumn]) -> Formulas:
     """The within-table formulas `column` of `table` (column types `types`) takes part in, strongest first."""
-    own = [d for d in derived if d.via is None and d.table == table and d.operation != "copy"]
+    own = [d for d in derived if d.via is None and d.table == table and d.operation not in ("copy", "negation")]
     own.sort(key=lambda d: (-d.match_rate, -d.nonzero_matches, d.formula))
     price_in, quantity_in = [], []
     integer = types.get(column) == "integer"

@@ -1,5 +1,5 @@
-"""Derived columns: a numeric column that equals a copy of another, or the sum, difference,
-product or ratio of two others (`Amount = Debit - Credit`, `Amount = Quantity * Rate`), within a
+"""Derived columns: a numeric column that equals a copy of another or its negation, or the sum,
+difference, product or ratio of two others (`Amount = Debit - Credit`, `Amount = Quantity * Rate`), within a
 relative tolerance; and a parent's column that equals the sum of its children's (a header amount
 that is the total of its lines), along a relationship.
 
@@ -89,7 +89,8 @@ def _variant_sql(cols: Sequence[Col], c: Candidate, zero: bool) -> tuple[str, st
     """(computed value, rows compared) for one candidate, plain or with NULL as 0."""
     a = cols[c.target].sql
     b, d = _operand_sql(cols, c, zero)
-    computed = b if c.operation == "copy" else f"({b} {SYMBOL[c.operation]} {d})"
+    computed = b if c.operation == "copy" else f"(-{b})" if c.operation == "negation" else \
+        f"({b} {SYMBOL[c.operation]} {d})"
     if zero:  # only sums and differences, which have two operands
         operands = " OR ".join(f"{cols[i].sql} IS NOT NULL" for i in (c.left, c.right) if i is not None)
         present = f"{a} IS NOT NULL AND ({operands})"
@@ -165,7 +166,7 @@ def _passes(m: Measured, s: DerivedSettings, across: bool = False) -> bool:
     work: with NULL read as 0, `Credit = Open Balance - Amount` holds wherever Open Balance is
     empty, which is only `Credit = -Amount`; `a = b + c` with c always 0 is only a copy, and so is
     `a = b / c` with c always 1."""
-    floor = s.copy_across_min_match_rate if across and m.candidate.operation == "copy" else s.min_match_rate
+    floor = s.copy_across_min_match_rate if across and FAMILY[m.candidate.operation] == "copy" else s.min_match_rate
     lift = beyond_chance(m.matched / m.compared, m.chance) if m.compared else None
     return (m.compared >= s.min_rows and m.matched >= floor * m.compared
             and (lift is None or lift >= s.min_beyond_chance)
@@ -201,8 +202,8 @@ def one_per_relation(measured: Sequence[Measured], cols: Sequence[Col]) -> list[
     kept = []
     for _, forms in groupby(sorted(measured, key=family_key), key=family_key):
         kept.append(min(forms, key=lambda m: _rank(m, cols)))
-    copies = [m for m in kept if m.candidate.operation == "copy"]
-    triples = [m for m in kept if m.candidate.operation != "copy"]
+    copies = [m for m in kept if FAMILY[m.candidate.operation] == "copy"]
+    triples = [m for m in kept if FAMILY[m.candidate.operation] != "copy"]
     result = [t for t in triples if not any(columns_of(k.candidate) < columns_of(t.candidate)
                                             and k.matched >= t.matched for k in copies)]
     result += [k for k in copies if not any(columns_of(k.candidate) < columns_of(t.candidate)
@@ -220,7 +221,7 @@ def _qualified(col: Col, cross: bool) -> str:
 def formula(cols: Sequence[Col], c: Candidate, cross: bool) -> str:
     target, left = _qualified(cols[c.target], cross), _qualified(cols[c.left], cross)
     if c.right is None:
-        return f"{target} = {left}"
+        return f"{target} = -{left}" if c.operation == "negation" else f"{target} = {left}"
     return f"{target} = {left} {SYMBOL[c.operation]} {_qualified(cols[c.right], cross)}"
 
 

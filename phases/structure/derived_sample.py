@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 ROW_ID = "_row_id"
 LONG = "__derived_long"  # the sample in long form; the one temp table of the search
-OPERATIONS = ("copy", "sum", "difference", "product", "ratio")  # also the tie-break order
+OPERATIONS = ("copy", "negation", "sum", "difference", "product", "ratio")  # also the tie-break order
 SYMBOL = {"sum": "+", "difference": "-", "product": "*", "ratio": "/"}
-FAMILY = {"copy": "copy", "sum": "additive", "difference": "additive", "product": "multiplicative",
+FAMILY = {"copy": "copy", "negation": "copy", "sum": "additive", "difference": "additive", "product": "multiplicative",
           "ratio": "multiplicative"}
 MIN_SAMPLE_ROWS = 100  # the candidate sample never shrinks below this, however wide the table
 
@@ -101,7 +101,7 @@ class Candidate:
     target: int  # indexes into the searched columns
     operation: str
     left: int
-    right: int | None  # None for a copy
+    right: int | None  # None for a copy or a negation (a = -b: a bank line is minus its payment)
 
 
 def _load_sample(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], rows: int) -> int:
@@ -128,13 +128,14 @@ def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings) -> list[
         WITH p AS (SELECT b.r, b.i AS bi, c.i AS ci, b.v AS bv, c.v AS cv, b.z OR c.z AS anyz
                    FROM {LONG} b JOIN {LONG} c ON b.r = c.r AND b.i <> c.i WHERE NOT (b.z AND c.z)),
         f AS (SELECT r, 'copy' AS op, i AS bi, NULL::INTEGER AS ci, false AS anyz, v AS f FROM {LONG} WHERE NOT z
+              UNION ALL SELECT r, 'negation', i, NULL, false, -v FROM {LONG} WHERE NOT z AND v <> 0
               UNION ALL SELECT r, 'sum', bi, ci, anyz, bv + cv FROM p WHERE bi < ci
               UNION ALL SELECT r, 'difference', bi, ci, anyz, bv - cv FROM p
               UNION ALL SELECT r, 'product', bi, ci, anyz, bv * cv FROM p WHERE bi < ci AND NOT anyz
               UNION ALL SELECT r, 'ratio', bi, ci, anyz, bv / cv FROM p WHERE NOT anyz AND cv <> 0)
         SELECT a.i, f.op, f.bi, f.ci, count_if(NOT f.anyz), count(*)
         FROM f JOIN {LONG} a ON a.r = f.r
-        WHERE NOT a.z AND a.i <> f.bi AND a.i IS DISTINCT FROM f.ci AND (f.op <> 'copy' OR a.i > f.bi)
+        WHERE NOT a.z AND a.i <> f.bi AND a.i IS DISTINCT FROM f.ci AND (f.op NOT IN ('copy', 'negation') OR a.i > f.bi)
           AND {match_sql('a.v', 'f.f', s, 'a.sp')}
         GROUP BY ALL HAVING count_if(a.v <> 0) >= {s.min_sample_matches}
         ORDER BY 1, 2, 3, 4""").fetchall()
@@ -168,8 +169,8 @@ def _sample_rates(
     return rates
 
 
-COMPUTED = ("CASE op WHEN 'copy' THEN b.v WHEN 'sum' THEN b.v + c.v WHEN 'difference' THEN b.v - c.v "
-            "WHEN 'product' THEN b.v * c.v WHEN 'ratio' THEN b.v / c.v END")
+COMPUTED = ("CASE op WHEN 'copy' THEN b.v WHEN 'negation' THEN -b.v WHEN 'sum' THEN b.v + c.v "
+            "WHEN 'difference' THEN b.v - c.v WHEN 'product' THEN b.v * c.v WHEN 'ratio' THEN b.v / c.v END")
 
 
 def _chance_rates(con: duckdb.DuckDBPyConnection, candidates: Sequence[Candidate], s: DerivedSettings
