@@ -256,6 +256,33 @@ def test_a_lasting_jump_in_values_is_a_level_shift_but_a_jump_in_volume_is_not(t
     assert [o for o in temporal_drift(ev, s) if o.detector == "level_shift"] == []  # the row count explains it
 
 
+def weekly_rates(drop: float) -> str:
+    """Three exchange rates of very different sizes quoted on days 1, 8, 15, 22 and 29 of each
+    month of 2025 (4 or 5 quotes a month), each a slow walk; from 2025-07-15 every rate is `drop`
+    times what it was."""
+    rng = random.Random(11)
+    rows, level = ["pair,day,rate"], {"EUR": 1.1, "GBP": 1.27, "JPY": 149.5}
+    for month in range(1, 13):
+        for day in (1, 8, 15, 22, 29):
+            if month == 2 and day == 29:
+                continue
+            date = dt.date(2025, month, day)
+            for pair in level:
+                level[pair] *= 1 + rng.uniform(-0.004, 0.004)
+                rows.append(f"{pair},{date},{level[pair] * (drop if date >= dt.date(2025, 7, 15) else 1):.6f}")
+    return "\n".join(rows) + "\n"
+
+
+def test_a_lasting_drop_of_a_sampled_rate_is_a_level_shift_of_its_mean(tmp_path, s):
+    """4 or 5 quotes a month make the monthly total jump by a quarter with the calendar; the mean
+    per period does not, and shows the drop where it happens. Without the drop: nothing."""
+    ev, _ = measure(tmp_path / "drop", {"fx": weekly_rates(drop=0.8)})
+    (o,) = [o for o in temporal_drift(ev, s) if o.detector == "level_shift"]
+    assert (o.target, o.evidence["measure"], o.evidence["period"][:7]) == ("fx.rate", "mean:rate", "2025-07")
+    ev, _ = measure(tmp_path / "steady", {"fx": weekly_rates(drop=1.0)})
+    assert [o for o in temporal_drift(ev, s) if o.detector == "level_shift"] == []
+
+
 def test_category_codes_that_read_as_booleans_are_not_a_failed_typing(tmp_path, s):
     flags = ["N", "R", "A", "F", "O"]
     ev, _ = measure(tmp_path, {"t": "flag\n" + "\n".join(flags[i % 5] for i in range(100)) + "\n"})

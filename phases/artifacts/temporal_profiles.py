@@ -41,7 +41,7 @@ class LevelShift:
 @dataclass(frozen=True)
 class Series:
     unit: str
-    measure: str  # "count" or "sum:<column>"
+    measure: str  # "count", "sum:<column>" (total per period) or "mean:<column>" (mean of its values per period)
     start: str
     end: str  # start of the last period
     periods: int

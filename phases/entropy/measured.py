@@ -16,10 +16,10 @@ from phases.artifacts.column_types import ColumnTyping
 from phases.artifacts.entropy_scores import EntropyObject, Resolution
 from phases.artifacts.relationships import Relationship
 from phases.artifacts.schema_graph import JoinPath, TablePair
-from phases.artifacts.temporal_profiles import DriftPair, LevelShift
+from phases.artifacts.temporal_profiles import ColumnTemporalProfile, DriftPair, LevelShift, Series
 from phases.entropy.base import finding, fix, pct
 from phases.entropy.evidence import Evidence, TableImport
-from phases.entropy.settings import EntropySettings, ramp
+from phases.entropy.settings import EntropySettings, Temporal, ramp
 
 # --- structural ----------------------------------------------------------------------------
 
@@ -375,30 +375,42 @@ def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                          "medium"),),
                     confidence=confidence,
                 ))
-            for series in date_column.series:
-                if not series.measure.startswith("sum:") or not series.level_shifts:
-                    continue
-                column = series.measure[len("sum:"):]
-                # shifts near the edges of the data are ramp-ups and partial periods; one the row
-                # count makes too (at any granularity) is a change of volume, not of the values
-                volume = [_day(x.period) for c in date_column.series if c.measure == "count" for x in c.level_shifts]
-                first, last = _day(series.start), _day(series.end)
-                span = max((last - first).days, 1)
-                inner = [x for x in series.level_shifts
-                         if t.edge_share < (_day(x.period) - first).days / span < 1 - t.edge_share
-                         and not any(abs((_day(x.period) - v).days) <= t.volume_window_days for v in volume)]
-                lasting = persistent_shifts(inner)
-                if not lasting:
-                    continue
-                worst_shift = max(lasting, key=lambda x: abs(x.z))
-                score = t.level_shift_max_score * ramp(abs(worst_shift.z), t.level_shift_z_start, t.level_shift_z_full)
-                out.append(finding(
-                    table, column, "temporal_drift", "level_shift", score,
-                    f"the {series.unit}ly total of {column} shifts from {worst_shift.before:.4g} to "
-                    f"{worst_shift.after:.4g} at {worst_shift.period} (z {worst_shift.z:.1f})",
-                    {"period": worst_shift.period, "before": worst_shift.before, "after": worst_shift.after,
-                     "z": worst_shift.z, "shifts": len(series.level_shifts), "by": date_column.name},
-                    (fix(f"find what changed at {worst_shift.period} before trending {column}", 0.5, "medium"),),
-                    confidence=0.8,
-                ))
+            out += _level_shifts(table, date_column, t)
+    return out
+
+
+def _level_shifts(table: str, date_column: ColumnTemporalProfile, t: Temporal) -> list[EntropyObject]:
+    """One finding per measure for its strongest lasting level shift along this date column, of
+    its total or its mean per period (the total also moves with the volume, the mean does not)."""
+    best: dict[str, tuple[float, LevelShift, Series, str]] = {}
+    for series in date_column.series:
+        kind, _, column = series.measure.partition(":")
+        if kind not in ("sum", "mean") or not series.level_shifts:
+            continue
+        # shifts near the edges of the data are ramp-ups and partial periods; one the row
+        # count makes too (at any granularity) is a change of volume, not of the values
+        volume = [_day(x.period) for c in date_column.series if c.measure == "count" and kind == "sum"
+                  for x in c.level_shifts]
+        first, last = _day(series.start), _day(series.end)
+        span = max((last - first).days, 1)
+        inner = [x for x in series.level_shifts
+                 if t.edge_share < (_day(x.period) - first).days / span < 1 - t.edge_share
+                 and not any(abs((_day(x.period) - v).days) <= t.volume_window_days for v in volume)]
+        lasting = persistent_shifts(inner)
+        if lasting:
+            worst = max(lasting, key=lambda x: abs(x.z))
+            if column not in best or abs(worst.z) > best[column][0]:
+                best[column] = (abs(worst.z), worst, series, kind)
+    out = []
+    for column, (z, worst, series, kind) in sorted(best.items()):
+        out.append(finding(
+            table, column, "temporal_drift", "level_shift",
+            t.level_shift_max_score * ramp(z, t.level_shift_z_start, t.level_shift_z_full),
+            f"the {series.unit}ly {'total' if kind == 'sum' else 'mean'} of {column} shifts from {worst.before:.4g} "
+            f"to {worst.after:.4g} at {worst.period} (z {worst.z:.1f})",
+            {"period": worst.period, "before": worst.before, "after": worst.after, "z": worst.z,
+             "shifts": len(series.level_shifts), "by": date_column.name, "measure": series.measure},
+            (fix(f"find what changed at {worst.period} before trending {column}", 0.5, "medium"),),
+            confidence=0.8,
+        ))
     return out

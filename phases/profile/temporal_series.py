@@ -201,13 +201,16 @@ def calendar_adjust(periods: Sequence[datetime], values: Sequence[float], unit: 
 
 def build_series(con: duckdb.DuckDBPyConnection, relation: str, column: str, unit: str,
                  bounds: tuple[datetime, datetime], amounts: Sequence[str]) -> tuple[list[datetime], list[list[float]]]:
-    """Event counts and amount sums per period, zero-filled on a generated calendar."""
+    """Event counts, amount sums and then each amount's count of values per period, zero-filled
+    on a generated calendar."""
     info = UNITS[unit]
     col = f"CAST({quote_ident(column)} AS TIMESTAMP)"
     # fsum (compensated) because a plain sum of doubles changes in its last bits with the
     # order threads add them, and the artifact must not change between reruns.
     sums = "".join(f", fsum(CAST({quote_ident(a)} AS DOUBLE)) AS s{i}" for i, a in enumerate(amounts))
+    sums += "".join(f", count({quote_ident(a)}) AS c{i}" for i, a in enumerate(amounts))
     picks = "".join(f", coalesce(s{i}, 0)" for i in range(len(amounts)))
+    picks += "".join(f", coalesce(c{i}, 0)" for i in range(len(amounts)))
     weekdays = "WHERE isodow(range) <= 5" if unit == "business_day" else ""
     sql = f"""
         WITH calendar AS (
@@ -221,7 +224,7 @@ def build_series(con: duckdb.DuckDBPyConnection, relation: str, column: str, uni
         FROM calendar LEFT JOIN counted USING (period) ORDER BY calendar.period"""
     rows = con.execute(sql, [bounds[0], bounds[1], bounds[0], bounds[1]]).fetchall()
     periods = [row[0] for row in rows]
-    measures = [[float(row[i + 1]) for row in rows] for i in range(len(amounts) + 1)]
+    measures = [[float(row[i + 1]) for row in rows] for i in range(2 * len(amounts) + 1)]
     return periods, measures
 
 
@@ -464,16 +467,18 @@ class _SeriesHead(TypedDict):
 
 
 def analyse_series(periods: Sequence[datetime], values: Sequence[float], unit: str, measure: str,
-                   settings: TemporalSettings) -> Series:
+                   settings: TemporalSettings, per_period: bool = True) -> Series:
     """Seasonality first (on the detrended series), then level shifts on the seasonally
     adjusted series, then the trend on what is left: each effect is measured without the
-    others inflating it (a level shift alone would otherwise look like a trend)."""
+    others inflating it (a level shift alone would otherwise look like a trend). Totals per
+    period (`per_period`) are scaled to a period of average length; means are not."""
+    adjust = per_period and unit in _MONTHS
     head = _SeriesHead(unit=unit, measure=measure, start=format_instant(periods[0]) if periods else "",
                        end=format_instant(periods[-1]) if periods else "", periods=len(values),
-                       calendar_adjusted=unit in _MONTHS)
+                       calendar_adjusted=adjust)
     if len(values) < settings.min_series_periods:
         return Series(**head, status=TOO_SHORT, mean=None, trend=None, seasonality=(), level_shifts=())
-    values = calendar_adjust(periods, values, unit)
+    values = calendar_adjust(periods, values, unit) if adjust else list(values)
     mean = sum(values) / len(values)
     if max(values) - min(values) <= 1e-9 * max(abs(mean), 1.0):  # equal up to the adjustment's rounding
         return Series(**head, status=CONSTANT, mean=round_sig(mean), trend=None, seasonality=(), level_shifts=())
@@ -489,11 +494,19 @@ def analyse_series(periods: Sequence[datetime], values: Sequence[float], unit: s
 def analyse_column_series(con: duckdb.DuckDBPyConnection, relation: str, column: str,
                           bounds: Mapping[str, tuple[datetime, datetime]], amounts: Sequence[str],
                           settings: TemporalSettings) -> tuple[Series, ...]:
-    """Every (unit, measure) series of one date column, in a fixed order."""
+    """Every (unit, measure) series of one date column, in a fixed order: the row count, each
+    amount's total and each amount's mean per period. The mean is the level of the values alone:
+    a total mixes it with the number of rows (a rate sampled 4 or 5 times a month), and its
+    periods without rows are left out rather than read as 0."""
     found = []
     for unit, unit_bounds in bounds.items():
         periods, measures = build_series(con, relation, column, unit, unit_bounds, amounts)
         names = ["count"] + [f"sum:{a}" for a in amounts]
-        found += [analyse_series(periods, values, unit, name, settings) for name, values in zip(names, measures,
+        totals, counts = measures[: len(amounts) + 1], measures[len(amounts) + 1:]
+        found += [analyse_series(periods, values, unit, name, settings) for name, values in zip(names, totals,
                                                                                                strict=True)]
+        for a, sums, n in zip(amounts, totals[1:], counts, strict=True):
+            filled = [k for k in range(len(periods)) if n[k] > 0]
+            found.append(analyse_series([periods[k] for k in filled], [sums[k] / n[k] for k in filled], unit,
+                                        f"mean:{a}", settings, per_period=False))
     return tuple(found)
