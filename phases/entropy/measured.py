@@ -379,6 +379,10 @@ def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     return out
 
 
+EVERY = {"day": "daily", "business_day": "business-daily", "week": "weekly", "month": "monthly",
+         "quarter": "quarterly", "year": "yearly"}
+
+
 def _level_shifts(table: str, date_column: ColumnTemporalProfile, t: Temporal) -> list[EntropyObject]:
     """One finding per measure for its strongest lasting level shift along this date column, of
     its total or its mean per period (the total also moves with the volume, the mean does not)."""
@@ -406,7 +410,8 @@ def _level_shifts(table: str, date_column: ColumnTemporalProfile, t: Temporal) -
         out.append(finding(
             table, column, "temporal_drift", "level_shift",
             t.level_shift_max_score * ramp(z, t.level_shift_z_start, t.level_shift_z_full),
-            f"the {series.unit}ly {'total' if kind == 'sum' else 'mean'} of {column} shifts from {worst.before:.4g} "
+            f"the {EVERY.get(series.unit, series.unit)} {'total' if kind == 'sum' else 'mean'} of {column} shifts from "
+            f"{worst.before:.4g} "
             f"to {worst.after:.4g} at {worst.period} (z {worst.z:.1f})",
             {"period": worst.period, "before": worst.before, "after": worst.after, "z": worst.z,
              "shifts": len(series.level_shifts), "by": date_column.name, "measure": series.measure},
