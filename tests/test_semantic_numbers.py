@@ -31,6 +31,7 @@ from tests.test_semantic import REPO, UPSTREAM_SOURCE, UPSTREAM_TABLE, csv_text,
 
 def numbers_tables() -> dict[str, str]:
     rnd = random.Random(11)
+    events = random.Random(12)  # its own stream, so the other columns keep their values
     sales = []
     for i in range(240):
         day = dt.date(2024, 1, 1) + dt.timedelta(days=i)
@@ -41,6 +42,7 @@ def numbers_tables() -> dict[str, str]:
             f"{rnd.choice([0.0, 0.05, 0.07, 0.08]):.2f}", rnd.randint(5, 22) * 100 + rnd.randint(0, 59),
             rnd.randint(100, 999), int(rnd.paretovariate(1.5) * 10), day.month, day.day, rnd.randint(0, 23),
             rnd.randint(1, 20), rnd.randint(1, 400), f"{rnd.gauss(20, 3):.1f}", 1 + i % 5,
+            0 if events.random() < 0.3 else int(events.paretovariate(1.2) * 5),
         ])
     products = [[f"P{i:02d}", f"{rnd.randint(100, 9000) / 100:.2f}", f"{rnd.randint(50, 4000) / 100:.2f}"]
                 for i in range(1, 31)]
@@ -62,7 +64,7 @@ def numbers_tables() -> dict[str, str]:
         "tickets": csv_text(["ticket_id", "date_key", "amount"], tickets),
         "sales": csv_text(["sale_id", "sale_date", "units", "wholesale_cost", "line_cost", "tax", "dep_time",
                            "gauge", "ozone", "month", "day", "hour", "days", "months", "temperature",
-                           "store"], sales),
+                           "store", "cases"], sales),
         "stores": csv_text(["store", "store_name"], [[i, f"Store {chr(64 + i)}"] for i in range(1, 6)]),
         "products": csv_text(["product_id", "price", "cost"], products),
         "panel": csv_text(["country", "year", "population", "life_expectancy"], panel),
@@ -172,6 +174,7 @@ def test_the_hhmm_test_is_chance_corrected():
     ("tax", "non_additive", "rate or a share"),  # named tax, but decimals within 0..0.08
     ("ozone", "non_additive", "no evidence"),  # a reading without any evidence of an amount
     ("temperature", "non_additive", "measurement is non-additive"),  # a physical reading
+    ("cases", None, "the values cannot tell which"),  # 0 on 30% of the rows: counts, of events or of a stock
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_only_evidence_of_an_amount_makes_a_measure_additive(result, column, aggregation, reason):
     c = col(result, "sales", column)

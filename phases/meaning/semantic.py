@@ -302,8 +302,9 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, table:
         partner = by_concept.get(spec.one_sided_pair) if spec and spec.one_sided_pair else None
         formulas = formulas_of(col.table, col.name, table.types, table.derived)
         aggregation, why = aggregation_of(col, spec, partner, settings.balances.activity_min_share, formulas,
-                                          table.records_events)
-        evidence.append(AnnotationEvidence("ontology" if spec else "statistics", f"aggregation {aggregation}: {why}"))
+                                          table.records_events, settings.numbers)
+        evidence.append(AnnotationEvidence("ontology" if spec else "statistics",
+                                           f"aggregation {aggregation or 'not claimed'}: {why}"))
         summing = why
         unit, unit_source, note = unit_of(col, spec, currency)
         if note:

@@ -43,6 +43,8 @@ class NumberSettings(Model):
     clock_min_values: int = Field(6, ge=1, le=1000)
     clock_min_values_named: int = Field(3, ge=1, le=1000)
     clock_max_chance: float = Field(0.05, ge=0, le=1)
+    count_min_zero_share: float = Field(0.05, ge=0, le=1)
+    count_min_distinct: int = Field(20, ge=2, le=1_000_000)
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,27 @@ def _formula_veto(formulas: Formulas) -> str | None:
     return None
 
 
+def counts(col: ColumnFacts, s: NumberSettings) -> str | None:
+    """Why the values look like counts (integers from 0, 0 a common value, many values), or None.
+    Readings and levels (a temperature, a price, a size) are seldom exactly 0 again and again;
+    counts of events are, and add up over rows, but so do not stock levels and depths, which
+    look the same: the values alone cannot tell which."""
+    n = col.profile.numeric
+    filled = col.profile.non_null_count
+    if col.type != "integer" or n is None or n.min != 0 or not filled:
+        return None
+    share = n.zero_count / filled
+    if share < s.count_min_zero_share or col.profile.distinct_count < s.count_min_distinct:
+        return None
+    return (f"integers 0..{n.max:g} with {col.profile.distinct_count} values, {share:.0%} of them 0: counts, "
+            "which add up if they count events and do not if they are levels (stock, depth); the values cannot "
+            "tell which, so no aggregation is claimed")
+
+
 def aggregation_of(col: ColumnFacts, spec: ConceptSpec | None, partner: ColumnFacts | None,
-                   activity_min_share: float, formulas: Formulas, records_events: bool) -> tuple[Aggregation, str]:
-    """(aggregation, why) of a measure."""
+                   activity_min_share: float, formulas: Formulas, records_events: bool,
+                   numbers: NumberSettings | None = None) -> tuple[Aggregation | None, str]:
+    """(aggregation, why) of a measure; None when the evidence decides neither way."""
     if spec is not None and spec.one_sided_pair and partner is not None:
         return _balance_pair(col, spec, partner, activity_min_share)
     veto = fraction(col) or _formula_veto(formulas)
@@ -122,6 +142,9 @@ def aggregation_of(col: ColumnFacts, spec: ConceptSpec | None, partner: ColumnFa
     for d in formulas.quantity_in:
         return "additive", (f"{d.formula} holds on {d.match_rate:.0%} of {d.rows_compared} rows: the count of units "
                             "that a price multiplies, a quantity")
+    counted = counts(col, numbers or NumberSettings())
+    if counted:
+        return None, counted
     return "non_additive", ("no evidence that each row adds an amount (no quantity, amount or count concept, no "
                             "formula): a reading or level to average, not to sum")
 
