@@ -1,21 +1,29 @@
 """How a task's phase process starts. Each task runs its phase in a process of its own, so a
 crash or an out-of-memory kill ends only that process and fails only that task. Starting a
-fresh interpreter per task costs a second or more of imports (DuckDB, pydantic, SQLAlchemy),
-which dominated small sources; so where the platform has it, the process is forked from a
-warm server (multiprocessing's forkserver) that imported those libraries once. The project's
-own code is imported fresh in every task process (preloading it would serve stale code to a
-long-lived caller such as `dataraum serve` after an edit). Without a forkserver (Windows), a
-fresh interpreter runs `python -m phases.engine.runner`.
+fresh interpreter per task costs a second or more of imports (DuckDB, pydantic, SQLAlchemy and
+the project's own phase code), which dominated small sources; so where the platform has it, the
+process is forked from a warm server (multiprocessing's forkserver) that imported all of that
+once (phases.engine.warm), and a task process starts in milliseconds with nothing to import.
+The server holds no DuckDB connection and no open file of the project. It restarts when the
+project's code changes, so a long-lived caller such as `dataraum serve` never runs stale code
+after an edit (a task started while older tasks still run from the old server gets a fresh
+interpreter instead). Without a forkserver (Windows), a fresh interpreter runs
+`python -m phases.engine.runner`.
 
 Either way the task process dies with the run that started it: a spawned runner through
 PR_SET_PDEATHSIG (runner._die_with_parent); a forked one through a watchdog thread that looks
 for the run's process twice a second (its parent is the forkserver, which itself stays up as
 long as a task process holds its connection, so a parent-death signal alone would wait
-forever)."""
+forever).
+
+The one entry point, for any executor that runs a task's phase on this machine:
+`run_phase_process(entry, argv) -> Finished`."""
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import subprocess
@@ -30,13 +38,15 @@ from pathlib import Path
 
 from phases.core.config import THREADS_ENV, cores
 
-# Imported once by the warm server: the heavy third-party libraries every phase needs.
-WARM_MODULES = ("duckdb", "pydantic", "sqlalchemy.orm", "yaml", "doit.exceptions", "charset_normalizer", "networkx")
+# The module the warm server imports by name: importing it imports everything tasks need.
+WARM_MODULE = "phases.engine.warm"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the `phases` package, whose code the server holds
 PARENT_ENV = "DATARAUM_PARENT_PID"  # the pid of the process the task process must die with
 
 _lock = threading.Lock()
 _context: multiprocessing.context.ForkServerContext | None = None
 _running = 0  # task processes this run has started and not yet seen end
+_served: str | None = None  # the fingerprint of the code the running server imported
 
 
 @dataclass(frozen=True)
@@ -96,16 +106,53 @@ def _spawned(module: str, argv: list[str], environ: dict[str, str]) -> Finished:
     return Finished(proc.returncode, proc.stdout, proc.stderr)
 
 
-def _warm_context() -> multiprocessing.context.ForkServerContext | None:
-    global _context
+def start_warm() -> None:
+    """Start the warm server now rather than at the first task, so its imports overlap the
+    caller's own start-up (loading the project, generating the tasks). Safe to call often."""
+    context = _warm_context(own_slot=False)
+    if context is not None:
+        multiprocessing.forkserver.ensure_running()
+
+
+def _warm_context(own_slot: bool = True) -> multiprocessing.context.ForkServerContext | None:
+    """The forkserver context, its server holding the current code; None where there is no
+    forkserver, or when the code changed while other task processes still run from the old
+    server, which must not be stopped under them (`own_slot`: the caller is counted in
+    `_running` already)."""
+    global _context, _served
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
+    state = code_fingerprint()
     with _lock:
         if _context is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(list(WARM_MODULES))
-            _context = context
+            context.set_forkserver_preload([WARM_MODULE])
+            _context, _served = context, state
+        elif state != _served:
+            if _running > (1 if own_slot else 0):
+                return None
+            # Closing our end of its pipe stops the server (it has no task process left to wait
+            # for); the next task starts a new one. `_stop` is private (3.8 to 3.14 have it):
+            # without it, each task after an edit gets a fresh interpreter.
+            stop = getattr(multiprocessing.forkserver._forkserver, "_stop", None)
+            if stop is None:
+                return None
+            stop()
+            _served = state
     return _context
+
+
+def code_fingerprint() -> str:
+    """sha256 over the path, size and mtime of every module of the `phases` package: a few
+    hundred stat calls, about a millisecond, cheap enough to check before every task."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in os.walk(PACKAGE_DIR):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(folder, name))
+                digest.update(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
 
 
 def _forked_main(entry: Callable[[list[str]], int], argv: list[str], stdout: str, stderr: str, status: str,
