@@ -4,6 +4,8 @@ naming the file and the key."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -54,7 +56,18 @@ class _StrictLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]  # PyYAML's l
 
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file; a missing, non-UTF-8 or malformed file is a ConfigError naming it.
-    Keys given twice and anchors/aliases (which can expand without bound) are refused."""
+    Keys given twice and anchors/aliases (which can expand without bound) are refused.
+    A command loads the project more than once (the CLI, then dodo.py), so the parsed document
+    is kept per file version and each caller gets its own copy."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    return copy.deepcopy(_parsed(path, os.path.abspath(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(path: Path, _absolute: str, _mtime_ns: int, _size: int) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -5,6 +5,7 @@ message naming the phase and the field, before any task is generated."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import re
 from collections.abc import Mapping
@@ -210,6 +211,27 @@ def module_file(module: str) -> Path | None:
     return Path(found.origin)
 
 
+def _first_parameters(source: Path) -> Mapping[str, str | None]:
+    """Each top-level function of a module -> the annotation of its first parameter as written
+    (None: no parameter or no annotation). Parsing a phase module's syntax tree is most of a
+    project load's time, and a command loads the project more than once (the CLI, then
+    dodo.py): cached per file version, so a long-lived process still sees edits."""
+    stat = source.stat()
+    return _parameters_in(str(source), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _parameters_in(path: str, _mtime_ns: int, _size: int) -> Mapping[str, str | None]:
+    tree = ast.parse(Path(path).read_bytes(), filename=path)
+    found: dict[str, str | None] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            args = node.args.args
+            annotation = args[0].annotation if args else None
+            found[node.name] = ast.unparse(annotation).strip("'\"") if annotation is not None else None
+    return found
+
+
 def _check_function(spec: PhaseSpec, path: Path) -> None:
     """The function must exist; checked by reading the module's syntax tree, so that
     loading the DAG imports no heavy module and opens nothing."""
@@ -219,16 +241,13 @@ def _check_function(spec: PhaseSpec, path: Path) -> None:
     source = module_file(spec.module)
     if source is None:
         raise ConfigError(f"{where}: cannot import module {spec.module!r} (for {spec.function!r})")
-    tree = ast.parse(source.read_bytes(), filename=str(source))
-    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    functions = _first_parameters(source)
     if spec.function_name not in functions:
         raise ConfigError(
             f"{where}: module {spec.module!r} has no function {spec.function_name!r}"
         )
     expected = CONTEXT_OF_SCOPE[spec.scope]
-    args = functions[spec.function_name].args.args
-    annotation = args[0].annotation if args else None
-    written = ast.unparse(annotation).strip("'\"") if annotation is not None else None
+    written = functions[spec.function_name]
     if written in CONTEXT_OF_SCOPE.values() and written != expected:
         raise ConfigError(f"{where}: {spec.function!r} takes a {written} but the phase has scope "
                           f"{spec.scope!r}, whose tasks pass a {expected}")
