@@ -41,3 +41,23 @@ def test_an_older_history_gains_the_new_columns_and_keeps_its_rows(tmp_path: Pat
         assert (row.task, row.peak_rss_mb) == ("t", None)
     finally:
         engine.dispose()
+
+
+def test_the_status_reads_the_latest_row_of_each_task_as_the_store_wrote_it(tmp_path: Path):
+    from datetime import UTC, datetime, timedelta
+
+    from phases.engine import store
+    from phases.engine.status import LastRun, read_last_runs
+
+    engine = store.open_store(tmp_path / "history.sqlite")
+    began = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    for i, (task, ok, error) in enumerate([("a", False, "a failed"), ("b", True, None), ("a", True, None)]):
+        store.record_checkpoint(engine, store.Checkpoint(
+            task=task, source="s", phase="p", table_name=None, started_at=began, input_hash="",
+            finished_at=began + timedelta(seconds=i), duration_s=float(i), success=ok, error=error))
+    engine.dispose()
+    assert read_last_runs(tmp_path / "history.sqlite") == {
+        "a": LastRun(began + timedelta(seconds=2), 2.0, True, None),
+        "b": LastRun(began + timedelta(seconds=1), 1.0, True, None),
+    }
+    assert read_last_runs(tmp_path / "missing.sqlite") == {}

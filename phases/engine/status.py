@@ -12,10 +12,12 @@ to `judge_tasks` is only read (see `read_only`)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -80,6 +82,33 @@ class LastRun:
     def to_json(self) -> dict[str, Any]:
         return {"finished_at": self.finished_at.isoformat(), "duration_s": self.duration_s,
                 "success": self.success, "error": self.error}
+
+
+# The latest row of every task in the history store's pipeline_checkpoints table.
+_LATEST = ("SELECT task, finished_at, duration_s, success, error FROM pipeline_checkpoints "
+           "WHERE id IN (SELECT max(id) FROM pipeline_checkpoints GROUP BY task)")
+
+
+def read_last_runs(history: Path) -> dict[str, LastRun]:
+    """The latest history row of every task in the SQLite file `history`, read with the standard
+    library's sqlite3: a status reads it on every call, and importing SQLAlchemy (the store's
+    writer) would be a third of the command's time. None when the file is missing, damaged or
+    has no such table yet: a status never depends on the history (doit's records decide)."""
+    if not history.is_file():
+        return {}
+    try:
+        with closing(sqlite3.connect(history, timeout=60)) as db:
+            rows = db.execute(_LATEST).fetchall()
+    except sqlite3.Error:
+        return {}
+    found = {}
+    for task, finished_at, duration_s, success, error in rows:
+        try:  # SQLAlchemy writes DateTime to SQLite as naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
+            when = datetime.fromisoformat(finished_at).replace(tzinfo=UTC)
+        except (TypeError, ValueError):
+            continue
+        found[task] = LastRun(when, duration_s, bool(success), error)
+    return found
 
 
 @dataclass(frozen=True)

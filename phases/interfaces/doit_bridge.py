@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -246,22 +245,4 @@ def task_outputs(root: Path, name: str) -> tuple[tuple[ArtifactSummary, ...], Ma
 def last_runs(root: Path) -> dict[str, LastRun]:
     """The latest history row of every task; none when the history is missing or damaged (a
     status never depends on it: doit's records decide what is done)."""
-    path = state_dir(root) / HISTORY_DB
-    if not path.is_file():
-        return {}
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
-
-    from phases.engine import store
-
-    try:
-        engine = store.open_store(path)
-    except StateError:
-        return {}
-    try:
-        latest = select(func.max(store.Checkpoint.id)).group_by(store.Checkpoint.task)
-        with Session(engine) as session:
-            rows = session.scalars(select(store.Checkpoint).where(store.Checkpoint.id.in_(latest)))
-            return {r.task: LastRun(r.finished_at.replace(tzinfo=UTC), r.duration_s, r.success, r.error) for r in rows}
-    finally:
-        engine.dispose()
+    return status_mod.read_last_runs(state_dir(root) / HISTORY_DB)
