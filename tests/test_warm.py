@@ -5,12 +5,16 @@ will not import costs only its own task."""
 from __future__ import annotations
 
 import multiprocessing.forkserver
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from phases.engine import launch, warm
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def imported_phases(argv: list[str]) -> int:
@@ -77,6 +81,28 @@ def test_the_code_fingerprint_follows_an_edit(tmp_path: Path, monkeypatch: pytes
     assert launch.code_fingerprint() == first
     (tmp_path / "phase.py").write_text("x = 22\n", encoding="utf-8")
     assert launch.code_fingerprint() != first
+
+
+
+CALLER = """
+import sys
+from pathlib import Path
+if __name__ != "__main__":  # what an unguarded script does each time it is imported again
+    Path(sys.argv[1]).write_text("imported again", encoding="utf-8")
+from phases.engine.launch import run_phase_process
+from tests.test_warm import says_hello
+if __name__ == "__main__":
+    print(run_phase_process(says_hello, ["from a script"]).stdout, end="")
+"""
+
+
+def test_a_task_process_does_not_import_the_callers_main_script_again(tmp_path: Path):
+    script, marker = tmp_path / "caller.py", tmp_path / "marker"
+    script.write_text(CALLER, encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script), str(marker)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert (proc.returncode, proc.stdout) == (0, "hello from a script\n"), proc.stderr
+    assert not marker.exists()
 
 
 if __name__ == "__main__":  # the fresh interpreter a task gets when the server cannot be used

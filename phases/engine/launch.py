@@ -34,7 +34,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import spawn
 from pathlib import Path
+from typing import Any
 
 from phases.core.config import THREADS_ENV, cores
 
@@ -47,6 +49,8 @@ _lock = threading.Lock()
 _context: multiprocessing.context.ForkServerContext | None = None
 _running = 0  # task processes this run has started and not yet seen end
 _served: str | None = None  # the fingerprint of the code the running server imported
+_launching = threading.local()  # .task: this thread is starting a task process (see _install_main_skip)
+_original_preparation: Callable[[str], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,11 @@ def run_phase_process(entry: Callable[[list[str]], int], argv: list[str]) -> Fin
             out, err, status = (Path(scratch) / name for name in ("stdout", "stderr", "status"))
             process = context.Process(target=_forked_main, args=(entry, argv, str(out), str(err), str(status),
                                                                  environ, os.getcwd(), os.getpid()))
-            process.start()
+            _launching.task = entry.__module__ != "__main__"  # an entry defined there needs it
+            try:
+                process.start()
+            finally:
+                _launching.task = False
             process.join()
             return Finished(_exit_code(status, process.exitcode), _read(out), _read(err))
 
@@ -127,6 +135,7 @@ def _warm_context(own_slot: bool = True) -> multiprocessing.context.ForkServerCo
         if _context is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([WARM_MODULE])
+            _install_main_skip()
             _context, _served = context, state
         elif state != _served:
             if _running > (1 if own_slot else 0):
@@ -140,6 +149,30 @@ def _warm_context(own_slot: bool = True) -> multiprocessing.context.ForkServerCo
             stop()
             _served = state
     return _context
+
+
+def _install_main_skip() -> None:
+    """Start task processes without the caller's main module. multiprocessing has every child
+    import the parent's `__main__` again (so that functions defined there unpickle); for the
+    `dataraum` command that is the whole CLI, about a third of a small task's time, and the
+    entry of a task (runner.main) lives in a module of its own; an entry defined in `__main__`
+    still gets it. (Python 3.11's forkserver cannot preload the
+    main module instead: it looks for a key that the preparation data does not hold.) Only the
+    threads that start a task process here are affected (`_launching`), so any other use of
+    multiprocessing in the same process keeps its main module."""
+    global _original_preparation
+    if _original_preparation is not None:
+        return
+    _original_preparation = original = spawn.get_preparation_data
+
+    def preparation_data(name: str) -> dict[str, Any]:
+        data = original(name)
+        if getattr(_launching, "task", False):
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+
+    spawn.get_preparation_data = preparation_data
 
 
 def code_fingerprint() -> str:
