@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phases.engine import launch, warm
+from phases.engine import dodo, launch, warm
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -103,6 +103,25 @@ def test_a_task_process_does_not_import_the_callers_main_script_again(tmp_path: 
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert (proc.returncode, proc.stdout) == (0, "hello from a script\n"), proc.stderr
     assert not marker.exists()
+
+
+
+@pytest.mark.parametrize(("args", "runs"), [
+    ("", True), ("-n 4", True), ("run", True), ("typing", True), ("-n 4 typing:s.t", True), ("-v 2 run", True),
+    ("list", False), ("list --all --status", False), ("info typing:s.t", False), ("forget --all", False),
+    ("-v 2 list", False), ("clean import", False),
+])
+def test_doit_command_lines_that_run_tasks_are_told_from_those_that_do_not(args: str, runs: bool):
+    assert dodo._runs_tasks(args.split()) is runs
+
+
+def test_a_project_whose_tasks_never_ran_is_a_first_run(tmp_path: Path):
+    assert dodo.first_run(tmp_path)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / ".doit.sqlite").write_bytes(b"")
+    assert dodo.first_run(tmp_path)
+    (tmp_path / "state" / "sales").mkdir()
+    assert not dodo.first_run(tmp_path)
 
 
 if __name__ == "__main__":  # the fresh interpreter a task gets when the server cannot be used

@@ -12,7 +12,8 @@ from typing import Any
 from doit.exceptions import InvalidDodoFile
 
 from phases.core.errors import ConfigError
-from phases.core.layout import DOIT_DB
+from phases.core.layout import DOIT_DB, state_dir
+from phases.engine.launch import start_warm
 from phases.engine.project import load_project
 from phases.engine.reporter import project_reporter
 from phases.engine.tasks import generate_tasks
@@ -38,6 +39,10 @@ def pipeline_tasks(root: Path) -> Callable[[], Iterator[dict[str, Any]]]:
 
     def task_pipeline() -> Iterator[dict[str, Any]]:
         """Yield the tasks of every enabled phase (doit names them after the phase)."""
+        if _on_doit_command_line() and _runs_tasks(sys.argv[1:]) and first_run(root):
+            # A first run of a plain `doit`: every task will run, so the task processes' server
+            # imports the phases while doit loads and checks the tasks (see dataraum run).
+            start_warm()
         try:
             project = load_project(root)
             yield from generate_tasks(project)
@@ -50,6 +55,32 @@ def pipeline_tasks(root: Path) -> Callable[[], Iterator[dict[str, Any]]]:
             raise InvalidDodoFile(str(exc)) from None  # in-process callers (dataraum, the API) read this
 
     return task_pipeline
+
+
+def first_run(root: Path) -> bool:
+    """Whether no task of the project has run yet (state/ holds no source's folder), so that
+    every task will: the warm server can start before the tasks are even loaded. (doit's own
+    record file exists by the time dodo.py generates tasks, so it cannot tell.)"""
+    state = state_dir(root)
+    return not state.is_dir() or not any(p.is_dir() and not p.name.startswith(".") for p in state.iterdir())
+
+
+# doit's commands that run no task (`doit` alone, `doit run ...` and `doit TASK ...` run tasks).
+_NOT_RUNNING = frozenset({"auto", "clean", "dumpdb", "forget", "help", "ignore", "info", "list", "reset-dep",
+                          "strace", "tabcompletion"})
+
+
+def _runs_tasks(args: list[str]) -> bool:
+    """Whether doit's command line asks it to run tasks: its first word that is not an option
+    (or an option's value, such as the 4 of `-n 4`) is no other command."""
+    words = [a for i, a in enumerate(args) if not a.startswith("-") and not (i and args[i - 1] in _VALUED)]
+    return not words or words[0] not in _NOT_RUNNING
+
+
+# doit's options that take the next word as their value
+_VALUED = frozenset({"-n", "--process", "-P", "--parallel-type", "-f", "--file", "-d", "--dir", "--db-file",
+                     "--backend", "--check_file_uptodate", "-r", "--reporter", "-o", "--output-file", "-v",
+                     "--verbosity", "--failure-verbosity"})
 
 
 def _on_doit_command_line() -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from phases.core.layout import DOIT_DB
+from phases.engine.dodo import first_run
 from phases.engine.launch import start_warm
 from phases.engine.reporter import context_line, summary_line
 from phases.interfaces import api
@@ -100,7 +100,7 @@ def run(ctx: click.Context, path: Path | None, sources: tuple[str, ...], phases:
     if fail_fast and keep_going:
         raise click.UsageError("give either --fail-fast or --continue, not both")
     root, chosen_sources = _target(ctx, path, sources)
-    if force or not (root / DOIT_DB).is_file():
+    if force or first_run(root):
         # Tasks will run: the task processes' server imports the phases while this process loads
         # the project. A rerun may have nothing to do and starts it only when a task needs it.
         start_warm()
