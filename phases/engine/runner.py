@@ -93,17 +93,21 @@ def load_function(dotted: str) -> Callable[[Any], PhaseOutput]:
 
 
 def describe_artifacts(out_dir: Path, files: Mapping[str, str]) -> dict[str, Artifact]:
-    """Digest every artifact; Parquet files also get their row count and schema."""
-    import duckdb
-
+    """Digest every artifact; Parquet files also get their row count and schema (read with a
+    DuckDB connection opened only when there is one: most phases write JSON alone)."""
     described = {}
-    with duckdb.connect() as con:
+    con = None
+    try:
         for name, file_name in sorted(files.items()):
             path = out_dir / file_name
             if not path.is_file():
                 raise PhaseError(f"output {name!r}: the phase did not write {path.name} (pipeline.yaml declares it)")
             rows = columns = None
             if path.suffix == ".parquet":
+                if con is None:
+                    import duckdb
+
+                    con = duckdb.connect()
                 counted = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()
                 assert counted is not None  # count(*) always returns one row
                 rows = counted[0]
@@ -112,6 +116,9 @@ def describe_artifacts(out_dir: Path, files: Mapping[str, str]) -> dict[str, Art
             described[name] = Artifact(
                 path=file_name, sha256=file_sha256(path), bytes=path.stat().st_size, rows=rows, columns=columns
             )
+    finally:
+        if con is not None:
+            con.close()
     return described
 
 
