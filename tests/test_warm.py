@@ -124,5 +124,26 @@ def test_a_project_whose_tasks_never_ran_is_a_first_run(tmp_path: Path):
     assert not dodo.first_run(tmp_path)
 
 
+
+FORKED = """
+import os, sys
+from phases.engine.launch import run_phase_process, start_warm
+from tests.test_warm import says_hello
+start_warm()
+pid = os.fork()  # as doit's `-P process` workers are forked from a doit that started the server
+if pid == 0:
+    print(run_phase_process(says_hello, ["from a forked copy"]).stdout, end="", flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+print(run_phase_process(says_hello, ["from its parent"]).stdout, end="")
+"""
+
+
+def test_a_forked_copy_of_the_process_that_started_the_server_starts_its_own():
+    proc = subprocess.run([sys.executable, "-c", FORKED], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert (proc.returncode, proc.stdout) == (0, "hello from a forked copy\nhello from its parent\n"), proc.stderr
+
+
 if __name__ == "__main__":  # the fresh interpreter a task gets when the server cannot be used
     sys.exit(says_hello(sys.argv[1:]))

@@ -21,6 +21,7 @@ The one entry point, for any executor that runs a task's phase on this machine:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import multiprocessing.forkserver
@@ -49,6 +50,7 @@ _lock = threading.Lock()
 _context: multiprocessing.context.ForkServerContext | None = None
 _running = 0  # task processes this run has started and not yet seen end
 _served: str | None = None  # the fingerprint of the code the running server imported
+_owner: int | None = None  # the process that set up the server (a forked copy must not use it)
 _launching = threading.local()  # .task: this thread is starting a task process (see _install_main_skip)
 _original_preparation: Callable[[str], dict[str, Any]] | None = None
 
@@ -127,7 +129,7 @@ def _warm_context(own_slot: bool = True) -> multiprocessing.context.ForkServerCo
     forkserver, or when the code changed while other task processes still run from the old
     server, which must not be stopped under them (`own_slot`: the caller is counted in
     `_running` already)."""
-    global _context, _served
+    global _context, _served, _owner
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
     state = code_fingerprint()
@@ -136,7 +138,14 @@ def _warm_context(own_slot: bool = True) -> multiprocessing.context.ForkServerCo
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([WARM_MODULE])
             _install_main_skip()
-            _context, _served = context, state
+            _context, _served, _owner = context, state, os.getpid()
+        elif _owner != os.getpid():
+            # A forked copy of the process that started the server (doit's `-P process` workers
+            # after a first run started it early): that server is not its child and cannot serve
+            # it, so this copy starts its own.
+            if not _forget_inherited_server():
+                return None
+            _served, _owner = state, os.getpid()
         elif state != _served:
             if _running > (1 if own_slot else 0):
                 return None
@@ -149,6 +158,22 @@ def _warm_context(own_slot: bool = True) -> multiprocessing.context.ForkServerCo
             stop()
             _served = state
     return _context
+
+
+def _forget_inherited_server() -> bool:
+    """Drop the forkserver a forked process inherited (multiprocessing keeps it in private
+    fields); False when this Python keeps it elsewhere, and the caller then spawns."""
+    server = multiprocessing.forkserver._forkserver
+    fields = ("_forkserver_pid", "_forkserver_address", "_forkserver_alive_fd")
+    if not all(hasattr(server, name) for name in fields):
+        return False
+    alive = vars(server)["_forkserver_alive_fd"]
+    if alive is not None:
+        with contextlib.suppress(OSError):
+            os.close(alive)  # the parent's server stops once the parent lets go of it too
+    for name in fields:
+        setattr(server, name, None)
+    return True
 
 
 def _install_main_skip() -> None:
