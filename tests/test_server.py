@@ -197,7 +197,8 @@ def test_a_run_answers_202_streams_its_events_and_lands_in_the_history(demo):
     assert sse(demo, f"/api/runs/{run_id}/events", {"Last-Event-ID": "0"}) == events[1:]
 
 
-def test_a_second_run_while_one_runs_is_409_naming_the_running_one(demo):
+def test_a_second_run_while_one_runs_is_409_naming_the_running_one(demo, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DEMO_SLEEP", "count=3")  # the first run must still run when the second comes (tasks are fast)
     first = demo.post("/api/runs", json={"phases": ["count"], "force": True}, headers=AUTH).json()["id"]
     second = demo.post("/api/runs", json={}, headers=AUTH)
     assert second.status_code == 409
