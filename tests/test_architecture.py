@@ -14,7 +14,7 @@ from phases.engine.code_digest import code_closure
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "phases"
-GROUPS = ("ingest", "profile", "structure", "meaning", "domain", "entropy")
+GROUPS = ("ingest", "profile", "structure", "meaning", "domain", "entropy", "metrics")
 # What each sub-package may import besides itself (third-party and the standard library aside).
 ALLOWED = {
     "core": set(),

@@ -15,6 +15,7 @@ from phases.artifacts.correlations import CORRELATIONS
 from phases.artifacts.cycles import CYCLES
 from phases.artifacts.derived_columns import DERIVED_COLUMNS
 from phases.artifacts.entropy_scores import ENTROPY_SCORES
+from phases.artifacts.metrics import METRICS
 from phases.artifacts.quality_findings import QUALITY_FINDINGS
 from phases.artifacts.relationships import RELATIONSHIPS
 from phases.artifacts.schema_graph import SCHEMA_GRAPH
@@ -32,6 +33,6 @@ ARTIFACTS: Mapping[str, ArtifactSpec] = {
         COLUMN_PROFILES, TABLE_PROFILE, TEMPORAL_PROFILES, QUALITY_FINDINGS,
         RELATIONSHIPS, CORRELATIONS, DERIVED_COLUMNS, SCHEMA_GRAPH,
         ANNOTATIONS, SLICES, CYCLES, VALIDATIONS,
-        ENTROPY_SCORES, CONTEXT_DOCUMENT, CONTEXT_MARKDOWN,
+        ENTROPY_SCORES, CONTEXT_DOCUMENT, CONTEXT_MARKDOWN, METRICS,
     )
 }

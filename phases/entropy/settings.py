@@ -212,6 +212,8 @@ class EntropySettings(Model):
     computational: Computational
     compound_risks: tuple[CompoundRisk, ...] = ()
     context: ContextBudget = ContextBudget()
+    # the verdict thresholds of the metrics phase, which checks them (phases.metrics.settings)
+    metric_verdicts: dict[str, float | int] = {}
 
     @model_validator(mode="after")
     def _weights(self) -> EntropySettings:
