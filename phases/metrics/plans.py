@@ -2,10 +2,11 @@
 (annotations.json), the joins between their tables (relationships.json), and a statement
 built from templates with every identifier and literal quoted.
 
-Every statement returns one row per month of its dates (and one with a NULL period for rows
-without a date): `period` ('YYYY-MM'), `value`, `rows`, `missing` (rows whose amount was NULL
-or did not parse; they count as 0), `other_currency` (rows in another currency than the
-column's most common one), `first_day` and `last_day` (the dates it saw in the month).
+Every statement returns one row per month of its table's dates (and one with a NULL period for
+rows without a date): `period` ('YYYY-MM'), `value`, `rows` (those the step selects),
+`missing` (of them, rows whose amount was NULL or did not parse; they count as 0),
+`other_currency` (rows in another currency than the column's most common one), `first_day`
+and `last_day` (the table's dates in the month).
 Amounts are summed as DECIMAL(38, 6), so sums are exact and reruns byte-identical.
 """
 
@@ -183,9 +184,9 @@ class Resolver:
         sql = (f"WITH RECURSIVE accounts(k) AS (\n"
                f"    SELECT CAST(a.{q(key)} AS VARCHAR) FROM {q(accounts)} AS a WHERE {where}{recurse}\n"
                f"), lines AS (\n"
-               f"    SELECT {dating.expr} AS d, {value} AS v, {missing} AS missing, {cur} AS cur\n"
+               f"    SELECT {dating.expr} AS d, {value} AS v, {missing} AS missing, {cur} AS cur,\n"
+               f"        CAST(t.{q(account.child_columns[0])} AS VARCHAR) IN (SELECT k FROM accounts) AS hit\n"
                f"    FROM {q(table)} AS t {dating.join}\n"
-               f"    WHERE CAST(t.{q(account.child_columns[0])} AS VARCHAR) IN (SELECT k FROM accounts)\n"
                f")\n{MONTHLY}")
         inputs += [*measures, *dating.inputs] + ([f"{table}.{currency.column}"] if currency else [])
         side = "credits less debits" if step.side == "credit" else "debits less credits"
@@ -224,7 +225,8 @@ class Resolver:
         cur = f"t.{q(currency.column)}" if currency else "NULL"
         amount = f"TRY_CAST(t.{q(column.column)} AS {AMOUNT})"
         sql = (f"WITH lines AS (\n"
-               f"    SELECT {dating.expr} AS d, COALESCE({amount}, 0) AS v, {amount} IS NULL AS missing, {cur} AS cur\n"
+               f"    SELECT {dating.expr} AS d, COALESCE({amount}, 0) AS v, {amount} IS NULL AS missing,\n"
+               f"        {cur} AS cur, TRUE AS hit\n"
                f"    FROM {q(table)} AS t {dating.join}\n"
                f")\n{MONTHLY}")
         measure = f"{table}.{column.column}"
@@ -280,12 +282,14 @@ class Resolver:
         return self.latest(step)
 
 
-# the monthly rollup of a `lines` CTE (d, v, missing, cur); rows without a date form the NULL period
-MONTHLY = """SELECT strftime(d, '%Y-%m') AS period, SUM(v) AS value, COUNT(*) AS rows,
-    COUNT(*) FILTER (WHERE missing) AS missing,
-    COUNT(*) FILTER (WHERE cur IS DISTINCT FROM (
-        SELECT cur FROM lines WHERE cur IS NOT NULL GROUP BY cur ORDER BY COUNT(*) DESC, cur LIMIT 1)
-        AND cur IS NOT NULL) AS other_currency,
+# the monthly rollup of a `lines` CTE (d, v, missing, cur, hit: the row belongs to the step); rows
+# without a date form the NULL period; the first and last day count every row of the table, so a
+# period's coverage is the table's, not that of the few rows a step selects
+MONTHLY = """SELECT strftime(d, '%Y-%m') AS period, SUM(v) FILTER (WHERE hit) AS value,
+    COUNT(*) FILTER (WHERE hit) AS rows, COUNT(*) FILTER (WHERE hit AND missing) AS missing,
+    COUNT(*) FILTER (WHERE hit AND cur IS NOT NULL AND cur IS DISTINCT FROM (
+        SELECT cur FROM lines WHERE hit AND cur IS NOT NULL GROUP BY cur ORDER BY COUNT(*) DESC, cur LIMIT 1)
+    ) AS other_currency,
     MIN(d) AS first_day, MAX(d) AS last_day
 FROM lines
 GROUP BY period

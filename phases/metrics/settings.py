@@ -102,6 +102,10 @@ class MetricSpec(Model):
             tree = ast.parse(self.formula, mode="eval")
         except SyntaxError:
             raise ValueError(f"formula {self.formula!r} is not an expression") from None
+        allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant, ast.Load,
+                   ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub)
+        if not all(isinstance(n, allowed) for n in ast.walk(tree)):
+            raise ValueError(f"formula {self.formula!r} may use step names, numbers, + - * / and parentheses only")
         names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         unknown = sorted(names - set(self.steps) - set(CONSTANTS))
         if unknown:
