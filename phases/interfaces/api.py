@@ -45,6 +45,7 @@ from phases.interfaces.reading import (
     entropy_changes,
     entropy_readiness,
     freshness,
+    metrics_report,
 )
 from phases.interfaces.results import (
     ArtifactSummary,
@@ -58,6 +59,8 @@ from phases.interfaces.results import (
     GraphResult,
     HistoryEntry,
     HistoryResult,
+    MetricRow,
+    MetricsReport,
     Outcome,
     ResetResult,
     RunResult,
@@ -84,13 +87,15 @@ from phases.interfaces.source_admin import (
 __all__ = [
     "DEFAULT_PARALLEL", "ArtifactSummary", "ColumnProfileView", "ColumnReadiness", "ConfigError", "ContextDocument",
     "ContextLocation", "ContextNotReady", "ContextStale", "DamagedArtifact", "EntropyComparison", "EntropyReport",
-    "EventKind", "Freshness", "GraphResult", "HistoryEntry", "HistoryResult", "InitResult", "Located", "Outcome",
+    "EventKind", "Freshness", "GraphResult", "HistoryEntry", "HistoryResult", "InitResult", "Located",
+    "MetricRow", "MetricsReport", "Outcome",
     "PathSource", "PipelineStatus", "ResetResult", "RunResult", "ScoreChange", "SourceAdded", "SourceChoice",
     "SourceInfo", "SourceRemoved", "SourcesList", "TableProfileView", "TaskEvent", "TaskResult", "VerifyResult",
     "add_source", "choose_source", "column_profile", "context_document", "context_file", "context_phase",
     "entropy_changes", "entropy_readiness", "find_root", "freshness", "history", "init_project", "list_sources",
-    "locate", "open_project", "pipeline_graph", "pipeline_status", "remove_source", "reset", "run_pipeline",
-    "run_pipeline_async", "select_tasks", "source_for_path", "source_name_for", "table_profile", "verify",
+    "locate", "metrics_report", "open_project", "pipeline_graph", "pipeline_status", "remove_source", "reset",
+    "run_pipeline", "run_pipeline_async", "select_tasks", "source_for_path", "source_name_for", "table_profile",
+    "verify",
 ]
 
 DEFAULT_PARALLEL = 4

@@ -17,6 +17,7 @@ import click
 
 from phases.core.errors import DataraumError
 from phases.interfaces.cli_common import Options
+from phases.interfaces.cli_metrics import metrics
 from phases.interfaces.cli_project import init, serve, sources
 from phases.interfaces.cli_read import context, entropy, profile
 from phases.interfaces.cli_run import run
@@ -74,7 +75,7 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
     ctx.obj = Options(root, debug)
 
 
-for command in (init, run, status, sources, profile, context, entropy, reset, graph, verify, history, serve):
+for command in (init, run, status, sources, profile, context, entropy, metrics, reset, graph, verify, history, serve):
     cli.add_command(command)
 
 

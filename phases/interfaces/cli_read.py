@@ -20,7 +20,7 @@ from phases.interfaces.terminal import console, show, table
 FRESH_HELP = "Refuse (exit 1) when it is stale: an upstream task failed or will run."
 
 
-def _warn_if_stale(source: str, freshness: api.Freshness) -> None:
+def warn_if_stale(source: str, freshness: api.Freshness) -> None:
     if freshness.stale:
         click.echo(click.style(f"warning: the context of {source} is stale: {freshness.summary()}; "
                                f"`dataraum run --source {source}` brings it up to date", fg="yellow"), err=True)
@@ -42,7 +42,7 @@ def context(ctx: click.Context, source: str | None, fmt: Literal["md", "json"], 
     """
     document = api.context_document(source, fmt, root=project_root(ctx), check=True, fresh=fresh)
     chosen(document.source, document.chosen)
-    _warn_if_stale(document.source, document.freshness)
+    warn_if_stale(document.source, document.freshness)
     click.echo(document.text, nl=not document.text.endswith("\n"))
 
 
@@ -68,7 +68,7 @@ def entropy(ctx: click.Context, source: str | None, table_name: str | None, limi
         return
     report = api.entropy_readiness(source, table_name, limit, root=root, check=True, fresh=fresh)
     chosen(report.source, report.chosen)
-    _warn_if_stale(report.source, report.freshness)
+    warn_if_stale(report.source, report.freshness)
     if not report.columns:
         click.echo("no column scores" + (f" for table {table_name!r}" if table_name else ""))
         return

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from phases.artifacts.context_document import CONTEXT_DOCUMENT, CONTEXT_MARKDOWN
 from phases.artifacts.entropy_scores import ENTROPY_SCORES
+from phases.artifacts.metrics import METRICS
 from phases.core.errors import ConfigError, StateError
 from phases.core.layout import HISTORY_DB, state_dir, task_dir, task_name
 from phases.core.records import ArtifactSpec
@@ -24,6 +25,8 @@ from phases.interfaces.results import (
     EntropyComparison,
     EntropyReport,
     Freshness,
+    MetricRow,
+    MetricsReport,
     ScoreChange,
 )
 from phases.interfaces.selection import choose_source, select_tasks
@@ -145,6 +148,34 @@ def entropy_readiness(source_id: str | None = None, table: str | None = None, li
     ]
     columns.sort(key=lambda c: (-c.score, c.table, c.column))
     return EntropyReport(chosen.name, path, tuple(columns[:limit]), chosen=chosen.why, freshness=found)
+
+
+def metrics_report(source_id: str | None = None, period: str | None = None, *, root: Path | None = None,
+                   check: bool = False, fresh: bool = False) -> MetricsReport:
+    """The metrics phase's values of a source with their verdicts: for one period ('2025' or
+    '2025-03'), else for every year. `check` and `fresh` as for context_document."""
+    project = load(find_root(root))
+    chosen = choose_source(project, source_id)
+    phase = project.pipeline.producer.get(METRICS.name)
+    if phase is None:
+        raise ConfigError("no phase of config/pipeline.yaml produces `metrics`; add the metrics phase "
+                          "(see the package's config/pipeline.yaml)")
+    path = task_dir(project.root, chosen.name, phase) / METRICS.file
+    if not path.is_file():
+        raise ContextNotReady(f"the {phase} phase has not produced metrics for source {chosen.name!r} yet "
+                              f"({path.relative_to(project.root)} is missing; run `dataraum run --source "
+                              f"{chosen.name}` first)")
+    found = freshness(project, chosen.name) if check or fresh else Freshness()
+    _check_fresh(found, chosen.name, fresh)
+    rows = []
+    for metric in METRICS.load(path, phase).metrics:
+        if metric.refusal:
+            rows.append(MetricRow(metric.metric, metric.label, metric.unit, period or "-", None, "refuse",
+                                  (metric.refusal,)))
+            continue
+        rows += [MetricRow(metric.metric, metric.label, metric.unit, v.period, v.value, v.verdict, v.caveats)
+                 for v in metric.values if (v.period == period if period else len(v.period) == 4)]
+    return MetricsReport(chosen.name, path, tuple(rows), chosen=chosen.why, freshness=found)
 
 
 def entropy_changes(source_id: str | None = None, *, root: Path | None = None) -> EntropyComparison:

@@ -184,6 +184,27 @@ class ColumnReadiness:
 
 
 @dataclass(frozen=True)
+class MetricRow:
+    metric: str
+    label: str
+    unit: str | None
+    period: str
+    value: float | None
+    verdict: str  # answer | answer_with_caveats | refuse
+    caveats: tuple[str, ...]  # the refusal's reason first
+
+
+@dataclass(frozen=True)
+class MetricsReport:
+    source: str
+    path: Path
+    rows: tuple[MetricRow, ...]  # in configuration order, then by period
+    exit_code: int = 0
+    chosen: Chosen = "given"
+    freshness: Freshness = Freshness()
+
+
+@dataclass(frozen=True)
 class EntropyReport:
     source: str
     path: Path
