@@ -213,11 +213,11 @@ def test_the_root_is_found_from_a_subfolder_and_refused_elsewhere(demo_project, 
         api.find_root(tmp_path)
 
 
-def test_the_context_is_reported_missing_until_the_entropy_phase_writes_it(demo_project):
+def test_the_context_is_reported_missing_until_the_context_phase_writes_it(demo_project):
     with pytest.raises(api.ContextNotReady, match="has not produced a context for source 'demo' yet") as caught:
         api.context_document(root=demo_project)
     assert caught.value.exit_code == 1
-    folder = demo_project / "state/demo/entropy"
+    folder = demo_project / "state/demo/context"
     folder.mkdir(parents=True)
     (folder / "context.md").write_text("# demo\n")
     assert api.context_document(root=demo_project).text == "# demo\n"

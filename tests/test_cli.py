@@ -176,19 +176,20 @@ def test_history_shows_each_tasks_peak_memory(ran_project):
     assert shown == {task: f"{mb:.0f}" for task, mb in recorded.items()}
 
 
-def test_context_says_in_one_line_that_the_entropy_phase_has_not_produced_it(ran_project):
+def test_context_says_in_one_line_that_the_context_phase_has_not_produced_it(ran_project):
     result = dataraum(ran_project, "context")
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("error: the entropy phase has not produced a context for source 'demo' yet")
+    assert result.stderr.startswith("error: the context phase has not produced a context for source 'demo' yet")
     assert dataraum(ran_project, "entropy").exit_code == 1
 
 
-def test_context_and_entropy_print_what_the_entropy_phase_wrote(ran_project):
-    folder = ran_project / "state/demo/entropy"
+def test_context_and_entropy_print_what_the_context_and_entropy_phases_wrote(ran_project):
+    documents, folder = ran_project / "state/demo/context", ran_project / "state/demo/entropy"
+    documents.mkdir(parents=True)
     folder.mkdir(parents=True)
-    (folder / "context.md").write_text("# Context of demo\n")
-    (folder / "context.json").write_text(json.dumps({"columns": [{"table": "a", "column": "v"}]}))
+    (documents / "context.md").write_text("# Context of demo\n")
+    (documents / "context.json").write_text(json.dumps({"columns": [{"table": "a", "column": "v"}]}))
     write_scores(folder, ("a", "v", 0.25, "ready", ()), ("b", "v", 0.75, "investigate", ("mixed units",)))
     assert dataraum(ran_project, "context").stdout == "# Context of demo\n"
     assert json.loads(dataraum(ran_project, "context", "--format", "json").stdout)["columns"][0]["table"] == "a"

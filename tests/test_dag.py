@@ -104,7 +104,7 @@ def test_a_disabled_phase_needs_no_importable_function(tmp_path):
 def test_the_project_pipeline_is_valid():
     pipeline = load_pipeline(REPO / "config" / "pipeline.yaml")
     assert {"import", "typing"} <= {p.name for p in pipeline.enabled}
-    assert len(pipeline.phases) == 13
+    assert len(pipeline.phases) == 15
 
 
 def test_doit_list_shows_the_message_not_a_traceback(demo_project):

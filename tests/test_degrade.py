@@ -55,11 +55,11 @@ def test_the_bad_file_fails_its_own_tasks_with_the_reason_and_the_source_phases_
 
 
 def test_the_context_names_the_missing_table_and_why(degraded):
-    document = json.loads((degraded / "state/s/entropy/context.json").read_text())
+    document = json.loads((degraded / "state/s/context/context.json").read_text())
     reason = "data/empty.csv: the file is empty (0 bytes); expected a header line or data"
     assert document["missing_tables"] == [{"table": "empty", "task": "import:s.empty", "reason": reason}]
     assert document["guidance"][0].startswith("Table `empty` is missing from this context: import:s.empty failed")
-    markdown = (degraded / "state/s/entropy/context.md").read_text()
+    markdown = (degraded / "state/s/context/context.md").read_text()
     assert "Table `empty` is missing from this context" in markdown
 
 

@@ -45,7 +45,7 @@ def manifest(root: Path, phase: str, table: str) -> dict:
 
 PHASES = ("import", "typing", "statistics", "temporal", "statistical_quality")
 SOURCE_PHASES = ("relationships", "correlations", "topology", "semantic", "slicing", "business_cycles", "validation",
-                 "entropy")
+                 "entropy", "metrics", "context")
 
 
 def test_the_example_runs_every_enabled_phase(example_run):
@@ -234,7 +234,7 @@ def test_a_forced_rerun_writes_a_byte_identical_manifest(example_run):
 
 def test_the_meaning_phases_and_the_context_rerun_byte_identical(example_run):
     root, _first, _second = example_run
-    phases = ("semantic", "slicing", "business_cycles", "validation", "entropy")
+    phases = ("semantic", "slicing", "business_cycles", "validation", "entropy", "metrics", "context")
     folder = root / "state/finance_example"
     before = {p: {f.name: f.read_bytes() for f in (folder / p).iterdir() if f.is_file()} for p in phases}
     for phase in phases:
@@ -316,12 +316,12 @@ def test_the_planted_defects_are_among_the_top_findings_of_the_context(example_r
 
 def test_the_context_document_is_written_for_an_agent(example_run):
     root, _, _ = example_run
-    document = state_json(root, "entropy", "context.json")
+    document = state_json(root, "context", "context.json")
     assert document["schema"] == "dataraum-context/1"
     assert document["readiness"]["level"] == "blocked" and document["readiness"]["blockers"]
     customer = next(r for r in document["relationships"] if r["from"] == "master_txn_table(Customer)")
     assert (customer["join_safe"], customer["orphan_rows"]) == (False, 7)
-    markdown = (root / "state/finance_example/entropy/context.md").read_text()
+    markdown = (root / "state/finance_example/context/context.md").read_text()
     assert markdown.startswith("# Data context: finance_example")
     assert "## Before you write SQL" in markdown and "987654.32" in markdown
     assert len(markdown) <= 24000
@@ -391,7 +391,7 @@ def test_hostile_names_go_through_every_phase_into_the_context(tmp_path):
     root = make_repo_project(tmp_path / "project", f"sources:\n  hostile:\n    path: {data}\n")
     result = run_doit(root, "-n", "2", timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    document = json.loads((root / "state/hostile/entropy/context.json").read_text())
+    document = json.loads((root / "state/hostile/context/context.json").read_text())
     columns = {(c["table"], c["column"]): c for c in document["columns"]}
     assert columns[("umsatze_2024", 'Kunde "ID"')]["sql"] == 'umsatze_2024."Kunde ""ID"""'
     orphans = next(r for r in document["relationships"] if r["from"] == 'umsatze_2024(Kunde "ID")')

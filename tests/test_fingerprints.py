@@ -18,7 +18,7 @@ ORDERS = "order_id,customer_id,amount,ordered\n" + "".join(
     f"{i},{i % 20 + 1},{10 + i * 3.5:.2f},2024-{i % 12 + 1:02d}-{i % 27 + 1:02d}\n" for i in range(1, 121)
 )
 SOURCE_PHASES = ("relationships", "correlations", "topology", "semantic", "slicing", "business_cycles", "validation",
-                 "entropy")
+                 "entropy", "metrics", "context")
 
 
 def append_comment(path: Path) -> None:
@@ -59,4 +59,5 @@ def test_a_comment_in_a_record_reruns_the_phases_that_read_or_write_it(copied_pa
     again = run_doit(root, "-n", "2", timeout=300, env=env)
     assert again.returncode == 0, again.stderr
     assert again.ran == {f"{p}:s" for p in ("relationships", "correlations", "topology", "semantic",
-                                             "business_cycles", "validation", "entropy")}
+                                             "business_cycles", "validation", "entropy", "metrics",
+                                             "context")}

@@ -119,7 +119,8 @@ def test_context_without_source_reads_the_only_or_the_last_run_source_and_says_w
     for source in ("demo", "other"):
         folder = ran_project / "state" / source / "entropy"
         folder.mkdir(parents=True)
-        (folder / "context.md").write_text(f"# Context of {source}\n")
+        (ran_project / "state" / source / "context").mkdir()
+        (ran_project / "state" / source / "context" / "context.md").write_text(f"# Context of {source}\n")
         write_scores(folder, ("a", "v", 0.5, "investigate", ("mixed units",)))
     only = dataraum("context", root=ran_project)
     assert (only.exit_code, only.stdout) == (0, "# Context of demo\n")
@@ -189,18 +190,19 @@ def test_one_failing_source_stops_only_its_own_tasks(ran_project, tmp_path):
     assert result.exit_code == 1
 
 
-def rename_total_to_entropy(root: Path) -> None:
-    """The demo's per-source phase becomes the one that writes the context (state/demo/entropy/)."""
+def rename_total_to_context(root: Path) -> None:
+    """The demo's per-source phase becomes the one that writes the context (state/demo/context/)."""
     pipeline = root / "config" / "pipeline.yaml"
-    pipeline.write_text(pipeline.read_text().replace("\n  total:\n", "\n  entropy:\n"))
+    pipeline.write_text(pipeline.read_text().replace("\n  total:\n", "\n  context:\n"))
 
 
 def test_context_and_entropy_say_when_they_are_stale_and_refuse_with_fresh(demo_project, monkeypatch):
     """Dead end: `dataraum context` printed an old context, with no warning, after a change or a failure."""
-    rename_total_to_entropy(demo_project)
+    rename_total_to_context(demo_project)
     assert api.run_pipeline(root=demo_project).exit_code == 0
-    folder = demo_project / "state/demo/entropy"
-    (folder / "context.md").write_text("# Context of demo\n")
+    (demo_project / "state/demo/context/context.md").write_text("# Context of demo\n")
+    folder = demo_project / "state/demo/entropy"  # the scores' phase, absent from the demo
+    folder.mkdir()
     write_scores(folder, ("a", "v", 0.5, "investigate", ()))
     current = dataraum("context", "--fresh", root=demo_project)
     assert (current.exit_code, current.stdout) == (0, "# Context of demo\n")
@@ -254,12 +256,12 @@ def test_the_status_of_the_real_pipeline_fits_80_columns(sources, by_table):
 
 def test_plain_doit_ends_with_a_summary_line_and_the_context_path(demo_project, tmp_path):
     """Dead end: `doit -n 4` ended with no summary and no path to the result."""
-    rename_total_to_entropy(demo_project)
+    rename_total_to_context(demo_project)
     out = tmp_path / "doit.out"  # in this process doit writes to the stdout it found at import: a file instead
     run_doit(demo_project, dodo_namespace(demo_project), "run", ["-n", "2", "--output-file", str(out)])
     lines = out.read_text().splitlines()
     assert lines[-2].startswith("ran 7, up to date 0, failed 0 in ")
-    assert lines[-1] == f"context of demo: not produced yet ({demo_project}/state/demo/entropy/context.md is missing)"
+    assert lines[-1] == f"context of demo: not produced yet ({demo_project}/state/demo/context/context.md is missing)"
 
 
 def test_profile_draws_a_column_and_a_table_in_80_columns(tmp_path, monkeypatch):
@@ -347,12 +349,12 @@ def test_a_wheel_installed_outside_the_repository_runs_a_new_project_and_a_plain
     folder_of_csv(home / "tiny", items="id,name,price\n1,pen,1.50\n2,ink,3.20\n3,pad,2.10\n4,pen,1.50\n")
     sh(str(dataraum_bin), "sources", "add", "../tiny", cwd=home / "proj")
     ran = sh(str(python), "-m", "doit", "-n", "4", cwd=home / "proj")
-    assert "failed 0" in ran.stdout and "context of tiny: state/tiny/entropy/context.md" in ran.stdout
+    assert "failed 0" in ran.stdout and "context of tiny: state/tiny/context/context.md" in ran.stdout
     assert sh(str(dataraum_bin), "context", "--source", "example", cwd=home / "proj").stdout.startswith("# ")
     folder_of_csv(home / "exports", sales="day,amount\n2024-01-01,10.5\n2024-01-02,12.0\n2024-01-03,9.9\n")
     plain = sh(str(dataraum_bin), "run", "exports")
     assert "project: created exports/.dataraum" in plain.stderr
-    assert (home / "exports/.dataraum/state/exports/entropy/context.md").is_file()
+    assert (home / "exports/.dataraum/state/exports/context/context.md").is_file()
     context = sh(str(dataraum_bin), "context")  # from the plain folder, no --source
     assert context.stdout.startswith("# ") and "exports" in context.stdout
     assert "project: exports/.dataraum" in context.stderr

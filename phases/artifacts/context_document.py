@@ -1,9 +1,9 @@
-"""The entropy phase's context documents: context.json for programs and context.md for an
+"""The context phase's documents: context.json for programs and context.md for an
 agent's prompt.
 
 `ContextDocument` is context.json (schema `dataraum-context/1`, documented field by field in
-docs/context-schema.md): the entropy phase builds it from the entropy scores and the earlier
-phases' evidence, renders the Markdown from it, and `CONTEXT_DOCUMENT.load` reads it back.
+docs/context-schema.md): the context phase builds it from the entropy scores, the metrics and
+the earlier phases' evidence, renders the Markdown from it, and `CONTEXT_DOCUMENT.load` reads it back.
 Two spellings differ from the field names, both declared in the field's metadata (see
 `phases.core.records`): a relationship's `from_` is written `from` (a Python keyword), and a
 column's `values` is left out, not written as null, when the column has none to show.
@@ -230,6 +230,21 @@ class MissingTable:
 
 
 @dataclass(frozen=True)
+class MetricEntry:
+    """A business metric of the metrics phase in its best-covered year (metrics.json has every
+    period and the SQL)."""
+
+    metric: str
+    label: str
+    unit: str | None
+    period: str | None  # the year with the most months of values; None when refused outright
+    value: float | None  # None when refused: a refused value is not for use
+    verdict: str  # answer | answer_with_caveats | refuse
+    caveats: tuple[str, ...]  # at most three, the refusal's reason first
+    months: Mapping[str, int]  # verdict -> months of that year with it
+
+
+@dataclass(frozen=True)
 class ContextDocument:
     """context.json: what an agent reads before it writes SQL over a source."""
 
@@ -246,6 +261,7 @@ class ContextDocument:
     business_cycles: tuple[CycleEntry, ...]
     compound_risks: tuple[CompoundRiskHit, ...]
     missing_tables: tuple[MissingTable, ...] = ()  # tables whose file failed: nothing here describes them
+    metrics: tuple[MetricEntry, ...] = ()  # business metrics with their verdicts, in configuration order
 
 
 CONTEXT_DOCUMENT = JsonArtifact("context_document", "context.json", record=ContextDocument)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from phases.artifacts.context_document import CONTEXT_DOCUMENT, CONTEXT_MARKDOWN
+from phases.artifacts.entropy_scores import ENTROPY_SCORES
 from phases.artifacts.registry import ARTIFACTS
 from phases.core.config import RuntimeSettings, SourceConfig, SourcesFile, load_runtime, load_sources, read_yaml
 from phases.core.dag import PhaseSpec, Pipeline, load_pipeline
@@ -32,7 +33,8 @@ ADDED_SOURCES = "state/added_sources.yaml"
 SOURCES_FILE = "config/sources.yaml"
 # The built-in phase that writes the context documents; a project's pipeline.yaml names the
 # phase that outputs `context_document` (see Project.context_phase), this is the name when none does.
-CONTEXT_PHASE = "entropy"
+CONTEXT_PHASE = "context"
+SCORES_PHASE = "entropy"  # likewise for the producer of `entropy_scores`
 
 
 class SourceUnusable(ConfigError):
@@ -44,7 +46,7 @@ class ContextLocation:
     """Where the context document of a source is (or will be) written."""
 
     source: str
-    path: Path  # state/<source>/entropy/context.md
+    path: Path  # state/<source>/context/context.md
     exists: bool
     phase_enabled: bool
     phase: str = CONTEXT_PHASE  # the phase that writes it
@@ -156,6 +158,11 @@ class Project:
     def context_phase(self) -> str:
         """The phase that writes the context documents (the producer of `context_document`)."""
         return self.pipeline.producer.get(CONTEXT_DOCUMENT.name, CONTEXT_PHASE)
+
+    @property
+    def scores_phase(self) -> str:
+        """The phase that writes the entropy scores (the producer of `entropy_scores`)."""
+        return self.pipeline.producer.get(ENTROPY_SCORES.name, SCORES_PHASE)
 
     @property
     def context_phase_enabled(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from phases.artifacts.context_document import ColumnEntry, ContextDocument
+from phases.artifacts.context_document import ColumnEntry, ContextDocument, MetricEntry
 from phases.core.sql import readable_ident
 from phases.entropy.settings import EntropySettings
 
@@ -103,6 +103,29 @@ def _cycles(doc: ContextDocument) -> list[str]:
     return cycles
 
 
+def _amount(entry: MetricEntry) -> str:
+    if entry.value is None:
+        return "not given"
+    suffix = {"days": " days", "percent": "%", "ratio": ""}.get(entry.unit or "", "")
+    return f"{entry.value:,.2f}{suffix}"
+
+
+def _metrics(doc: ContextDocument) -> list[str]:
+    """One bullet per metric: value and verdict of its year, the months' verdicts, the caveats."""
+    lines = []
+    for m in doc.metrics:
+        head = f"- {md_text(m.label)} ({md_code(m.metric)})"
+        if m.period is None:
+            lines.append(f"{head}: **refuse**: {md_text(shorten(m.caveats[0], 200))}")
+            continue
+        months = ", ".join(f"{n} {verdict.replace('_', ' ')}" for verdict, n in m.months.items())
+        text = f"{head} {m.period}: {_amount(m)}, **{m.verdict.replace('_', ' ')}**"
+        text += f" (months: {months})" if months else ""
+        shown = m.caveats[:1] if m.verdict == "refuse" else m.caveats  # one reason is enough not to use it
+        lines.append("\n".join([text, *(f"  - {md_text(shorten(c, 200))}" for c in shown)]))
+    return lines
+
+
 def _sections(doc: ContextDocument, s: EntropySettings) -> list[tuple[str, list[str]]]:
     """The document's sections in reading order, each a title and its items (one item is one
     bullet, row or column block). Items within a section are ordered most important first."""
@@ -116,6 +139,7 @@ def _sections(doc: ContextDocument, s: EntropySettings) -> list[tuple[str, list[
         ("Failed checks (do not assume these hold in queries)",
          [f"- {md_code(v.id)} {md_text(v.name)}: {md_text(shorten(v.reason or '', 300))}"
           for v in doc.validations.failed]),
+        ("Business metrics (computed from the concepts; every period and its SQL in metrics.json)", _metrics(doc)),
         ("Columns that need care (most uncertain first)",
          ["\n".join(_column_lines(c, s.context.max_findings_per_column)) for c in care]),
         ("Columns ready to use", [

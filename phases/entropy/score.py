@@ -4,12 +4,9 @@ Reads what every earlier phase measured (see entropy.evidence), runs the detecto
 four layers (entropy.measured: structural and value, with entropy.missing for NULLs and
 duplicates and entropy.extremes for outliers; entropy.meaning: semantic and computational, with
 entropy.reconcile for copies across a join), aggregates their verdicts
-into scores and readiness (entropy.aggregate), and writes three artifacts (the documents are
-built by entropy.document):
-
-- entropy_scores.json: every entropy object, column, table and source score, compound risk;
-- context.json: the context document for an agent (docs/context-schema.md);
-- context.md: the same for an LLM's prompt, cut to the size budget in config/thresholds.yaml.
+into scores and readiness (entropy.aggregate), and writes entropy_scores.json: every entropy
+object, column, table and source score, compound risk. The metrics phase reads the scores, and
+the context phase (entropy.context) writes the documents from both.
 
 The scores of every distinct output are also kept in state/history.sqlite, so a later run can
 be compared with this one (`dataraum entropy --compare`).
@@ -21,16 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from phases.artifacts.context_document import CONTEXT_DOCUMENT, CONTEXT_MARKDOWN
 from phases.artifacts.entropy_scores import ENTROPY_SCORES, EntropyObject, EntropyScores
 from phases.artifacts.tables import TYPED_TABLE
 from phases.core.context import PhaseOutput, SourceContext
-from phases.core.manifest import write_atomically
 from phases.entropy.aggregate import aggregate
-from phases.entropy.document import build_context
 from phases.entropy.evidence import Evidence, load_evidence
 from phases.entropy.extremes import outliers, wrong_signs
-from phases.entropy.markdown import render_markdown
 from phases.entropy.meaning import (
     aggregation_risk,
     business_meaning,
@@ -94,9 +87,6 @@ def score_entropy(ctx: SourceContext) -> PhaseOutput:
     with ctx.connect() as con:
         scores = score(ev, settings, ctx.paths(TYPED_TABLE), con)
     ctx.write(ENTROPY_SCORES, scores)
-    document = build_context(ev, scores, settings, ctx.left_out)
-    ctx.write(CONTEXT_DOCUMENT, document)
-    write_atomically(ctx.output_path(CONTEXT_MARKDOWN), render_markdown(document, settings))
     counts = {r: sum(1 for c in scores.columns if c.readiness == r) for r in ("ready", "investigate", "blocked")}
     return PhaseOutput(
         summary={"readiness": scores.readiness, "score": scores.score, "columns": counts,

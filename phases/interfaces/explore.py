@@ -112,7 +112,7 @@ def _artifact_rows(project: Project, source: str, table: str, artifact: str) -> 
 
 
 def _scores_or_none(project: Project, source: str) -> EntropyScores | None:
-    phase = api.context_phase(project)
+    phase = project.scores_phase
     path = task_dir(project.root, source, phase) / ENTROPY_SCORES.file
     return ENTROPY_SCORES.load(path, phase) if path.is_file() else None
 
@@ -242,7 +242,7 @@ def entropy_scores(project: Project, source: str) -> tuple[EntropyScores, Contex
     """The entropy scores and the context document of a source; ContextNotReady before the entropy phase."""
     check_source(project, source)
     phase = api.context_phase(project)
-    scores = ENTROPY_SCORES.load(api.context_file(project, source, ENTROPY_SCORES), phase)
+    scores = ENTROPY_SCORES.load(api.context_file(project, source, ENTROPY_SCORES), project.scores_phase)
     document = CONTEXT_DOCUMENT.load(api.context_file(project, source, CONTEXT_DOCUMENT), phase)
     return scores, document
 

@@ -77,8 +77,8 @@ def _profiles(project: Project, source: str, table: str) -> ColumnProfiles:
 
 
 def _scores(project: Project, source: str) -> EntropyScores | None:
-    path = task_dir(project.root, source, project.context_phase) / ENTROPY_SCORES.file
-    return ENTROPY_SCORES.load(path, project.context_phase) if path.is_file() else None
+    path = task_dir(project.root, source, project.scores_phase) / ENTROPY_SCORES.file
+    return ENTROPY_SCORES.load(path, project.scores_phase) if path.is_file() else None
 
 
 def _view(source: str, table: str, profile: ColumnProfile, scores: EntropyScores | None,

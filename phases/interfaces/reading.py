@@ -48,14 +48,14 @@ def context_phase(project: Project) -> str:
 
 
 def context_file(project: Project, source: str, artifact: ArtifactSpec) -> Path:
-    """The file of one of the context phase's artifacts for a source; ContextNotReady when the
-    phase has not written it yet."""
-    phase = project.context_phase
+    """The file of one of the context's artifacts for a source (the documents of the context
+    phase, the entropy phase's scores); ContextNotReady when its phase has not written it yet."""
+    phase = project.scores_phase if artifact.name == ENTROPY_SCORES.name else project.context_phase
     path = task_dir(project.root, source, phase) / artifact.file
     if path.is_file():
         return path
     shown = path.relative_to(project.root)
-    if project.context_phase_enabled:
+    if any(spec.name == phase for spec in project.pipeline.enabled):
         hint = f"run `dataraum run --source {source}` first"
     else:
         hint = f"the {phase} phase is disabled in config/pipeline.yaml"
@@ -141,7 +141,7 @@ def entropy_readiness(source_id: str | None = None, table: str | None = None, li
     path = context_file(project, chosen.name, ENTROPY_SCORES)
     found = freshness(project, chosen.name) if check or fresh else Freshness()
     _check_fresh(found, chosen.name, fresh)
-    scores = ENTROPY_SCORES.load(path, project.context_phase)
+    scores = ENTROPY_SCORES.load(path, project.scores_phase)
     columns = [
         ColumnReadiness(c.table, c.column, c.score, c.readiness, tuple(top.summary for top in c.top))
         for c in scores.columns if not table or c.table == table
