@@ -48,7 +48,7 @@ dataraum profile TABLE.COLUMN      # one column's profile and findings
 - `config/`: the pipeline (`pipeline.yaml`), the sources (`sources.yaml`) and every phase's
   settings, copied from dataraum-context {version}. Edit them: a change reruns only the phases
   it touches.
-{example}- `state/`: what the pipeline writes (ignored by git); `state/<source>/entropy/context.md` is the
+{example}- `state/`: what the pipeline writes (ignored by git); `state/<source>/context/context.md` is the
   context document.
 """
 
