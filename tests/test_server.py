@@ -131,6 +131,7 @@ def test_the_openapi_schema_documents_every_route_with_typed_responses(demo):
         ("/api/sources/{source}/entropy", "get"), ("/api/sources/{source}/entropy/{table}", "get"),
         ("/api/sources/{source}/entropy/{table}/{column}", "get"), ("/api/sources/{source}/entropy/compare", "get"),
         ("/api/sources/{source}/context", "get"), ("/api/sources/{source}/artifacts", "get"),
+        ("/api/sources/{source}/metrics", "get"),
         ("/api/sources/{source}/artifacts/{phase}/{artifact}", "get"), ("/api/runs", "get"), ("/api/runs", "post"),
         ("/api/runs/{run_id}", "get"), ("/api/runs/{run_id}/events", "get"), ("/api/reset", "post"),
     }
@@ -291,6 +292,16 @@ def test_a_column_has_its_findings_evidence_sql_and_profile(shop):
     table = shop.get("/api/sources/shop/entropy/orders").json()
     assert {c["column"] for c in table["columns"]} == {"order_id", "customer_id", "order_date", "amount"}
     assert shop.get("/api/sources/shop/entropy/orders/nope").status_code == 404
+
+
+@pytest.mark.slow
+def test_the_metrics_refuse_what_the_source_lacks_and_measure_what_it_has(shop):
+    body = shop.get("/api/sources/shop/metrics").json()
+    metrics = {m["metric"]: m for m in body["metrics"]}
+    assert metrics["revenue"]["refusal"].startswith("cannot compute: concept")  # no ledger in a shop's orders
+    completeness = metrics["data_completeness"]["values"]
+    assert completeness and all(v["value"] is not None for v in completeness)
+    assert {s["id"] for s in body["statements"]} >= set(metrics["data_completeness"]["statements"])
 
 
 @pytest.mark.slow

@@ -45,6 +45,7 @@ from phases.interfaces.reading import (
     entropy_changes,
     entropy_readiness,
     freshness,
+    metrics_file,
     metrics_report,
 )
 from phases.interfaces.results import (
@@ -93,7 +94,8 @@ __all__ = [
     "SourceInfo", "SourceRemoved", "SourcesList", "TableProfileView", "TaskEvent", "TaskResult", "VerifyResult",
     "add_source", "choose_source", "column_profile", "context_document", "context_file", "context_phase",
     "entropy_changes", "entropy_readiness", "find_root", "freshness", "history", "init_project", "list_sources",
-    "locate", "metrics_report", "open_project", "pipeline_graph", "pipeline_status", "remove_source", "reset",
+    "locate", "metrics_file", "metrics_report", "open_project", "pipeline_graph", "pipeline_status", "remove_source",
+    "reset",
     "run_pipeline", "run_pipeline_async", "select_tasks", "source_for_path", "source_name_for", "table_profile",
     "verify",
 ]

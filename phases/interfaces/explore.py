@@ -24,6 +24,7 @@ from phases.artifacts.entropy_scores import (
     Readiness,
     TableEntropy,
 )
+from phases.artifacts.metrics import METRICS, Metrics
 from phases.artifacts.relationships import RELATIONSHIPS
 from phases.artifacts.tables import RAW_TABLE, TYPED_TABLE
 from phases.core.errors import ConfigError, StateError
@@ -346,6 +347,14 @@ def context_view(source: str, fmt: Literal["md", "json"] = "json", *, root: Path
     found = api.context_document(source, fmt, root=project.root)
     document = from_json(ContextDocument, json.loads(found.text)) if fmt == "json" else None
     return ContextView(source, fmt, found.text, document)
+
+
+def metrics_view(source: str, *, root: Path | None = None) -> Metrics:
+    """The metrics phase's record of a source: every metric, period, verdict and statement."""
+    project = api.open_project(root)
+    check_source(project, source)
+    path, phase = api.metrics_file(project, source)
+    return METRICS.load(path, phase)
 
 
 # ---------------------------------------------------------------- manifests and previews

@@ -150,21 +150,27 @@ def entropy_readiness(source_id: str | None = None, table: str | None = None, li
     return EntropyReport(chosen.name, path, tuple(columns[:limit]), chosen=chosen.why, freshness=found)
 
 
+def metrics_file(project: Project, source: str) -> tuple[Path, str]:
+    """metrics.json of a source and the phase that wrote it; ContextNotReady before it ran."""
+    phase = project.pipeline.producer.get(METRICS.name)
+    if phase is None:
+        raise ConfigError("no phase of config/pipeline.yaml produces `metrics`; add the metrics phase "
+                          "(see the package's config/pipeline.yaml)")
+    path = task_dir(project.root, source, phase) / METRICS.file
+    if not path.is_file():
+        raise ContextNotReady(f"the {phase} phase has not produced metrics for source {source!r} yet "
+                              f"({path.relative_to(project.root)} is missing; run `dataraum run --source "
+                              f"{source}` first)")
+    return path, phase
+
+
 def metrics_report(source_id: str | None = None, period: str | None = None, *, root: Path | None = None,
                    check: bool = False, fresh: bool = False) -> MetricsReport:
     """The metrics phase's values of a source with their verdicts: for one period ('2025' or
     '2025-03'), else for every year. `check` and `fresh` as for context_document."""
     project = load(find_root(root))
     chosen = choose_source(project, source_id)
-    phase = project.pipeline.producer.get(METRICS.name)
-    if phase is None:
-        raise ConfigError("no phase of config/pipeline.yaml produces `metrics`; add the metrics phase "
-                          "(see the package's config/pipeline.yaml)")
-    path = task_dir(project.root, chosen.name, phase) / METRICS.file
-    if not path.is_file():
-        raise ContextNotReady(f"the {phase} phase has not produced metrics for source {chosen.name!r} yet "
-                              f"({path.relative_to(project.root)} is missing; run `dataraum run --source "
-                              f"{chosen.name}` first)")
+    path, phase = metrics_file(project, chosen.name)
     found = freshness(project, chosen.name) if check or fresh else Freshness()
     _check_fresh(found, chosen.name, fresh)
     rows = []

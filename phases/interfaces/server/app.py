@@ -268,6 +268,12 @@ def _read_routes(router: APIRouter, server: Server) -> None:
 
         return await server.json(f"context:{source}:{format}", compute)
 
+    @router.get("/sources/{source}/metrics", response_model=models.MetricsDetail,
+                summary="The business metrics with their verdicts, caveats and SQL")
+    async def metrics(source: str) -> Response:
+        return await server.json(f"metrics:{source}",
+                                 lambda: models.MetricsDetail(explore.metrics_view(source, root=root)))
+
     @router.get("/sources/{source}/artifacts", response_model=models.Manifests, summary="Every task's manifest")
     async def artifacts(source: str) -> Response:
         return await server.json(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from phases.artifacts.metrics import Metrics
 from phases.engine.status import State
 from phases.interfaces.api import EntropyComparison
 from phases.interfaces.explore import (
@@ -111,6 +112,10 @@ class Comparison(RootModel[EntropyComparison]):
 
 class Context(RootModel[ContextView]):
     pass
+
+
+class MetricsDetail(RootModel[Metrics]):
+    """metrics.json: every metric with its values per period, verdicts, caveats and SQL."""
 
 
 class Manifests(BaseModel):

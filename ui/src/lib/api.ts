@@ -21,6 +21,7 @@ export type TaskStatus = Status['tasks'][number];
 export type Entropy = Ok<'/api/sources/{source}/entropy', 'get'>;
 export type ColumnDetail = Ok<'/api/sources/{source}/entropy/{table}/{column}', 'get'>;
 export type Comparison = Ok<'/api/sources/{source}/entropy/compare', 'get'>;
+export type Metrics = Ok<'/api/sources/{source}/metrics', 'get'>;
 export type RunList = Ok<'/api/runs', 'get'>;
 export type RunRecord = Schemas['RunRecord'];
 export type RunStarted = Ok<'/api/runs', 'post'>;
@@ -79,6 +80,7 @@ export const api = {
   column: (source: string, table: string, column: string) =>
     call<ColumnDetail>(`/api/sources/${part(source)}/entropy/${part(table)}/${part(column)}`),
   compare: (source: string) => call<Comparison>(`/api/sources/${part(source)}/entropy/compare`),
+  metrics: (source: string) => call<Metrics>(`/api/sources/${part(source)}/metrics`),
   runs: () => call<RunList>('/api/runs'),
   startRun: (body: RunCreate) => call<RunStarted>('/api/runs', { method: 'POST', body: JSON.stringify(body) }),
   reset: (body: ResetCreate) => call<ResetDone>('/api/reset', { method: 'POST', body: JSON.stringify(body) }),

@@ -260,6 +260,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sources/{source}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The business metrics with their verdicts, caveats and SQL */
+        get: operations["metrics_api_sources__source__metrics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sources/{source}/status": {
         parameters: {
             query?: never;
@@ -586,6 +603,11 @@ export interface components {
             /** Guidance */
             guidance: string[];
             /**
+             * Metrics
+             * @default []
+             */
+            metrics: components["schemas"]["MetricEntry"][];
+            /**
              * Missing Tables
              * @default []
              */
@@ -844,6 +866,92 @@ export interface components {
             /** Source */
             source: string;
         };
+        /**
+         * MetricEntry
+         * @description A business metric of the metrics phase in its best-covered year (metrics.json has every
+         *     period and the SQL).
+         */
+        MetricEntry: {
+            /** Caveats */
+            caveats: string[];
+            /** Label */
+            label: string;
+            /** Metric */
+            metric: string;
+            /** Months */
+            months: {
+                [key: string]: number;
+            };
+            /** Period */
+            period: string | null;
+            /** Unit */
+            unit: string | null;
+            /** Value */
+            value: number | null;
+            /** Verdict */
+            verdict: string;
+        };
+        /** MetricResult */
+        MetricResult: {
+            /** Description */
+            description: string;
+            /** Formula */
+            formula: string;
+            /** Inputs */
+            inputs: string[];
+            /** Joins */
+            joins: string[];
+            /** Label */
+            label: string;
+            /** Metric */
+            metric: string;
+            /** Refusal */
+            refusal?: string | null;
+            /** Statements */
+            statements: string[];
+            /** Unit */
+            unit: string | null;
+            /** Values */
+            values: components["schemas"]["MetricValue"][];
+        };
+        /** MetricValue */
+        MetricValue: {
+            /** Caveats */
+            caveats: string[];
+            /** Entropy */
+            entropy: number;
+            /** Interpretation */
+            interpretation?: string | null;
+            /** Period */
+            period: string;
+            /** Steps */
+            steps: components["schemas"]["StepValue"][];
+            /** Value */
+            value: number | null;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "answer" | "answer_with_caveats" | "refuse";
+        };
+        /** Metrics */
+        Metrics: {
+            /** Metrics */
+            metrics: components["schemas"]["MetricResult"][];
+            /** Source */
+            source: string;
+            /** Statements */
+            statements: components["schemas"]["Statement"][];
+            /** Tables */
+            tables: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * MetricsDetail
+         * @description metrics.json: every metric with its values per period, verdicts, caveats and SQL.
+         */
+        MetricsDetail: components["schemas"]["Metrics"];
         /**
          * MissingTable
          * @description A table of the source left out of the context: its file could not be used.
@@ -1215,6 +1323,15 @@ export interface components {
             /** Tables */
             tables: components["schemas"]["TableOverview"][];
         };
+        /** Statement */
+        Statement: {
+            /** Id */
+            id: string;
+            /** Purpose */
+            purpose: string;
+            /** Sql */
+            sql: string;
+        };
         /**
          * Status
          * @description What `dataraum status --json` says for one source, with the DAG to draw it on.
@@ -1236,6 +1353,25 @@ export interface components {
             source: string;
             /** Tasks */
             tasks: components["schemas"]["TaskStatus"][];
+        };
+        /**
+         * StepValue
+         * @description One step of a metric in one period.
+         */
+        StepValue: {
+            /** Missing */
+            missing: number;
+            /**
+             * Other Currency
+             * @default 0
+             */
+            other_currency: number;
+            /** Rows */
+            rows: number;
+            /** Step */
+            step: string;
+            /** Value */
+            value: number | null;
         };
         /** TableDetail */
         TableDetail: components["schemas"]["TableView"];
@@ -2316,6 +2452,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ColumnDetail"];
+                };
+            };
+            /** @description Missing or wrong bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown source, table, column, phase or run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A run is in progress, or the state is not ready */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    metrics_api_sources__source__metrics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                source: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricsDetail"];
                 };
             };
             /** @description Missing or wrong bearer token */
