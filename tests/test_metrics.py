@@ -215,3 +215,22 @@ def test_the_artifact_is_byte_identical_on_a_rerun_and_reads_back(con, tmp_path)
 def test_bad_settings_are_rejected_naming_the_key(change, message):
     with pytest.raises(ConfigError, match=message):
         read_settings(change, "config/metrics.yaml")
+
+
+def test_a_ledger_naming_its_accounts_on_each_line_is_classified_by_those_names(con):
+    con.execute("""CREATE TABLE export AS SELECT l.line_id, e.posted, c.label AS account, l.dr, l.cr
+                   FROM "gl lines" l JOIN entries e USING (entry_id) JOIN chart c USING (account_id)""")
+    inline = Annotations("s", ("test",), {
+        "export": TableAnnotation("export", "fact", "journal_line", ("line_id",), "posted", 12, 0.9)}, (
+        column("export", "line_id", "key", "journal_line"), column("export", "posted", "timestamp", "transaction_date"),
+        column("export", "account", "dimension", "account"), column("export", "dr", "measure", "debit"),
+        column("export", "cr", "measure", "credit")))
+    metrics = run(con, annotations=inline, relationships=Relationships("s", {}, {}, (), (), {}))
+    # "Accounts Receivable" by its name; its child "Trade debtors" has no hierarchy to place it here
+    assert value(metrics, "ending_ar_balance", "2025-02").value == 0
+    cash = value(metrics, "ending_cash_balance", "2025-02")  # "Bank", and "Bank Fees" too: no type tells them apart
+    assert (cash.value, cash.verdict) == (20, "answer_with_caveats")
+    assert cash.caveats == ("cash accounts chosen by their names alone (cash, bank), with no account type to rule "
+                            "out others so named",)
+    assert metrics.metric("revenue").refusal == ("cannot compute: concept account_type missing "
+                                                 "(account class 'revenue' cannot be told apart)")

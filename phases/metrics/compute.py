@@ -102,6 +102,8 @@ def metric_result(name: str, spec: MetricSpec, resolver: Resolver, runner: Runne
     fixed, worst = v.column_findings(evidence.scores, inputs, measures, evidence.settings.thresholds)
     fixed.extend(v.join_findings(joins, evidence.settings.thresholds))
     fixed.extend(v.check_findings(evidence.validations, inputs, evidence.settings.thresholds))
+    for assumption in dict.fromkeys(a for plan in every for a in plan.assumptions):
+        fixed.add(False, assumption)
     for step_name, rows_by_month in months.items():
         undated = rows_by_month.get(None)
         total = sum(r.rows for r in rows_by_month.values())

@@ -47,6 +47,7 @@ class Plan:
     inputs: tuple[str, ...]  # "table.column" the statement reads
     measures: tuple[str, ...]  # of them, the amounts: blocked ones refuse the metric
     joins: tuple[JoinUse, ...]
+    assumptions: tuple[str, ...] = ()  # what the statement takes for granted: caveats of every value
 
 
 @dataclass(frozen=True)
@@ -118,80 +119,106 @@ class Resolver:
 
     # --- the ledger ----------------------------------------------------------------------------
 
-    def ledger_table(self) -> tuple[str, Relationship]:
-        """The table of ledger lines (debit and credit, or a net amount, and an account reference)."""
+    def ledger_table(self) -> tuple[str, Relationship | None, ColumnAnnotation | None]:
+        """The table of ledger lines (debit and credit, or a net amount) and how its lines name
+        their account: a reference to an account table, else a column of its own (an export
+        that writes the account's name on every line)."""
         led = self.settings.ledger
         found = []
         for table, entry in self.ann.tables.items():
             amounts = (self.column(table, led.debit) and self.column(table, led.credit)) or self.column(table, led.net)
-            account = self.reference(table, led.account)
-            if amounts and account:
-                found.append((-entry.rows, table, account))
+            reference = self.reference(table, led.account)
+            inline = None if reference else self.column(table, led.account)
+            if amounts and (reference or inline):
+                found.append((reference is None, -entry.rows, table, reference, inline))
         if not found:
             have_amounts = any(self.column(t, led.debit) or self.column(t, led.net) for t in self.ann.tables)
             missing = led.account[0] if have_amounts else led.debit[0]
             raise Unresolved(f"cannot compute: concept {missing} missing (no table of ledger lines with "
-                             "amounts and an account reference)")
-        _, table, account = min(found)
-        return table, account
+                             "amounts and an account)")
+        _, _, table, reference, inline = min(found, key=lambda f: f[:3])
+        return table, reference, inline
 
-    def account_filter(self, account_table: str, key: str, cls: AccountClass, name: str) -> tuple[str, tuple[str, ...]]:
-        """The WHERE condition selecting the class's accounts, and the columns it reads."""
+    def account_filter(self, table: str, alias: str, labels: list[ColumnAnnotation], cls: AccountClass,
+                       name: str) -> tuple[str, tuple[str, ...]]:
+        """The condition selecting the class's accounts among the rows of `table` (as `alias`), by
+        its account-type column and the words of its `labels`, and the columns it reads."""
         conditions, inputs = [], []
-        type_col = self.column(account_table, self.settings.ledger.account_type)
-        kind = f"lower(trim(TRY_CAST(a.{q(type_col.column)} AS VARCHAR)))" if type_col else ""
+        type_col = self.column(table, self.settings.ledger.account_type)
+        kind = f"lower(trim(TRY_CAST({alias}.{q(type_col.column)} AS VARCHAR)))" if type_col else ""
         if type_col is not None and (cls.types or cls.name_types):
-            inputs.append(f"{account_table}.{type_col.column}")
+            inputs.append(f"{table}.{type_col.column}")
         if cls.types and type_col is not None:
             conditions.append(f"{kind} IN ({', '.join(quote_literal(t.lower()) for t in cls.types)})")
-        labels = [c for c in self.ann.of_table(account_table)
-                  if c.role == "attribute" and c.column != key and c.pii is None]
         if cls.names and labels:
             escaped = (re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", n.lower()) for n in cls.names)
             pattern = r"\b(" + "|".join(escaped) + r")\b"
             among = (f" AND {kind} IN ({', '.join(quote_literal(t.lower()) for t in cls.name_types)})"
                      if cls.name_types and type_col is not None else "")
             for label in labels:
-                conditions.append(f"(regexp_matches(lower(TRY_CAST(a.{q(label.column)} AS VARCHAR)), "
+                conditions.append(f"(regexp_matches(lower(TRY_CAST({alias}.{q(label.column)} AS VARCHAR)), "
                                   f"{quote_literal(pattern)}){among})")
-                inputs.append(f"{account_table}.{label.column}")
+                inputs.append(f"{table}.{label.column}")
         if not conditions:
             need = self.settings.ledger.account_type[0] if cls.types else "an account name"
             raise Unresolved(f"cannot compute: concept {need} missing (account class {name!r} cannot be told apart)")
         return " OR ".join(conditions), tuple(inputs)
 
-    def ledger(self, step: LedgerStep) -> Plan:
-        led = self.settings.ledger
-        table, account = self.ledger_table()
-        accounts, key = account.parent_table, account.parent_columns[0]
-        where, class_inputs = self.account_filter(accounts, key, self.settings.account_classes[step.accounts],
+    def name_only(self, table: str, cls: AccountClass, name: str) -> tuple[str, ...]:
+        """The assumption made when names alone choose a class whose words need an account type."""
+        if cls.names and cls.name_types and self.column(table, self.settings.ledger.account_type) is None:
+            return (f"{name} accounts chosen by their names alone ({', '.join(cls.names)}), with no account type "
+                    f"to rule out others so named",)
+        return ()
+
+    def accounts_cte(self, reference: Relationship, step: LedgerStep) -> tuple[str, list[str], list[JoinUse]]:
+        """The class's accounts of the account table, with those below them in its hierarchy."""
+        accounts, key = reference.parent_table, reference.parent_columns[0]
+        labels = [c for c in self.ann.of_table(accounts) if c.role == "attribute" and c.column != key and c.pii is None]
+        where, class_inputs = self.account_filter(accounts, "a", labels, self.settings.account_classes[step.accounts],
                                                   step.accounts)
         tree = [r for r in self.rels if r.child_table == accounts == r.parent_table and len(r.child_columns) == 1
                 and r.parent_columns == (key,)]
         recurse = ""
-        joins = [JoinUse(account, True)]
-        inputs = [f"{table}.{account.child_columns[0]}", f"{accounts}.{key}", *class_inputs]
+        joins = [JoinUse(reference, True)]
+        inputs = [f"{reference.child_table}.{reference.child_columns[0]}", f"{accounts}.{key}", *class_inputs]
         if tree:
             parent = tree[0].child_columns[0]
             recurse = (f"\n    UNION\n    SELECT CAST(c.{q(key)} AS VARCHAR) FROM {q(accounts)} AS c "
                        f"JOIN accounts ON CAST(c.{q(parent)} AS VARCHAR) = accounts.k")
             joins.append(JoinUse(tree[0], False))
             inputs.append(f"{accounts}.{parent}")
+        cte = (f"RECURSIVE accounts(k) AS (\n"
+               f"    SELECT CAST(a.{q(key)} AS VARCHAR) FROM {q(accounts)} AS a WHERE {where}{recurse}\n), ")
+        return cte, inputs, joins
+
+    def ledger(self, step: LedgerStep) -> Plan:
+        table, reference, inline = self.ledger_table()
+        if reference is not None:
+            cte, inputs, joins = self.accounts_cte(reference, step)
+            hit = f"CAST(t.{q(reference.child_columns[0])} AS VARCHAR) IN (SELECT k FROM accounts)"
+            where = f"of {reference.parent_table}"
+        else:
+            assert inline is not None  # ledger_table() found a reference or an account column
+            condition, found = self.account_filter(table, "t", [inline], self.settings.account_classes[step.accounts],
+                                                   step.accounts)
+            cte, inputs, joins = "", [*found], []
+            hit, where = f"COALESCE({condition}, FALSE)", f"named in {table}.{inline.column}"
+        accounts = reference.parent_table if reference is not None else table
+        assumed = self.name_only(accounts, self.settings.account_classes[step.accounts], step.accounts)
         value, missing, measures = self.signed(table, step.side)
         dating = self.dating(table)
-        currency = self.column(table, led.currency)
+        currency = self.column(table, self.settings.ledger.currency)
         cur = f"t.{q(currency.column)}" if currency else "NULL"
-        sql = (f"WITH RECURSIVE accounts(k) AS (\n"
-               f"    SELECT CAST(a.{q(key)} AS VARCHAR) FROM {q(accounts)} AS a WHERE {where}{recurse}\n"
-               f"), lines AS (\n"
+        sql = (f"WITH {cte}lines AS (\n"
                f"    SELECT {dating.expr} AS d, {value} AS v, {missing} AS missing, {cur} AS cur,\n"
-               f"        CAST(t.{q(account.child_columns[0])} AS VARCHAR) IN (SELECT k FROM accounts) AS hit\n"
+               f"        {hit} AS hit\n"
                f"    FROM {q(table)} AS t {dating.join}\n"
                f")\n{MONTHLY}")
         inputs += [*measures, *dating.inputs] + ([f"{table}.{currency.column}"] if currency else [])
         side = "credits less debits" if step.side == "credit" else "debits less credits"
-        return Plan(f"{side} of {table} on {step.accounts} accounts of {accounts}, by month",
-                    sql, tuple(sorted(set(inputs))), measures, (*joins, *dating.joins))
+        return Plan(f"{side} of {table} on {step.accounts} accounts {where}, by month",
+                    sql, tuple(sorted(set(inputs))), measures, (*joins, *dating.joins), assumed)
 
     def signed(self, table: str, side: str) -> tuple[str, str, tuple[str, ...]]:
         """The line's amount counted positive on `side`, when it is missing, and the columns read."""
