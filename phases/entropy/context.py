@@ -8,28 +8,18 @@ entropy.markdown renders context.md from it, cut to the size budget in config/th
 
 from __future__ import annotations
 
-import dataclasses
-
-from phases.artifacts.context_document import CONTEXT_DOCUMENT, CONTEXT_MARKDOWN
 from phases.artifacts.entropy_scores import ENTROPY_SCORES
 from phases.artifacts.metrics import METRICS
 from phases.core.context import PhaseOutput, SourceContext
-from phases.core.manifest import write_atomically
-from phases.entropy.document import build_context
+from phases.entropy.document import write_documents
 from phases.entropy.evidence import load_evidence
-from phases.entropy.markdown import render_markdown
 from phases.entropy.metrics_section import metric_entries
 from phases.entropy.settings import EntropySettings
 
 
 def write_context(ctx: SourceContext) -> PhaseOutput:
     settings = ctx.parse_settings(EntropySettings)
-    scores = ctx.read(ENTROPY_SCORES)
-    metrics = ctx.read(METRICS)
-    document = build_context(load_evidence(ctx), scores, settings, ctx.left_out)
-    document = dataclasses.replace(document, metrics=metric_entries(metrics))
-    ctx.write(CONTEXT_DOCUMENT, document)
-    markdown = render_markdown(document, settings)
-    write_atomically(ctx.output_path(CONTEXT_MARKDOWN), markdown)
+    metrics = metric_entries(ctx.read(METRICS))
+    document, markdown = write_documents(ctx, load_evidence(ctx), ctx.read(ENTROPY_SCORES), settings, metrics)
     return PhaseOutput(summary={"readiness": document.readiness.level, "characters": len(markdown),
                                 "metrics": {m.metric: m.verdict for m in document.metrics}})

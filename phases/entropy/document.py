@@ -9,11 +9,14 @@ Sample values of columns flagged as personal data never enter either document.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.context_document import (
+    CONTEXT_DOCUMENT,
+    CONTEXT_MARKDOWN,
     SCHEMA,
     AmbiguousJoin,
     BasicColumnStats,
@@ -26,6 +29,7 @@ from phases.artifacts.context_document import (
     CycleEntry,
     DepartureEntry,
     DocumentReadiness,
+    MetricEntry,
     MissingTable,
     NoColumnStats,
     NumberColumnStats,
@@ -37,11 +41,12 @@ from phases.artifacts.context_document import (
     VolumeAnomalyEntry,
 )
 from phases.artifacts.entropy_scores import ColumnEntropy, EntropyObject, EntropyScores
-from phases.core.manifest import Failure
+from phases.core.context import SourceContext
+from phases.core.manifest import Failure, write_atomically
 from phases.core.sql import quote_literal
 from phases.core.sql import readable_ident as _q  # short: it is in most lines of the document
 from phases.entropy.evidence import Evidence
-from phases.entropy.markdown import column_code, md_code, md_text, shorten
+from phases.entropy.markdown import column_code, md_code, md_text, render_markdown, shorten
 from phases.entropy.measured import competing_paths, one_to_one_ids
 from phases.entropy.settings import EntropySettings
 
@@ -204,6 +209,16 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings,
         slices=_slices(ev), business_cycles=_cycles(ev),
         compound_risks=scores.compound_risks, missing_tables=missing,
     )
+
+
+def write_documents(ctx: SourceContext, ev: Evidence, scores: EntropyScores, s: EntropySettings,
+                    metrics: tuple[MetricEntry, ...] = ()) -> tuple[ContextDocument, str]:
+    """Build context.json and context.md and write both as the task's outputs."""
+    document = dataclasses.replace(build_context(ev, scores, s, ctx.left_out), metrics=metrics)
+    ctx.write(CONTEXT_DOCUMENT, document)
+    markdown = render_markdown(document, s)
+    write_atomically(ctx.output_path(CONTEXT_MARKDOWN), markdown)
+    return document, markdown
 
 
 def _missing_guidance(m: MissingTable) -> str:

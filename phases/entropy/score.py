@@ -18,10 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from phases.artifacts.context_document import CONTEXT_DOCUMENT
 from phases.artifacts.entropy_scores import ENTROPY_SCORES, EntropyObject, EntropyScores
 from phases.artifacts.tables import TYPED_TABLE
 from phases.core.context import PhaseOutput, SourceContext
 from phases.entropy.aggregate import aggregate
+from phases.entropy.document import write_documents
 from phases.entropy.evidence import Evidence, load_evidence
 from phases.entropy.extremes import outliers, wrong_signs
 from phases.entropy.meaning import (
@@ -87,6 +89,8 @@ def score_entropy(ctx: SourceContext) -> PhaseOutput:
     with ctx.connect() as con:
         scores = score(ev, settings, ctx.paths(TYPED_TABLE), con)
     ctx.write(ENTROPY_SCORES, scores)
+    if CONTEXT_DOCUMENT.name in ctx.spec.outputs:  # a project's pipeline.yaml from before the context phase
+        write_documents(ctx, ev, scores, settings)
     counts = {r: sum(1 for c in scores.columns if c.readiness == r) for r in ("ready", "investigate", "blocked")}
     return PhaseOutput(
         summary={"readiness": scores.readiness, "score": scores.score, "columns": counts,
