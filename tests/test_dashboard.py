@@ -93,7 +93,7 @@ def test_a_run_from_the_dashboard_then_the_heat_map_and_a_columns_findings(serve
     # the pipeline view: every task never run; a run needs the token
     nav.get_by_role("link", name="Pipeline").click()
     page.locator("[data-testid=task-row]").first.wait_for()
-    assert page.locator("[data-testid=task-row][data-state='never run']").count() == 33
+    assert page.locator("[data-testid=task-row][data-state='never run']").count() == 35
     page.get_by_role("button", name="Run", exact=True).click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Token").fill(TOKEN)
@@ -103,9 +103,9 @@ def test_a_run_from_the_dashboard_then_the_heat_map_and_a_columns_findings(serve
     page.locator("[data-testid=task-row][data-state=done]").first.wait_for(timeout=120_000)
     page.screenshot(path=shots / "2-pipeline-running.png", full_page=True)
     # (the page's Content-Security-Policy forbids eval, so no wait_for_function)
-    expect(page.locator("[data-testid=task-row][data-state=done]")).to_have_count(33, timeout=900_000)
+    expect(page.locator("[data-testid=task-row][data-state=done]")).to_have_count(35, timeout=900_000)
     page.get_by_text("finished in").wait_for()
-    page.get_by_text("33 done").wait_for()  # the status judged again after the run
+    page.get_by_text("35 done").wait_for()  # the status judged again after the run
     assert page.get_by_role("button", name="Run", exact=True).is_enabled()
     page.locator("[data-testid=phase-node][data-phase=entropy][data-state=done]").wait_for()
     page.screenshot(path=shots / "3-pipeline-done.png", full_page=True)
@@ -126,6 +126,17 @@ def test_a_run_from_the_dashboard_then_the_heat_map_and_a_columns_findings(serve
     page.screenshot(path=shots / "5-column-findings.png")
     page.keyboard.press("Escape")
     assert drawer.count() == 0
+
+    # the metrics: no account type in the ledger refuses revenue; the planted outlier in Debit refuses balances
+    nav.get_by_role("link", name="Metrics").click()
+    page.locator("[data-testid=metric-row][data-metric=revenue][data-verdict=refuse]").wait_for()
+    assert "cannot compute: concept account_type missing" in page.locator(
+        "[data-testid=metric-row][data-metric=revenue]").inner_text()
+    page.get_by_role("button", name="Details").first.click()
+    assert "SELECT" in page.locator("pre").first.inner_text()  # the SQL that was run, to rerun
+    page.screenshot(path=shots / "5b-metrics.png", full_page=True)
+    nav.get_by_role("link", name="Entropy").click()
+    blocked.first.wait_for()
 
     # the least trustworthy columns filtered by readiness, with the keyboard
     page.get_by_role("combobox", name="Readiness").select_option("blocked")
