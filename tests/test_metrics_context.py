@@ -8,6 +8,10 @@ import json
 import re
 import shutil
 
+from click.testing import CliRunner
+
+from phases.interfaces import api
+from phases.interfaces.cli import cli
 from tests.conftest import REPO, run_upstream
 
 ORDERS = "order_id,ordered,amount\n" + "".join(f"O{i},2024-{i % 12 + 1:02d}-{i % 27 + 1:02d},{10 + i}.50\n"
@@ -27,6 +31,12 @@ def test_the_context_lists_each_metric_with_its_verdict(tmp_path):
     markdown = (folder / "context.md").read_text()
     assert "## Business metrics (computed from the concepts; every period and its SQL in metrics.json)" in markdown
     assert "- Revenue (`revenue`): **refuse**: cannot compute: concept" in markdown
+    shutil.copy(REPO / "dodo.py", tmp_path / "dodo.py")  # a whole project, as the commands find one
+    report = api.metrics_report(root=tmp_path)  # what `dataraum metrics` prints: every year by default
+    rows = {(r.metric, r.period): r for r in report.rows}
+    assert rows[("data_completeness", "2024")].value == 100 and rows[("revenue", "-")].verdict == "refuse"
+    printed = CliRunner().invoke(cli, ["--root", str(tmp_path), "metrics", "--period", "2024-03"])
+    assert printed.exit_code == 0 and "  2024-03  data_completeness" in printed.stdout
 
 
 def test_a_pipeline_from_before_the_context_phase_gets_its_documents_from_the_entropy_phase(tmp_path):
