@@ -236,11 +236,37 @@ class DuckDBSettings(Model):
         return int(given) if given.isdigit() and int(given) > 0 else cores()
 
 
+EXECUTOR_ENV = "DATARAUM_EXECUTOR"  # local | dask: overrides runtime.yaml's executor (`dataraum run --executor`)
+SCHEDULER_ENV = "DATARAUM_SCHEDULER"  # a Dask scheduler's address: overrides runtime.yaml's scheduler
+DB_URL_ENV = "DATARAUM_DB_URL"  # the history database: overrides runtime.yaml's history_db
+_SCHEDULER = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
+_DB_URL = re.compile(r"^[a-z][a-z0-9+]*://")
+
+
 class RuntimeSettings(Model):
     """How tasks run; changing these never changes results, so no task reruns. (The state lives
     in the project's state/ folder, always.)"""
 
     duckdb: DuckDBSettings = DuckDBSettings()
+    executor: Literal["local", "dask"] = "local"  # where phases run: here, or on a Dask cluster's workers
+    scheduler: str | None = None  # executor dask: the scheduler's address; none starts a LocalCluster
+    worker_root: str | None = None  # executor dask: the project folder as the workers mount it (default: the same)
+    history_db: str | None = None  # a SQLAlchemy URL for the run history; none: state/history.sqlite
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not _SCHEDULER.match(value):
+            raise ValueError(f"{value!r} is not a scheduler address; write it as tcp://HOST:8786")
+        return value
+
+    @field_validator("history_db")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not _DB_URL.match(value):
+            raise ValueError(f"{value!r} is not a database URL; write e.g. "
+                             "postgresql+psycopg://USER@HOST/DB or sqlite:///PATH")
+        return value
 
 
 def load_sources(config_dir: Path) -> dict[str, SourceConfig]:
@@ -249,7 +275,17 @@ def load_sources(config_dir: Path) -> dict[str, SourceConfig]:
 
 
 def load_runtime(config_dir: Path) -> RuntimeSettings:
+    """runtime.yaml's settings, then the environment's (DATARAUM_EXECUTOR, DATARAUM_SCHEDULER,
+    DATARAUM_DB_URL), which win: a machine or one command can choose where tasks run and where
+    the history goes without editing the project's files."""
     path = config_dir / "runtime.yaml"
-    if not path.exists():
-        return RuntimeSettings()
-    return parse_model(RuntimeSettings, read_yaml(path), str(path))
+    data = read_yaml(path) if path.exists() else None
+    settings = parse_model(RuntimeSettings, data, str(path))
+    given = {key: os.environ[env] for key, env in (("executor", EXECUTOR_ENV), ("scheduler", SCHEDULER_ENV),
+                                                   ("history_db", DB_URL_ENV)) if os.environ.get(env)}
+    if not given:
+        return settings
+    merged = {**settings.model_dump(), **given}
+    return parse_model(RuntimeSettings, merged, "the environment (" + ", ".join(
+        env for key, env in (("executor", EXECUTOR_ENV), ("scheduler", SCHEDULER_ENV), ("history_db", DB_URL_ENV))
+        if key in given) + ")")

@@ -33,7 +33,7 @@ from doit.exceptions import TaskFailed
 from phases.core.context import PhaseOutput, SourceContext, TableContext, TaskContext
 from phases.core.dag import PhaseSpec
 from phases.core.errors import DataraumError, InputError, PhaseError
-from phases.core.layout import HISTORY_DB, manifest_path, state_dir, stats_path, task_dir, task_name
+from phases.core.layout import manifest_path, stats_path, task_dir, task_name
 from phases.core.manifest import MANIFEST_NAME, Artifact, Failure, Manifest, file_sha256, read_manifest, write_manifest
 from phases.core.redact import redact
 from phases.core.sources import find_table
@@ -281,7 +281,7 @@ def _record(project: Project, started: float, names: tuple[str, str, str | None]
     phase, source, table = names
     finished = time.time()
     try:
-        engine = store.open_store(state_dir(project.root) / HISTORY_DB)
+        engine = store.open_history(project.root, project.runtime)
         manifest_text = None
         if output is not None:
             manifest_text = manifest_path(project.root, source, phase, table).read_text(encoding="utf-8")

@@ -1,8 +1,11 @@
-"""Run history and catalogue in state/history.sqlite (SQLAlchemy 2.0 ORM).
+"""Run history and catalogue (SQLAlchemy 2.0 ORM): state/history.sqlite by default, or the
+database of DATARAUM_DB_URL or runtime.yaml's `history_db` (PostgreSQL for a team whose runs
+come from several machines).
 
-History, not the source of truth for up-to-dateness (that stays doit's). Each
-task's runner process writes its own row once, so WAL and a busy timeout make
-`doit -n 4` safe without a coordinating process."""
+History, not the source of truth for up-to-dateness (that stays doit's). Each task's runner
+process writes its own rows, so there is no coordinating process: on SQLite WAL and a busy
+timeout make `doit -n 4` safe; on PostgreSQL upserts and an advisory lock around the schema
+make any number of writers on any number of machines safe. Only portable SQL is used."""
 
 from __future__ import annotations
 
@@ -13,11 +16,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, ForeignKeyConstraint, String, create_engine, event, select
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy import (
+    Connection,
+    Engine,
+    ForeignKeyConstraint,
+    String,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from phases.core.config import RuntimeSettings, load_runtime
 from phases.core.errors import StateError
+from phases.core.layout import HISTORY_DB, state_dir
 from phases.core.redact import redact, redact_optional
 
 
@@ -115,35 +133,102 @@ class ScoreEntry(Base):
 CATALOG_COLUMN_FIELDS = ("original", "position", "type", "unit", "confidence")
 
 
+def open_history(root: Path, runtime: RuntimeSettings | None = None) -> Engine:
+    """The project's history: the database of DATARAUM_DB_URL or runtime.yaml's `history_db`, else
+    state/history.sqlite; its tables are created on first use."""
+    url = (runtime or load_runtime(root / "config")).history_db
+    return open_url(url) if url is not None else open_store(state_dir(root) / HISTORY_DB)
+
+
+def existing_history(root: Path, runtime: RuntimeSettings | None = None) -> Engine | None:
+    """The history for a reader: None where the default SQLite file does not exist yet (a reader
+    must not leave an empty history behind); a server database is always opened."""
+    url = (runtime or load_runtime(root / "config")).history_db
+    if url is None and not (state_dir(root) / HISTORY_DB).is_file():
+        return None
+    return open_history(root, runtime)
+
+
 def open_store(path: Path) -> Engine:
+    """The SQLite history file at `path`, created with its tables on first use."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 60})
+    return _ready(create_engine(f"sqlite:///{path}", connect_args={"timeout": 60}), str(path))
 
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
 
+def open_url(url: str) -> Engine:
+    """The history in the database at `url` (SQLite or PostgreSQL: tested; other SQLAlchemy
+    dialects should work), its tables created on first use."""
+    try:
+        engine = create_engine(url, **_engine_options(make_url(url).get_backend_name()))
+    except (ArgumentError, ImportError) as exc:
+        raise StateError(f"history database {_shown(url)}: {exc}; install its driver "
+                         "(pip install 'dataraum-context[postgres]' for PostgreSQL) or fix history_db") from None
+    return _ready(engine, _shown(url))
+
+
+def _engine_options(backend: str) -> dict[str, Any]:
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": 60}}
+    if backend == "postgresql":
+        # Timestamps are stored without a zone and read back as UTC: the session must be in UTC, or
+        # the server's zone would shift every aware datetime the runner writes.
+        return {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True}
+    return {"pool_pre_ping": True}
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
+def _ready(engine: Engine, where: str) -> Engine:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
     try:
         _create_tables(engine)
+    except OperationalError as exc:  # before DatabaseError, its base: a server down or refusing us
+        engine.dispose()
+        raise StateError(f"{where}: cannot open the run history ({_first_line(exc.orig)}); start the database "
+                         "or fix history_db in config/runtime.yaml (or DATARAUM_DB_URL)") from None
     except DatabaseError as exc:
         engine.dispose()
         raise StateError(
-            f"{path}: the run history is damaged ({exc.orig}); move it aside (it is only history: the "
+            f"{where}: the run history is damaged ({exc.orig}); move it aside (it is only history: the "
             "checkpoints live in state/.doit.sqlite) and the next run starts a new one"
         ) from None
     return engine
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL and a busy timeout: each task's runner process writes its own rows, with no coordinator
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _first_line(error: Any) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+SCHEMA_LOCK = 0x64617461  # a PostgreSQL advisory lock key ("data"): one process creates the tables at a time
+
+
 def _create_tables(engine: Engine, attempts: int = 5) -> None:
-    """create_all checks, then creates: two first tasks racing under `-n 4` can both
-    see no table. The loser's CREATE fails; on retry it finds the tables."""
+    """create_all checks, then creates: two first tasks racing under `-n 4` can both see no
+    table. On PostgreSQL an advisory lock serialises them (its DDL is transactional); on SQLite
+    the loser's CREATE fails and on retry it finds the tables."""
     for attempt in range(attempts):
         try:
-            Base.metadata.create_all(engine)
-            _add_missing_columns(engine)
+            with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                Base.metadata.create_all(connection)
+                _add_missing_columns(connection)
             return
         except OperationalError:
             if attempt == attempts - 1:
@@ -151,15 +236,15 @@ def _create_tables(engine: Engine, attempts: int = 5) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def _add_missing_columns(connection: Connection) -> None:
     """A history written by an older version lacks the columns added since: add them (nullable)."""
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            present = {row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table.name})")}
-            for column in table.columns:
-                if column.name not in present and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+    quote = connection.dialect.identifier_preparer.quote
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspect(connection).get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"))
 
 
 def record_checkpoint(engine: Engine, row: Checkpoint) -> None:
@@ -173,25 +258,39 @@ def record_catalog(
     engine: Engine, source: str, source_path: str, table: str | None, file: str | None,
     table_facts: Mapping[str, Any], columns: Iterable[Mapping[str, Any]],
 ) -> None:
-    """Upsert what a task learned about its source, table and columns."""
+    """Upsert what a task learned about its source, table and columns. Tasks of one source write
+    the same rows at once (on several machines, with PostgreSQL): each row is one INSERT .. ON
+    CONFLICT statement, so no writer reads a row another is about to insert."""
     with Session(engine) as session, session.begin():
-        session.merge(SourceEntry(name=source, path=source_path))
+        _upsert(session, SourceEntry, {"name": source}, {"path": source_path})
         if table is None:
             return
-        entry = session.get(TableEntry, (source, table)) or TableEntry(source=source, name=table, file=file or "")
-        entry.file = file or entry.file
-        for key in ("rows", "quarantined"):
-            if key in table_facts:
-                setattr(entry, key, table_facts[key])
-        session.merge(entry)
-        for facts in columns:
-            column = session.get(ColumnEntry, (source, table, facts["name"])) or ColumnEntry(
-                source=source, table_name=table, name=facts["name"]
-            )
-            for key in CATALOG_COLUMN_FIELDS:
-                if key in facts:
-                    setattr(column, key, facts[key])
-            session.merge(column)
+        facts = {key: table_facts[key] for key in ("rows", "quarantined") if key in table_facts}
+        _upsert(session, TableEntry, {"source": source, "name": table}, {**({"file": file} if file else {}), **facts},
+                defaults={"file": ""})
+        for column in columns:
+            _upsert(session, ColumnEntry, {"source": source, "table_name": table, "name": column["name"]},
+                    {key: column[key] for key in CATALOG_COLUMN_FIELDS if key in column})
+
+
+def _upsert(session: Session, model: type[Base], key: Mapping[str, Any], values: Mapping[str, Any],
+            defaults: Mapping[str, Any] | None = None) -> None:
+    """Insert the row `key` with `values` (and `defaults` where a new row needs them), or set
+    `values` on the row that exists."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):  # no ON CONFLICT in SQLAlchemy for them: the ORM's merge
+        row = session.get(model, tuple(key.values())) or model(**key, **(defaults or {}))
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.merge(row)
+        return
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = insert(model).values({**(defaults or {}), **key, **values})
+    if values:
+        statement = statement.on_conflict_do_update(index_elements=list(key), set_=dict(values))
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(key))
+    session.execute(statement)
 
 
 def record_scores(engine: Engine, source: str, phase: str, snapshot: str, scores: Iterable[Mapping[str, Any]]) -> None:

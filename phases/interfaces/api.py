@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from phases.core.errors import ConfigError
-from phases.core.layout import HISTORY_DB, state_dir, stats_path, task_dir, task_name
+from phases.core.layout import state_dir, stats_path, task_dir, task_name
 from phases.engine import integrity, run_lock
 from phases.engine import status as status_mod
 from phases.engine.project import ContextLocation, Project
@@ -282,12 +282,11 @@ def verify(deep: bool = False, *, root: Path | None = None) -> VerifyResult:
 def history(source_id: str | None = None, limit: int = 20, *, root: Path | None = None) -> HistoryResult:
     """Past task runs, newest first, from the history store (pipeline_checkpoints)."""
     root = find_root(root)
-    path = state_dir(root) / HISTORY_DB
-    if not path.is_file():
-        return HistoryResult(entries=())
     from phases.engine import store
 
-    engine = store.open_store(path)
+    engine = store.existing_history(root)
+    if engine is None:
+        return HistoryResult(entries=())
     try:
         rows = store.history(engine, source_id, limit)
         entries = tuple(

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from doit.control import TaskControl
 from doit.doit_cmd import DoitConfig, DoitMain
 from doit.exceptions import InvalidCommand, InvalidDodoFile, InvalidTask, UnmetDependency
 
+from phases.core.config import load_runtime
 from phases.core.errors import ConfigError, StateError
 from phases.core.layout import HISTORY_DB, manifest_path, state_dir
 from phases.core.manifest import read_manifest
@@ -245,4 +247,25 @@ def task_outputs(root: Path, name: str) -> tuple[tuple[ArtifactSummary, ...], Ma
 def last_runs(root: Path) -> dict[str, LastRun]:
     """The latest history row of every task; none when the history is missing or damaged (a
     status never depends on it: doit's records decide what is done)."""
-    return status_mod.read_last_runs(state_dir(root) / HISTORY_DB)
+    try:
+        url = load_runtime(root / "config").history_db
+    except ConfigError:
+        return {}
+    if url is None:  # the default SQLite file, read without SQLAlchemy (see read_last_runs)
+        return status_mod.read_last_runs(state_dir(root) / HISTORY_DB)
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from phases.engine import store
+
+    try:
+        engine = store.open_url(url)
+    except StateError:
+        return {}
+    try:
+        latest = select(func.max(store.Checkpoint.id)).group_by(store.Checkpoint.task)
+        with Session(engine) as session:
+            rows = session.scalars(select(store.Checkpoint).where(store.Checkpoint.id.in_(latest)))
+            return {r.task: LastRun(r.finished_at.replace(tzinfo=UTC), r.duration_s, r.success, r.error) for r in rows}
+    finally:
+        engine.dispose()

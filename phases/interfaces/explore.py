@@ -28,7 +28,7 @@ from phases.artifacts.metrics import METRICS, Metrics
 from phases.artifacts.relationships import RELATIONSHIPS
 from phases.artifacts.tables import RAW_TABLE, TYPED_TABLE
 from phases.core.errors import ConfigError, StateError
-from phases.core.layout import HISTORY_DB, manifest_path, state_dir, task_dir
+from phases.core.layout import manifest_path, task_dir
 from phases.core.manifest import Manifest, read_manifest
 from phases.core.records import Scalar, from_json, json_scalar
 from phases.engine.project import Project
@@ -119,12 +119,11 @@ def _scores_or_none(project: Project, source: str) -> EntropyScores | None:
 
 
 def _history(root: Path, source: str) -> tuple[datetime | None, tuple[ScorePoint, ...]]:
-    path = state_dir(root) / HISTORY_DB
-    if not path.is_file():
-        return None, ()
     from phases.engine import store
 
-    engine = store.open_store(path)
+    engine = store.existing_history(root)
+    if engine is None:
+        return None, ()
     try:
         latest = store.history(engine, source, 1)
         snapshots = store.score_snapshots(engine, source)

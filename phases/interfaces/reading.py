@@ -13,7 +13,7 @@ from phases.artifacts.context_document import CONTEXT_DOCUMENT, CONTEXT_MARKDOWN
 from phases.artifacts.entropy_scores import ENTROPY_SCORES
 from phases.artifacts.metrics import METRICS
 from phases.core.errors import ConfigError, StateError
-from phases.core.layout import HISTORY_DB, state_dir, task_dir, task_name
+from phases.core.layout import task_dir, task_name
 from phases.core.records import ArtifactSpec
 from phases.engine.project import Project
 from phases.engine.status import TaskStatus, judge_tasks, read_only
@@ -193,10 +193,9 @@ def entropy_changes(source_id: str | None = None, *, root: Path | None = None) -
     project = load(root)
     chosen = choose_source(project, source_id)
     source = chosen.name
-    path = state_dir(root) / HISTORY_DB
-    if not path.is_file():
+    engine = store.existing_history(root, project.runtime)
+    if engine is None:
         return EntropyComparison(source, 0, (), chosen=chosen.why)
-    engine = store.open_store(path)
     try:
         snapshots = store.score_snapshots(engine, source)
     finally:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from phases.core.errors import DataraumError, StateError
-from phases.core.layout import HISTORY_DB, state_dir
 
 
 class UnknownRun(DataraumError):
@@ -72,7 +71,7 @@ def record_run(root: Path, run_id: str, started_at: datetime, duration_s: float,
     from phases.engine import store
 
     try:
-        engine = store.open_store(state_dir(root) / HISTORY_DB)
+        engine = store.open_history(root)
     except StateError:
         return  # a damaged history is no reason to fail a run: the run's result stands without it
     try:
@@ -101,12 +100,11 @@ def _record(row: Any) -> RunRecord:
 
 def list_runs(root: Path, limit: int = 20) -> tuple[RunRecord, ...]:
     """The latest runs, newest first."""
-    path = state_dir(root) / HISTORY_DB
-    if not path.is_file():
-        return ()
     from phases.engine import store
 
-    engine = store.open_store(path)
+    engine = store.existing_history(root)
+    if engine is None:
+        return ()
     try:
         return tuple(_record(row) for row in store.runs(engine, limit))
     finally:
@@ -114,12 +112,11 @@ def list_runs(root: Path, limit: int = 20) -> tuple[RunRecord, ...]:
 
 
 def _row(root: Path, run_id: str) -> Any:
-    path = state_dir(root) / HISTORY_DB
-    row = None
-    if path.is_file():
-        from phases.engine import store
+    from phases.engine import store
 
-        engine = store.open_store(path)
+    row = None
+    engine = store.existing_history(root)
+    if engine is not None:
         try:
             row = store.run(engine, run_id)
         finally:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from phases.core.errors import ConfigError, StateError
-from phases.core.layout import HISTORY_DB, state_dir, task_name
+from phases.core.layout import task_name
 from phases.engine.project import Project, SourceUnusable
 
 
@@ -119,14 +119,13 @@ def choose_source(project: Project, given: str | None) -> SourceChoice:
 
 def last_run_source(project: Project) -> str | None:
     """The source of the project whose task finished last, or None before any run."""
-    path = state_dir(project.root) / HISTORY_DB
-    if not path.is_file():
-        return None
     from phases.engine import store
 
     try:
-        engine = store.open_store(path)
+        engine = store.existing_history(project.root, project.runtime)
     except StateError:
+        return None
+    if engine is None:
         return None
     try:
         latest = {name: rows[0].finished_at for name in project.sources if (rows := store.history(engine, name, 1))}
