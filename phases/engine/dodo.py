@@ -13,6 +13,7 @@ from doit.exceptions import InvalidDodoFile
 
 from phases.core.errors import ConfigError
 from phases.core.layout import DOIT_DB, state_dir
+from phases.engine import dask_executor
 from phases.engine.launch import start_warm
 from phases.engine.project import load_project
 from phases.engine.reporter import project_reporter
@@ -45,6 +46,7 @@ def pipeline_tasks(root: Path) -> Callable[[], Iterator[dict[str, Any]]]:
             start_warm()
         try:
             project = load_project(root)
+            dask_executor.select(project.runtime)  # where the phases run: here, or on a Dask cluster
             yield from generate_tasks(project)
         except ConfigError as exc:
             if _on_doit_command_line():

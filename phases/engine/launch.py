@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import spawn
@@ -53,6 +53,9 @@ _served: str | None = None  # the fingerprint of the code the running server imp
 _owner: int | None = None  # the process that set up the server (a forked copy must not use it)
 _launching = threading.local()  # .task: this thread is starting a task process (see _install_main_skip)
 _original_preparation: Callable[[str], dict[str, Any]] | None = None
+# A cluster executor (phases.engine.dask_executor) installs itself here: every task's phase then
+# runs on a worker, which calls run_phase_process there (where nothing is installed).
+remote: Callable[[Callable[[list[str]], int], list[str]], Finished] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,11 +65,14 @@ class Finished:
     stderr: str
 
 
-def run_phase_process(entry: Callable[[list[str]], int], argv: list[str]) -> Finished:
+def run_phase_process(entry: Callable[[list[str]], int], argv: list[str],
+                      env: Mapping[str, str] | None = None) -> Finished:
     """Run `entry(argv)` (a module-level `main`, as `python -m MODULE ARGV` would) in a process of
-    its own and wait for it."""
+    its own, with `env` added to this one's environment, and wait for it."""
+    if remote is not None:
+        return remote(entry, argv)
     with _slot() as threads:
-        environ = {**os.environ, THREADS_ENV: str(threads)}
+        environ = {**os.environ, **(env or {}), THREADS_ENV: str(threads)}
         context = _warm_context()
         if context is None:
             return _spawned(entry.__module__, argv, environ)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.text import Text
 
+from phases.engine import dask_executor
 from phases.engine.dodo import first_run
 from phases.engine.launch import start_warm
 from phases.engine.reporter import context_line, summary_line
@@ -79,10 +80,14 @@ def _target(ctx: click.Context, path: Path | None, sources: tuple[str, ...]) -> 
 @click.option("--events", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one JSON object per task event to this file.")
 @click.option("--plain", is_flag=True, help="Plain lines even on a terminal.")
+@click.option("--executor", type=click.Choice(["local", "dask"]),
+              help="Where phases run: here, or on a Dask cluster (default: executor in config/runtime.yaml).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="The Dask scheduler, e.g. tcp://head:8786 (implies --executor dask; without it a LocalCluster).")
 @click.pass_context
 def run(ctx: click.Context, path: Path | None, sources: tuple[str, ...], phases: tuple[str, ...],
         tables: tuple[str, ...], jobs: int, fail_fast: bool, keep_going: bool, force: bool, events: Path | None,
-        plain: bool) -> None:
+        plain: bool, executor: str | None, scheduler: str | None) -> None:
     """Run the asked phases for the asked sources, and everything they need.
 
     With PATH, profile a folder of CSV files (or one file): outside a project, in a
@@ -96,13 +101,19 @@ def run(ctx: click.Context, path: Path | None, sources: tuple[str, ...], phases:
       dataraum run --source finance_example --phase typing
       dataraum run --phase import --force --events events.jsonl
       dataraum run ~/exports/sales_2024
+      dataraum run -j 32 --executor dask --scheduler tcp://head:8786
     """
     if fail_fast and keep_going:
         raise click.UsageError("give either --fail-fast or --continue, not both")
     root, chosen_sources = _target(ctx, path, sources)
-    if force or first_run(root):
-        # Tasks will run: the task processes' server imports the phases while this process loads
-        # the project. A rerun may have nothing to do and starts it only when a task needs it.
+    if executor == "local" and scheduler:
+        raise click.UsageError("--scheduler is for --executor dask")
+    cluster = dask_executor.prepare(root, executor, scheduler)  # an unreachable scheduler stops here, exit 2
+    if cluster is not None:
+        note(dask_executor.describe(cluster))
+    elif force or first_run(root):
+        # Tasks will run here: the task processes' server imports the phases while this process
+        # loads the project. A rerun may have nothing to do and starts it only when a task needs it.
         start_warm()
     out = console()
     view: LiveView | PlainLines = (LiveView(out, jobs) if out.is_terminal and not plain
@@ -124,6 +135,7 @@ def run(ctx: click.Context, path: Path | None, sources: tuple[str, ...], phases:
         view.close()
         if sink is not None:
             sink.close()
+        dask_executor.shutdown()
     lines = summary(result, options(ctx).debug)
     if out.is_terminal:
         styles = {"failed:": "red", "not run": "red", "skipped": "yellow", "context": "bold"}
