@@ -186,7 +186,7 @@ def test_a_worker_killed_mid_run_has_its_tasks_rerun_elsewhere_and_the_run_compl
     out, err = run.communicate(timeout=600)
     assert victim.wait() == -signal.SIGKILL
     assert run.returncode == 0, out + err
-    assert "failed 0" in out
+    assert "failed 0" in out, out + "\nSTDERR:\n" + err
     assert_same_manifests(root, local_example)
 
 

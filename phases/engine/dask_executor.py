@@ -94,8 +94,10 @@ class DaskExecutor:
             raise ExecutorError("executor dask needs dask and distributed: pip install "
                                 "'dataraum-context[cluster]'") from None
         if self.scheduler is None:
+            # ":0": the HTTP servers on free ports (8787 may be taken; None still tries it and warns)
             self._cluster = LocalCluster(n_workers=1, threads_per_worker=LOCAL_THREADS, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+                                         dashboard_address=":0", worker_dashboard_address=":0",
+                                         silence_logs=logging.ERROR)
             return Client(self._cluster)
         try:
             return Client(self.scheduler, timeout=CONNECT_TIMEOUT_S)

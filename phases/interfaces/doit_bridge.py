@@ -95,6 +95,7 @@ def run_doit(root: Path, namespace: dict[str, Any], command: str | Callable[...,
     loader = get_loader(main.config, main.task_loader, commands)
     cls = commands.get_plugin(command) if isinstance(command, str) else command
     cmd = cls(task_loader=loader, config=main.config, bin_name="dataraum", cmds=commands, opt_vals={})
+    streams = sys.stdout, sys.stderr
     try:
         with importable(root):
             return cmd.parse_execute(list(args))
@@ -102,6 +103,11 @@ def run_doit(root: Path, namespace: dict[str, Any], command: str | Callable[...,
         raise ConfigError(str(exc)) from None
     except (CmdParseError, InvalidCommand, InvalidTask) as exc:
         raise ConfigError(f"doit: {exc}") from None
+    finally:
+        # doit swaps sys.stdout and sys.stderr for a capture around each Python action; two actions
+        # ending together in doit's threads can restore each other's capture, which then swallows
+        # everything this process prints after the run (seen with tasks that start and end in step)
+        sys.stdout, sys.stderr = streams
 
 
 class _Snapshot(DoitCmdBase):
