@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 WORKER_ROOT_ENV = "DATARAUM_WORKER_ROOT"  # on a worker: the project folder as that machine mounts it
 FORWARDED_ENV = (DB_URL_ENV,)  # the head's settings a worker's phase must share (the rest is in the project)
 CONNECT_TIMEOUT_S = 10
+RETRY_AFTER_S = 60  # a failed connection is not tried again for this long: each task would wait the timeout
 LOCAL_THREADS = 64  # a LocalCluster worker's threads: each only waits on a phase process; doit's -n limits them
 
 Entry = Callable[[list[str]], int]
@@ -76,6 +78,7 @@ class DaskExecutor:
         self._lock = threading.Lock()
         self._client: Client | None = None
         self._cluster: LocalCluster | None = None
+        self._failed: tuple[float, ExecutorError] | None = None  # when connecting last failed, and why
 
     def key(self) -> tuple[str | None, str | None]:
         return self.scheduler, self.worker_root
@@ -84,7 +87,13 @@ class DaskExecutor:
         """The connection, made once; an absent extra or a silent scheduler is an ExecutorError."""
         with self._lock:
             if self._client is None:
-                self._client = self._connect()
+                if self._failed is not None and time.monotonic() - self._failed[0] < RETRY_AFTER_S:
+                    raise self._failed[1]
+                try:
+                    self._client = self._connect()
+                except ExecutorError as exc:
+                    self._failed = time.monotonic(), exc
+                    raise
             return self._client
 
     def _connect(self) -> Client:
