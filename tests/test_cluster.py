@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -152,9 +153,39 @@ def assert_same_manifests(root: Path, reference: Path) -> None:
     assert [name for name in ours if ours[name] != theirs[name]] == []
 
 
+@pytest.fixture
+def another_mount(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A project folder and the same folder at another path, as a worker on another machine would
+    mount it: a bind mount where this process may make one (root on Linux), else a symbolic link."""
+    root, view = tmp_path / "project", tmp_path / "worker_view"
+    root.mkdir()
+    view.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(root), str(view)], capture_output=True).returncode == 0
+    if not mounted:
+        view.rmdir()
+        view.symlink_to(root)
+    try:
+        yield root, view
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(view)], capture_output=True)
+
+
 @pytest.mark.slow
-def test_the_example_on_a_scheduler_and_two_workers_gives_the_local_manifests(tmp_path, cluster, local_example):
-    root = make_repo_project(tmp_path / "project")
+def test_no_file_of_a_run_names_the_folder_it_ran_in(local_example: Path):
+    """So the head and the workers may mount the project at different paths."""
+    named = [str(p.relative_to(local_example)) for p in (local_example / "state").rglob("*")
+             if p.is_file() and str(local_example).encode() in p.read_bytes()]
+    assert named == []
+
+
+@pytest.mark.slow
+def test_the_example_on_a_scheduler_and_two_workers_gives_the_local_manifests(cluster, local_example, another_mount):
+    root, view = another_mount
+    make_repo_project(root)
+    runtime = root / "config" / "runtime.yaml"  # the workers see the project at `view`
+    runtime.write_text(re.sub(r"(?m)^worker_root: null", f"worker_root: {view}", runtime.read_text()))
+    assert f"worker_root: {view}" in runtime.read_text()
     done = _dataraum(root, "run", "-j", "4", "--plain", "--executor", "dask", "--scheduler", cluster.address)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"executor: dask, {cluster.address}, 2 worker(s), 4 thread(s)" in done.stderr
