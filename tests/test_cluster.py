@@ -76,6 +76,20 @@ def test_selecting_dask_installs_the_executor_without_connecting_and_local_remov
         dask_executor.shutdown()
 
 
+def test_a_rerun_after_a_lost_worker_waits_until_the_first_attempt_stopped_writing(tmp_path: Path):
+    staging = tmp_path / "state" / "demo" / "count" / ".a.staging"  # a first attempt's, just written
+    staging.mkdir(parents=True)
+    (staging / "counts.txt").write_text("3")
+    argv = ["--root", str(tmp_path), "count", "demo", "a", "--error-file", str(tmp_path / "error.json")]
+    began = time.monotonic()
+    dask_executor._wait_for_orphans(argv)
+    assert time.monotonic() - began >= dask_executor.ORPHAN_QUIET_S - 0.05
+    began = time.monotonic()
+    dask_executor._wait_for_orphans(argv)  # still for a second now
+    dask_executor._wait_for_orphans(["--root", str(tmp_path), "total", "demo"])  # no staging folder
+    assert time.monotonic() - began < 0.5
+
+
 # --- a real scheduler and workers -------------------------------------------------------------
 
 

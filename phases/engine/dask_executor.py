@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from phases.core.config import DB_URL_ENV, EXECUTOR_ENV, SCHEDULER_ENV, RuntimeSettings, load_runtime
 from phases.core.errors import ConfigError
+from phases.core.layout import task_dir
 from phases.engine import launch
 from phases.engine.launch import Finished
 
@@ -39,6 +40,8 @@ WORKER_ROOT_ENV = "DATARAUM_WORKER_ROOT"  # on a worker: the project folder as t
 FORWARDED_ENV = (DB_URL_ENV,)  # the head's settings a worker's phase must share (the rest is in the project)
 CONNECT_TIMEOUT_S = 10
 RETRY_AFTER_S = 60  # a failed connection is not tried again for this long: each task would wait the timeout
+ORPHAN_QUIET_S = 1.0  # a phase process whose worker died is gone within 0.5 s (launch's watchdog)
+ORPHAN_WAIT_S = 5.0
 LOCAL_THREADS = 64  # a LocalCluster worker's threads: each only waits on a phase process; doit's -n limits them
 
 Entry = Callable[[list[str]], int]
@@ -59,6 +62,7 @@ def run_on_worker(entry: Entry, argv: list[str], env: dict[str, str], worker_roo
     root = os.environ.get(WORKER_ROOT_ENV) or worker_root
     if root:
         argv[argv.index("--root") + 1] = root
+    _wait_for_orphans(argv)
     with tempfile.TemporaryDirectory(prefix="dataraum-worker-") as scratch:
         error_file = Path(scratch) / "error.json"
         if "--error-file" in argv:
@@ -66,6 +70,32 @@ def run_on_worker(entry: Entry, argv: list[str], env: dict[str, str], worker_roo
         finished = launch.run_phase_process(entry, argv, env)
         record = error_file.read_text(encoding="utf-8") if error_file.is_file() else ""
     return finished, record
+
+
+def _wait_for_orphans(argv: list[str]) -> None:
+    """A task Dask runs again because its worker died may meet the first attempt's phase process
+    still writing the task's staging folder (it dies within half a second of its worker). Wait
+    until that folder, if any, has been still for a second, so two attempts never write together."""
+    names, i = [], 0  # the runner's arguments: --root ROOT PHASE SOURCE [TABLE] [--error-file FILE]
+    while i < len(argv):
+        if argv[i] in ("--root", "--error-file"):
+            i += 2
+            continue
+        names.append(argv[i])
+        i += 1
+    if len(names) not in (2, 3):
+        return
+    final = task_dir(Path(argv[argv.index("--root") + 1]), names[1], names[0], names[2] if len(names) == 3 else None)
+    staging = final.with_name(f".{final.name}.staging")  # the runner's staging folder (runner._produce)
+    deadline = time.monotonic() + ORPHAN_WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            changed = max(p.stat().st_mtime for p in (staging, *staging.iterdir()))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        if time.time() - changed >= ORPHAN_QUIET_S:
+            return
+        time.sleep(0.1)
 
 
 class DaskExecutor:
