@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,13 +82,31 @@ def test_a_rerun_after_a_lost_worker_waits_until_the_first_attempt_stopped_writi
     staging.mkdir(parents=True)
     (staging / "counts.txt").write_text("3")
     argv = ["--root", str(tmp_path), "count", "demo", "a", "--error-file", str(tmp_path / "error.json")]
+    assert dask_executor._task_folder(argv) == staging.with_name("a")
     began = time.monotonic()
-    dask_executor._wait_for_orphans(argv)
+    dask_executor._wait_for_orphans(staging)
     assert time.monotonic() - began >= dask_executor.ORPHAN_QUIET_S - 0.05
     began = time.monotonic()
-    dask_executor._wait_for_orphans(argv)  # still for a second now
-    dask_executor._wait_for_orphans(["--root", str(tmp_path), "total", "demo"])  # no staging folder
+    dask_executor._wait_for_orphans(staging)  # still for a second now
+    dask_executor._wait_for_orphans(tmp_path / "state" / "demo" / ".total.staging")  # none
     assert time.monotonic() - began < 0.5
+
+
+def test_a_second_attempt_of_a_task_waits_for_the_first_to_end(tmp_path: Path):
+    folder = tmp_path / "state" / "demo" / "double" / "b"
+    order: list[str] = []
+
+    def second() -> None:
+        with dask_executor._one_attempt(folder):
+            order.append("second")
+
+    with dask_executor._one_attempt(folder):
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        time.sleep(0.3)
+        order.append("first ends")
+    waiting.join(timeout=10)
+    assert order == ["first ends", "second"]
 
 
 # --- a real scheduler and workers -------------------------------------------------------------
@@ -100,10 +119,13 @@ class Cluster:
     workers: dict[str, subprocess.Popen]
 
 
+WORKER_SLEEP = 6  # seconds the demo project's double phase sleeps on these workers (their own environment)
+
+
 def _dask(*args: str, log: Path) -> subprocess.Popen:
     with log.open("w") as out:  # the child keeps its own descriptor
         return subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, env={**os.environ, "DEMO_SLEEP": f"double={WORKER_SLEEP}"})
 
 
 def _wait(check, what: str, timeout: float = 60) -> None:
@@ -233,6 +255,31 @@ def test_a_worker_killed_mid_run_has_its_tasks_rerun_elsewhere_and_the_run_compl
     assert run.returncode == 0, out + err
     assert "failed 0" in out, out + "\nSTDERR:\n" + err
     assert_same_manifests(root, local_example)
+
+
+@pytest.mark.slow
+def test_a_head_killed_mid_run_keeps_the_tasks_that_finished(cluster, demo_project: Path, tmp_path: Path):
+    reference = make_project(tmp_path / "reference", DATA / "demo_project")
+    assert _dataraum(reference, "run", "--plain").returncode == 0
+    events = tmp_path / "events.jsonl"
+    head = subprocess.Popen([sys.executable, "-m", "phases", "run", "-j", "3", "--plain", "--events", str(events),
+                             "--scheduler", cluster.address], cwd=demo_project, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+    def finished_counts() -> int:
+        lines = events.read_text().splitlines() if events.exists() else []
+        return sum(1 for e in map(json.loads, lines) if e["event"] == "success" and e["task"].startswith("count:"))
+
+    _wait(lambda: finished_counts() == 3, "the count tasks", timeout=120)
+    head.kill()  # SIGKILL: nothing of the head runs after this; the double tasks are on the workers
+    head.wait()
+    # The double tasks in flight run on to their end on the workers (Dask cannot stop a running
+    # task); the rerun starts at once, and each of its attempts waits for the orphaned one.
+    again = _dataraum(demo_project, "run", "--plain", "--scheduler", cluster.address)
+    assert again.returncode == 0, again.stdout + again.stderr
+    ran = {line.split()[1] for line in again.stdout.splitlines() if line.startswith("start")}
+    assert ran and not any(task.startswith("count:") for task in ran)
+    assert_same_manifests(demo_project, reference)
 
 
 @pytest.mark.slow

@@ -23,9 +23,15 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, one attempt at a time is then up to the user
+    fcntl = None  # type: ignore[assignment]
 
 from phases.core.config import DB_URL_ENV, EXECUTOR_ENV, SCHEDULER_ENV, RuntimeSettings, load_runtime
 from phases.core.errors import ConfigError
@@ -62,31 +68,55 @@ def run_on_worker(entry: Entry, argv: list[str], env: dict[str, str], worker_roo
     root = os.environ.get(WORKER_ROOT_ENV) or worker_root
     if root:
         argv[argv.index("--root") + 1] = root
-    _wait_for_orphans(argv)
-    with tempfile.TemporaryDirectory(prefix="dataraum-worker-") as scratch:
-        error_file = Path(scratch) / "error.json"
-        if "--error-file" in argv:
-            argv[argv.index("--error-file") + 1] = str(error_file)
-        finished = launch.run_phase_process(entry, argv, env)
-        record = error_file.read_text(encoding="utf-8") if error_file.is_file() else ""
+    final = _task_folder(argv)
+    with _one_attempt(final):
+        if final is not None:
+            _wait_for_orphans(final.with_name(f".{final.name}.staging"))  # the runner's (runner._produce)
+        with tempfile.TemporaryDirectory(prefix="dataraum-worker-") as scratch:
+            error_file = Path(scratch) / "error.json"
+            if "--error-file" in argv:
+                argv[argv.index("--error-file") + 1] = str(error_file)
+            finished = launch.run_phase_process(entry, argv, env)
+            record = error_file.read_text(encoding="utf-8") if error_file.is_file() else ""
     return finished, record
 
 
-def _wait_for_orphans(argv: list[str]) -> None:
-    """A task Dask runs again because its worker died may meet the first attempt's phase process
-    still writing the task's staging folder (it dies within half a second of its worker). Wait
-    until that folder, if any, has been still for a second, so two attempts never write together."""
-    names, i = [], 0  # the runner's arguments: --root ROOT PHASE SOURCE [TABLE] [--error-file FILE]
+def _task_folder(argv: list[str]) -> Path | None:
+    """The task's folder, from the runner's arguments: --root ROOT PHASE SOURCE [TABLE] [--error-file F]."""
+    names, i = [], 0
     while i < len(argv):
         if argv[i] in ("--root", "--error-file"):
             i += 2
             continue
         names.append(argv[i])
         i += 1
-    if len(names) not in (2, 3):
+    if len(names) not in (2, 3) or "--root" not in argv:
+        return None
+    return task_dir(Path(argv[argv.index("--root") + 1]), names[1], names[0], names[2] if len(names) == 3 else None)
+
+
+@contextmanager
+def _one_attempt(final: Path | None) -> Iterator[None]:
+    """Hold the task's lock file (beside its folder, on the shared storage) while an attempt runs.
+    When the head dies, Dask forgets its tasks but cannot stop the ones running: their phases run
+    on to the end. A rerun of such a task waits here for that first attempt to end, rather than
+    write the same staging folder at the same time."""
+    if final is None or fcntl is None:
+        yield
         return
-    final = task_dir(Path(argv[argv.index("--root") + 1]), names[1], names[0], names[2] if len(names) == 3 else None)
-    staging = final.with_name(f".{final.name}.staging")  # the runner's staging folder (runner._produce)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with (final.parent / f".{final.name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released by the OS if this worker dies
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _wait_for_orphans(staging: Path) -> None:
+    """A task Dask runs again because its worker died may meet the first attempt's phase process
+    still writing the task's staging folder (it dies within half a second of its worker, whose
+    lock the OS released at once). Wait until that folder, if any, has been still for a second."""
     deadline = time.monotonic() + ORPHAN_WAIT_S
     while time.monotonic() < deadline:
         try:
