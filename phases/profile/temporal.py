@@ -44,7 +44,7 @@ from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import round_sig
 from phases.core.sql import chunked, columns_per_query, quote_ident
 from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
-from phases.profile.temporal_drift import design_effects, drift_unit, measure_drift, quantile_edges
+from phases.profile.temporal_drift import design_effects, drift_unit, measure_drifts, quantile_edges
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
 from phases.profile.temporal_panel import find_series_key, profile_panel
 from phases.profile.temporal_series import (
@@ -233,8 +233,8 @@ def _series_and_drift(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Fac
     unit = drift_unit(units, span, facts.values, settings)
     measured = [c for c in sorted(table.edges) if c not in functions and table.edges[c]]
     effects = design_effects(con, table.relation, facts.name, unit, key, measured) if key and unit else {}
-    drift = tuple(measure_drift(con, table.relation, facts.name, unit, column, table.edges[column], settings,
-                                functions.get(column), effects.get(column, 1.0)) for column in sorted(table.edges))
+    drift = measure_drifts(con, table.relation, facts.name, unit, table.edges, settings, functions, effects,
+                           facts.values)
     return series, drift
 
 

@@ -29,7 +29,7 @@ from phases.artifacts.temporal_profiles import (
     SeriesGap,
 )
 from phases.core.sql import quote_ident
-from phases.profile.temporal_drift import drift_unit, measure_series_drift
+from phases.profile.temporal_drift import drift_unit, measure_series_drifts
 from phases.profile.temporal_gaps import DAY_US, GAP_STATS, GAPS, Candidate, build_gap_table, measure_granularity
 from phases.profile.temporal_series import choose_series_units, format_instant, rnd
 from phases.shared.narrow import one_row
@@ -131,9 +131,13 @@ def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, ca
     time alone is (nearly) unique or no key qualifies."""
     if not candidates:
         return None
-    rows, times, tests = _key_tests_chunked(con, relation, time, [(c,) for c in candidates])
+    # The time's own test first, from one cheap scan: a time (nearly) unique rules out a panel
+    # before thousands of candidate keys of a wide table are grouped with it.
+    t = quote_ident(time)
+    rows, times = one_row(con.execute(f"SELECT count({t}), count(DISTINCT {t}) FROM {quote_ident(relation)}"))
     if rows == 0 or times / rows > settings.panel_max_time_uniqueness:
         return None
+    rows, times, tests = _key_tests_chunked(con, relation, time, [(c,) for c in candidates])
     most = rows / settings.panel_min_rows_per_series
 
     def best(keys: Sequence[tuple[str, ...]], found: Sequence[_KeyTest]) -> SeriesKey | None:
@@ -260,5 +264,4 @@ def _series_drift(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_d
     if rows < 2 * settings.drift_min_rows or not edges:
         return ()
     drift_at = drift_unit(choose_series_units(unit, step, span, is_date, settings), span, int(rows), settings)
-    return tuple(measure_series_drift(con, relation, time, drift_at, key, column, edges[column], settings)
-                 for column in sorted(edges))
+    return measure_series_drifts(con, relation, time, drift_at, key, edges, settings)
