@@ -274,7 +274,9 @@ def _panel(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functio
     None for a single series. Columns that are functions of the date, or parts of the axis,
     cannot name a series."""
     candidates = [c for c in table.keys if c not in functions and c not in exclude]
-    key = find_series_key(con, table.relation, facts.name, candidates, settings) if facts.values else None
+    # Rows with a time: the finite ones and any infinite; distinct times: at most 2 more than the finite ones.
+    most_unique = (facts.distinct + 2) / facts.values if facts.values else 1.0
+    key = find_series_key(con, table.relation, facts.name, candidates, settings, most_unique) if facts.values else None
     if key is None:
         return None, None
     measured = {c: e for c, e in table.edges.items() if c not in functions and c not in key.columns}
