@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from phases.artifacts.annotations import (
     TableAnnotation,
 )
 from phases.core.errors import StateError
+from phases.core.manifest import canonical_json
 from phases.core.records import JSON_NAME, OMIT_NONE, dump_json, from_json, load_record, to_json
 
 
@@ -101,3 +103,41 @@ def test_annotations_round_trip_and_lookups(tmp_path: Path) -> None:
     assert loaded == annotations
     assert loaded.column("t", "amt") == amount and loaded.column("t", "nope") is None
     assert [c.column for c in loaded.with_concept("amount")] == ["amt", "x"]  # most confident first
+
+
+@dataclass(frozen=True)
+class _Tree:
+    """A record that contains its own type (the converters are looked up lazily)."""
+
+    name: str
+    children: tuple[_Tree, ...] = ()
+    pair: tuple[int, str] | None = None
+
+
+def test_a_record_containing_its_own_type_is_read_and_its_errors_named() -> None:
+    data = {"name": "a", "children": [{"name": "b", "pair": [1, "x"]}, {"name": "c"}], "unknown": 1}
+    assert from_json(_Tree, data) == _Tree("a", (_Tree("b", (), (1, "x")), _Tree("c")))
+    with pytest.raises(TypeError, match="fits none of"):
+        from_json(_Tree, {"name": "a", "pair": [1, 2]})
+    with pytest.raises(TypeError, match="expected str, got 3"):
+        from_json(_Tree, {"name": 3})
+
+
+@pytest.mark.parametrize("data", [
+    {"b": [1, 2.5, -0.0, 1e300, True, None, "é\n\"x\"", [], {}], "a": {"z": [[{}]], "y": ()}},
+    [], {}, "text", 3, None, [{"k": 1}],
+])
+def test_canonical_json_spells_plain_data_as_json_dumps_does(data: Any) -> None:
+    assert canonical_json(data) == json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False,
+                                              allow_nan=False) + "\n"
+
+
+@pytest.mark.parametrize("data", [{"x": float("nan")}, {1: "a"}, {"d": object()}])
+def test_canonical_json_leaves_what_is_not_plain_to_json_dumps(data: Any) -> None:
+    try:
+        expected = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            canonical_json(data)
+    else:
+        assert canonical_json(data) == expected

@@ -49,61 +49,155 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def from_json(tp: Any, value: Any) -> Any:
     """`value` (parsed JSON) converted to the type `tp`; raises TypeError/ValueError when it does not fit."""
+    try:
+        convert = _converter(tp)
+    except TypeError:  # an unhashable type annotation: built for this call only
+        convert = _build_converter(tp)
+    return convert(value)
+
+
+Converter = typing.Callable[[Any], Any]
+
+
+@functools.cache
+def _converter(tp: Any) -> Converter:
+    """The conversion of JSON data to `tp`, worked out once per type: reading a record then costs a
+    call per value instead of inspecting the type hints again at every value (the temporal profiles
+    of a 2,000-column file hold millions of them)."""
+    return _build_converter(tp)
+
+
+def _build_converter(tp: Any) -> Converter:
     if tp is Any or tp is object:
-        return value
+        return _same
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
+        return _union(tp)
+    if origin is typing.Literal:
+        return functools.partial(_literal, typing.get_args(tp))
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _record(tp)
+    if origin is tuple:
+        return _tuple(tp)
+    if origin in (dict, Mapping) or tp in (dict, Mapping):
+        args = typing.get_args(tp) or (str, Any)
+        return functools.partial(_mapping, tp, _lazy(args[1]))
+    if origin is list or tp is list:
+        item = _lazy((typing.get_args(tp) or (Any,))[0])
+        return lambda value: [item(v) for v in value]
+    if tp is float:
+        return _float
+    if tp in (int, str, bool):
+        return functools.partial(_scalar, tp)
+    if tp is type(None):
+        return _none
+    return functools.partial(_unsupported, tp)
+
+
+def _lazy(tp: Any) -> Converter:
+    """The converter of `tp`, looked up at the first value: a record may contain its own type."""
+    found: list[Converter] = []
+
+    def convert(value: Any) -> Any:
+        if not found:
+            found.append(_converter(tp) if _hashable(tp) else _build_converter(tp))
+        return found[0](value)
+    return convert
+
+
+def _hashable(tp: Any) -> bool:
+    try:
+        hash(tp)
+    except TypeError:
+        return False
+    return True
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _union(tp: Any) -> Converter:
+    args = typing.get_args(tp)
+    nullable = type(None) in args
+    options = [_lazy(arg) for arg in args if arg is not type(None)]
+
+    def convert(value: Any) -> Any:
+        if value is None and nullable:
             return None
         errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        for option in options:
             try:
-                return from_json(arg, value)
+                return option(value)
             except (TypeError, ValueError, KeyError) as exc:
                 errors.append(str(exc))
         raise TypeError(f"{value!r} fits none of {tp}: {'; '.join(errors)}")
-    if origin is typing.Literal:
-        if value not in typing.get_args(tp):
-            raise ValueError(f"{value!r} is not one of {typing.get_args(tp)}")
-        return value
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+    return convert
+
+
+def _literal(allowed: tuple[Any, ...], value: Any) -> Any:
+    if value not in allowed:
+        raise ValueError(f"{value!r} is not one of {allowed}")
+    return value
+
+
+def _record(tp: type) -> Converter:
+    hints = _hints(tp)
+    fields = {f.metadata.get(JSON_NAME, f.name): (f.name, _lazy(hints[f.name])) for f in dataclasses.fields(tp)
+              if f.init}
+
+    def convert(value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise TypeError(f"{tp.__name__}: expected an object, got {type(value).__name__}")
-        hints = _hints(tp)
-        names = {f.metadata.get(JSON_NAME, f.name): f.name for f in dataclasses.fields(tp) if f.init}
-        return tp(**{names[k]: from_json(hints[names[k]], v) for k, v in value.items() if k in names})
-    if origin is tuple:
+        return tp(**{field[0]: field[1](v) for k, v in value.items() if (field := fields.get(k)) is not None})
+    return convert
+
+
+def _tuple(tp: Any) -> Converter:
+    args = typing.get_args(tp)
+    if len(args) == 2 and args[1] is Ellipsis:
+        item = _lazy(args[0])
+
+        def variadic(value: Any) -> Any:
+            if not isinstance(value, list | tuple):
+                raise TypeError(f"expected a list for {tp}, got {type(value).__name__}")
+            return tuple(item(v) for v in value)
+        return variadic
+    items = [_lazy(a) for a in args]
+
+    def fixed(value: Any) -> Any:
         if not isinstance(value, list | tuple):
             raise TypeError(f"expected a list for {tp}, got {type(value).__name__}")
-        args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_json(args[0], v) for v in value)
         if len(args) != len(value):
             raise ValueError(f"expected {len(args)} items for {tp}, got {len(value)}")
-        return tuple(from_json(a, v) for a, v in zip(args, value, strict=True))
-    if origin in (dict, Mapping) or tp in (dict, Mapping):
-        if not isinstance(value, Mapping):
-            raise TypeError(f"expected an object for {tp}, got {type(value).__name__}")
-        args = typing.get_args(tp) or (str, Any)
-        return {k: from_json(args[1], v) for k, v in value.items()}
-    if origin is list or tp is list:
-        args = typing.get_args(tp) or (Any,)
-        return [from_json(args[0], v) for v in value]
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"expected a number, got {value!r}")
-        return float(value)
-    if tp in (int, str, bool):
-        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-            raise TypeError(f"expected {tp.__name__}, got {value!r}")
-        return value
-    if tp is type(None):
-        if value is not None:
-            raise TypeError(f"expected null, got {value!r}")
-        return None
+        return tuple(c(v) for c, v in zip(items, value, strict=True))
+    return fixed
+
+
+def _mapping(tp: Any, item: Converter, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object for {tp}, got {type(value).__name__}")
+    return {k: item(v) for k, v in value.items()}
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _scalar(tp: type, value: Any) -> Any:
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise TypeError(f"expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def _none(value: Any) -> None:
+    if value is not None:
+        raise TypeError(f"expected null, got {value!r}")
+
+
+def _unsupported(tp: Any, value: Any) -> Any:
     raise TypeError(f"unsupported type {tp!r}")
 
 
@@ -169,16 +263,23 @@ def to_json(value: Any) -> Any:
     """A record as JSON data: `dataclasses.asdict`, with the fields' JSON spelling applied."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         body: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if not (item is None and f.metadata.get(OMIT_NONE)):
-                body[f.metadata.get(JSON_NAME, f.name)] = to_json(item)
+        for name, key, omit_none in _spelling(type(value)):
+            item = getattr(value, name)
+            if not (item is None and omit_none):
+                body[key] = to_json(item)
         return body
     if isinstance(value, Mapping):
         return {key: to_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_json(item) for item in value]
     return value
+
+
+@functools.cache
+def _spelling(cls: type) -> tuple[tuple[str, str, bool], ...]:
+    """(field, JSON key, left out when None) of every field of a record class, worked out once."""
+    return tuple((f.name, f.metadata.get(JSON_NAME, f.name), bool(f.metadata.get(OMIT_NONE)))
+                 for f in dataclasses.fields(cls))
 
 
 def dump_json(path: Path, record: Any) -> None:

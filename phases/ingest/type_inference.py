@@ -146,11 +146,11 @@ def infer_types(
     out_dir.mkdir(parents=True, exist_ok=True)
     typed_path = out_dir / TYPED_TABLE.file
     ordered = _in_row_order(con, raw_parquet, names)
-    write_typed(con, source, names, guesses, marked, values, typed_path, ordered)
+    write_typed(con, source, names, guesses, marked, values, typed_path, ordered, raw.rows)
     stats = _measure(con, source, names, plans, guesses, marked, values, raw, _footer(con, typed_path, names))
     decisions = _decide_all(con, source, names, plans, stats, settings, values)
     if any(d.fmt.key != guess.key for d, guess in zip(decisions, guesses, strict=True)):
-        write_typed(con, source, names, [d.fmt for d in decisions], set(), values, typed_path, ordered)
+        write_typed(con, source, names, [d.fmt for d in decisions], set(), values, typed_path, ordered, raw.rows)
     examples = write_failures(con, source, decisions, values, out_dir / CAST_FAILURES.file, settings)
     columns = tuple(with_examples(d.typing, examples.get(d.typing.name, ())) for d in decisions)
     columns = note_decimal_years(con, typed_path, columns, settings)

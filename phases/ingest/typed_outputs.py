@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 
 from phases.artifacts.column_types import ColumnTyping
-from phases.core.sql import quote_ident, quote_literal, wide_projection
+from phases.core.sql import batch_values, chunked, columns_per_query, quote_ident, quote_literal, wide_projection
 from phases.ingest.type_decisions import Decision
-from phases.ingest.type_formats import Format, ValueSql, leading_zeros
+from phases.ingest.type_formats import TEXT, Format, ValueSql, leading_zeros
 from phases.ingest.typing_settings import TypingSettings
 from phases.shared.narrow import one_row
 
@@ -55,10 +55,16 @@ def write_typed(
     values: ValueSql,
     path: Path,
     ordered: bool,
+    rows: int,
 ) -> None:
     """_row_id, then every column with its format's type (text keeps the raw value as is),
     in _row_id order: the raw file's order if it has it, else sorted. In `marked` columns,
-    values with leading zeros are written as NULL (see _marks_zeros)."""
+    values with leading zeros are written as NULL (see _marks_zeros). A short wide table
+    (`rows` x columns within `batch_values`, more than `columns_per_query` columns) is cast in
+    long form instead (see `_typed_long`)."""
+    if len(names) > columns_per_query(con) and rows * len(names) <= batch_values(con):
+        _copy(con, _typed_long(source, names, formats, marked, values), path)
+        return
     inner, outer = ["_row_id"], ["CAST(_row_id AS BIGINT) AS _row_id"]
     for i, (name, fmt) in enumerate(zip(names, formats, strict=True)):
         value = values.cast(fmt, f"c{i}")
@@ -68,6 +74,42 @@ def write_typed(
         outer.append(f"CAST({value} AS {fmt.sql_type}) AS {quote_ident(name)}")
     order = "" if ordered else " ORDER BY _row_id"
     _copy(con, f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source}){order}", path, len(names))
+
+
+def _typed_long(
+    source: str, names: Sequence[str], formats: Sequence[Format], marked: set[int], values: ValueSql
+) -> str:
+    """The SELECT of `write_typed` with each distinct cast written once: the columns cast alike
+    go through it in long form (row, position, value) and come back as one list per row, which
+    the outer projection takes apart. DuckDB binds a cast per column in about 5 ms (its regular
+    expressions are compiled then), 10 to 30 s for 2,000 columns; these are a dozen casts. The
+    values are the same casts of the same values, so the file is the same."""
+    groups: dict[tuple[str, bool], list[int]] = {}
+    columns: dict[int, str] = {}
+    for i, fmt in enumerate(formats):
+        if fmt is TEXT and i not in marked:  # kept as it is: no cast to bind (and a list would change its pages)
+            columns[i] = f"CAST(s.{quote_ident(names[i])} AS VARCHAR) AS {quote_ident(names[i])}"
+        else:
+            groups.setdefault((fmt.key, i in marked), []).append(i)
+    ctes: list[str] = []
+    joins: list[str] = []
+    for g, ((_, zeros), members) in enumerate(groups.items()):
+        fmt = formats[members[0]]
+        value = values.cast(fmt, "v")
+        if zeros:
+            value = f"CASE WHEN {leading_zeros('v')} THEN NULL ELSE {value} END"
+        raw = ", ".join(quote_ident(names[i]) for i in members)
+        ctes.append(
+            f"g{g} AS (SELECT _row_id, list(x ORDER BY j) AS x FROM ("
+            f"SELECT _row_id, j, CAST({value} AS {fmt.sql_type}) AS x FROM ("
+            f"SELECT _row_id, unnest(range({len(members)})) AS j, unnest([{raw}]) AS v FROM {source})) "
+            f"GROUP BY _row_id)"
+        )
+        joins.append(f"LEFT JOIN g{g} ON g{g}._row_id = s._row_id")
+        columns |= {i: f"g{g}.x[{k + 1}] AS {quote_ident(names[i])}" for k, i in enumerate(members)}
+    outer = ["CAST(s._row_id AS BIGINT) AS _row_id"] + [columns[i] for i in range(len(names))]
+    return (f"{'WITH ' if ctes else ''}{', '.join(ctes)} SELECT {', '.join(outer)} FROM {source} s "
+            f"{' '.join(joins)} ORDER BY s._row_id")
 
 
 def write_failures(
@@ -132,17 +174,20 @@ def note_decimal_years(
     if not decimals:
         return columns
     low, high = settings.date_year_min, settings.date_year_max
-    measures = []
-    for k, name in enumerate(decimals):
-        v = quote_ident(name)
-        measures += [
-            f"count({v}) AS n{k}",
-            f"count(*) FILTER (WHERE {v} BETWEEN {low} AND {high} + 1 "
-            f"AND abs({v} * 12 - round({v} * 12)) < 1e-3) AS m{k}",
-            f"count(*) FILTER (WHERE abs({v} * 4 - round({v} * 4)) > 1e-3) AS q{k}",
-        ]
-    got = con.execute(f"SELECT {', '.join(measures)} FROM read_parquet({quote_literal(str(typed_path))})")
-    counts = dict(zip([d[0] for d in got.description], one_row(got), strict=True))
+    counts: dict[str, int] = {}
+    # In chunks: DuckDB plans a SELECT of n similar aggregates in O(n^2) time (3 s for 750).
+    for chunk in chunked(list(enumerate(decimals)), max(1, columns_per_query(con) // 3)):
+        measures = []
+        for k, name in chunk:
+            v = quote_ident(name)
+            measures += [
+                f"count({v}) AS n{k}",
+                f"count(*) FILTER (WHERE {v} BETWEEN {low} AND {high} + 1 "
+                f"AND abs({v} * 12 - round({v} * 12)) < 1e-3) AS m{k}",
+                f"count(*) FILTER (WHERE abs({v} * 4 - round({v} * 4)) > 1e-3) AS q{k}",
+            ]
+        got = con.execute(f"SELECT {', '.join(measures)} FROM read_parquet({quote_literal(str(typed_path))})")
+        counts |= dict(zip([d[0] for d in got.description], one_row(got), strict=True))
     years = {name for k, name in enumerate(decimals) if counts[f"n{k}"] and counts[f"m{k}"] == counts[f"n{k}"]
              and counts[f"q{k}"] > 0}
     return tuple(

@@ -42,9 +42,9 @@ from phases.artifacts.temporal_profiles import (
 )
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import round_sig
-from phases.core.sql import chunked, columns_per_query, quote_ident
+from phases.core.sql import batch_values, chunked, columns_per_query, quote_ident
 from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
-from phases.profile.temporal_drift import design_effects, drift_unit, measure_drift, quantile_edges
+from phases.profile.temporal_drift import design_effects, drift_unit, measure_drifts, quantile_edges
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
 from phases.profile.temporal_panel import find_series_key, profile_panel
 from phases.profile.temporal_series import (
@@ -120,28 +120,58 @@ def column_facts(con: duckdb.DuckDBPyConnection, relation: str, column: str, kin
 
 # ---------------------------------------------------------------- roles
 
-def measure_relations(con: duckdb.DuckDBPyConnection, relation: str,
-                      columns: Sequence[str]) -> dict[str, tuple[Relation, ...]]:
+def measure_relations(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
+                      rows: int = 0) -> dict[str, tuple[Relation, ...]]:
     """For every pair of date columns, the day offsets between them on the same rows: one GROUP BY
-    per chunk of pairs, in long form (pair, offset); the histogram of offsets is small."""
+    per chunk of pairs, in long form (pair, offset); the histogram of offsets is small. A short
+    table (`rows` x columns within `batch_values`) with many pairs goes in one query instead."""
     found: dict[str, list[Relation]] = {c: [] for c in columns}
     pairs = [(a, b) for i, a in enumerate(columns) for b in columns[i + 1:]]
+    if len(pairs) > columns_per_query(con) and rows * len(columns) <= batch_values(con):
+        histograms = _offsets_joined(con, relation, columns)
+    else:
+        histograms = _offsets_chunked(con, relation, pairs)
+    for k, (a, b) in enumerate(pairs):
+        found[a].append(_relation(b, histograms[k]))
+        found[b].append(_relation(a, {-d: n for d, n in histograms[k].items()}))
+    return {c: tuple(sorted(r, key=lambda x: x.other)) for c, r in found.items()}
+
+
+def _offsets_chunked(con: duckdb.DuckDBPyConnection, relation: str,
+                     pairs: Sequence[tuple[str, str]]) -> list[dict[int, int]]:
+    """Per pair (a, b), rows per offset a - b in days, where both are finite: one scan per chunk of pairs."""
+    histograms: list[dict[int, int]] = []
     for chunk in chunked(pairs, columns_per_query(con)):
         offsets = []
         for a, b in chunk:
             qa, qb = quote_ident(a), quote_ident(b)
             both = f"isfinite({qa}) AND isfinite({qb})"  # NULL when either is
             offsets.append(f"CASE WHEN {both} THEN CAST({qa} AS DATE) - CAST({qb} AS DATE) END")
-        histograms: dict[int, dict[int, int]] = {k: {} for k in range(len(chunk))}
+        found: list[dict[int, int]] = [{} for _ in chunk]
         for k, offset, n in con.execute(
             f"SELECT k, d, count(*) FROM (SELECT unnest(range({len(chunk)})) AS k, unnest([{', '.join(offsets)}]) AS d "
             f"FROM {quote_ident(relation)}) WHERE d IS NOT NULL GROUP BY k, d"
         ).fetchall():
-            histograms[k][offset] = n
-        for k, (a, b) in enumerate(chunk):
-            found[a].append(_relation(b, histograms[k]))
-            found[b].append(_relation(a, {-d: n for d, n in histograms[k].items()}))
-    return {c: tuple(sorted(r, key=lambda x: x.other)) for c, r in found.items()}
+            found[k][offset] = n
+        histograms += found
+    return histograms
+
+
+def _offsets_joined(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str]) -> list[dict[int, int]]:
+    """The same as `_offsets_chunked` for every pair of `columns`, from one self-join of the table in
+    long form (row, column, date): a wide table's thousands of pairs would take hundreds of scans."""
+    dates = ", ".join(f"CASE WHEN isfinite({quote_ident(c)}) THEN CAST({quote_ident(c)} AS DATE) END" for c in columns)
+    index = {(i, j): k for k, (i, j) in enumerate((i, j) for i in range(len(columns))
+                                                   for j in range(i + 1, len(columns)))}
+    histograms: list[dict[int, int]] = [{} for _ in index]
+    for i, j, offset, n in con.execute(f"""
+            WITH l AS MATERIALIZED (
+                SELECT r, unnest(range({len(columns)})) AS i, unnest([{dates}]) AS v
+                FROM (SELECT row_number() OVER () AS r, * FROM {quote_ident(relation)}))
+            SELECT a.i, b.i, a.v - b.v, count(*) FROM l a JOIN l b ON a.r = b.r AND a.i < b.i
+            WHERE a.v IS NOT NULL AND b.v IS NOT NULL GROUP BY ALL""").fetchall():
+        histograms[index[i, j]][offset] = n
+    return histograms
 
 
 def _relation(other: str, histogram: Mapping[int, int], keep: int = 10) -> Relation:
@@ -233,8 +263,8 @@ def _series_and_drift(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Fac
     unit = drift_unit(units, span, facts.values, settings)
     measured = [c for c in sorted(table.edges) if c not in functions and table.edges[c]]
     effects = design_effects(con, table.relation, facts.name, unit, key, measured) if key and unit else {}
-    drift = tuple(measure_drift(con, table.relation, facts.name, unit, column, table.edges[column], settings,
-                                functions.get(column), effects.get(column, 1.0)) for column in sorted(table.edges))
+    drift = measure_drifts(con, table.relation, facts.name, unit, table.edges, settings, functions, effects,
+                           facts.values)
     return series, drift
 
 
@@ -244,7 +274,9 @@ def _panel(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functio
     None for a single series. Columns that are functions of the date, or parts of the axis,
     cannot name a series."""
     candidates = [c for c in table.keys if c not in functions and c not in exclude]
-    key = find_series_key(con, table.relation, facts.name, candidates, settings) if facts.values else None
+    # Rows with a time: the finite ones and any infinite; distinct times: at most 2 more than the finite ones.
+    most_unique = (facts.distinct + 2) / facts.values if facts.values else 1.0
+    key = find_series_key(con, table.relation, facts.name, candidates, settings, most_unique) if facts.values else None
     if key is None:
         return None, None
     measured = {c: e for c, e in table.edges.items() if c not in functions and c not in key.columns}
@@ -308,7 +340,7 @@ def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Map
                    numerics, [c for c, t in columns.items() if t in KEY_TYPES],
                    quantile_edges(con, relation, numerics, settings.drift_bins))
     facts = [column_facts(con, relation, c, columns[c], settings) for c in dates]
-    relations = measure_relations(con, relation, dates)
+    relations = measure_relations(con, relation, dates, rows)
     roles = {f.name: decide_role(f, relations[f.name], settings) for f in facts}
     reference, source = choose_reference(facts, roles, settings.reference_date)
     profiles = tuple(_profile(con, table, f, roles[f.name], relations[f.name],

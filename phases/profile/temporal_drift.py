@@ -27,7 +27,7 @@ from statistics import median
 from typing import TYPE_CHECKING
 
 from phases.artifacts.temporal_profiles import Drift, DriftPair, SeriesDrift
-from phases.core.sql import quote_ident
+from phases.core.sql import chunked, columns_per_query, quote_ident
 from phases.profile.temporal_series import ANALYSED, SERIES_UNITS, UNITS, advance, format_instant, rnd
 from phases.shared.narrow import one_row
 
@@ -95,18 +95,32 @@ def bin_counts(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, 
                column: str, edges: Sequence[float], key: str | None = None) -> dict[str, Counts]:
     """Rows per (series, period, bin) for one numeric column; one series "" without a key
     (`key`: an SQL expression naming the series)."""
-    value = f"CAST({quote_ident(column)} AS DOUBLE)"
-    params: list[float] = []
-    bin_expr = _bin_expr(value, edges, 0, len(edges), params)
+    return bin_counts_many(con, relation, date_column, unit, {column: edges}, key).get(column, {})
+
+
+def bin_counts_many(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str,
+                    edges: Mapping[str, Sequence[float]], key: str | None = None) -> dict[str, dict[str, Counts]]:
+    """`bin_counts` of many columns, column -> series -> counts: one scan per chunk of
+    `columns_per_query` columns, in long form (a row per row and column, its bin NULL where the
+    value is), instead of one scan per column: a wide table has thousands of date x numeric pairs."""
+    found: dict[str, dict[str, Counts]] = {}
     date = f"CAST({quote_ident(date_column)} AS TIMESTAMP)"
-    sql = f"""SELECT {key or "''"}, date_trunc('{UNITS[unit].trunc}', {date}), {bin_expr}, count(*)
-              FROM {quote_ident(relation)}
-              WHERE {date} IS NOT NULL AND isfinite({date}) AND {value} IS NOT NULL
-              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
-    counts: dict[str, Counts] = {}
-    for series, period, bin_index, n in con.execute(sql, params).fetchall():
-        counts.setdefault(series, {}).setdefault(period, [0] * (len(edges) + 1))[bin_index] = n
-    return counts
+    for chunk in chunked(sorted(c for c, e in edges.items() if e), columns_per_query(con)):
+        params: list[float] = []
+        bins = []
+        for column in chunk:
+            value = f"CAST({quote_ident(column)} AS DOUBLE)"
+            bins.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE "
+                        f"{_bin_expr(value, edges[column], 0, len(edges[column]), params)} END")
+        sql = f"""SELECT k, j, p, b, count(*) FROM (
+                      SELECT {key or "''"} AS k, date_trunc('{UNITS[unit].trunc}', {date}) AS p,
+                             unnest(range({len(chunk)})) AS j, unnest([{", ".join(bins)}]) AS b
+                      FROM {quote_ident(relation)} WHERE {date} IS NOT NULL AND isfinite({date}))
+                  WHERE b IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
+        for series, j, period, bin_index, n in con.execute(sql, params).fetchall():
+            counts = found.setdefault(chunk[j], {}).setdefault(series, {})
+            counts.setdefault(period, [0] * (len(edges[chunk[j]]) + 1))[bin_index] = n
+    return found
 
 
 def psi(first: Sequence[int], second: Sequence[int], design_effect: float = 1.0) -> tuple[float, float]:
@@ -212,10 +226,23 @@ def compare_periods(counts: Counts, unit: str, settings: TemporalSettings, desig
     return _Comparison(tuple(pairs), tuple(hits), dropped, typical, seasonal)
 
 
-def measure_drift(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str | None,
-                  column: str, edges: Sequence[float], settings: TemporalSettings,
-                  function_of: str | None = None, design_effect: float = 1.0) -> Drift:
-    """The drift of one numeric column along one date column."""
+def measure_drifts(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str | None,
+                   edges: Mapping[str, Sequence[float]], settings: TemporalSettings,
+                   functions: Mapping[str, str], effects: Mapping[str, float], dated: int) -> tuple[Drift, ...]:
+    """The drift of every numeric column of `edges` along one date column, in column order; the
+    bins of all measured columns are counted together (see `bin_counts_many`). With fewer than
+    two periods' worth of `drift_min_rows` among the `dated` rows (a finite date), no pair of
+    periods can be compared, so nothing is counted: the result is the same, without the scans."""
+    measured = {c: e for c, e in edges.items() if c not in functions and e} \
+        if unit is not None and dated >= 2 * settings.drift_min_rows else {}
+    counts = bin_counts_many(con, relation, date_column, unit, measured) if unit is not None and measured else {}
+    return tuple(measure_drift(unit, column, edges[column], settings, counts.get(column, {}).get("", {}),
+                               functions.get(column), effects.get(column, 1.0)) for column in sorted(edges))
+
+
+def measure_drift(unit: str | None, column: str, edges: Sequence[float], settings: TemporalSettings,
+                  counts: Counts, function_of: str | None = None, design_effect: float = 1.0) -> Drift:
+    """The drift of one numeric column along one date column, from its bin counts."""
     bins = len(edges) + 1
     if function_of is not None:
         return Drift(column, unit, NOT_MEASURED, bins, 0, None, False, (), function_of=function_of)
@@ -223,7 +250,6 @@ def measure_drift(con: duckdb.DuckDBPyConnection, relation: str, date_column: st
         return Drift(column, None, "no series: not analysed", bins, 0, None, False, ())
     if not edges:
         return Drift(column, unit, "constant column: not analysed", 1, 0, None, False, ())
-    counts = bin_counts(con, relation, date_column, unit, column, edges).get("", {})
     found = compare_periods(counts, unit, settings, design_effect)
     if not found.pairs:
         return Drift(column, unit, "too few periods with enough rows: not analysed", bins, 0, None, False, (),
@@ -258,15 +284,24 @@ def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: s
     return found
 
 
-def measure_series_drift(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str | None,
-                         key: str, column: str, edges: Sequence[float], settings: TemporalSettings) -> SeriesDrift:
-    """Drift of one numeric column inside each series of a panel: how many series could be
-    analysed, how many drift, and the worst ones."""
+def measure_series_drifts(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str | None,
+                          key: str, edges: Mapping[str, Sequence[float]],
+                          settings: TemporalSettings) -> tuple[SeriesDrift, ...]:
+    """`measure_series_drift` of every column of `edges`, in column order, counted together."""
+    counts = bin_counts_many(con, relation, date_column, unit, edges, key) if unit is not None else {}
+    return tuple(measure_series_drift(unit, column, edges[column], settings, counts.get(column, {}))
+                 for column in sorted(edges))
+
+
+def measure_series_drift(unit: str | None, column: str, edges: Sequence[float], settings: TemporalSettings,
+                         counts: Mapping[str, Counts]) -> SeriesDrift:
+    """Drift of one numeric column inside each series of a panel, from its bin counts per series:
+    how many series could be analysed, how many drift, and the worst ones."""
     if unit is None or not edges:
         return SeriesDrift(column, unit, 0, 0, ())
     analysed, drifting = 0, []
-    for series, counts in bin_counts(con, relation, date_column, unit, column, edges, key).items():
-        found = compare_periods(counts, unit, settings)
+    for series, per_series in counts.items():
+        found = compare_periods(per_series, unit, settings)
         analysed += bool(found.pairs)
         if found.hits:
             drifting.append((-found.hits[0].psi, str(series)))

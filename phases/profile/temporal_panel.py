@@ -29,7 +29,7 @@ from phases.artifacts.temporal_profiles import (
     SeriesGap,
 )
 from phases.core.sql import quote_ident
-from phases.profile.temporal_drift import drift_unit, measure_series_drift
+from phases.profile.temporal_drift import drift_unit, measure_series_drifts
 from phases.profile.temporal_gaps import DAY_US, GAP_STATS, GAPS, Candidate, build_gap_table, measure_granularity
 from phases.profile.temporal_series import choose_series_units, format_instant, rnd
 from phases.shared.narrow import one_row
@@ -122,18 +122,24 @@ def _key_tests_chunked(con: duckdb.DuckDBPyConnection, relation: str, time: str,
 
 
 def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, candidates: Sequence[str],
-                    settings: TemporalSettings) -> SeriesKey | None:
+                    settings: TemporalSettings, most_unique: float = 1.0) -> SeriesKey | None:
     """The key naming the series: with the time (nearly) unique, far fewer rows sharing key and
     time than chance would give for a column of its frequencies (a measure with many values is
     (key, time)-unique by chance when few rows share a time), and at least
     `panel_min_rows_per_series` rows per key value on average; the fewest key values win. Pairs
     of the lowest-cardinality columns are tried when no single column qualifies. None when the
-    time alone is (nearly) unique or no key qualifies."""
+    time alone is (nearly) unique or no key qualifies. `most_unique`: what the time's distinct
+    values over its rows can be at most (known from its facts), when that is known."""
     if not candidates:
         return None
+    # The time's own test first, from one cheap scan, where it can fail: a time (nearly) unique
+    # rules out a panel before thousands of candidate keys of a wide table are grouped with it.
+    if most_unique > settings.panel_max_time_uniqueness:
+        t = quote_ident(time)
+        rows, times = one_row(con.execute(f"SELECT count({t}), count(DISTINCT {t}) FROM {quote_ident(relation)}"))
+        if rows == 0 or times / rows > settings.panel_max_time_uniqueness:
+            return None
     rows, times, tests = _key_tests_chunked(con, relation, time, [(c,) for c in candidates])
-    if rows == 0 or times / rows > settings.panel_max_time_uniqueness:
-        return None
     most = rows / settings.panel_min_rows_per_series
 
     def best(keys: Sequence[tuple[str, ...]], found: Sequence[_KeyTest]) -> SeriesKey | None:
@@ -260,5 +266,4 @@ def _series_drift(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_d
     if rows < 2 * settings.drift_min_rows or not edges:
         return ()
     drift_at = drift_unit(choose_series_units(unit, step, span, is_date, settings), span, int(rows), settings)
-    return tuple(measure_series_drift(con, relation, time, drift_at, key, column, edges[column], settings)
-                 for column in sorted(edges))
+    return measure_series_drifts(con, relation, time, drift_at, key, edges, settings)

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import mul
 from statistics import median
 from typing import TYPE_CHECKING, TypedDict
 
@@ -322,7 +323,8 @@ class _Prefix:
 
     def line_at(self, a: int, b: int, x0: float) -> tuple[float, float]:
         """The fitted value at x0 of the line through y[a:b], and its variance factor."""
-        n, st, stt, sy, sty = (row[b] - row[a] for row in self.s)
+        s0, s1, s2, s3, s4 = self.s  # not a generator: this runs for every period of every series
+        n, st, stt, sy, sty = s0[b] - s0[a], s1[b] - s1[a], s2[b] - s2[a], s3[b] - s3[a], s4[b] - s4[a]
         tbar, ybar = st / n, sy / n
         sxx = stt - n * tbar * tbar
         slope = (sty - n * tbar * ybar) / sxx if sxx > 0 else 0.0
@@ -373,9 +375,10 @@ def _joint_fit(y: Sequence[float], taus: Sequence[int]) -> tuple[list[float], li
     and the diagonal of (X'X)^-1, from which each step's standard error follows."""
     columns = [[1.0] * len(y), [float(t) for t in range(len(y))]]
     columns += [[float(t >= tau) for t in range(len(y))] for tau in taus]
-    gram = [[sum(a * b for a, b in zip(u, v, strict=True)) for v in columns] for u in columns]
+    # sum(map(mul, ...)): the same products added in the same order as a generator, twice as fast
+    gram = [[sum(map(mul, u, v)) for v in columns] for u in columns]
     inverse = _inverse(gram)
-    xty = [sum(a * b for a, b in zip(u, y, strict=True)) for u in columns]
+    xty = [sum(map(mul, u, y)) for u in columns]
     coef = [sum(inverse[i][j] * xty[j] for j in range(len(xty))) for i in range(len(xty))]
     return coef, [inverse[i][i] for i in range(len(coef))]
 

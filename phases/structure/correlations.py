@@ -224,7 +224,8 @@ def is_categorical(profile: ColumnProfile, s: AssociationSettings) -> bool:
 def choose(cols: Sequence[Col], limit: int) -> tuple[list[Col], list[Col]]:
     """The `limit` columns with the fewest NULLs (then the first), in relation order, and the rest."""
     chosen = sorted(cols, key=lambda c: (c.profile.null_count, c.order))[:limit]
-    return sorted(chosen, key=lambda c: c.order), [c for c in cols if c not in chosen]
+    kept = {id(c) for c in chosen}  # by identity: equality would compare whole profiles
+    return sorted(chosen, key=lambda c: c.order), [c for c in cols if id(c) not in kept]
 
 
 def measure_associations(
@@ -232,7 +233,12 @@ def measure_associations(
     via: str | None = None,
 ) -> tuple[list[Association], dict[str, int]]:
     """Every statistic of the plan; those with enough rows are counted as tested, and those at or
-    above min_strength become Associations."""
+    above min_strength become Associations. No statistic has more rows than the relation, so
+    on fewer than min_rows rows none would count: nothing is measured."""
+    found: list[Association] = []
+    tested = dict.fromkeys(("pearson", "spearman", "cramers_v", "correlation_ratio"), 0)
+    if rows < s.min_rows:
+        return found, tested
     measured: list[tuple[str, Col, Col, float | None, int, bool]] = []
     for (x, y), (r, n) in zip(plan.numeric_pairs, pearson(con, relation, plan.numeric_pairs), strict=True):
         measured.append(("pearson", x, y, r, n, False))
@@ -244,7 +250,6 @@ def measure_associations(
     for category, numbers in plan.mixed:
         for y, (eta, n) in zip(numbers, correlation_ratios(con, relation, category, numbers), strict=True):
             measured.append(("correlation_ratio", category, y, eta, n, False))
-    found, tested = [], dict.fromkeys(("pearson", "spearman", "cramers_v", "correlation_ratio"), 0)
     for measure, x, y, value, n, sampled in measured:
         if value is None or math.isnan(value) or n < s.min_rows:  # corr() of a constant is NaN
             continue
@@ -382,8 +387,11 @@ def analyse_join(
     child, parent = _join_cols(join, profiles)
     plan, categories = _join_plan(child, parent, settings.associations)
     numeric = [c for c in child + parent if is_numeric(c.profile)]
-    used = [c for c in child + parent if c in numeric or c in categories]
-    select = ", ".join([f"c.{ROW_ID}"] + [f"{'c' if c in child else 'p'}.{quote_ident(c.name)} AS {c.sql}"
+    # Membership by identity: comparing Cols compares their whole profiles, which on a table of
+    # thousands of columns took minutes per relationship.
+    is_num, is_cat, of_child = {id(c) for c in numeric}, {id(c) for c in categories}, {id(c) for c in child}
+    used = [c for c in child + parent if id(c) in is_num or id(c) in is_cat]
+    select = ", ".join([f"c.{ROW_ID}"] + [f"{'c' if id(c) in of_child else 'p'}.{quote_ident(c.name)} AS {c.sql}"
                                           for c in used])
     on = " AND ".join(f"{ck} = {pk}" for ck, pk in _key_pairs(join, profiles, "c."))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {JOINED} AS SELECT {select} "
@@ -396,8 +404,8 @@ def analyse_join(
         con.execute(f"DROP TABLE IF EXISTS {JOINED}")
     derived += search_child_sums(
         con, views[join.child_table], views[join.parent_table], _key_pairs(join, profiles),
-        [Col(c.table, c.name, quote_ident(c.name), c.profile, c.order) for c in child if c in numeric],
-        [Col(c.table, c.name, quote_ident(c.name), c.profile, c.order) for c in parent if c in numeric],
+        [Col(c.table, c.name, quote_ident(c.name), c.profile, c.order) for c in child if id(c) in is_num],
+        [Col(c.table, c.name, quote_ident(c.name), c.profile, c.order) for c in parent if id(c) in is_num],
         settings.derived, join.id,
     )
     return tested, found, derived, search

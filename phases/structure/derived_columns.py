@@ -266,7 +266,8 @@ def search_derived_columns(
     """Every derived column of `relation` among `numeric` columns (the first max_columns, fewest
     nulls first). Across a relationship (`via`), a relation must use columns of both tables."""
     chosen = sorted(numeric, key=lambda c: (c.profile.null_count, c.order))[: s.max_columns]
-    left_out = [c for c in numeric if c not in chosen]
+    chosen_ids = {id(c) for c in chosen}  # by identity: equality would compare whole profiles
+    left_out = [c for c in numeric if id(c) not in chosen_ids]
     cols = sorted(chosen, key=lambda c: c.order)
 
     def allowed(c: Candidate) -> bool:  # within a table everything; across, both tables
@@ -296,7 +297,13 @@ def search_child_sums(
 ) -> list[DerivedColumn]:
     """Parent columns equal to the sum of a child column over the parent's children (a header
     amount that totals its lines). `keys` pairs the child's and the parent's join expressions.
-    A parent without children, and NULL child values, count as 0."""
+    A parent without children, and NULL child values, count as 0. Every parent row is compared
+    where its column has a value, so the profiles alone rule out, exactly, a parent column with
+    fewer than `min_rows` values or `min_nonzero_matches` non-zero ones, and a child column without
+    a non-zero value: a wide table's self-references would otherwise verify every pair of its
+    numeric columns."""
+    parent_numeric = [c for c in parent_numeric if _may_total(c, s.min_rows, s.min_nonzero_matches)]
+    child_numeric = [c for c in child_numeric if _may_total(c, 1, 1)]
     if not child_numeric or not parent_numeric:
         return []
     sums = ", ".join(f"sum({c.sql}::DOUBLE) AS s{i}" for i, c in enumerate(child_numeric))
@@ -319,6 +326,13 @@ def search_child_sums(
         return [_sum_record(con, cols, m, via) for m in passing]
     finally:
         con.execute(f"DROP TABLE IF EXISTS {SUMS}")
+
+
+def _may_total(col: Col, values: int, nonzero: int) -> bool:
+    """Whether a column has at least `values` values and `nonzero` non-zero ones (by its profile)."""
+    p = col.profile
+    present = p.rows - p.null_count
+    return present >= values and present - (p.numeric.zero_count if p.numeric else 0) >= nonzero
 
 
 def _sum_record(con: duckdb.DuckDBPyConnection, cols: Sequence[Col], m: Measured, via: str) -> DerivedColumn:
