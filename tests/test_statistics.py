@@ -338,6 +338,23 @@ def test_a_set_unique_on_the_sample_is_verified_on_the_whole_table(con):
     assert ("a", "b") in table.candidate_keys and ("a", "c") not in table.candidate_keys
 
 
+@pytest.mark.parametrize("verify_rows", [100_000, 1000], ids=["whole table", "larger sample first"])
+def test_a_set_unique_on_the_sample_repeating_on_a_larger_one_is_never_counted_on_the_whole_table(
+        con, verify_rows):
+    """(a, c) is unique in the 500 sampled rows and repeats within the 1,000-row verification
+    sample; (a, d) repeats only in the last rows. Whether or not a larger sample screens the
+    sets first, the keys found are the same."""
+    n = 4000
+    a = [i % 50 for i in range(n)]
+    b = [i // 50 for i in range(n)]  # (a, b) is a key
+    c = [(i // 50) % 6 for i in range(n)]  # (a, c) repeats every 300 rows: unique in a 250-row block only
+    d = [i // 50 if i < n - 10 else 0 for i in range(n)]  # (a, d) repeats in the last 10 rows
+    table = keys_of(con, {"a": ("BIGINT", a), "b": ("BIGINT", b), "c": ("BIGINT", c), "d": ("BIGINT", d)},
+                    key_sample_rows=500, key_sample_blocks=2, key_verify_rows=verify_rows)
+    assert ("a", "b") in table.candidate_keys
+    assert ("a", "c") not in table.candidate_keys and ("a", "d") not in table.candidate_keys
+
+
 def test_a_column_that_determines_another_never_shares_a_key_with_it(con):
     rows = grid(10, 6)
     table = keys_of(con, {"country": ("VARCHAR", [f"c{r[0]}" for r in rows]),

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 ROW_ID = "_row_id"
 SAMPLE = "__stats_key_sample"  # the temp table of sampled rows (dropped after)
+VERIFY = "__stats_key_verify"  # the larger sample a set must pass before the whole table
 BATCH = 200  # column sets counted per query; never changes results, only memory
 
 
@@ -68,6 +69,9 @@ class StatisticsSettings(Protocol):
 
     @property
     def key_sample_blocks(self) -> int: ...
+
+    @property
+    def key_verify_rows(self) -> int: ...
 
     @property
     def key_max_keys(self) -> int: ...
@@ -174,20 +178,39 @@ def rank_keys(keys: Sequence[tuple[str, ...]], columns: Sequence[ColumnProfile],
 
 
 def _sample(con: duckdb.DuckDBPyConnection, table: str, pool: Sequence[ColumnProfile], rows: int,
-            settings: StatisticsSettings) -> int:
-    """A temp table of the pool's columns on about `key_sample_rows` rows, taken as evenly spaced
-    runs of consecutive rows (deterministic; Parquet skips the row groups in between). Returns
-    its row count; equal to `rows` when the table is small enough to use whole."""
+            settings: StatisticsSettings, size: int | None = None, name: str = SAMPLE) -> int:
+    """A temp table of the pool's columns on about `size` rows (`key_sample_rows` by default),
+    taken as evenly spaced runs of consecutive rows (deterministic; Parquet skips the row groups
+    in between). Returns its row count; equal to `rows` when the table is small enough to use whole."""
+    size = size or settings.key_sample_rows
     cols = ", ".join(quote_ident(c.name) for c in pool)
     where = ""
-    if rows > settings.key_sample_rows:
+    if rows > size:
         low, high = one_row(con.execute(f"SELECT min({ROW_ID}), max({ROW_ID}) FROM {quote_ident(table)}"))
         blocks = settings.key_sample_blocks
-        length, stride = settings.key_sample_rows // blocks, (high - low + 1) // blocks
+        length, stride = size // blocks, (high - low + 1) // blocks
         where = " WHERE " + " OR ".join(f"{ROW_ID} BETWEEN {low + b * stride} AND {low + b * stride + length - 1}"
                                         for b in range(blocks))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS SELECT {cols} FROM {quote_ident(table)}{where}")
-    return int(one_row(con.execute(f"SELECT count(*) FROM {SAMPLE}"))[0])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {quote_ident(table)}{where}")
+    return int(one_row(con.execute(f"SELECT count(*) FROM {name}"))[0])
+
+
+def _verify(con: duckdb.DuckDBPyConnection, table: str, pool: Sequence[ColumnProfile], rows: int,
+            settings: StatisticsSettings, sets: Sequence[tuple[ColumnProfile, ...]]) -> list[bool]:
+    """Whether each set, unique on the sample, is unique on the whole table. On a table far larger
+    than `key_verify_rows`, a set must first be unique on that many rows: most sets unique by
+    luck on the small sample repeat there, and counting them on every row of a large table (a
+    hash table per set, spilled to disk) was most of the statistics phase's time and disk."""
+    ok = [True] * len(sets)
+    if rows > settings.key_verify_rows:
+        m = _sample(con, table, pool, rows, settings, settings.key_verify_rows, VERIFY)
+        try:
+            ok = [n == m for n in _distinct(con, VERIFY, sets)]
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {VERIFY}")
+    survivors = [s for s, good in zip(sets, ok, strict=True) if good]
+    full = iter(_distinct(con, quote_ident(table), survivors))
+    return [good and next(full) == rows for good in ok]
 
 
 def _distinct(con: duckdb.DuckDBPyConnection, source: str, sets: Sequence[tuple[ColumnProfile, ...]]) -> list[int]:
@@ -258,8 +281,8 @@ def _composites(con: duckdb.DuckDBPyConnection, table: str, pool: Sequence[Colum
                 elif n == m:
                     unique.append(names)
             if unique and m < rows:  # verify on the whole table
-                full = _distinct(con, quote_ident(table), [_columns(u, by_name, order) for u in unique])
-                unique = [u for u, n in zip(unique, full, strict=True) if n == rows]
+                verified = _verify(con, table, pool, rows, settings, [_columns(u, by_name, order) for u in unique])
+                unique = [u for u, good in zip(unique, verified, strict=True) if good]
             for names in unique:
                 keys.append(names)
                 found.append(tuple(c.name for c in _columns(names, by_name, order)))

@@ -82,6 +82,7 @@ class StatisticsSettings(Model):
     key_max_sets: int = Field(5000, ge=0, le=1_000_000)
     key_sample_rows: int = Field(20_000, ge=100, le=100_000_000)
     key_sample_blocks: int = Field(10, ge=1, le=1000)
+    key_verify_rows: int = Field(1_000_000, ge=100, le=1_000_000_000)
     key_max_keys: int = Field(12, ge=1, le=1000)
     key_near_unique: float = Field(0.95, ge=0.5, le=1)
     key_chance_collisions: float = Field(0.1, ge=0, le=1_000_000)
