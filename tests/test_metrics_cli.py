@@ -25,8 +25,9 @@ def test_each_value_shows_its_verdict_and_its_first_caveat():
     for block in metric_blocks(rows, all_caveats=False):
         out.print(block)
     assert [line.rstrip() for line in out.export_text().splitlines()] == [
-        "answer_with_caveats  2025  dso               92.16 d",
+        "verdict              period  metric              value",
+        "answer_with_caveats  2025    dso               92.16 d",
         "  journal_lines.debit scores 0.50 (nulls)",
         "  (and 1 more; --caveats shows them)",
-        "answer               2025  revenue          1,234.50",
+        "answer               2025    revenue          1,234.50",
     ]

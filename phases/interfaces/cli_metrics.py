@@ -52,10 +52,11 @@ def shown_value(row: api.MetricRow) -> str:
 def metric_blocks(rows: tuple[api.MetricRow, ...], all_caveats: bool) -> list[RenderableType]:
     """Each value on a line (verdict, period, metric, value), its caveats below it, indented:
     caveats are sentences, too long for a table's last column in 80 columns."""
-    width = max(len(r.verdict) for r in rows)
-    name = max(len(r.metric) for r in rows)
-    period = max(len(r.period) for r in rows)
-    blocks: list[RenderableType] = []
+    width = max(len("verdict"), *(len(r.verdict) for r in rows))
+    name = max(len("metric"), *(len(r.metric) for r in rows))
+    period = max(len("period"), *(len(r.period) for r in rows))
+    blocks: list[RenderableType] = [Text(f"{'verdict'.ljust(width)}  {'period'.ljust(period)}  {'metric'.ljust(name)}  "
+                                         f"{'value':>16}", style="bold")]
     for row in rows:
         blocks.append(Text.assemble((row.verdict.ljust(width), VERDICT_STYLE.get(row.verdict, "")),
                                     f"  {row.period.ljust(period)}  {row.metric.ljust(name)}  {shown_value(row):>16}"))
