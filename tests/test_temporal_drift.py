@@ -80,3 +80,26 @@ def test_a_level_shift_that_happened_a_year_before_too_is_the_season():
     assert "2021-06-01" not in shifts
     assert "2020-06-01" in shifts
     assert series.seasonal_shifts == 1
+
+
+def test_drift_bin_edges_of_a_large_table_come_from_a_fixed_sample_of_its_rows():
+    """Exact quantiles hold every value in memory; above drift_quantile_rows rows the edges are
+    quantiles of the rows whose row id hashes into a fixed share: the same edges on every call,
+    within a few ranks of the exact ones (amounts 0..19,999 in a shuffled order)."""
+    import duckdb
+
+    from phases.profile.temporal_drift import quantile_edges
+    from phases.shared.sampling import quantile_sample
+
+    values = list(range(20_000))
+    random.Random(3).shuffle(values)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT i + 1 AS _row_id, v::DOUBLE AS amount FROM "
+                "(SELECT unnest(range(20000)) AS i, unnest(?) AS v)", [values])
+    exact = quantile_edges(con, "t", ["amount"], 4)["amount"]
+    sample = quantile_sample(20_000, 2_000)
+    assert sample.where is not None and sample.fraction == 0.1
+    sampled = quantile_edges(con, "t", ["amount"], 4, sample)["amount"]
+    assert exact == (4999.0, 9999.0, 14999.0)
+    assert sampled == quantile_edges(con, "t", ["amount"], 4, sample)["amount"]
+    assert sampled != exact and all(abs(s - e) < 600 for s, e in zip(sampled, exact, strict=True))

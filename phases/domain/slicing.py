@@ -59,6 +59,7 @@ from phases.domain.slice_periods import PeriodSettings, slice_periods
 from phases.shared.benford import BenfordSettings, benford_reason, benford_test, first_digit_sql
 from phases.shared.narrow import finite, one_row
 from phases.shared.quality_base import ROW_ID
+from phases.shared.sampling import QuantileSample, quantile_sample
 
 if TYPE_CHECKING:
     import duckdb
@@ -251,28 +252,6 @@ def choose_dimensions(
 
 
 # --- 2. per-slice profiles ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QuantileSample:
-    """Exact quantiles hold every value in memory (per group, per measure), which a table of tens
-    of millions of rows does not fit; above `quantile_sample_rows` rows they come from the rows
-    whose row id hashes into a fixed share: the same rows on every run and thread count, an error
-    of about 1/sqrt(sample) in rank. Counts, sums and means stay exact."""
-
-    fraction: float  # the share of rows the quantiles read (1: all)
-    where: str | None  # the SQL condition selecting them (None: all rows)
-
-    def filter(self, condition: str | None = None) -> str:
-        both = [c for c in (condition, self.where) if c]
-        return f" FILTER (WHERE {' AND '.join(both)})" if both else ""
-
-
-def quantile_sample(rows: int, wanted: int) -> QuantileSample:
-    if rows <= wanted:
-        return QuantileSample(1.0, None)
-    per_million = max(1, math.ceil(1_000_000 * wanted / rows))
-    return QuantileSample(per_million / 1_000_000, f"hash({quote_ident(ROW_ID)}) % 1000000 < {per_million}")
 
 
 def _magnitudes_sql(x: str) -> str:

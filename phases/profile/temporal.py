@@ -57,6 +57,7 @@ from phases.profile.temporal_series import (
 )
 from phases.profile.temporal_settings import TemporalSettings
 from phases.shared.narrow import one_row
+from phases.shared.sampling import ROW_ID, quantile_sample
 
 if TYPE_CHECKING:
     import duckdb
@@ -338,7 +339,8 @@ def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Map
     numerics = sorted(c for c, t in columns.items() if t in NUMERIC_TYPES)
     table = _Table(relation, rows, [c for c, t in columns.items() if t in AMOUNT_TYPES][: settings.max_amount_columns],
                    numerics, [c for c, t in columns.items() if t in KEY_TYPES],
-                   quantile_edges(con, relation, numerics, settings.drift_bins))
+                   quantile_edges(con, relation, numerics, settings.drift_bins,
+                                  quantile_sample(rows, settings.drift_quantile_rows)))
     facts = [column_facts(con, relation, c, columns[c], settings) for c in dates]
     relations = measure_relations(con, relation, dates, rows)
     roles = {f.name: decide_role(f, relations[f.name], settings) for f in facts}
@@ -361,7 +363,7 @@ def profile_time(ctx: TableContext) -> PhaseOutput:
     typed = ctx.path(TYPED_TABLE)
     wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES + KEY_TYPES]
     # Only the columns used, held in memory: a dozen scans of a local table beat a dozen parquet decodes.
-    select = ", ".join(quote_ident(c) for c in wanted) or "_row_id"
+    select = ", ".join([quote_ident(c) for c in wanted] + [quote_ident(ROW_ID)])  # the row id picks samples
     with ctx.connect() as con:
         con.execute(f"CREATE TEMP TABLE typed AS SELECT {select} FROM read_parquet(?)", [str(typed)])
         profiles = profile_temporal(con, "typed", columns, settings)

@@ -30,6 +30,7 @@ from phases.artifacts.temporal_profiles import Drift, DriftPair, SeriesDrift
 from phases.core.sql import chunked, columns_per_query, quote_ident
 from phases.profile.temporal_series import ANALYSED, SERIES_UNITS, UNITS, advance, format_instant, rnd
 from phases.shared.narrow import one_row
+from phases.shared.sampling import QuantileSample
 
 if TYPE_CHECKING:
     import duckdb
@@ -56,13 +57,15 @@ def drift_unit(series_units: Sequence[str], span_days: float, rows: int, setting
 
 
 def quantile_edges(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
-                   bins: int) -> dict[str, tuple[float, ...]]:
-    """Fixed bin edges per numeric column: its exact quantiles over the whole table,
-    deduplicated (a column with three values gets three bins). Empty for a constant column."""
+                   bins: int, sample: QuantileSample | None = None) -> dict[str, tuple[float, ...]]:
+    """Fixed bin edges per numeric column: its quantiles over the whole table (or over the rows of
+    `sample` on a large one), deduplicated (a column with three values gets three bins). Empty for
+    a constant column."""
     if not columns:
         return {}
     probs = ", ".join(f"{i / bins:.6f}" for i in range(1, bins))
-    exprs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), [{probs}]), "
+    only = (sample or QuantileSample(1.0, None)).filter()
+    exprs = ", ".join(f"quantile_disc(CAST({quote_ident(c)} AS DOUBLE), [{probs}]){only}, "
                       f"min(CAST({quote_ident(c)} AS DOUBLE)), max(CAST({quote_ident(c)} AS DOUBLE))"
                       for c in columns)
     row = one_row(con.execute(f"SELECT {exprs} FROM {quote_ident(relation)}"))

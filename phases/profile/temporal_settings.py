@@ -34,6 +34,7 @@ class TemporalSettings(Model):
     max_level_shifts: int = Field(3, ge=0, le=20)
     level_shift_seasonal_share: float = Field(0.5, ge=0.0, le=10.0)
     drift_bins: int = Field(10, ge=2, le=50)
+    drift_quantile_rows: int = Field(1_000_000, ge=1000, le=1_000_000_000)
     drift_max_periods: int = Field(60, ge=2, le=1000)
     drift_min_rows: int = Field(100, ge=10, le=1_000_000)
     drift_min_psi: float = Field(0.25, ge=0.0, le=10.0)
