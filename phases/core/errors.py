@@ -30,3 +30,13 @@ class PhaseError(DataraumError):
 
 class StateError(DataraumError):
     """The state directory or an upstream manifest is missing or inconsistent."""
+
+
+class Unresolved(Exception):
+    """What a check or a metric needs (a concept, a column, a join) is not in the data or cannot
+    be used; `reason` says why in one sentence. Not an error: the validation and metrics phases
+    turn it into a skipped check or a refused metric."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

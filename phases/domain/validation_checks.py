@@ -10,8 +10,9 @@ import dataclasses
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from phases.core.errors import Unresolved
 from phases.core.sql import quote_ident, round_significant_sql
-from phases.domain.validation_env import ROW_ID, Col, Env, Unresolved, concepts_text, fmt, jsonable
+from phases.domain.validation_env import ROW_ID, Col, Env, concepts_text, fmt, jsonable
 
 if TYPE_CHECKING:
     from phases.artifacts.relationships import Relationship

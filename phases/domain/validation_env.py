@@ -21,6 +21,7 @@ from phases.artifacts.annotations import Annotations, ColumnAnnotation, TableAnn
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.relationships import Relationship
 from phases.artifacts.validations import CheckResult
+from phases.core.errors import Unresolved
 from phases.core.records import round_sig
 from phases.core.sql import quote_ident, quote_literal
 from phases.shared.narrow import one_row
@@ -47,14 +48,6 @@ PERIOD_FORMATS = (
     ("YYYY-MM-DD", r"\d{4}-\d{2}-\d{2}.*", "", "", "%Y-%m-%d"),
     ("Mon YYYY", r"[A-Za-z]{3,9}[ -]\d{4}", "01 ", "", "%d %b %Y|%d %B %Y|%d %b-%Y|%d %B-%Y"),
 )
-
-
-class Unresolved(Exception):
-    """A column or join a check needs cannot be used; `reason` says why in one sentence."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from phases.artifacts.validations import CheckResult
-from phases.core.errors import PhaseError
+from phases.core.errors import PhaseError, Unresolved
 from phases.core.sql import quote_ident, quote_literal
-from phases.domain.validation_env import ROW_ID, Col, Env, Unresolved, concepts_text, fmt, jsonable
+from phases.domain.validation_env import ROW_ID, Col, Env, concepts_text, fmt, jsonable
 
 if TYPE_CHECKING:
     from phases.domain.validation_settings import BalanceCheck, NormalBalanceCheck, TrialBalanceCheck

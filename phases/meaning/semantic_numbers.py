@@ -118,7 +118,7 @@ def counts(col: ColumnFacts, s: NumberSettings) -> str | None:
 
 def aggregation_of(col: ColumnFacts, spec: ConceptSpec | None, partner: ColumnFacts | None,
                    activity_min_share: float, formulas: Formulas, records_events: bool,
-                   numbers: NumberSettings | None = None) -> tuple[Aggregation | None, str]:
+                   numbers: NumberSettings) -> tuple[Aggregation | None, str]:
     """(aggregation, why) of a measure; None when the evidence decides neither way."""
     if spec is not None and spec.one_sided_pair and partner is not None:
         return _balance_pair(col, spec, partner, activity_min_share)
@@ -142,7 +142,7 @@ def aggregation_of(col: ColumnFacts, spec: ConceptSpec | None, partner: ColumnFa
     for d in formulas.quantity_in:
         return "additive", (f"{d.formula} holds on {d.match_rate:.0%} of {d.rows_compared} rows: the count of units "
                             "that a price multiplies, a quantity")
-    counted = counts(col, numbers or NumberSettings())
+    counted = counts(col, numbers)
     if counted:
         return None, counted
     return "non_additive", ("no evidence that each row adds an amount (no quantity, amount or count concept, no "

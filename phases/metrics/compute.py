@@ -24,11 +24,12 @@ from phases.artifacts.relationships import RELATIONSHIPS, Relationships
 from phases.artifacts.tables import TYPED_TABLE
 from phases.artifacts.validations import VALIDATIONS, Validations
 from phases.core.context import PhaseOutput, SourceContext
+from phases.core.errors import Unresolved
 from phases.core.records import round_sig
 from phases.core.sql import quote_ident, quote_literal
 from phases.metrics import verdicts as v
 from phases.metrics.periods import FormulaError, MonthRow, constants, evaluate, merge, periods, roll_up
-from phases.metrics.plans import Plan, Resolver, Unresolved
+from phases.metrics.plans import Plan, Resolver
 from phases.metrics.settings import CellsStep, MetricSpec, MetricsSettings, read_settings
 
 if TYPE_CHECKING:

@@ -18,18 +18,11 @@ from dataclasses import dataclass
 
 from phases.artifacts.annotations import Annotations, ColumnAnnotation
 from phases.artifacts.relationships import Relationship, Relationships
+from phases.core.errors import Unresolved
 from phases.core.sql import quote_ident, quote_literal
 from phases.metrics.settings import AccountClass, CellsStep, ColumnStep, LatestStep, LedgerStep, MetricsSettings
 
 AMOUNT = "DECIMAL(38, 6)"
-
-
-class Unresolved(Exception):
-    """A step's concept (or a join it needs) is not in the data; `reason` is the refusal."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
