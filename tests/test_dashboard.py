@@ -108,6 +108,9 @@ def test_a_run_from_the_dashboard_then_the_heat_map_and_a_columns_findings(serve
     page.get_by_text("35 done").wait_for()  # the status judged again after the run
     assert page.get_by_role("button", name="Run", exact=True).is_enabled()
     page.locator("[data-testid=phase-node][data-phase=entropy][data-state=done]").wait_for()
+    # the whole graph fits a 1366 px laptop screen: the last phase is drawn inside the window
+    last = page.locator("[data-testid=phase-node][data-phase=context]").bounding_box()
+    assert last is not None and last["x"] + last["width"] <= 1366
     page.screenshot(path=shots / "3-pipeline-done.png", full_page=True)
 
     # the entropy dashboard: the planted outliers block Amount and Debit
