@@ -187,6 +187,25 @@ def test_a_header_total_that_sums_its_lines_is_found_with_the_mismatching_header
     assert [m.row_id for m in d.mismatches] == [4]  # header id 3 is _row_id 4
 
 
+@pytest.mark.parametrize("sample_rows", [10, 1000])  # 10: the 40 headers are screened on 10 of them first
+def test_header_totals_of_a_long_parent_are_screened_on_a_sample_without_losing_one(con, sample_rows):
+    headers = 40
+    header = [i % headers for i in range(4 * headers)]
+    amount = [float(1 + (i * 7) % 13) for i in range(len(header))]
+    total = [sum(a for a, h in zip(amount, header, strict=True) if h == k) for k in range(headers)]
+    total[5] += 1.0  # one broken total
+    make_table(con, {"id": ("BIGINT", list(range(headers))), "total": ("DOUBLE", total),
+                     "fee": ("DOUBLE", [float(k % 7) for k in range(headers)])}, "headers")
+    make_table(con, {"header": ("BIGINT", header), "amount": ("DOUBLE", amount)}, "lines")
+    profiles = {t: profiles_of(con, t, {"id": "integer", "header": "integer"})[0] for t in ("headers", "lines")}
+    s = settings(derived={"sample_rows": sample_rows}).derived
+    cols = {t: [c for c in table_cols(t, profiles[t]) if c.name not in ("id", "header")] for t in profiles}
+    (d,) = search_child_sums(con, quote_ident("lines"), quote_ident("headers"), [('"header"', 'p."id"')],
+                             cols["lines"], cols["headers"], s, JOIN.id)
+    assert (d.formula, d.rows_compared, d.rows_matched) == ("headers.total = SUM(lines.amount)", 40, 39)
+    assert [m.row_id for m in d.mismatches] == [6]  # header id 5 is _row_id 6
+
+
 def test_a_copy_across_a_relationship_is_reported_down_to_its_own_lower_match_rate(con):
     """A payment that should equal its invoice but does not on one row in four is a broken
     reconciliation worth reporting; within one table the same rate is no relation at all."""

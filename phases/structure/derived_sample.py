@@ -9,7 +9,7 @@ days, and every pair of dates a few years apart would "match".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -104,11 +104,13 @@ class Candidate:
     right: int | None  # None for a copy or a negation (a = -b: a bank line is minus its payment)
 
 
-def _load_sample(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], rows: int) -> int:
-    """The sample in long form: (r, i, v, z) with v the value as DOUBLE, 0 where NULL (z)."""
+def _load_sample(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], rows: int,
+                 groups: Sequence[int]) -> int:
+    """The sample in long form: (r, i, v, z, sp, g) with v the value as DOUBLE, 0 where NULL (z),
+    sp the column's spread and g its group (see find_candidates)."""
     aliases = [f"{c.sql} AS v{i}" for i, c in enumerate(cols)]
     parts = [f"SELECT {ROW_ID} AS r, {i} AS i, coalesce(v{i}::DOUBLE, 0) AS v, v{i} IS NULL AS z, "
-             f"CAST({cols[i].spread!r} AS DOUBLE) AS sp FROM s" for i in range(len(cols))]
+             f"CAST({cols[i].spread!r} AS DOUBLE) AS sp, {groups[i]} AS g FROM s" for i in range(len(cols))]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LONG} AS WITH s AS ({sample_sql(relation, aliases, rows)}) "
                 + " UNION ALL ".join(parts))
     return int(one_row(con.execute(f"SELECT count(DISTINCT r) FROM {LONG}"))[0])
@@ -121,20 +123,28 @@ def match_sql(a: str, f: str, s: DerivedSettings, spread: str) -> str:
             f"{s.relative_tolerance!r} * least(greatest(abs({a}), abs({f})), {spread}))")
 
 
-def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings) -> list[tuple[Candidate, int, int]]:
+def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings, mixed: bool
+                    ) -> list[tuple[Candidate, int, int]]:
     """(candidate, matches with every operand present, matches with NULL as 0) in the sample, for
-    candidates with at least `min_sample_matches` non-zero matches."""
+    candidates with at least `min_sample_matches` non-zero matches. With `mixed`, only candidates
+    whose columns span both groups: the target joins its operands on (row, group), so the
+    formulas within one group are never formed (most of the work across a relationship)."""
+    # the group a target must be in: any (-1 = both) when the operands span both groups
+    need = "CASE WHEN ci IS NOT NULL AND bg <> cg THEN -1 ELSE 1 - bg END" if mixed else "-1"
     rows = con.execute(f"""
-        WITH p AS (SELECT b.r, b.i AS bi, c.i AS ci, b.v AS bv, c.v AS cv, b.z OR c.z AS anyz
+        WITH p AS (SELECT b.r, b.i AS bi, c.i AS ci, b.v AS bv, c.v AS cv, b.z OR c.z AS anyz, b.g AS bg, c.g AS cg
                    FROM {LONG} b JOIN {LONG} c ON b.r = c.r AND b.i <> c.i WHERE NOT (b.z AND c.z)),
-        f AS (SELECT r, 'copy' AS op, i AS bi, NULL::INTEGER AS ci, false AS anyz, v AS f FROM {LONG} WHERE NOT z
-              UNION ALL SELECT r, 'negation', i, NULL, false, -v FROM {LONG} WHERE NOT z AND v <> 0
-              UNION ALL SELECT r, 'sum', bi, ci, anyz, bv + cv FROM p WHERE bi < ci
-              UNION ALL SELECT r, 'difference', bi, ci, anyz, bv - cv FROM p
-              UNION ALL SELECT r, 'product', bi, ci, anyz, bv * cv FROM p WHERE bi < ci AND NOT anyz
-              UNION ALL SELECT r, 'ratio', bi, ci, anyz, bv / cv FROM p WHERE NOT anyz AND cv <> 0)
+        f0 AS (SELECT r, 'copy' AS op, i AS bi, NULL::INTEGER AS ci, false AS anyz, v AS f, g AS bg, NULL AS cg
+               FROM {LONG} WHERE NOT z
+              UNION ALL SELECT r, 'negation', i, NULL, false, -v, g, NULL FROM {LONG} WHERE NOT z AND v <> 0
+              UNION ALL SELECT r, 'sum', bi, ci, anyz, bv + cv, bg, cg FROM p WHERE bi < ci
+              UNION ALL SELECT r, 'difference', bi, ci, anyz, bv - cv, bg, cg FROM p
+              UNION ALL SELECT r, 'product', bi, ci, anyz, bv * cv, bg, cg FROM p WHERE bi < ci AND NOT anyz
+              UNION ALL SELECT r, 'ratio', bi, ci, anyz, bv / cv, bg, cg FROM p WHERE NOT anyz AND cv <> 0),
+        f AS (SELECT *, {need} AS need FROM f0),
+        t AS (SELECT *, -1 AS need FROM {LONG} UNION ALL SELECT *, g AS need FROM {LONG} WHERE {str(mixed).lower()})
         SELECT a.i, f.op, f.bi, f.ci, count_if(NOT f.anyz), count(*)
-        FROM f JOIN {LONG} a ON a.r = f.r
+        FROM f JOIN t a ON a.r = f.r AND a.need = f.need
         WHERE NOT a.z AND a.i <> f.bi AND a.i IS DISTINCT FROM f.ci AND (f.op NOT IN ('copy', 'negation') OR a.i > f.bi)
           AND {match_sql('a.v', 'f.f', s, 'a.sp')}
         GROUP BY ALL HAVING count_if(a.v <> 0) >= {s.min_sample_matches}
@@ -198,16 +208,17 @@ def _chance_rates(con: duckdb.DuckDBPyConnection, candidates: Sequence[Candidate
 
 def find_candidates(
     con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], s: DerivedSettings,
-    allowed: Callable[[Candidate], bool] = lambda c: True,
+    groups: Sequence[int] | None = None,
 ) -> tuple[list[Candidate], int, dict[Candidate, float]]:
     """Candidates worth verifying, best sample rate first, the number of sampled rows, and each
-    candidate's chance match rate (see _chance_rates). Of the
+    candidate's chance match rate (see _chance_rates). With `groups` (0 or 1 per column: the two
+    tables of a relationship) only relations that use both groups are candidates. Of the
     forms of one relation (`a = b - c`, `b = a + c`, `c = b - a`) only the one that matches the most
     sampled rows is verified: they hold on the same rows, up to NULLs read as 0."""
     rows = max(MIN_SAMPLE_ROWS, min(s.sample_rows, s.search_budget // len(cols) ** 3))
-    sampled = _load_sample(con, relation, cols, rows)
+    sampled = _load_sample(con, relation, cols, rows, groups or [0] * len(cols))
     try:
-        found = [f for f in _sample_matches(con, s) if allowed(f[0])]
+        found = _sample_matches(con, s, mixed=groups is not None)
         rated = [r for r in _sample_rates(con, found) if r[1] >= s.candidate_min_match_rate]
         chance = _chance_rates(con, [c for c, _, _ in rated], s)
     finally:
