@@ -46,16 +46,16 @@ from phases.structure.derived_columns import (
     Col,
     DerivedSettings,
     is_numeric,
-    sample_sql,
     search_child_sums,
     search_derived_columns,
 )
+from phases.structure.rank_correlation import spearman
 
 if TYPE_CHECKING:
     import duckdb
 
 
-SAMPLE, JOINED = "__corr_sample", "__corr_join"  # temp tables, dropped after use
+JOINED = "__corr_join"  # a temp table, dropped after use
 BATCH = 100  # pairs per wide aggregate
 
 
@@ -106,57 +106,6 @@ def pearson(con: duckdb.DuckDBPyConnection, relation: str, pairs: Sequence[Pair]
         row = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {relation}"))
         found += [(row[i], int(row[i + 1])) for i in range(0, len(row), 2)]
     return found
-
-
-def _ranks(column: str, rows: str) -> str:
-    """Each distinct value of `column` in `rows` with its rank, ties sharing the mean of their
-    ranks: the running count up to the value, less half of its other ties. Ranking the distinct
-    values and joining them back took a third of the time of rank() windows, which DuckDB 2.0
-    evaluates slowly when one query holds many of them."""
-    return (f"SELECT v, sum(n) OVER (ORDER BY v) - (n - 1) / 2 AS rank "
-            f"FROM (SELECT {column} AS v, count(*) AS n FROM {rows} WHERE {column} IS NOT NULL GROUP BY 1)")
-
-
-def spearman(
-    con: duckdb.DuckDBPyConnection, relation: str, pairs: Sequence[Pair], sample_rows: int, rows: int
-) -> list[tuple[float | None, int, bool]]:
-    """(rho, rows used, sampled) per pair: Pearson's r of the ranks among the pair's complete rows.
-    Pairs are grouped by the columns that have NULLs in the sample: every pair of a group has the
-    same complete rows, so its columns are ranked once for all of its pairs."""
-    if not pairs:
-        return []
-    cols = list(dict.fromkeys(c for pair in pairs for c in pair))
-    index = [(cols.index(x), cols.index(y)) for x, y in pairs]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS "
-                + sample_sql(relation, [f"{c.sql}::DOUBLE AS v{i}" for i, c in enumerate(cols)], sample_rows))
-    try:
-        counts = one_row(con.execute(f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
-                                     f"FROM {SAMPLE}"))
-        nullable = {i for i in range(len(cols)) if counts[i + 1] < counts[0]}
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for k, (i, j) in enumerate(index):
-            groups.setdefault(tuple(sorted({i, j} & nullable)), []).append(k)
-        result: dict[int, tuple[float | None, int]] = {}
-        for key, members in groups.items():
-            result |= _rank_correlations(con, key, [index[k] for k in members], members)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {SAMPLE}")
-    return [(*result[k], rows > sample_rows) for k in range(len(pairs))]
-
-
-def _rank_correlations(
-    con: duckdb.DuckDBPyConnection, nullable: Sequence[int], pairs: Sequence[tuple[int, int]], ids: Sequence[int]
-) -> dict[int, tuple[float | None, int]]:
-    """Spearman's rho of `pairs` (column indexes into the sample) on the rows where every column
-    of `nullable` is present (the other columns have no NULL in the sample)."""
-    used = sorted({i for pair in pairs for i in pair})
-    where = " AND ".join(f"v{i} IS NOT NULL" for i in nullable) or "true"
-    ranks = ", ".join(f"k{i} AS ({_ranks(f'v{i}', 's')})" for i in used)
-    joins = " ".join(f"JOIN k{i} ON k{i}.v = s.v{i}" for i in used)
-    corrs = ", ".join(f"corr(k{i}.rank, k{j}.rank)" for i, j in pairs)
-    row = one_row(con.execute(f"WITH s AS (SELECT * FROM {SAMPLE} WHERE {where}), {ranks} "
-                              f"SELECT count(*), {corrs} FROM s {joins}"))
-    return {k: (rho, row[0]) for k, rho in zip(ids, row[1:], strict=True)}
 
 
 def cramers_v(con: duckdb.DuckDBPyConnection, relation: str, x: Col, y: Col) -> tuple[float | None, int]:
