@@ -96,3 +96,14 @@ def test_doit_runs_the_longest_chain_first(demo_project):
     started = [line[2:].strip() for line in result.stdout.splitlines() if line.startswith(". ")]
     assert started[:2] == ["count:demo.b", "double:demo.b"]
     assert started[-1] == "total:demo"
+
+
+def test_dataraum_run_starts_the_longest_chain_first(demo_project):
+    from phases.interfaces import api
+
+    grow(demo_project, "c", 1_000_000)
+    events = []
+    result = api.run_pipeline(root=demo_project, max_parallel=1, on_event=events.append)
+    assert result.exit_code == 0
+    started = [e.task for e in events if e.kind == "start"]
+    assert started[:2] == ["count:demo.c", "double:demo.c"]
