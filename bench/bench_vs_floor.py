@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,6 +96,36 @@ def per_phase(root: Path) -> dict[str, tuple[float, float, str]]:
         total, peak, top = found.get(phase, (0.0, -1.0, ""))
         found[phase] = (total + seconds, max(peak, rss), task if rss > peak else top)
     return found
+
+
+def timeline(root: Path) -> dict[str, float]:
+    """Where the last run's wall time went, from its history: before the first task process
+    started (imports, project load, doit's checks, the warm server's preload), after the last one
+    ended, the launch (doit's start of a task to its process's own start) and return latencies
+    (the process's recorded end to doit's success) summed over the tasks, and the tasks' own
+    seconds summed. The run's events carry doit's side, the checkpoints the task processes'."""
+    def seconds(text: str) -> float:
+        moment = datetime.fromisoformat(text)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+    with sqlite3.connect(root / "state" / "history.sqlite") as db:
+        checkpoints = db.execute("SELECT task, started_at, finished_at FROM pipeline_checkpoints").fetchall()
+        run = db.execute("SELECT started_at, events FROM pipeline_runs ORDER BY started_at DESC").fetchone()
+    if not checkpoints or run is None:
+        return {}
+    spans = {task: (seconds(start), seconds(end)) for task, start, end in checkpoints}
+    events = json.loads(run[1])
+    began = {e["task"]: seconds(e["time"]) for e in events if e["event"] == "start"}
+    ended = {e["task"]: seconds(e["time"]) for e in events if e["event"] in ("success", "failure")}
+    finish = max((seconds(e["time"]) for e in events if e["event"] == "finish"), default=None)
+    first, last = min(s for s, _ in spans.values()), max(e for _, e in spans.values())
+    return {
+        "before first task": first - seconds(run[0]),
+        "after last task": (finish - last) if finish else 0.0,
+        "launch latency (sum)": sum(spans[t][0] - began[t] for t in spans if t in began),
+        "return latency (sum)": sum(ended[t] - spans[t][1] for t in spans if t in ended),
+        "tasks (sum)": sum(e - s for s, e in spans.values()),
+    }
 
 
 def timed_subprocess(kind: str, folder: Path) -> float | None:
@@ -172,6 +203,7 @@ def main() -> None:
     data = datasets(args.work, args.scales, args.wide_columns)
     times: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     phases: dict[str, dict[str, dict]] = defaultdict(dict)
+    timelines: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     failed: set[str] = set()
     for round_ in range(args.repeat):
         for name, folder in data.items():
@@ -184,10 +216,17 @@ def main() -> None:
                 seconds, ok = pipeline(folder, root, jobs, args.timeout)
                 times[name][f"-j{jobs}"].append(seconds)
                 phases[name][f"-j{jobs}"] = per_phase(root)
+                timelines[name][f"-j{jobs}"] = timeline(root)
                 failed |= set() if ok else {name}
                 print(json.dumps({"round": round_ + 1, "dataset": name, "jobs": jobs, "seconds": round(seconds, 2),
                                   "ok": ok, "floor": times[name]["floor"][-1:]}), flush=True)
     report(times, phases, failed)
+    for name, per_run in timelines.items():
+        for run, parts in per_run.items():
+            print(f"\n{name}, pipeline {run} (last run): where the wall time went (the run's own start counts "
+                  "from the project load, after the command's imports)")
+            for part, value in parts.items():
+                print(f"  {part:<22} {value:7.2f} s")
 
 
 if __name__ == "__main__":

@@ -61,3 +61,21 @@ def test_the_status_reads_the_latest_row_of_each_task_as_the_store_wrote_it(tmp_
         "b": LastRun(began + timedelta(seconds=1), 1.0, True, None),
     }
     assert read_last_runs(tmp_path / "missing.sqlite") == {}
+
+
+def test_a_history_file_remembers_its_schema_so_later_opens_skip_the_checks(tmp_path: Path):
+    import sqlite3
+
+    from phases.engine import store
+
+    path = tmp_path / "history.sqlite"
+    store.open_store(path).dispose()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == store.schema_version()
+        db.execute("DROP TABLE score_snapshots")  # a schema another version left: the number is stale
+        db.execute("PRAGMA user_version = 1")
+    store.open_store(path).dispose()
+    with sqlite3.connect(path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "score_snapshots" in tables
+        assert db.execute("PRAGMA user_version").fetchone()[0] == store.schema_version()

@@ -179,3 +179,14 @@ def test_a_setting_missing_from_an_older_project_takes_the_package_value(project
     assert relationships["coverage_min_beyond"] == 0.1 and relationships["coverage_in_span"] == 0.95
     semantic = next(spec for spec in loaded.pipeline.enabled if spec.name == "semantic")
     assert "amt" not in loaded.phase_settings(semantic)["general"]["abbreviations"]
+
+
+def test_a_passed_check_is_remembered_only_where_state_exists_and_a_later_bad_value_still_stops(project):
+    load_project(project)
+    assert not (project / "state").exists()  # a load creates no state folder
+    (project / "state").mkdir()
+    load_project(project)
+    assert (project / "state" / ".settings_checked").is_file()
+    spoil(project, "thresholds.yaml", r"^  blocked: 0\.7", "  blocked: -0.5")
+    with pytest.raises(ConfigError, match="readiness.blocked"):
+        load_project(project)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from collections import defaultdict
 from collections.abc import Mapping
@@ -559,3 +560,17 @@ def test_breaks_of_a_row_formula_off_by_one_factor_are_recorded_with_that_factor
     net = validate(tmp_path, spec)["net_amount_derived:lines"]
     assert (net.status, net.violations) == ("failed", 11)
     assert (net.evidence["break_factor"], net.evidence["rows_at_break_factor"]) == (0.79, 10)
+
+
+def test_tables_read_from_parquet_or_copied_into_memory_give_the_same_report(broken, broken_root, tmp_path):
+    reports = []
+    for limit in (0, 1_000_000):  # 0: every table stays a view over its Parquet file
+        root = tmp_path / str(limit)
+        shutil.copytree(broken_root, root)
+        settings = root / "config" / "validation.yaml"
+        text = re.sub(r"(?m)^memory_table_max_cells: \d+", f"memory_table_max_cells: {limit}", settings.read_text())
+        settings.write_text(text)
+        ctx = phase_context(root, "validation", [])
+        validate_domain(ctx)
+        reports.append((ctx.out_dir / "validations.json").read_bytes())
+    assert reports[0] == reports[1]

@@ -89,9 +89,16 @@ def validate_domain(ctx: SourceContext) -> PhaseOutput:
     relationships = ctx.read(RELATIONSHIPS)
     profiles = {t: p.by_name for t, p in ctx.read_tables(COLUMN_PROFILES).items()}
     typed = ctx.paths(TYPED_TABLE)
+    manifests = ctx.manifests(TYPED_TABLE)
     with ctx.connect() as con:
         for table, path in typed.items():
-            con.execute(f"CREATE VIEW {quote_ident(table)} AS SELECT * FROM read_parquet({quote_literal(path)})")
+            artifact = manifests[table].artifacts.get(TYPED_TABLE.name)
+            cells = (artifact.rows or 0) * len(artifact.columns or ()) if artifact else None
+            # Every check query binds every column of the tables it names: over Parquet that is a
+            # metadata read per reference, which dominates a wide table of few rows. A table small
+            # in cells is copied into memory once instead (same rows, same types).
+            kind = "TABLE" if cells is not None and cells <= settings.memory_table_max_cells else "VIEW"
+            con.execute(f"CREATE {kind} {quote_ident(table)} AS SELECT * FROM read_parquet({quote_literal(path)})")
         env = Env(con=con, settings=settings, annotations=annotations, relationships=relationships.relationships,
                   profiles={t: p for t, p in profiles.items() if t in typed})
         results = run_checks(env, settings.checks)

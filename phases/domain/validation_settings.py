@@ -132,6 +132,7 @@ class ValidationSettings(Model):
     derived_max_assignments: int = Field(12, ge=1, le=1000)
     derived_min_match_rate: float = Field(0.5, ge=0, le=1)
     season_min_year_share: float = Field(0.5, ge=0, le=1)
+    memory_table_max_cells: int = Field(1_000_000, ge=0, le=10**9)
     checks: tuple[Check, ...] = ()
 
     @field_validator("checks")

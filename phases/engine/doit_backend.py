@@ -30,6 +30,9 @@ class DurableSqliteDB(SqliteDB):
         super().__init__(name, codec, module_name=module_name)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=60000")
+        # In WAL mode a commit survives a killed process without an fsync per task; only a crash of
+        # the machine can lose the last records, and their tasks then rerun (never the reverse).
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._project = f"{Path(name).resolve().parent.parent}/"
 
     def get(self, task_id: str, dependency: str) -> object:

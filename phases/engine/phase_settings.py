@@ -86,7 +86,7 @@ def builtin_settings() -> dict[str, str]:
 def settings_validator(spec: PhaseSpec) -> Validator | None:
     """What checks the phase's settings: the model (or function) named by `settings:` (for a
     built-in phase function, the package's own choice when the project names none), or None."""
-    dotted = spec.settings or builtin_settings().get(spec.function)
+    dotted = validator_path(spec)
     if dotted is None:
         return None
     where = f"config/pipeline.yaml: phase {spec.name!r}, field 'settings'"
@@ -105,6 +105,11 @@ def settings_validator(spec: PhaseSpec) -> Validator | None:
     if callable(target):
         return target  # a function of the documented shape
     raise ConfigError(f"{where}: {spec.settings!r} is neither a pydantic model nor a function")
+
+
+def validator_path(spec: PhaseSpec) -> str | None:
+    """The dotted path of what checks the phase's settings (see settings_validator), or None."""
+    return spec.settings or builtin_settings().get(spec.function)
 
 
 def check_settings(spec: PhaseSpec, section: Mapping[str, Any], origins: Mapping[str, str]) -> None:

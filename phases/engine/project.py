@@ -26,7 +26,8 @@ from phases.core.layout import manifest_path, task_dir
 from phases.core.manifest import write_atomically
 from phases.core.records import ArtifactSpec
 from phases.core.sources import TableRef, discover_tables
-from phases.engine.phase_settings import check_settings, merge_settings
+from phases.engine import settings_cache
+from phases.engine.phase_settings import check_settings, merge_settings, validator_path
 
 # Folders added by `dataraum run PATH` or `dataraum sources add`, read together with config/sources.yaml.
 ADDED_SOURCES = "state/added_sources.yaml"
@@ -148,9 +149,17 @@ class Project:
 
     def check_settings(self) -> None:
         """Validate every enabled phase's settings against the model pipeline.yaml names for it;
-        the first bad one raises ConfigError naming the file, the key and the reason."""
-        for spec in self.pipeline.enabled:
-            check_settings(spec, self.phase_settings(spec), self.settings_origins(spec))
+        the first bad one raises ConfigError naming the file, the key and the reason. What passed
+        before, unchanged, is not checked again (phases.engine.settings_cache)."""
+        specs = self.pipeline.enabled
+        trusted = [s for s in specs if settings_cache.cacheable(validator_path(s))]
+        key = settings_cache.digest(self.root, ((s.name, validator_path(s), self.phase_settings(s)) for s in trusted))
+        known = settings_cache.passed(self.root, key)
+        for spec in specs:
+            if not (known and spec in trusted):
+                check_settings(spec, self.phase_settings(spec), self.settings_origins(spec))
+        if not known:
+            settings_cache.remember(self.root, key)
 
     # ------------------------------------------------------------ the context document
 

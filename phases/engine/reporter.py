@@ -16,6 +16,7 @@ from doit.reporter import ConsoleReporter
 
 from phases.engine.project import ContextLocation, Project, load_project
 from phases.engine.run_lock import ProjectBusy, RunLock, acquire
+from phases.engine.schedule import critical_first, last_durations
 from phases.engine.status import recorded_failure, split_task_name
 
 
@@ -66,6 +67,8 @@ class ProjectReporter(ConsoleReporter):
         except ProjectBusy as exc:
             raise InvalidTask(str(exc)) from None  # doit reports it and exits with its error code, 3
         self.planned = _planned(tasks, selected_tasks)
+        if isinstance(selected_tasks, list):  # doit's own list, read once the first task is picked
+            critical_first(tasks, selected_tasks, last_durations(self.root))
         for line in skipped_lines(self._project()):
             self.write(f"{line}\n")
         super().initialize(tasks, selected_tasks)

@@ -28,6 +28,7 @@ from phases.core.layout import HISTORY_DB, manifest_path, state_dir
 from phases.core.manifest import read_manifest
 from phases.engine import status as status_mod
 from phases.engine.project import Project, load_project
+from phases.engine.schedule import critical_first
 from phases.engine.status import LastRun, split_task_name
 from phases.interfaces.results import ArtifactSummary, EventKind, Outcome, TaskEvent
 
@@ -159,6 +160,8 @@ class EventReporter:
                 pending.extend(tasks[name].task_dep)
         real = {n for n in wanted if tasks[n].actions and not tasks[n].has_subtask}
         self.plan = status_mod.dependency_order(tasks, real)
+        if isinstance(selected_tasks, list):  # doit's own list, read once the first task is picked
+            critical_first(tasks, selected_tasks, self.expected)
         known = {name: self.expected[name] for name in self.plan if name in self.expected}
         self._emit(TaskEvent("plan", tasks=tuple(self.plan), expected_s=known))
 
