@@ -72,8 +72,14 @@ def test_phases_are_ordered_by_dependency_not_by_yaml_order(tmp_path):
              "function: phases.engine.runner.no_such\n    scope: source"),
             r"phase 'sum', field 'function'.*no function 'no_such'",
         ),
+        (
+            ("function: phases.engine.runner.main\n    scope: source",
+             "function: phases.profile.statistics.profile_table\n    scope: source"),
+            r"phase 'sum', field 'function'.*takes a TableContext but the phase has scope 'source'",
+        ),
     ],
-    ids=["unknown-input", "two-producers", "bad-scope", "unknown-key", "missing-module", "missing-function"],
+    ids=["unknown-input", "two-producers", "bad-scope", "unknown-key", "missing-module", "missing-function",
+         "wrong-context"],
 )
 def test_each_mistake_names_the_phase_and_field(tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):
