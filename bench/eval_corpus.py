@@ -305,6 +305,11 @@ def _read(path: Path):
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def read_context(state: Path):
+    """context.json: written by the context phase (state/context/), by the entropy phase before it."""
+    return _read(state / "context" / "context.json") or _read(state / "entropy" / "context.json")
+
+
 def found_fks(relationships: dict) -> tuple[list[dict], list[dict]]:
     """Accepted relationships, and those reported as likely/unverified (if the phase reports any)."""
     accepted, likely = [], []
@@ -357,7 +362,7 @@ def score(truth: Truth, state: Path, data: Path | None = None) -> Score:
     s = Score(truth.name, truth.clean, tables=len(truth.tables))
     d = s.details
     rel_doc = _read(state / "relationships" / "relationships.json")
-    context = _read(state / "entropy" / "context.json")
+    context = read_context(state)
     if rel_doc is None and context is None:
         s.error = f"no outputs under {state}"
         return s
