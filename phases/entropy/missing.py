@@ -18,6 +18,14 @@ by design, and damped, when the data explains them:
 
 When the explaining column is ordered (a year, a date) and the NULLs fill one end of it, they are
 a coverage gap ("not recorded before 2004"): that is reported, not damped.
+
+Unexplained NULLs make SQL answers wrong only where a query relies on the value being there: in a
+key or a reference (an inner join drops the row), an identifier, and a measure that is summed
+(SUM skips the row and the total silently covers the recorded rows only). In any other column (a
+reading that is averaged, a ratio, a text attribute, a date) AVG, filters and GROUP BY treat a
+NULL as "not recorded", which is what it is: there the NULLs are a note in the context (how many),
+damped below `investigate`, not a reason to distrust the column. A column whose annotation is
+unknown keeps the full score.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from phases.artifacts.annotations import ColumnAnnotation
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.entropy_scores import EntropyObject
 from phases.core.sql import quote_ident, quote_literal
@@ -162,10 +171,22 @@ def _shown(where: tuple[str, ...]) -> str:
     return ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
 
 
+SUMMED = ("additive", "point_in_time")  # measures an agent sums (across rows, or across entities at one time)
+RELIED_ON = ("key", "foreign_key", "identifier")  # roles a join or a lookup needs set on every row
+
+
+def harmless(annotation: ColumnAnnotation | None, in_key: bool) -> bool:
+    """Whether unexplained NULLs in the column leave SQL answers right: it is no key, reference or
+    identifier and no measure that is summed, by its annotation (unknown: not harmless)."""
+    if annotation is None or in_key or annotation.role in RELIED_ON or annotation.references:
+        return False
+    return not (annotation.role == "measure" and annotation.aggregation in SUMMED)
+
+
 def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | None,
-                  reference: bool | None, slot: str | None = None) -> EntropyObject:
-    """One column's NULLs: unexplained, a coverage gap, by structure, a further slot of a list, or
-    an optional reference."""
+                  reference: bool | None, slot: str | None = None, note: bool = False) -> EntropyObject:
+    """One column's NULLs: unexplained, a coverage gap, by structure, a further slot of a list, an
+    optional reference, or (`note`) NULLs that leave answers right."""
     share = p.null_ratio
     score = n.any_score + (n.max_score - n.any_score) * ramp(share, n.start, n.full)
     counted = f"{p.null_count} of {p.rows} values ({pct(share)}) are NULL"
@@ -201,8 +222,15 @@ def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | Non
     elif reference is not None:
         summary = (f"{counted} in a reference that is set everywhere else: an inner join silently drops these rows, "
                    "and COUNT and filters skip them")
+    elif note:
+        score *= n.harmless_damping
+        evidence["harmless"] = True
+        summary = (f"{counted}: values not recorded; the column is no key, reference or summed measure, so AVG, "
+                   "filters and GROUP BY read them as absent; COUNT(column) counts only the recorded rows")
     else:
         summary = f"{counted} with no column that explains them; COUNT(column), AVG and filters silently skip them"
+        if p.type in ("integer", "decimal", "currency"):
+            summary += "; SUM covers the recorded rows only"
     return finding(table, p.name, "nulls", "null_ratio", score, summary, evidence, (resolution,))
 
 
@@ -215,7 +243,10 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
         present = with_nulls and table in typed
         patterns = null_patterns(con, typed[table], profiles, [p.name for p in with_nulls], n) if present else {}
         slots = list_slots(con, typed[table], with_nulls) if present else {}
-        out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name)), slots.get(p.name))
+        keys = ev.relationships.primary_keys.get(table, ())
+        key = set(keys[0]) if keys else set()
+        out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name)), slots.get(p.name),
+                              harmless(ev.annotation(table, p.name), p.name in key))
                 for p in with_nulls]
     for table, profile in ev.table_profiles.items():
         if profile.rows == 0:
