@@ -256,6 +256,26 @@ def test_a_lasting_jump_in_values_is_a_level_shift_but_a_jump_in_volume_is_not(t
     assert [o for o in temporal_drift(ev, s) if o.detector == "level_shift"] == []  # the row count explains it
 
 
+def mix_change_days() -> str:
+    """200 days from 2024-01-01: 6 receipts (+) and 6 payments (-) a day, each kind at a steady
+    level; from day 100 the receipts stop. The mean per day turns negative with the mix."""
+    rng = random.Random(7)
+    rows = ["day,amount"]
+    for d in range(200):
+        for kind in ("receipt", "payment") if d < 100 else ("payment",):
+            for _ in range(6):
+                amount = rng.uniform(900, 1100) * (1 if kind == "receipt" else -0.6)
+                rows.append(f"{dt.date(2024, 1, 1) + dt.timedelta(days=d)},{amount:.2f}")
+    return "\n".join(rows) + "\n"
+
+
+def test_a_mean_that_moves_with_the_mix_of_rows_is_no_level_shift(tmp_path, s):
+    ev, _ = measure(tmp_path, {"bank": mix_change_days()})
+    counts = [x for p in ev.temporal["bank"].columns for c in p.series if c.measure == "count" for x in c.level_shifts]
+    assert counts  # the row count halves on day 100 ...
+    assert [o for o in temporal_drift(ev, s) if o.detector == "level_shift"] == []  # ... and explains the mean's step
+
+
 def weekly_rates(drop: float) -> str:
     """Three exchange rates of very different sizes quoted on days 1, 8, 15, 22 and 29 of each
     month of 2025 (4 or 5 quotes a month), each a slow walk; from 2025-07-15 every rate is `drop`

@@ -385,16 +385,18 @@ EVERY = {"day": "daily", "business_day": "business-daily", "week": "weekly", "mo
 
 def _level_shifts(table: str, date_column: ColumnTemporalProfile, t: Temporal) -> list[EntropyObject]:
     """One finding per measure for its strongest lasting level shift along this date column, of
-    its total or its mean per period (the total also moves with the volume, the mean does not)."""
+    its total or its mean per period. A shift at the time the row count shifts too is a change of
+    what is recorded, not of the values: the total moves with the volume, and the mean with the mix
+    of rows when some kind of rows starts or stops (receipts end, only payments remain). A shift
+    with a steady row count is the same population's values moving (a rescaling, a changed source)."""
     best: dict[str, tuple[float, LevelShift, Series, str]] = {}
     for series in date_column.series:
         kind, _, column = series.measure.partition(":")
         if kind not in ("sum", "mean") or not series.level_shifts:
             continue
         # shifts near the edges of the data are ramp-ups and partial periods; one the row
-        # count makes too (at any granularity) is a change of volume, not of the values
-        volume = [_day(x.period) for c in date_column.series if c.measure == "count" and kind == "sum"
-                  for x in c.level_shifts]
+        # count makes too (at any granularity) is a change of volume or of mix, not of the values
+        volume = [_day(x.period) for c in date_column.series if c.measure == "count" for x in c.level_shifts]
         first, last = _day(series.start), _day(series.end)
         span = max((last - first).days, 1)
         inner = [x for x in series.level_shifts
