@@ -258,6 +258,8 @@ def test_table_kinds_follow_the_foreign_key_graph(result):
     ("avg_uk_viewers", "abbreviated"),
     ("vid", "unclear"),  # nothing of it reads as a word
     ("mgmt", "unclear"),  # no vowel: not a word
+    ("crby", "unclear"),  # a vowel, but three consonants in a row: a word with its vowels dropped
+    ("plot", "clear"),
     ("pt", "unclear"),
 ])
 def test_a_name_is_unclear_only_when_nothing_of_it_reads_as_a_word(name, clarity):

@@ -253,11 +253,16 @@ class Ontology:
         return [token]
 
 
+CONSONANT_RUN = re.compile(r"[^aeiouy]{3}")  # three consonants in a row: 'crby', 'mgmt' are not pronounced as written
+
+
 def _word_like(token: str, min_length: int | None) -> bool:
+    """Pronounceable: vowels and consonants, and no three consonants in a row (short English words
+    have none: 'wins', 'plot', 'ship'; abbreviations made by dropping vowels do: 'crby', 'cstc')."""
     if min_length is None or len(token) < min_length or not token.isalpha():
         return False
     vowels = sum(ch in "aeiouy" for ch in token)
-    return 0 < vowels < len(token)
+    return 0 < vowels < len(token) and not CONSONANT_RUN.search(token)
 
 
 def _concept_phrases(ont_words: Ontology, spec: ConceptSpec) -> tuple[Phrase, ...]:
