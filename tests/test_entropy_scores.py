@@ -140,6 +140,7 @@ def test_references_an_optional_relation_the_roots_of_a_hierarchy_and_gaps_in_a_
     (dict(role="attribute"), True),
     (dict(role="measure", aggregation="additive"), False),  # SUM silently covers the recorded rows only
     (dict(role="measure", aggregation="point_in_time"), False),  # summed across entities at one time
+    (dict(role="measure", aggregation=None), False),  # counts that may be summed: undecided
     (dict(role="identifier"), False),
     (dict(role="attribute", references="stations.id"), False),
 ])

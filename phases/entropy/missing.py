@@ -171,16 +171,17 @@ def _shown(where: tuple[str, ...]) -> str:
     return ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
 
 
-SUMMED = ("additive", "point_in_time")  # measures an agent sums (across rows, or across entities at one time)
 RELIED_ON = ("key", "foreign_key", "identifier")  # roles a join or a lookup needs set on every row
 
 
 def harmless(annotation: ColumnAnnotation | None, in_key: bool) -> bool:
     """Whether unexplained NULLs in the column leave SQL answers right: it is no key, reference or
-    identifier and no measure that is summed, by its annotation (unknown: not harmless)."""
+    identifier, and no measure an agent may sum: a measure is harmless only when it is known to be
+    averaged (non-additive); an additive one, a stock summed across entities at one time, and counts
+    whose aggregation is undecided are summed. Unknown annotation: not harmless."""
     if annotation is None or in_key or annotation.role in RELIED_ON or annotation.references:
         return False
-    return not (annotation.role == "measure" and annotation.aggregation in SUMMED)
+    return annotation.role != "measure" or annotation.aggregation == "non_additive"
 
 
 def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | None,
