@@ -8,18 +8,17 @@ resolve it. Scores are ramps between thresholds from config/thresholds.yaml.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from phases.artifacts.column_types import ColumnTyping
 from phases.artifacts.entropy_scores import EntropyObject, Resolution
 from phases.artifacts.relationships import Relationship
 from phases.artifacts.schema_graph import JoinPath, TablePair
-from phases.artifacts.temporal_profiles import ColumnTemporalProfile, DriftPair, LevelShift, Series
+from phases.artifacts.temporal_profiles import DriftPair
 from phases.entropy.base import finding, fix, pct
 from phases.entropy.evidence import Evidence, TableImport
-from phases.entropy.settings import EntropySettings, Temporal, ramp
+from phases.entropy.settings import EntropySettings, ramp
 
 # --- structural ----------------------------------------------------------------------------
 
@@ -318,31 +317,6 @@ def benford(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     return out
 
 
-def _day(period: str) -> dt.date:
-    """The first day of a period label as the temporal phase writes it (2024-03-01, 2024-03, 2024)."""
-    parts = [int(p) for p in period[:10].split("-")] + [1, 1]
-    return dt.date(parts[0], parts[1], parts[2])
-
-
-def persistent_shifts(shifts: Iterable[LevelShift]) -> list[LevelShift]:
-    """Level shifts that are not undone by the next one: a jump up followed by a jump back down
-    to about the old level is a spike (one extreme value, which the outlier detector judges),
-    not a change of regime."""
-    kept = []
-    ordered = sorted(shifts, key=lambda x: x.period)
-    skip = set()
-    for i, shift in enumerate(ordered):
-        if i in skip:
-            continue
-        nxt = ordered[i + 1] if i + 1 < len(ordered) else None
-        if nxt is not None and (shift.shift > 0) != (nxt.shift > 0) and \
-                abs(nxt.after - shift.before) <= 0.5 * abs(shift.shift):
-            skip.add(i + 1)
-            continue
-        kept.append(shift)
-    return kept
-
-
 def _drift_score(pair: DriftPair, t: Any) -> tuple[float, float]:
     """A drifting pair's score and confidence: its PSI on the ramp, scaled by how many rows the
     smaller of its two periods has (a PSI over a handful of rows is mostly noise)."""
@@ -351,7 +325,7 @@ def _drift_score(pair: DriftPair, t: Any) -> tuple[float, float]:
 
 
 def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
-    """Distribution drift and lasting level shifts of measures over each time axis. A column the
+    """Distribution drift of measures over each time axis (level shifts: entropy.shifts). A column the
     temporal phase found to be a function of the date (a calendar part, a sequence number: it
     changes with time by definition) carries no drift. Of a column's drifting period pairs the one
     that scores highest counts, not the largest raw PSI, which a small edge period can hold."""
@@ -375,49 +349,4 @@ def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                          "medium"),),
                     confidence=confidence,
                 ))
-            out += _level_shifts(table, date_column, t)
-    return out
-
-
-EVERY = {"day": "daily", "business_day": "business-daily", "week": "weekly", "month": "monthly",
-         "quarter": "quarterly", "year": "yearly"}
-
-
-def _level_shifts(table: str, date_column: ColumnTemporalProfile, t: Temporal) -> list[EntropyObject]:
-    """One finding per measure for its strongest lasting level shift along this date column, of
-    its total or its mean per period. A shift at the time the row count shifts too is a change of
-    what is recorded, not of the values: the total moves with the volume, and the mean with the mix
-    of rows when some kind of rows starts or stops (receipts end, only payments remain). A shift
-    with a steady row count is the same population's values moving (a rescaling, a changed source)."""
-    best: dict[str, tuple[float, LevelShift, Series, str]] = {}
-    for series in date_column.series:
-        kind, _, column = series.measure.partition(":")
-        if kind not in ("sum", "mean") or not series.level_shifts:
-            continue
-        # shifts near the edges of the data are ramp-ups and partial periods; one the row
-        # count makes too (at any granularity) is a change of volume or of mix, not of the values
-        volume = [_day(x.period) for c in date_column.series if c.measure == "count" for x in c.level_shifts]
-        first, last = _day(series.start), _day(series.end)
-        span = max((last - first).days, 1)
-        inner = [x for x in series.level_shifts
-                 if t.edge_share < (_day(x.period) - first).days / span < 1 - t.edge_share
-                 and not any(abs((_day(x.period) - v).days) <= t.volume_window_days for v in volume)]
-        lasting = persistent_shifts(inner)
-        if lasting:
-            worst = max(lasting, key=lambda x: abs(x.z))
-            if column not in best or abs(worst.z) > best[column][0]:
-                best[column] = (abs(worst.z), worst, series, kind)
-    out = []
-    for column, (z, worst, series, kind) in sorted(best.items()):
-        out.append(finding(
-            table, column, "temporal_drift", "level_shift",
-            t.level_shift_max_score * ramp(z, t.level_shift_z_start, t.level_shift_z_full),
-            f"the {EVERY.get(series.unit, series.unit)} {'total' if kind == 'sum' else 'mean'} of {column} shifts from "
-            f"{worst.before:.4g} "
-            f"to {worst.after:.4g} at {worst.period} (z {worst.z:.1f})",
-            {"period": worst.period, "before": worst.before, "after": worst.after, "z": worst.z,
-             "shifts": len(series.level_shifts), "by": date_column.name, "measure": series.measure},
-            (fix(f"find what changed at {worst.period} before trending {column}", 0.5, "medium"),),
-            confidence=0.8,
-        ))
     return out

@@ -151,6 +151,7 @@ class Temporal(Ramp):
     level_shift_max_score: float = Unit
     edge_share: float = Field(ge=0, le=0.5)
     volume_window_days: int = Field(ge=0, le=3650)
+    level_shift_max_gap_steps: float = Field(ge=1, le=1000)
 
 
 class Categories(Model):
