@@ -92,6 +92,18 @@ def test_uniform_first_digits_break_benford_and_a_rate_is_exempt(tmp_path, s):
     assert benford(rate, s) == []  # Benford describes amounts that add up
 
 
+def test_leading_digits_replaced_on_a_share_of_amounts_are_a_uniform_share_beyond_chance(tmp_path, s):
+    rng = random.Random(3)
+    values = [10 ** (5 * (i + 0.5) / 2000) for i in range(2000)]  # spread evenly over five decades: Benford
+    for i in rng.sample(range(2000), 600):  # 30% get a leading digit drawn uniformly from 1..9
+        text = f"{values[i]:.6e}"
+        values[i] = float(str(rng.randint(1, 9)) + text[1:])
+    ev, _ = measure(tmp_path, {"t": "amount\n" + "\n".join(f"{v:.2f}" for v in values) + "\n"})
+    o = only(benford(ev, s), "t.amount")
+    assert o.evidence["mad"] < s.benford.mad_full and o.evidence["uniform_share"] == pytest.approx(0.3, abs=0.08)
+    assert "uniformly chosen" in o.summary and s.weights["benford"] * o.score >= s.readiness.investigate
+
+
 def test_a_distribution_that_jumps_between_months_drifts(tmp_path, s):
     rng = random.Random(3)
     rows = []

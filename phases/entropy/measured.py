@@ -293,27 +293,46 @@ def category_consistency(ev: Evidence, s: EntropySettings) -> list[EntropyObject
     return out
 
 
+def _benford_score(e: Mapping[str, Any], b: Any) -> tuple[float, str]:
+    """The worse of the two readings of a column's first digits, with what it says: the MAD past
+    Nigrini's nonconformity cut, or a share of uniform (invented, replaced) leading digits that
+    chance at n does not explain, on values spread over enough orders of magnitude for the law
+    to hold whatever their distribution's shape."""
+    mad = float(e["mad"])
+    by_mad = ramp(mad, b.mad_start, b.mad_full)
+    share, z, orders = (float(e.get(k) or 0.0) for k in ("uniform_share", "uniform_share_z", "orders_of_magnitude"))
+    by_share = 0.0
+    if z >= b.uniform_min_z and orders >= b.uniform_min_orders:
+        by_share = ramp(share, b.uniform_share_start, b.uniform_share_full)
+    if by_share > by_mad:
+        return by_share, (f"about {share:.0%} of the leading digits look uniformly chosen (z {z:.1f} "
+                          f"over {e.get('n', '?')} values spanning {orders:.1f} orders of magnitude, "
+                          f"MAD {mad:.3f}): values may have been invented or replaced")
+    return by_mad, (f"first digits depart from Benford's law (mean absolute deviation {mad:.3f} over "
+                    f"{e.get('n', '?')} values): values may be rounded, capped, invented or replaced")
+
+
 def benford(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
-    b = s.benford
+    """Benford's first-digit test on the columns it ran on (statistical_quality's checks), for
+    amounts that add up: not rates, prices or codes."""
     out = []
     for table, q in ev.quality.items():
-        for f in q.findings:
-            annotation = ev.annotation(table, f.column) if f.column else None
+        for check in q.checks:
+            if check.test != "benford" or not check.applicable or check.evidence.get("mad") is None:
+                continue
+            annotation = ev.annotation(table, check.column)
             if annotation is not None and (annotation.role != "measure" or annotation.aggregation != "additive"):
-                continue  # Benford describes amounts that add up, not rates, prices or codes
-            if f.kind.startswith("benford") and f.column and f.evidence.get("mad") is not None:
-                mad = float(f.evidence["mad"])
-                score = ramp(mad, b.mad_start, b.mad_full)
-                if score <= 0:
-                    continue
-                out.append(finding(
-                    table, f.column, "benford", "benford_deviation", score,
-                    f"first digits depart from Benford's law (mean absolute deviation {mad:.3f} over "
-                    f"{f.evidence.get('n', '?')} values): values may be rounded, capped, invented or replaced",
-                    {k: f.evidence[k] for k in ("mad", "n", "chi_square", "conformity") if k in f.evidence},
-                    (fix("check how these amounts were produced (estimates, rounding, manual entry)", 0.5, "high"),),
-                    confidence=0.7,
-                ))
+                continue
+            score, summary = _benford_score(check.evidence, s.benford)
+            if score <= 0:
+                continue
+            keys = ("mad", "n", "chi_square", "conformity", "uniform_share", "uniform_share_z", "orders_of_magnitude")
+            out.append(finding(
+                table, check.column, "benford", "benford_deviation", score, summary,
+                {k: check.evidence[k] for k in keys if k in check.evidence},
+                (fix("check how these amounts were produced (estimates, rounding, manual entry)", 0.5, "high"),),
+                confidence=0.7,
+            ))
     return out
 
 

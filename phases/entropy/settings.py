@@ -140,6 +140,10 @@ class Outliers(Ramp):
 class Benford(Ramp):
     mad_start: float = Unit
     mad_full: float = Unit
+    uniform_share_start: float = Unit
+    uniform_share_full: float = Unit
+    uniform_min_z: float = Field(ge=0, le=100)
+    uniform_min_orders: float = Field(ge=0, le=20)
 
 
 class Temporal(Ramp):
