@@ -142,6 +142,7 @@ def test_references_an_optional_relation_the_roots_of_a_hierarchy_and_gaps_in_a_
     (dict(role="measure", aggregation="point_in_time"), False),  # summed across entities at one time
     (dict(role="measure", aggregation=None), False),  # counts that may be summed: undecided
     (dict(role="identifier"), False),
+    (dict(role="dimension"), False),  # GROUP BY puts them in a group no filter names
     (dict(role="attribute", references="stations.id"), False),
 ])
 def test_unexplained_nulls_are_a_note_unless_a_join_or_a_sum_needs_the_value(measured, s, fields, harmless):

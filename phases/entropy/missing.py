@@ -20,10 +20,11 @@ When the explaining column is ordered (a year, a date) and the NULLs fill one en
 a coverage gap ("not recorded before 2004"): that is reported, not damped.
 
 Unexplained NULLs make SQL answers wrong only where a query relies on the value being there: in a
-key or a reference (an inner join drops the row), an identifier, and a measure that is summed
-(SUM skips the row and the total silently covers the recorded rows only). In any other column (a
-reading that is averaged, a ratio, a text attribute, a date) AVG, filters and GROUP BY treat a
-NULL as "not recorded", which is what it is: there the NULLs are a note in the context (how many),
+key or a reference (an inner join drops the row), an identifier, a dimension (the breakdown by it
+no longer adds up to the total), and a measure that is summed (SUM skips the row and the total
+silently covers the recorded rows only). In any other column (a reading that is averaged, a
+ratio, a free-text attribute, a date) AVG and filters treat a NULL as "not recorded", which is
+what it is: there the NULLs are a note in the context (how many),
 damped below `investigate`, not a reason to distrust the column. A column whose annotation is
 unknown keeps the full score.
 """
@@ -171,14 +172,16 @@ def _shown(where: tuple[str, ...]) -> str:
     return ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
 
 
-RELIED_ON = ("key", "foreign_key", "identifier")  # roles a join or a lookup needs set on every row
+# roles a join, a lookup or a breakdown needs set on every row: a NULL in a dimension puts rows in a
+# group no filter names, so the per-category answers no longer add up to the total
+RELIED_ON = ("key", "foreign_key", "identifier", "dimension")
 
 
 def harmless(annotation: ColumnAnnotation | None, in_key: bool) -> bool:
-    """Whether unexplained NULLs in the column leave SQL answers right: it is no key, reference or
-    identifier, and no measure an agent may sum: a measure is harmless only when it is known to be
-    averaged (non-additive); an additive one, a stock summed across entities at one time, and counts
-    whose aggregation is undecided are summed. Unknown annotation: not harmless."""
+    """Whether unexplained NULLs in the column leave SQL answers right: it is no key, reference,
+    identifier or dimension, and no measure an agent may sum: a measure is harmless only when it is
+    known to be averaged (non-additive); an additive one, a stock summed across entities at one
+    time, and counts whose aggregation is undecided are summed. Unknown annotation: not harmless."""
     if annotation is None or in_key or annotation.role in RELIED_ON or annotation.references:
         return False
     return annotation.role != "measure" or annotation.aggregation == "non_additive"
@@ -226,8 +229,8 @@ def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | Non
     elif note:
         score *= n.harmless_damping
         evidence["harmless"] = True
-        summary = (f"{counted}: values not recorded; the column is no key, reference or summed measure, so AVG, "
-                   "filters and GROUP BY read them as absent; COUNT(column) counts only the recorded rows")
+        summary = (f"{counted}: values not recorded; the column is no key, reference, category or summed measure, "
+                   "so AVG and filters read them as absent; COUNT(column) counts only the recorded rows")
     else:
         summary = f"{counted} with no column that explains them; COUNT(column), AVG and filters silently skip them"
         if p.type in ("integer", "decimal", "currency"):
