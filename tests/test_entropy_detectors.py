@@ -282,6 +282,13 @@ def test_a_lasting_jump_flags_the_column_but_a_new_level_after_a_pause_is_no_jum
     assert shifts_of(ev, typed, s) == []  # 120 days without data: the level may have moved in between
 
 
+def test_a_level_that_steps_from_one_group_of_rows_to_the_next_is_no_jump(tmp_path, s):
+    text = shifted_days(value_jump=3.0, rows_jump=1).splitlines()
+    batches = [text[0] + ",batch"] + [f"{line},{'B1' if line < '2024-04-10' else 'B2'}" for line in text[1:]]
+    ev, typed = measure(tmp_path, {"sales": "\n".join(batches) + "\n"})
+    assert shifts_of(ev, typed, s) == []  # the rows before the step are batch B1, those after B2
+
+
 def mix_change_days() -> str:
     """200 days from 2024-01-01: 6 receipts (+) and 6 payments (-) a day, each kind at a steady
     level; from day 100 the receipts stop. The mean per day turns negative with the mix."""

@@ -9,7 +9,10 @@ A step in a measure's total or mean per period is a finding only when
   of rows moved the mean (receipts stop and only payments remain);
 - the data runs on across it: when a stretch without data (more than `level_shift_max_gap_steps`
   typical steps between dates) separates the two levels, the values may have moved while nothing
-  was recorded (a season break, a new batch), so the difference of level is no evidence of a jump.
+  was recorded (a season break, a new batch), so the difference of level is no evidence of a jump;
+- the rows on either side are of the same groups: when a category of the table (a series, a batch,
+  a year) takes other values on the rows just after the shift than on the rows just before it,
+  the level steps from one group to the next, and says nothing about a change of the values.
 
 What is left is the same population's values moving at one date while rows keep coming: a
 rescaling, a changed source, a unit or price change. Comparisons across that date mix two levels.
@@ -31,6 +34,7 @@ from phases.entropy.settings import EntropySettings, Temporal, ramp
 
 EVERY = {"day": "daily", "business_day": "business-daily", "week": "weekly", "month": "monthly",
          "quarter": "quarterly", "year": "yearly"}
+GROUP_TYPES = ("text", "boolean", "integer")  # columns whose few values can name the group of a row
 UNIT_DAYS = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "business_day": 1.0, "week": 7.0,
              "month": 30.44, "quarter": 91.31, "year": 365.25}
 
@@ -80,6 +84,26 @@ def gap_across(con: Any, path: Path, axis: ColumnTemporalProfile, column: str, p
     return None if row is None or row[0] is None or row[1] is None else float((row[1] - row[0]).days)
 
 
+def group_boundary(con: Any, path: Path, axis: ColumnTemporalProfile, column: str, period: str, window: float,
+                   groups: list[str]) -> str | None:
+    """The first of `groups` (category columns) whose values on the rows within `window` days
+    before `period` and those within `window` days from it do not overlap: the shift steps from one
+    group to another."""
+    d, start, source = date_sql(axis), _day(period), f"read_parquet({quote_literal(str(path))})"
+    low, high = (quote_literal((start + dt.timedelta(days=k * window)).isoformat()) for k in (-1, 1))
+    at = quote_literal(start.isoformat())
+    for group in groups:
+        g = quote_ident(group)
+        side = (f"SELECT DISTINCT {g} FROM {source} WHERE {quote_ident(column)} IS NOT NULL AND {g} IS NOT NULL "
+                f"AND {d} >= CAST({{}} AS DATE) AND {d} < CAST({{}} AS DATE)")
+        before, after = side.format(low, at), side.format(at, high)
+        row = con.execute(f"SELECT (SELECT count(*) FROM ({before})), (SELECT count(*) FROM ({after})), "
+                          f"(SELECT count(*) FROM ({before} INTERSECT {after}))").fetchone()
+        if row is not None and row[0] and row[1] and not row[2]:
+            return group
+    return None
+
+
 def _candidates(axis: ColumnTemporalProfile, t: Temporal) -> dict[str, tuple[float, LevelShift, Series, str]]:
     """Per measure, its strongest lasting shift away from the edges and from steps of the row count."""
     best: dict[str, tuple[float, LevelShift, Series, str]] = {}
@@ -101,8 +125,8 @@ def _candidates(axis: ColumnTemporalProfile, t: Temporal) -> dict[str, tuple[flo
     return best
 
 
-def _axis_shifts(table: str, axis: ColumnTemporalProfile, t: Temporal, path: Path | None,
-                 con: Any) -> list[EntropyObject]:
+def _axis_shifts(table: str, axis: ColumnTemporalProfile, t: Temporal, path: Path | None, con: Any,
+                 groups: list[str]) -> list[EntropyObject]:
     out = []
     step = max(axis.granularity.median_gap_days or 0.0, 0.0)
     for column, (z, worst, series, kind) in sorted(_candidates(axis, t).items()):
@@ -110,6 +134,9 @@ def _axis_shifts(table: str, axis: ColumnTemporalProfile, t: Temporal, path: Pat
         gap = gap_across(con, path, axis, column, worst.period) if path is not None else None
         if gap is not None and gap > allowed:
             continue  # two stretches of data: the level may have moved while nothing was recorded
+        others = [g for g in groups if g != column and g not in axis.parts]
+        if path is not None and group_boundary(con, path, axis, column, worst.period, allowed, others):
+            continue  # the rows after the shift are of other groups than those before it
         out.append(finding(
             table, column, "temporal_drift", "level_shift",
             t.level_shift_max_score * ramp(z, t.level_shift_z_start, t.level_shift_z_full),
@@ -129,6 +156,9 @@ def level_shifts(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], co
     """One finding per measure and time axis for its strongest lasting level shift."""
     out = []
     for table, profiles in ev.temporal.items():
+        columns = ev.profiles.get(table, {}).values()
+        groups = [p.name for p in columns if p.type in GROUP_TYPES and not p.unique
+                  and 2 <= p.distinct_count <= s.nulls.structural_max_categories]
         for axis in (*profiles.columns, *getattr(profiles, "axes", ())):
-            out += _axis_shifts(table, axis, s.temporal, typed.get(table), con)
+            out += _axis_shifts(table, axis, s.temporal, typed.get(table), con, sorted(groups))
     return out
