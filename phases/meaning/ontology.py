@@ -256,6 +256,13 @@ class Ontology:
 CONSONANT_RUN = re.compile(r"[^aeiouy]{3}")  # three consonants in a row: 'crby', 'mgmt' are not pronounced as written
 
 
+def bare_acronym(reading: NameReading, ontology: Ontology) -> bool:
+    """Every meaningful word of the name is an acronym that is no key word ('so', 'po', 'gl'):
+    such a name is read only through the concept it names; without one it says nothing."""
+    words = [reading.words[i].text for i in reading.meaningful]
+    return bool(words) and all(w in ontology.acronyms and w not in ontology.key_words for w in words)
+
+
 def _word_like(token: str, min_length: int | None) -> bool:
     """Pronounceable: vowels and consonants, and no three consonants in a row (short English words
     have none: 'wins', 'plot', 'ship'; abbreviations made by dropping vowels do: 'crby', 'cstc')."""
