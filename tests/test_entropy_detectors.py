@@ -280,6 +280,9 @@ def test_a_lasting_jump_flags_the_column_but_a_new_level_after_a_pause_is_no_jum
     assert o.evidence["gap_days"] == 1 and s.weights["temporal_drift"] * o.score >= s.readiness.investigate
     ev, typed = measure(tmp_path / "pause", {"sales": shifted_days(value_jump=3.0, rows_jump=1, pause=120)})
     assert shifts_of(ev, typed, s) == []  # 120 days without data: the level may have moved in between
+    ev, typed = measure(tmp_path / "rescaled", {"sales": shifted_days(value_jump=12.0, rows_jump=1, pause=120)})
+    (o,) = shifts_of(ev, typed, s)  # twelve times the level: a change of scale, whatever the pause
+    assert o.evidence["gap_days"] == 121
 
 
 def test_a_level_that_steps_from_one_group_of_rows_to_the_next_is_no_jump(tmp_path, s):

@@ -155,6 +155,14 @@ def test_unexplained_nulls_are_a_note_unless_a_join_or_a_sum_needs_the_value(mea
     assert got.evidence["null_count"] == sum(1 for i in range(ROWS) if i % 47 == 5)  # the count is always told
 
 
+def test_an_empty_column_is_never_a_note(tmp_path, s):
+    ev, typed = measure(tmp_path, {"t": "id,reading\n" + "".join(f"{i},\n" for i in range(50))})
+    ev = annotated(ev, annotation("t", "reading", role="measure", aggregation="non_additive"))
+    with duckdb.connect() as con:
+        got = only(nulls(ev, s, typed, con), "t.reading", "null_ratio")
+    assert "harmless" not in got.evidence and weighted(got, s) >= s.readiness.investigate
+
+
 def test_nulls_in_a_key_column_are_never_a_note(measured, s):
     ev, typed = measured
     keyed = dataclasses.replace(ev.relationships, primary_keys={"readings": (("temp", "station"),)})

@@ -26,7 +26,7 @@ silently covers the recorded rows only). In any other column (a reading that is 
 ratio, a free-text attribute, a date) AVG and filters treat a NULL as "not recorded", which is
 what it is: there the NULLs are a note in the context (how many),
 damped below `investigate`, not a reason to distrust the column. A column whose annotation is
-unknown keeps the full score.
+unknown keeps the full score, and so does an empty one: it answers nothing.
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
         keys = ev.relationships.primary_keys.get(table, ())
         key = set(keys[0]) if keys else set()
         out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name)), slots.get(p.name),
-                              harmless(ev.annotation(table, p.name), p.name in key))
+                              harmless(ev.annotation(table, p.name), p.name in key) and p.null_count < p.rows)
                 for p in with_nulls]
     for table, profile in ev.table_profiles.items():
         if profile.rows == 0:

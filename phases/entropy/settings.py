@@ -156,6 +156,7 @@ class Temporal(Ramp):
     edge_share: float = Field(ge=0, le=0.5)
     volume_window_days: int = Field(ge=0, le=3650)
     level_shift_max_gap_steps: float = Field(ge=1, le=1000)
+    level_shift_scale_ratio: float = Field(gt=1, le=1e6)
 
 
 class Categories(Model):

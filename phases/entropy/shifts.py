@@ -12,7 +12,10 @@ A step in a measure's total or mean per period is a finding only when
   was recorded (a season break, a new batch), so the difference of level is no evidence of a jump;
 - the rows on either side are of the same groups: when a category of the table (a series, a batch,
   a year) takes other values on the rows just after the shift than on the rows just before it,
-  the level steps from one group to the next, and says nothing about a change of the values.
+  the level steps from one group to the next, and says nothing about a change of the values;
+  unless the level changes by `level_shift_scale_ratio` times or more: a change of scale or of what
+  the values mean (ranks instead of counts), which neither a pause, a new group nor (for the mean)
+  a change of the row count explains.
 
 What is left is the same population's values moving at one date while rows keep coming: a
 rescaling, a changed source, a unit or price change. Comparisons across that date mix two levels.
@@ -84,6 +87,16 @@ def gap_across(con: Any, path: Path, axis: ColumnTemporalProfile, column: str, p
     return None if row is None or row[0] is None or row[1] is None else float((row[1] - row[0]).days)
 
 
+def scale_change(shift: LevelShift, ratio: float) -> bool:
+    """The level changes by at least `ratio` times with its sign kept: a change of scale or of what
+    the values mean (ranks instead of counts, thousands instead of units), which no pause in the
+    data and no change of group makes plausible."""
+    before, after = shift.before, shift.after
+    if before == 0 or after == 0 or (before > 0) != (after > 0):
+        return False
+    return max(before / after, after / before) >= ratio
+
+
 def group_boundary(con: Any, path: Path, axis: ColumnTemporalProfile, column: str, period: str, window: float,
                    groups: list[str]) -> str | None:
     """The first of `groups` (category columns) whose values on the rows within `window` days
@@ -116,7 +129,8 @@ def _candidates(axis: ColumnTemporalProfile, t: Temporal) -> dict[str, tuple[flo
         span = max((last - first).days, 1)
         inner = [x for x in series.level_shifts
                  if t.edge_share < (_day(x.period) - first).days / span < 1 - t.edge_share
-                 and not any(abs((_day(x.period) - v).days) <= t.volume_window_days for v in volume)]
+                 and not (any(abs((_day(x.period) - v).days) <= t.volume_window_days for v in volume)
+                          and not (kind == "mean" and scale_change(x, t.level_shift_scale_ratio)))]
         lasting = persistent_shifts(inner)
         if lasting:
             worst = max(lasting, key=lambda x: abs(x.z))
@@ -132,10 +146,12 @@ def _axis_shifts(table: str, axis: ColumnTemporalProfile, t: Temporal, path: Pat
     for column, (z, worst, series, kind) in sorted(_candidates(axis, t).items()):
         allowed = t.level_shift_max_gap_steps * max(step, UNIT_DAYS.get(series.unit, 1.0))
         gap = gap_across(con, path, axis, column, worst.period) if path is not None else None
-        if gap is not None and gap > allowed:
+        rescaled = scale_change(worst, t.level_shift_scale_ratio)
+        if gap is not None and gap > allowed and not rescaled:
             continue  # two stretches of data: the level may have moved while nothing was recorded
         others = [g for g in groups if g != column and g not in axis.parts]
-        if path is not None and group_boundary(con, path, axis, column, worst.period, allowed, others):
+        if path is not None and not rescaled and group_boundary(con, path, axis, column, worst.period, allowed,
+                                                                  others):
             continue  # the rows after the shift are of other groups than those before it
         out.append(finding(
             table, column, "temporal_drift", "level_shift",
