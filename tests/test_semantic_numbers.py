@@ -267,10 +267,11 @@ def test_a_name_is_unclear_only_when_nothing_of_it_reads_as_a_word(name, clarity
 
 
 @pytest.mark.parametrize(("name", "bare"), [("so", True), ("po_no", True), ("id", False), ("source", False),
-                                           ("gl_account", False)])
+                                           ("gl_account", False), ("url", False), ("sku", False)])
 def test_a_name_of_acronyms_only_is_read_through_its_concept_alone(name, bare):
     # 'so' is a known acronym, so the name reads as clear; without a concept it says nothing (the
-    # semantic phase then calls it unclear); a key word ('id') or a real word beside it does
+    # semantic phase then calls it unclear); a key word ('id'), a real word beside it or a longer,
+    # unambiguous acronym ('url') does
     ontology = shipped()[1]
     assert bare_acronym(ontology.read(name, 4, 4), ontology) is bare
 
