@@ -19,7 +19,9 @@ and its JSON outputs are scored against bench/corpus/<dataset>/truth.yaml:
 - not ready: share of columns whose readiness is not `ready`; false alarms: share of the
   should_not_flag columns that are not ready; flags right: flagged should_flag columns over
   flagged columns judged by the truth (flags on columns the truth does not judge are counted apart);
-  flag recall: should_flag columns that are flagged.
+  flag recall: should_flag columns that are flagged; nulls told: should_flag columns judged for their
+  NULLs ('nulls: ...') that are flagged or, ready, carry the NULL count as a note in the context
+  (NULLs that leave SQL answers right are a note, not a readiness hit: issue 12).
 - additive errors: columns labelled `additive` whose truth says not to sum them.
 - types: columns whose type matches the truth; nulls exact: columns whose profiled NULL count
   equals the CSV's empty fields (a value turned into NULL by a null token, or a cast failure,
@@ -258,6 +260,8 @@ class Score:
     flags_unknown: int = 0
     should_flag: int = 0
     flagged_should: int = 0
+    nulls_should: int = 0
+    nulls_told: int = 0
     additive_errors: int = 0
     types_ok: int = 0
     types_judged: int = 0
@@ -293,6 +297,7 @@ class Score:
             "flags_judged": self.flags_right + self.flags_wrong, "flags_right_n": self.flags_right,
             "flags_unknown": self.flags_unknown,
             "flag_recall": self.ratio(self.flagged_should, self.should_flag),
+            "nulls_told": self.ratio(self.nulls_told, self.nulls_should),
             "additive_errors": self.additive_errors,
             "types": self.ratio(self.types_ok, self.types_judged),
             "nulls_exact": self.ratio(self.nulls_ok, self.nulls_checked),
@@ -303,6 +308,11 @@ class Score:
 
 def _read(path: Path):
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def read_context(state: Path):
+    """context.json: written by the context phase (state/context/), by the entropy phase before it."""
+    return _read(state / "context" / "context.json") or _read(state / "entropy" / "context.json")
 
 
 def found_fks(relationships: dict) -> tuple[list[dict], list[dict]]:
@@ -357,7 +367,7 @@ def score(truth: Truth, state: Path, data: Path | None = None) -> Score:
     s = Score(truth.name, truth.clean, tables=len(truth.tables))
     d = s.details
     rel_doc = _read(state / "relationships" / "relationships.json")
-    context = _read(state / "entropy" / "context.json")
+    context = read_context(state)
     if rel_doc is None and context is None:
         s.error = f"no outputs under {state}"
         return s
@@ -461,6 +471,9 @@ def score(truth: Truth, state: Path, data: Path | None = None) -> Score:
                 d["flags_unknown"].append(f"{where} [{col.get('readiness')}: {dims}]")
         elif c.should_flag is not None:
             d["flags_missed"].append(f"{where}: {c.should_flag}")
+        if c.should_flag is not None and c.should_flag.startswith("nulls"):
+            s.nulls_should += 1
+            s.nulls_told += flagged or any(i.get("dimension") == "nulls" for i in col.get("issues", []))
         if (table, column) in empties and isinstance((col.get("stats") or {}).get("nulls"), int):
             s.nulls_checked += 1
             if col["stats"]["nulls"] == empties[(table, column)]:
@@ -504,7 +517,8 @@ COLUMNS = [
     ("FK P", "fk_precision", "ratio"), ("FK R", "fk_recall", "ratio"), ("FK ok/found/true", None, None),
     ("orph ok", None, None), ("key found", "key_found", "ratio"), ("key chosen", "key_chosen", "ratio"),
     ("not ready", "not_ready", "pct"), ("false alarm", "false_alarms", "pct"), ("flags right", "flags_right", "pct"),
-    ("flag recall", "flag_recall", "pct"), ("unjudged flags", "flags_unknown", "int"),
+    ("flag recall", "flag_recall", "pct"), ("nulls told", "nulls_told", "pct"),
+    ("unjudged flags", "flags_unknown", "int"),
     ("additive err", "additive_errors", "int"),
     ("types", "types", "pct"), ("nulls exact", "nulls_exact", "pct"), ("source", "source_readiness", None),
     ("wall s", "wall_s", "secs"),

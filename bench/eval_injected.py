@@ -142,7 +142,7 @@ def judge(record: dict, columns: dict[str, dict], objects: list[dict], context: 
 
 def score_run(seed: int, rate: float, state: Path, truth: dict, threshold: float = 0.3) -> RunScore:
     s = RunScore(seed, rate)
-    scores, context = _read(state / "entropy" / "entropy_scores.json"), _read(state / "entropy" / "context.json")
+    scores, context = _read(state / "entropy" / "entropy_scores.json"), eval_corpus.read_context(state)
     if scores is None or context is None:
         s.error = f"no entropy outputs under {state}"
         return s

@@ -22,13 +22,13 @@ from phases.entropy.extremes import outliers, wrong_signs
 from phases.entropy.meaning import aggregation_risk, business_meaning, derived_consistency, units
 from phases.entropy.measured import (
     category_consistency,
-    persistent_shifts,
     relationship_quality,
     type_fidelity,
 )
 from phases.entropy.missing import nulls
 from phases.entropy.score import detect, score
 from phases.entropy.settings import DIMENSIONS, EntropySettings, ramp
+from phases.entropy.shifts import persistent_shifts
 from tests.entropy_support import REPO, measure, settings, with_annotations
 
 N = 200

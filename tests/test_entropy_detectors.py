@@ -24,6 +24,7 @@ from phases.entropy.measured import (
 from phases.entropy.missing import nulls
 from phases.entropy.reconcile import formula_conversions
 from phases.entropy.settings import ramp
+from phases.entropy.shifts import level_shifts
 from tests.entropy_support import measure, settings
 from tests.test_entropy import annotated, annotation, only
 from tests.test_topology import graph, rel
@@ -89,6 +90,18 @@ def test_uniform_first_digits_break_benford_and_a_rate_is_exempt(tmp_path, s):
     rate = annotated(ev, annotation("t", "amount", role="measure", concept="exchange_rate",
                                     aggregation="non_additive"))
     assert benford(rate, s) == []  # Benford describes amounts that add up
+
+
+def test_leading_digits_replaced_on_a_share_of_amounts_are_a_uniform_share_beyond_chance(tmp_path, s):
+    rng = random.Random(3)
+    values = [10 ** (5 * (i + 0.5) / 2000) for i in range(2000)]  # spread evenly over five decades: Benford
+    for i in rng.sample(range(2000), 600):  # 30% get a leading digit drawn uniformly from 1..9
+        text = f"{values[i]:.6e}"
+        values[i] = float(str(rng.randint(1, 9)) + text[1:])
+    ev, _ = measure(tmp_path, {"t": "amount\n" + "\n".join(f"{v:.2f}" for v in values) + "\n"})
+    o = only(benford(ev, s), "t.amount")
+    assert o.evidence["mad"] < s.benford.mad_full and o.evidence["uniform_share"] == pytest.approx(0.3, abs=0.08)
+    assert "uniformly chosen" in o.summary and s.weights["benford"] * o.score >= s.readiness.investigate
 
 
 def test_a_distribution_that_jumps_between_months_drifts(tmp_path, s):
@@ -234,26 +247,69 @@ def test_an_empty_table_is_a_table_finding_and_isolation_needs_joins_elsewhere(t
     assert [x for x in join_paths(ev, s) if x.detector == "isolated_table"] == []  # no source-wide joins at all
 
 
-def shifted_days(value_jump: float, rows_jump: int) -> str:
+def shifts_of(ev, typed, s) -> list:
+    with duckdb.connect() as con:
+        return level_shifts(ev, s, typed, con)
+
+
+def shifted_days(value_jump: float, rows_jump: int, pause: int = 0) -> str:
     """200 days from 2024-01-01, 4 rows a day; from day 100 the values are `value_jump` times
-    larger and each day has `rows_jump` times as many rows."""
+    larger and each day has `rows_jump` times as many rows; `pause` days without data before it."""
     rng = random.Random(5)
     rows = ["day,amount"]
     for d in range(200):
         later = d >= 100
         for _ in range(4 * (rows_jump if later else 1)):
-            rows.append(f"{dt.date(2024, 1, 1) + dt.timedelta(days=d)},"
+            rows.append(f"{dt.date(2024, 1, 1) + dt.timedelta(days=d + (pause if later else 0))},"
                         f"{round(rng.uniform(90, 110) * (value_jump if later else 1), 2)}")
     return "\n".join(rows) + "\n"
 
 
 def test_a_lasting_jump_in_values_is_a_level_shift_but_a_jump_in_volume_is_not(tmp_path, s):
-    ev, _ = measure(tmp_path / "values", {"sales": shifted_days(value_jump=3.0, rows_jump=1)})
-    shifts = [o for o in temporal_drift(ev, s) if o.detector == "level_shift"]
+    ev, typed = measure(tmp_path / "values", {"sales": shifted_days(value_jump=3.0, rows_jump=1)})
+    shifts = shifts_of(ev, typed, s)
     assert [o.target for o in shifts] == ["sales.amount"]
     assert 0 < shifts[0].score <= s.temporal.level_shift_max_score
-    ev, _ = measure(tmp_path / "volume", {"sales": shifted_days(value_jump=1.0, rows_jump=3)})
-    assert [o for o in temporal_drift(ev, s) if o.detector == "level_shift"] == []  # the row count explains it
+    ev, typed = measure(tmp_path / "volume", {"sales": shifted_days(value_jump=1.0, rows_jump=3)})
+    assert shifts_of(ev, typed, s) == []  # the row count explains it
+
+
+def test_a_lasting_jump_flags_the_column_but_a_new_level_after_a_pause_is_no_jump(tmp_path, s):
+    ev, typed = measure(tmp_path / "jump", {"sales": shifted_days(value_jump=3.0, rows_jump=1)})
+    (o,) = shifts_of(ev, typed, s)
+    assert o.evidence["gap_days"] == 1 and s.weights["temporal_drift"] * o.score >= s.readiness.investigate
+    ev, typed = measure(tmp_path / "pause", {"sales": shifted_days(value_jump=3.0, rows_jump=1, pause=120)})
+    assert shifts_of(ev, typed, s) == []  # 120 days without data: the level may have moved in between
+    ev, typed = measure(tmp_path / "rescaled", {"sales": shifted_days(value_jump=12.0, rows_jump=1, pause=120)})
+    (o,) = shifts_of(ev, typed, s)  # twelve times the level: a change of scale, whatever the pause
+    assert o.evidence["gap_days"] == 121
+
+
+def test_a_level_that_steps_from_one_group_of_rows_to_the_next_is_no_jump(tmp_path, s):
+    text = shifted_days(value_jump=3.0, rows_jump=1).splitlines()
+    batches = [text[0] + ",batch"] + [f"{line},{'B1' if line < '2024-04-10' else 'B2'}" for line in text[1:]]
+    ev, typed = measure(tmp_path, {"sales": "\n".join(batches) + "\n"})
+    assert shifts_of(ev, typed, s) == []  # the rows before the step are batch B1, those after B2
+
+
+def mix_change_days() -> str:
+    """200 days from 2024-01-01: 6 receipts (+) and 6 payments (-) a day, each kind at a steady
+    level; from day 100 the receipts stop. The mean per day turns negative with the mix."""
+    rng = random.Random(7)
+    rows = ["day,amount"]
+    for d in range(200):
+        for kind in ("receipt", "payment") if d < 100 else ("payment",):
+            for _ in range(6):
+                amount = rng.uniform(900, 1100) * (1 if kind == "receipt" else -0.6)
+                rows.append(f"{dt.date(2024, 1, 1) + dt.timedelta(days=d)},{amount:.2f}")
+    return "\n".join(rows) + "\n"
+
+
+def test_a_mean_that_moves_with_the_mix_of_rows_is_no_level_shift(tmp_path, s):
+    ev, typed = measure(tmp_path, {"bank": mix_change_days()})
+    counts = [x for p in ev.temporal["bank"].columns for c in p.series if c.measure == "count" for x in c.level_shifts]
+    assert counts  # the row count halves on day 100 ...
+    assert shifts_of(ev, typed, s) == []  # ... and explains the mean's step
 
 
 def weekly_rates(drop: float) -> str:
@@ -276,11 +332,11 @@ def weekly_rates(drop: float) -> str:
 def test_a_lasting_drop_of_a_sampled_rate_is_a_level_shift_of_its_mean(tmp_path, s):
     """4 or 5 quotes a month make the monthly total jump by a quarter with the calendar; the mean
     per period does not, and shows the drop where it happens. Without the drop: nothing."""
-    ev, _ = measure(tmp_path / "drop", {"fx": weekly_rates(drop=0.8)})
-    (o,) = [o for o in temporal_drift(ev, s) if o.detector == "level_shift"]
+    ev, typed = measure(tmp_path / "drop", {"fx": weekly_rates(drop=0.8)})
+    (o,) = shifts_of(ev, typed, s)
     assert (o.target, o.evidence["measure"], o.evidence["period"][:7]) == ("fx.rate", "mean:rate", "2025-07")
-    ev, _ = measure(tmp_path / "steady", {"fx": weekly_rates(drop=1.0)})
-    assert [o for o in temporal_drift(ev, s) if o.detector == "level_shift"] == []
+    ev, typed = measure(tmp_path / "steady", {"fx": weekly_rates(drop=1.0)})
+    assert shifts_of(ev, typed, s) == []
 
 
 def test_category_codes_that_read_as_booleans_are_not_a_failed_typing(tmp_path, s):

@@ -135,6 +135,43 @@ def test_references_an_optional_relation_the_roots_of_a_hierarchy_and_gaps_in_a_
     assert weighted(temp, s) >= s.readiness.investigate  # 2% of a reference set everywhere else: gaps
 
 
+@pytest.mark.parametrize(("fields", "harmless"), [
+    (dict(role="measure", aggregation="non_additive"), True),  # a reading that is averaged: AVG skips, rightly
+    (dict(role="attribute"), True),
+    (dict(role="measure", aggregation="additive"), False),  # SUM silently covers the recorded rows only
+    (dict(role="measure", aggregation="point_in_time"), False),  # summed across entities at one time
+    (dict(role="measure", aggregation=None), False),  # counts that may be summed: undecided
+    (dict(role="identifier"), False),
+    (dict(role="dimension"), False),  # GROUP BY puts them in a group no filter names
+    (dict(role="attribute", references="stations.id"), False),
+])
+def test_unexplained_nulls_are_a_note_unless_a_join_or_a_sum_needs_the_value(measured, s, fields, harmless):
+    ev, typed = measured
+    with duckdb.connect() as con:
+        got = only(nulls(annotated(ev, annotation("readings", "temp", **fields)), s, typed, con), "readings.temp",
+                   "null_ratio")
+    assert got.evidence.get("harmless", False) is harmless
+    assert (weighted(got, s) < s.readiness.investigate) is harmless
+    assert got.evidence["null_count"] == sum(1 for i in range(ROWS) if i % 47 == 5)  # the count is always told
+
+
+def test_an_empty_column_is_never_a_note(tmp_path, s):
+    ev, typed = measure(tmp_path, {"t": "id,reading\n" + "".join(f"{i},\n" for i in range(50))})
+    ev = annotated(ev, annotation("t", "reading", role="measure", aggregation="non_additive"))
+    with duckdb.connect() as con:
+        got = only(nulls(ev, s, typed, con), "t.reading", "null_ratio")
+    assert "harmless" not in got.evidence and weighted(got, s) >= s.readiness.investigate
+
+
+def test_nulls_in_a_key_column_are_never_a_note(measured, s):
+    ev, typed = measured
+    keyed = dataclasses.replace(ev.relationships, primary_keys={"readings": (("temp", "station"),)})
+    ev = annotated(dataclasses.replace(ev, relationships=keyed), annotation("readings", "temp", role="attribute"))
+    with duckdb.connect() as con:
+        got = only(nulls(ev, s, typed, con), "readings.temp", "null_ratio")
+    assert "harmless" not in got.evidence and weighted(got, s) >= s.readiness.investigate
+
+
 # --- outliers --------------------------------------------------------------------------------
 
 

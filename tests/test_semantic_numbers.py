@@ -21,7 +21,7 @@ from phases.artifacts.column_profiles import ColumnProfile, NumericStats, ValueC
 from phases.artifacts.relationships import Rejected
 from phases.core.context import SourceContext
 from phases.engine.runner import run_task
-from phases.meaning.ontology import Ontology
+from phases.meaning.ontology import Ontology, bare_acronym
 from phases.meaning.semantic_evidence import ColumnFacts
 from phases.meaning.semantic_numbers import NumberSettings, clock_time
 from phases.meaning.semantic_roles import RoleSettings, decide_role
@@ -258,10 +258,22 @@ def test_table_kinds_follow_the_foreign_key_graph(result):
     ("avg_uk_viewers", "abbreviated"),
     ("vid", "unclear"),  # nothing of it reads as a word
     ("mgmt", "unclear"),  # no vowel: not a word
+    ("crby", "unclear"),  # a vowel, but three consonants in a row: a word with its vowels dropped
+    ("plot", "clear"),
     ("pt", "unclear"),
 ])
 def test_a_name_is_unclear_only_when_nothing_of_it_reads_as_a_word(name, clarity):
     assert shipped()[1].read(name, 4, 4).clarity == clarity
+
+
+@pytest.mark.parametrize(("name", "bare"), [("so", True), ("po_no", True), ("id", False), ("source", False),
+                                           ("gl_account", False), ("url", False), ("sku", False)])
+def test_a_name_of_acronyms_only_is_read_through_its_concept_alone(name, bare):
+    # 'so' is a known acronym, so the name reads as clear; without a concept it says nothing (the
+    # semantic phase then calls it unclear); a key word ('id'), a real word beside it or a longer,
+    # unambiguous acronym ('url') does
+    ontology = shipped()[1]
+    assert bare_acronym(ontology.read(name, 4, 4), ontology) is bare
 
 
 def test_unique_integers_with_a_heavy_tail_are_a_measure_unique_by_chance_not_an_id():

@@ -106,6 +106,15 @@ def test_nigrini_mad_cut_offs(shift, conformity):
     assert result.conformity == conformity
 
 
+@pytest.mark.parametrize(("uniform", "z_above"), [(0.0, None), (0.3, 10.0), (-0.2, None)])
+def test_the_uniform_digit_share_is_the_mixture_weight_with_its_chance_z(uniform, z_above):
+    # (1 - w) Benford + w uniform; a negative w is steeper than Benford (too many low digits)
+    counts = {d: round(100_000 * ((1 - uniform) * p + uniform / 9)) for d, p in BENFORD_EXPECTED.items()}
+    result = benford_test(counts)
+    assert result.uniform_share == pytest.approx(uniform, abs=1e-3)
+    assert result.uniform_share_z > z_above if z_above is not None else result.uniform_share_z < 3
+
+
 def log_uniform(n: int, decades: float = 5) -> list[float]:
     """n values evenly spread in log10 over `decades` orders of magnitude (conforms to Benford)."""
     return [10 ** (decades * (i + 0.5) / n) for i in range(n)]

@@ -8,18 +8,17 @@ resolve it. Scores are ramps between thresholds from config/thresholds.yaml.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from phases.artifacts.column_types import ColumnTyping
 from phases.artifacts.entropy_scores import EntropyObject, Resolution
 from phases.artifacts.relationships import Relationship
 from phases.artifacts.schema_graph import JoinPath, TablePair
-from phases.artifacts.temporal_profiles import ColumnTemporalProfile, DriftPair, LevelShift, Series
+from phases.artifacts.temporal_profiles import DriftPair
 from phases.entropy.base import finding, fix, pct
 from phases.entropy.evidence import Evidence, TableImport
-from phases.entropy.settings import EntropySettings, Temporal, ramp
+from phases.entropy.settings import EntropySettings, ramp
 
 # --- structural ----------------------------------------------------------------------------
 
@@ -294,53 +293,47 @@ def category_consistency(ev: Evidence, s: EntropySettings) -> list[EntropyObject
     return out
 
 
+def _benford_score(e: Mapping[str, Any], b: Any) -> tuple[float, str]:
+    """The worse of the two readings of a column's first digits, with what it says: the MAD past
+    Nigrini's nonconformity cut, or a share of uniform (invented, replaced) leading digits that
+    chance at n does not explain, on values spread over enough orders of magnitude for the law
+    to hold whatever their distribution's shape."""
+    mad = float(e["mad"])
+    by_mad = ramp(mad, b.mad_start, b.mad_full)
+    share, z, orders = (float(e.get(k) or 0.0) for k in ("uniform_share", "uniform_share_z", "orders_of_magnitude"))
+    by_share = 0.0
+    if z >= b.uniform_min_z and orders >= b.uniform_min_orders:
+        by_share = ramp(share, b.uniform_share_start, b.uniform_share_full)
+    if by_share > by_mad:
+        return by_share, (f"about {share:.0%} of the leading digits look uniformly chosen (z {z:.1f} "
+                          f"over {e.get('n', '?')} values spanning {orders:.1f} orders of magnitude, "
+                          f"MAD {mad:.3f}): values may have been invented or replaced")
+    return by_mad, (f"first digits depart from Benford's law (mean absolute deviation {mad:.3f} over "
+                    f"{e.get('n', '?')} values): values may be rounded, capped, invented or replaced")
+
+
 def benford(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
-    b = s.benford
+    """Benford's first-digit test on the columns it ran on (statistical_quality's checks), for
+    amounts that add up: not rates, prices or codes."""
     out = []
     for table, q in ev.quality.items():
-        for f in q.findings:
-            annotation = ev.annotation(table, f.column) if f.column else None
+        for check in q.checks:
+            if check.test != "benford" or not check.applicable or check.evidence.get("mad") is None:
+                continue
+            annotation = ev.annotation(table, check.column)
             if annotation is not None and (annotation.role != "measure" or annotation.aggregation != "additive"):
-                continue  # Benford describes amounts that add up, not rates, prices or codes
-            if f.kind.startswith("benford") and f.column and f.evidence.get("mad") is not None:
-                mad = float(f.evidence["mad"])
-                score = ramp(mad, b.mad_start, b.mad_full)
-                if score <= 0:
-                    continue
-                out.append(finding(
-                    table, f.column, "benford", "benford_deviation", score,
-                    f"first digits depart from Benford's law (mean absolute deviation {mad:.3f} over "
-                    f"{f.evidence.get('n', '?')} values): values may be rounded, capped, invented or replaced",
-                    {k: f.evidence[k] for k in ("mad", "n", "chi_square", "conformity") if k in f.evidence},
-                    (fix("check how these amounts were produced (estimates, rounding, manual entry)", 0.5, "high"),),
-                    confidence=0.7,
-                ))
+                continue
+            score, summary = _benford_score(check.evidence, s.benford)
+            if score <= 0:
+                continue
+            keys = ("mad", "n", "chi_square", "conformity", "uniform_share", "uniform_share_z", "orders_of_magnitude")
+            out.append(finding(
+                table, check.column, "benford", "benford_deviation", score, summary,
+                {k: check.evidence[k] for k in keys if k in check.evidence},
+                (fix("check how these amounts were produced (estimates, rounding, manual entry)", 0.5, "high"),),
+                confidence=0.7,
+            ))
     return out
-
-
-def _day(period: str) -> dt.date:
-    """The first day of a period label as the temporal phase writes it (2024-03-01, 2024-03, 2024)."""
-    parts = [int(p) for p in period[:10].split("-")] + [1, 1]
-    return dt.date(parts[0], parts[1], parts[2])
-
-
-def persistent_shifts(shifts: Iterable[LevelShift]) -> list[LevelShift]:
-    """Level shifts that are not undone by the next one: a jump up followed by a jump back down
-    to about the old level is a spike (one extreme value, which the outlier detector judges),
-    not a change of regime."""
-    kept = []
-    ordered = sorted(shifts, key=lambda x: x.period)
-    skip = set()
-    for i, shift in enumerate(ordered):
-        if i in skip:
-            continue
-        nxt = ordered[i + 1] if i + 1 < len(ordered) else None
-        if nxt is not None and (shift.shift > 0) != (nxt.shift > 0) and \
-                abs(nxt.after - shift.before) <= 0.5 * abs(shift.shift):
-            skip.add(i + 1)
-            continue
-        kept.append(shift)
-    return kept
 
 
 def _drift_score(pair: DriftPair, t: Any) -> tuple[float, float]:
@@ -351,7 +344,7 @@ def _drift_score(pair: DriftPair, t: Any) -> tuple[float, float]:
 
 
 def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
-    """Distribution drift and lasting level shifts of measures over each time axis. A column the
+    """Distribution drift of measures over each time axis (level shifts: entropy.shifts). A column the
     temporal phase found to be a function of the date (a calendar part, a sequence number: it
     changes with time by definition) carries no drift. Of a column's drifting period pairs the one
     that scores highest counts, not the largest raw PSI, which a small edge period can hold."""
@@ -375,47 +368,4 @@ def temporal_drift(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
                          "medium"),),
                     confidence=confidence,
                 ))
-            out += _level_shifts(table, date_column, t)
-    return out
-
-
-EVERY = {"day": "daily", "business_day": "business-daily", "week": "weekly", "month": "monthly",
-         "quarter": "quarterly", "year": "yearly"}
-
-
-def _level_shifts(table: str, date_column: ColumnTemporalProfile, t: Temporal) -> list[EntropyObject]:
-    """One finding per measure for its strongest lasting level shift along this date column, of
-    its total or its mean per period (the total also moves with the volume, the mean does not)."""
-    best: dict[str, tuple[float, LevelShift, Series, str]] = {}
-    for series in date_column.series:
-        kind, _, column = series.measure.partition(":")
-        if kind not in ("sum", "mean") or not series.level_shifts:
-            continue
-        # shifts near the edges of the data are ramp-ups and partial periods; one the row
-        # count makes too (at any granularity) is a change of volume, not of the values
-        volume = [_day(x.period) for c in date_column.series if c.measure == "count" and kind == "sum"
-                  for x in c.level_shifts]
-        first, last = _day(series.start), _day(series.end)
-        span = max((last - first).days, 1)
-        inner = [x for x in series.level_shifts
-                 if t.edge_share < (_day(x.period) - first).days / span < 1 - t.edge_share
-                 and not any(abs((_day(x.period) - v).days) <= t.volume_window_days for v in volume)]
-        lasting = persistent_shifts(inner)
-        if lasting:
-            worst = max(lasting, key=lambda x: abs(x.z))
-            if column not in best or abs(worst.z) > best[column][0]:
-                best[column] = (abs(worst.z), worst, series, kind)
-    out = []
-    for column, (z, worst, series, kind) in sorted(best.items()):
-        out.append(finding(
-            table, column, "temporal_drift", "level_shift",
-            t.level_shift_max_score * ramp(z, t.level_shift_z_start, t.level_shift_z_full),
-            f"the {EVERY.get(series.unit, series.unit)} {'total' if kind == 'sum' else 'mean'} of {column} shifts from "
-            f"{worst.before:.4g} "
-            f"to {worst.after:.4g} at {worst.period} (z {worst.z:.1f})",
-            {"period": worst.period, "before": worst.before, "after": worst.after, "z": worst.z,
-             "shifts": len(series.level_shifts), "by": date_column.name, "measure": series.measure},
-            (fix(f"find what changed at {worst.period} before trending {column}", 0.5, "medium"),),
-            confidence=0.8,
-        ))
     return out

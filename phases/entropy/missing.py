@@ -18,6 +18,15 @@ by design, and damped, when the data explains them:
 
 When the explaining column is ordered (a year, a date) and the NULLs fill one end of it, they are
 a coverage gap ("not recorded before 2004"): that is reported, not damped.
+
+Unexplained NULLs make SQL answers wrong only where a query relies on the value being there: in a
+key or a reference (an inner join drops the row), an identifier, a dimension (the breakdown by it
+no longer adds up to the total), and a measure that is summed (SUM skips the row and the total
+silently covers the recorded rows only). In any other column (a reading that is averaged, a
+ratio, a free-text attribute, a date) AVG and filters treat a NULL as "not recorded", which is
+what it is: there the NULLs are a note in the context (how many),
+damped below `investigate`, not a reason to distrust the column. A column whose annotation is
+unknown keeps the full score, and so does an empty one: it answers nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from phases.artifacts.annotations import ColumnAnnotation
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.entropy_scores import EntropyObject
 from phases.core.sql import quote_ident, quote_literal
@@ -162,10 +172,25 @@ def _shown(where: tuple[str, ...]) -> str:
     return ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
 
 
+# roles a join, a lookup or a breakdown needs set on every row: a NULL in a dimension puts rows in a
+# group no filter names, so the per-category answers no longer add up to the total
+RELIED_ON = ("key", "foreign_key", "identifier", "dimension")
+
+
+def harmless(annotation: ColumnAnnotation | None, in_key: bool) -> bool:
+    """Whether unexplained NULLs in the column leave SQL answers right: it is no key, reference,
+    identifier or dimension, and no measure an agent may sum: a measure is harmless only when it is
+    known to be averaged (non-additive); an additive one, a stock summed across entities at one
+    time, and counts whose aggregation is undecided are summed. Unknown annotation: not harmless."""
+    if annotation is None or in_key or annotation.role in RELIED_ON or annotation.references:
+        return False
+    return annotation.role != "measure" or annotation.aggregation == "non_additive"
+
+
 def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | None,
-                  reference: bool | None, slot: str | None = None) -> EntropyObject:
-    """One column's NULLs: unexplained, a coverage gap, by structure, a further slot of a list, or
-    an optional reference."""
+                  reference: bool | None, slot: str | None = None, note: bool = False) -> EntropyObject:
+    """One column's NULLs: unexplained, a coverage gap, by structure, a further slot of a list, an
+    optional reference, or (`note`) NULLs that leave answers right."""
     share = p.null_ratio
     score = n.any_score + (n.max_score - n.any_score) * ramp(share, n.start, n.full)
     counted = f"{p.null_count} of {p.rows} values ({pct(share)}) are NULL"
@@ -201,8 +226,15 @@ def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | Non
     elif reference is not None:
         summary = (f"{counted} in a reference that is set everywhere else: an inner join silently drops these rows, "
                    "and COUNT and filters skip them")
+    elif note:
+        score *= n.harmless_damping
+        evidence["harmless"] = True
+        summary = (f"{counted}: values not recorded; the column is no key, reference, category or summed measure, "
+                   "so AVG and filters read them as absent; COUNT(column) counts only the recorded rows")
     else:
         summary = f"{counted} with no column that explains them; COUNT(column), AVG and filters silently skip them"
+        if p.type in ("integer", "decimal", "currency"):
+            summary += "; SUM covers the recorded rows only"
     return finding(table, p.name, "nulls", "null_ratio", score, summary, evidence, (resolution,))
 
 
@@ -215,7 +247,10 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
         present = with_nulls and table in typed
         patterns = null_patterns(con, typed[table], profiles, [p.name for p in with_nulls], n) if present else {}
         slots = list_slots(con, typed[table], with_nulls) if present else {}
-        out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name)), slots.get(p.name))
+        keys = ev.relationships.primary_keys.get(table, ())
+        key = set(keys[0]) if keys else set()
+        out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name)), slots.get(p.name),
+                              harmless(ev.annotation(table, p.name), p.name in key) and p.null_count < p.rows)
                 for p in with_nulls]
     for table, profile in ev.table_profiles.items():
         if profile.rows == 0:

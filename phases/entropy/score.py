@@ -45,6 +45,7 @@ from phases.entropy.measured import (
 from phases.entropy.missing import duplicate_rows, nulls
 from phases.entropy.reconcile import formula_conversions
 from phases.entropy.settings import EntropySettings
+from phases.entropy.shifts import level_shifts
 
 DETECTORS = (
     type_fidelity, relationship_quality, join_paths, duplicate_rows,
@@ -58,7 +59,7 @@ def detect(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], c
     """Every detector's objects for one source."""
     objects = [o for detector in DETECTORS for o in detector(ev, settings)]
     # the detectors that measure on the typed tables themselves
-    for measuring in (nulls, outliers, derived_consistency, formula_conversions):
+    for measuring in (nulls, outliers, level_shifts, derived_consistency, formula_conversions):
         objects += measuring(ev, settings, typed, con)
     return objects
 

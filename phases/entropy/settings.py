@@ -106,6 +106,7 @@ class Nulls(Ramp):
     empty_table_score: float = Unit
     structural_min_gain: float = Field(gt=0, le=1)
     structural_damping: float = Unit
+    harmless_damping: float = Unit
     structural_max_categories: int = Field(ge=2, le=10_000)
     structural_min_rows_per_category: int = Field(ge=1, le=1_000_000)
     structural_max_candidates: int = Field(ge=0, le=100)
@@ -139,6 +140,10 @@ class Outliers(Ramp):
 class Benford(Ramp):
     mad_start: float = Unit
     mad_full: float = Unit
+    uniform_share_start: float = Unit
+    uniform_share_full: float = Unit
+    uniform_min_z: float = Field(ge=0, le=100)
+    uniform_min_orders: float = Field(ge=0, le=20)
 
 
 class Temporal(Ramp):
@@ -150,6 +155,8 @@ class Temporal(Ramp):
     level_shift_max_score: float = Unit
     edge_share: float = Field(ge=0, le=0.5)
     volume_window_days: int = Field(ge=0, le=3650)
+    level_shift_max_gap_steps: float = Field(ge=1, le=1000)
+    level_shift_scale_ratio: float = Field(gt=1, le=1e6)
 
 
 class Categories(Model):

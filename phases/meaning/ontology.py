@@ -253,11 +253,27 @@ class Ontology:
         return [token]
 
 
+CONSONANT_RUN = re.compile(r"[^aeiouy]{3}")  # three consonants in a row: 'crby', 'mgmt' are not pronounced as written
+
+
+BARE_ACRONYM_MAX = 2  # two letters name many things ('ar': receivable, a state, ...); 'url', 'sku', 'iban' one
+
+
+def bare_acronym(reading: NameReading, ontology: Ontology) -> bool:
+    """Every meaningful word of the name is a two-letter acronym that is no key word ('so', 'po',
+    'gl'): such a name is read only through the concept it names; without one it says nothing."""
+    words = [reading.words[i].text for i in reading.meaningful]
+    return bool(words) and all(w in ontology.acronyms and w not in ontology.key_words
+                               and len(w) <= BARE_ACRONYM_MAX for w in words)
+
+
 def _word_like(token: str, min_length: int | None) -> bool:
+    """Pronounceable: vowels and consonants, and no three consonants in a row (short English words
+    have none: 'wins', 'plot', 'ship'; abbreviations made by dropping vowels do: 'crby', 'cstc')."""
     if min_length is None or len(token) < min_length or not token.isalpha():
         return False
     vowels = sum(ch in "aeiouy" for ch in token)
-    return 0 < vowels < len(token)
+    return 0 < vowels < len(token) and not CONSONANT_RUN.search(token)
 
 
 def _concept_phrases(ont_words: Ontology, spec: ConceptSpec) -> tuple[Phrase, ...]:

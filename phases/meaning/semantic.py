@@ -32,6 +32,7 @@ from phases.artifacts.annotations import (
     ColumnAnnotation,
     DecidedBy,
     LlmStatus,
+    NameClarity,
     Role,
     TableAnnotation,
 )
@@ -52,7 +53,7 @@ from phases.meaning.llm import (
     cached_completion,
     parse_reply,
 )
-from phases.meaning.ontology import Ontology
+from phases.meaning.ontology import Ontology, bare_acronym
 from phases.meaning.semantic_evidence import (
     DATES,
     NUMERIC,
@@ -313,13 +314,19 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, table:
     references = None
     if role == "foreign_key" and col.foreign_key is not None:
         references = reference_text(col.foreign_key)
+    # a bare acronym ('so') with no concept to read it by says no more than an unclear word
+    clarity: NameClarity = col.reading.clarity
+    if clarity == "clear" and not d.concept and bare_acronym(col.reading, ontology):
+        clarity = "unclear"
+    if clarity != col.reading.clarity:
+        evidence.append(AnnotationEvidence("name", f"{col.name!r} is a bare acronym that names no concept: unclear"))
     # without a concept a clear name still says what the column holds; an unclear one leaves it to guesswork
-    bare = NO_CONCEPT_FACTOR["clear" if col.reading.clarity == "clear" else "other"]
+    bare = NO_CONCEPT_FACTOR["clear" if clarity == "clear" else "other"]
     confidence = d.role_confidence * ((0.6 + 0.4 * d.concept_confidence) if d.concept else bare)
     if spec is not None and spec.roles and role not in spec.roles:
         confidence *= 0.85
         evidence.append(AnnotationEvidence("ontology", f"a {d.concept} is usually {'/'.join(spec.roles)}, not {role}"))
-    confidence *= CLARITY_FACTOR[col.reading.clarity]
+    confidence *= CLARITY_FACTOR[clarity]
     name = business_name(col, role, spec, entity_label, ontology)
     description = describe(col, name, role, spec, aggregation, unit, time_role, references, d.pii, unclear_sources)
     decided_by: DecidedBy = "inferred"
@@ -339,7 +346,7 @@ def _finish(d: _Decision, ontology: Ontology, settings: SemanticSettings, table:
     return ColumnAnnotation(
         table=col.table, column=col.name, role=role, business_name=name, concept=d.concept,
         concept_confidence=round(d.concept_confidence, 3) if d.concept else 0.0, unit=unit, unit_source=unit_source,
-        aggregation=aggregation, time_role=time_role, name_clarity=col.reading.clarity, pii=d.pii,
+        aggregation=aggregation, time_role=time_role, name_clarity=clarity, pii=d.pii,
         references=references, description=description, confidence=round(min(1.0, confidence), 3),
         decided_by=decided_by, evidence=tuple(evidence),
         money=(spec is not None and spec.unit == "currency") or col.type == "currency", aggregation_reason=summing,

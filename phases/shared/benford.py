@@ -1,6 +1,13 @@
 """Benford's law on the first significant digit of amount-like columns: when the test applies
 (judged from the profile, then from the spread of |x|), the digit counts (one SQL histogram),
-chi-square with its p-value, and Nigrini's MAD conformity."""
+chi-square with its p-value, Nigrini's MAD conformity, and the uniform-digit share.
+
+The uniform-digit share is the mixture weight w of observed = (1 - w) Benford + w uniform, fitted
+by least squares, with its z under multinomial sampling from Benford (chance corrected at n):
+values whose leading digit was invented or replaced (people choosing digits, a random
+replacement) make the digits flatter than the law, by about the share of such values. A
+distribution confined to a narrow range makes them steeper or flatter by its shape; a negative w
+(too many low digits) is not invention."""
 
 from __future__ import annotations
 
@@ -23,6 +30,8 @@ BENFORD_TYPES = ("integer", "decimal", "currency")  # percentages are bounded ra
 # Nigrini (2012), first-digit test: MAD up to 0.006 close, 0.012 acceptable, 0.015 marginal conformity.
 NIGRINI_FIRST_DIGIT = ((0.006, "close"), (0.012, "acceptable"), (0.015, "marginal"))
 BENFORD_EXPECTED = {d: math.log10(1 + 1 / d) for d in range(1, 10)}
+# uniform digits minus Benford's: the direction the mixture weight of invented digits is fitted along
+TOWARDS_UNIFORM = {d: 1 / 9 - p for d, p in BENFORD_EXPECTED.items()}
 
 
 class BenfordSettings(Model):
@@ -72,6 +81,19 @@ class BenfordResult:
     mad: float  # mean absolute deviation of the digit shares from Benford's
     conformity: str  # close | acceptable | marginal | nonconformity (Nigrini's first-digit cut-offs)
     observed: Mapping[str, float]  # digit -> share
+    uniform_share: float = 0.0  # least-squares weight of uniform leading digits mixed into Benford's (may be < 0)
+    uniform_share_z: float = 0.0  # that weight over its standard error when the digits follow Benford
+
+
+def uniform_share(observed: Mapping[int, float], n: int) -> tuple[float, float]:
+    """(w, z): the weight of uniform digits in observed = (1 - w) Benford + w uniform, and w over
+    its standard error under multinomial sampling of n digits from Benford's law."""
+    ss = sum(u * u for u in TOWARDS_UNIFORM.values())
+    c = {d: u / ss for d, u in TOWARDS_UNIFORM.items()}
+    w = sum((observed[d] - p) * c[d] for d, p in BENFORD_EXPECTED.items())
+    variance = (sum(c[d] ** 2 * p for d, p in BENFORD_EXPECTED.items())
+                - sum(c[d] * p for d, p in BENFORD_EXPECTED.items()) ** 2) / n
+    return w, w / math.sqrt(variance)
 
 
 def benford_test(counts: Mapping[int, int]) -> BenfordResult:
@@ -83,10 +105,12 @@ def benford_test(counts: Mapping[int, int]) -> BenfordResult:
     observed = {d: counts.get(d, 0) / n for d in range(1, 10)}
     mad = sum(abs(observed[d] - p) for d, p in BENFORD_EXPECTED.items()) / 9
     conformity = next((label for cut, label in NIGRINI_FIRST_DIGIT if mad <= cut), "nonconformity")
+    w, z = uniform_share(observed, n)
     return BenfordResult(
         n=n, chi_square=finite(round_sig(chi)), p_value=finite(round_sig(chi_square_sf(chi, 8))),
         mad=finite(round_sig(mad)), conformity=conformity,
         observed={str(d): finite(round_sig(share)) for d, share in observed.items()},
+        uniform_share=finite(round_sig(w)), uniform_share_z=finite(round_sig(z)),
     )
 
 
@@ -151,7 +175,7 @@ def benford_judge(
     evidence: dict[str, Any] = {
         "n": result.n, "chi_square": result.chi_square, "p_value": result.p_value, "mad": result.mad,
         "conformity": result.conformity, "orders_of_magnitude": round_sig(orders_of_magnitude(profile, measured)),
-        "observed": result.observed,
+        "observed": result.observed, "uniform_share": result.uniform_share, "uniform_share_z": result.uniform_share_z,
     }
     check = Check("benford", profile.name, True, None, evidence)
     if result.conformity not in severity:
