@@ -51,9 +51,10 @@ def test_a_config_file_that_is_not_utf8_says_so(tmp_path: Path):
         ("duckdb:\n  threads: 0\n", r"duckdb.threads"),
         ("duckdb:\n  threads: many\n", r"duckdb.threads"),
         ("duckdb:\n  columns_per_query: 0\n", r"duckdb.columns_per_query"),
+        ("duckdb:\n  spill_limit: lots\n", r"duckdb.spill_limit: .*'lots' is not a size"),
         ("state_dir: elsewhere\n", r"state_dir: Extra inputs are not permitted"),
     ],
-    ids=["not-a-size", "too-small", "no-threads", "not-auto", "no-columns", "state-dir"],
+    ids=["not-a-size", "too-small", "no-threads", "not-auto", "no-columns", "spill-not-a-size", "state-dir"],
 )
 def test_bad_runtime_settings_are_refused_naming_the_key(tmp_path: Path, text: str, message: str):
     (tmp_path / "runtime.yaml").write_text(text)

@@ -199,6 +199,14 @@ _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
 MIN_MEMORY = 100 * 10**6  # below this DuckDB cannot even sniff a CSV file
 
 
+def _bytes(value: str) -> float:
+    """The bytes of a size such as 2GB or 512MiB; ValueError for anything else."""
+    found = _SIZE.match(value)
+    if found is None:
+        raise ValueError(f"{value!r} is not a size; write a number and a unit, e.g. 2GB or 512MiB")
+    return float(found.group(1)) * _UNITS[found.group(2).upper()]
+
+
 THREADS_ENV = "DATARAUM_TASK_THREADS"  # set by the launcher: the threads `auto` gives one task
 
 
@@ -214,17 +222,21 @@ class DuckDBSettings(Model):
     # per task: a number, or auto (the run's idle cores when the task starts; see phases.engine.launch)
     threads: Literal["auto"] | Annotated[int, Field(ge=1, le=256)] = "auto"
     memory_limit: str = "2GB"  # per task
+    spill_limit: str = "20GB"  # per task: DuckDB's max_temp_directory_size, so a task fails before it fills the disk
     columns_per_query: int = Field(100, ge=1, le=100_000)  # columns one wide query reads (phases.core.sql)
     batch_values: int = Field(1_000_000, ge=1, le=10**12)  # rows x columns profiled together at most
 
     @field_validator("memory_limit")
     @classmethod
     def _size(cls, value: str) -> str:
-        found = _SIZE.match(value)
-        if found is None:
-            raise ValueError(f"{value!r} is not a size; write a number and a unit, e.g. 2GB or 512MiB")
-        if float(found.group(1)) * _UNITS[found.group(2).upper()] < MIN_MEMORY:
+        if _bytes(value) < MIN_MEMORY:
             raise ValueError(f"{value!r} is below 100MB, too little for DuckDB to read a file")
+        return value
+
+    @field_validator("spill_limit")
+    @classmethod
+    def _spill(cls, value: str) -> str:
+        _bytes(value)
         return value
 
     def task_threads(self) -> int:

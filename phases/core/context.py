@@ -122,7 +122,8 @@ class TaskContext:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A private in-memory DuckDB with the configured thread count and memory limit,
-        spilling into this task's own folder."""
+        spilling into this task's own folder, at most `spill_limit` of it (DuckDB's default, 90 %
+        of the free disk, would let one task fill a shared disk)."""
         import duckdb
 
         spill = self.out_dir / ".duckdb_tmp"
@@ -131,6 +132,7 @@ class TaskContext:
                 "threads": self.runtime.duckdb.task_threads(),
                 "memory_limit": self.runtime.duckdb.memory_limit,
                 "temp_directory": str(spill),
+                "max_temp_directory_size": self.runtime.duckdb.spill_limit,
             }
         )
         con.execute(f"SET VARIABLE {COLUMNS_VARIABLE} = {int(self.runtime.duckdb.columns_per_query)}")

@@ -166,6 +166,8 @@ class ErrorRecord:
 
 def _hint(exc: BaseException) -> str | None:
     text = str(exc)
+    if "max_temp_directory_size" in text:
+        return "the task's spill reached duckdb.spill_limit in config/runtime.yaml; raise it if the disk has room"
     if type(exc).__name__ == "OutOfMemoryException" or "Out of Memory" in text:
         return "raise duckdb.memory_limit in config/runtime.yaml, or free memory on this machine"
     if isinstance(exc, MemoryError):

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.core.sql import INTEGER_SQL, quote_ident
+from phases.profile.value_partitions import partitioned_distinct
 from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
@@ -87,6 +88,12 @@ class StatisticsSettings(Protocol):
 
     @property
     def key_shape_sample(self) -> int: ...
+
+    @property
+    def large_table_rows(self) -> int: ...
+
+    @property
+    def partition_values(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -209,7 +216,11 @@ def _verify(con: duckdb.DuckDBPyConnection, table: str, pool: Sequence[ColumnPro
         finally:
             con.execute(f"DROP TABLE IF EXISTS {VERIFY}")
     survivors = [s for s, good in zip(sets, ok, strict=True) if good]
-    full = iter(_distinct(con, quote_ident(table), survivors))
+    if rows >= settings.large_table_rows:  # one hash table of every row's tuple would spill gigabytes
+        parts = math.ceil(rows / settings.partition_values)
+        full = iter([partitioned_distinct(con, quote_ident(table), [c.name for c in s], parts) for s in survivors])
+    else:
+        full = iter(_distinct(con, quote_ident(table), survivors))
     return [good and next(full) == rows for good in ok]
 
 

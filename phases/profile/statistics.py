@@ -12,6 +12,12 @@ Every column is read about twice, all in DuckDB, nothing column-sized in Python:
    moments (skewness, kurtosis; two-pass, so stable for values far from zero) and
    the text shapes.
 
+On a table of `large_table_rows` or more, a column whose HyperLogLog estimate (pass 1) holds
+more than `partition_values` distinct values gets its value counts in hash partitions instead
+(`phases.profile.value_partitions`): one GROUP BY of 60 M nearly distinct values held gigabytes
+and spilled them; the partitions, one after another, give the same exact results in bounded
+memory. Composite keys are verified and duplicate rows grouped in partitions the same way.
+
 Keys and duplicate rows (see `profile_keys`) reuse the exact distinct counts to
 avoid work: a unique non-null column rules out duplicate rows, and duplicate rows
 rule out every key, so the full-row GROUP BY and the key search
@@ -56,6 +62,7 @@ from phases.core.sql import (
     quote_ident,
 )
 from phases.profile import value_counts as vc
+from phases.profile import value_partitions as vp
 from phases.profile.key_search import KeySearch, chance_unique, search_keys
 from phases.profile.value_counts import QUANTILES, Distribution
 from phases.shared.narrow import finite, json_number, json_text, one_row
@@ -93,6 +100,8 @@ class StatisticsSettings(Model):
         """How many distinct values at most were shaped (see `_patterns`)."""
         return self.pattern_max_values
     duplicate_examples: int = Field(5, ge=1, le=100)
+    large_table_rows: int = Field(10_000_000, ge=1_000, le=10**12)
+    partition_values: int = Field(4_000_000, ge=1_000, le=10**12)
 
 
 @dataclass(frozen=True)
@@ -137,10 +146,11 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
 # --- pass 1: one wide aggregate --------------------------------------------------------------
 
 
-def _wide_expressions(name: str, kind: str) -> dict[str, str]:
-    """The per-column aggregates of pass 1, by key."""
+def _wide_expressions(name: str, kind: str, estimate: bool = False) -> dict[str, str]:
+    """The per-column aggregates of pass 1, by key; with `estimate`, an approximate distinct count
+    (HyperLogLog, a few per cent off: it only sizes the hash partitions of a large table)."""
     c = quote_ident(name)
-    exprs = {"non_null": f"count({c})"}
+    exprs = {"non_null": f"count({c})"} | ({"approx_distinct": f"approx_count_distinct({c})"} if estimate else {})
     if kind in ("numeric", "temporal"):
         exprs |= {"min": f"min({c})", "max": f"max({c})"}
     if kind == "numeric":
@@ -162,7 +172,7 @@ def _wide_expressions(name: str, kind: str) -> dict[str, str]:
 
 
 def wide_aggregates(
-    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]]
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]], estimate: bool = False
 ) -> tuple[int, list[dict[str, Any]]]:
     """Row count and, per column, the results of pass 1: one scan of the table per chunk of
     `columns_per_query` columns (each reads only its own columns)."""
@@ -172,7 +182,7 @@ def wide_aggregates(
         keys: list[tuple[int, str]] = []
         exprs = ["count(*)"]
         for index, (name, sql_type) in chunk:
-            for key, expr in _wide_expressions(name, _kind(sql_type)).items():
+            for key, expr in _wide_expressions(name, _kind(sql_type), estimate).items():
                 keys.append((index, key))
                 exprs.append(expr)
         row = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {quote_ident(table)}"))
@@ -218,20 +228,25 @@ def _numeric_batch(
               for p in filled}
     edges = {p: (float(wide[p]["min"]), *shape) for p, shape in shapes.items() if isinstance(shape, tuple)}
     counts = vc.histograms(con, edges)
-    stats = {}
-    for pos in filled:
-        w, shape = wide[pos], shapes[pos]
-        histogram = (shape,) if isinstance(shape, Bucket) else _buckets(w["min"], w["max"], *shape, counts[pos])
-        skewness, kurtosis = _skew_kurtosis(central.get(pos))
-        scale = max(abs(float(w["min"])), abs(float(w["max"])))  # mean and std are multi-threaded sums
-        stats[pos] = NumericStats(
-            min=json_number(w["min"]), max=json_number(w["max"]), mean=finite(round_scaled(w["mean"], scale)),
-            std=round_scaled(w["std"], scale), skewness=round_scaled(skewness, 1.0),
-            kurtosis=round_scaled(kurtosis, 1.0),
-            quantiles={quantile_key(q): finite(round_sig(v)) for q, v in zip(QUANTILES, quantiles[pos], strict=True)},
-            zero_count=w["zero"], negative_count=w["negative"], histogram=histogram,
-        )
-    return stats
+    return {pos: _numeric_stats(wide[pos], shapes[pos], quantiles[pos], central.get(pos), counts.get(pos, {}))
+            for pos in filled}
+
+
+def _numeric_stats(
+    w: Mapping[str, Any], shape: tuple[float, int] | Bucket, quantiles: Sequence[float],
+    central: tuple[float, float, float] | None, counts: Mapping[int, int],
+) -> NumericStats:
+    """A numeric column's statistics from its pass-1 results `w` and what its values gave."""
+    histogram = (shape,) if isinstance(shape, Bucket) else _buckets(w["min"], w["max"], *shape, counts)
+    skewness, kurtosis = _skew_kurtosis(central)
+    scale = max(abs(float(w["min"])), abs(float(w["max"])))  # mean and std are multi-threaded sums
+    return NumericStats(
+        min=json_number(w["min"]), max=json_number(w["max"]), mean=finite(round_scaled(w["mean"], scale)),
+        std=round_scaled(w["std"], scale), skewness=round_scaled(skewness, 1.0),
+        kurtosis=round_scaled(kurtosis, 1.0),
+        quantiles={quantile_key(q): finite(round_sig(v)) for q, v in zip(QUANTILES, quantiles, strict=True)},
+        zero_count=w["zero"], negative_count=w["negative"], histogram=histogram,
+    )
 
 
 def _skew_kurtosis(central: tuple[float, float, float] | None) -> tuple[float | None, float | None]:
@@ -252,17 +267,18 @@ def _text_batch(
     filled = [pos for pos, w in enumerate(wide) if w["non_null"]]
     steps = {pos: math.ceil(found[pos].distinct / settings.pattern_max_values) for pos in filled}
     shaped = vc.patterns(con, steps, settings.pattern_top, settings.pattern_max_length)
-    stats = {}
-    for pos in filled:
-        w = wide[pos]
-        top, count, total = shaped.get(pos, ([], 0, 0))
-        stats[pos] = TextStats(
-            min_length=w["min_length"], max_length=w["max_length"], mean_length=finite(round_sig(w["mean_length"])),
-            blank_count=w["blank"],
-            patterns=tuple(PatternShare(pattern=s, count=n, share=finite(round_sig(n / total))) for s, n in top),
-            pattern_count=count, patterns_sampled=steps[pos] > 1,
-        )
-    return stats
+    return {pos: _text_stats(wide[pos], shaped.get(pos, ([], 0, 0)), steps[pos] > 1) for pos in filled}
+
+
+def _text_stats(w: Mapping[str, Any], shaped: tuple[list[tuple[str, int]], int, int], sampled: bool) -> TextStats:
+    """A text column's statistics from its pass-1 results `w` and its shapes (top, count, rows shaped)."""
+    top, count, total = shaped
+    return TextStats(
+        min_length=w["min_length"], max_length=w["max_length"], mean_length=finite(round_sig(w["mean_length"])),
+        blank_count=w["blank"],
+        patterns=tuple(PatternShare(pattern=s, count=n, share=finite(round_sig(n / total))) for s, n in top),
+        pattern_count=count, patterns_sampled=sampled,
+    )
 
 
 def _column_profile(
@@ -323,31 +339,72 @@ def profile_columns(
     `types` maps column names to the typing phase's decisions; a missing column gets a
     default from its DuckDB type."""
     columns = table_columns(con, table)
-    rows, wide = wide_aggregates(con, table, columns)
+    rows = one_row(con.execute(f"SELECT count(*) FROM {quote_ident(table)}"))[0]
+    large = rows >= settings.large_table_rows
+    rows, wide = wide_aggregates(con, table, columns, estimate=large)
+    parts = {i: vp.partitions(w.get("approx_distinct"), settings.partition_values) for i, w in enumerate(wide)}
     profiles: dict[int, ColumnProfile] = {}
-    for batch in vc.batches(columns, rows, columns_per_query(con), batch_values(con)):
+    for i, n in parts.items():
+        if n > 1:
+            one = profile_partitioned(con, table, columns[i], types.get(columns[i][0]), rows, wide[i], n, settings)
+            profiles[i] = replace(one, position=i + 1)
+    rest = [i for i, n in parts.items() if n == 1]
+    for placed in vc.batches([columns[i] for i in rest], rows, columns_per_query(con), batch_values(con)):
+        batch = [rest[i] for i in placed]
         done = profile_batch(con, table, [columns[i] for i in batch], [types.get(columns[i][0]) for i in batch],
                              rows, [wide[i] for i in batch], settings)
         profiles |= {i: replace(p, position=i + 1) for i, p in zip(batch, done, strict=True)}
     return ColumnProfiles(table=table_name or table, columns=tuple(profiles[i] for i in range(len(columns))))
 
 
+def profile_partitioned(
+    con: duckdb.DuckDBPyConnection, table: str, column: tuple[str, str], info: TypeInfo | None, rows: int,
+    wide: Mapping[str, Any], parts: int, settings: StatisticsSettings,
+) -> ColumnProfile:
+    """Pass 2 for one column of many distinct values on a large table: its value counts in `parts`
+    hash partitions (`phases.profile.value_partitions`), the same profile as `profile_batch` gives."""
+    name, sql_type = column
+    kind, filled = _kind(sql_type), bool(wide["non_null"])
+    shape = _histogram(wide["min"], wide["max"], settings.histogram_buckets, sql_type in INTEGER_SQL,
+                       wide["non_null"]) if kind == "numeric" and filled else None
+    edges = (float(wide["min"]), *shape) if isinstance(shape, tuple) else None
+    mean = float(wide["mean"]) if shape is not None else None
+    gather = vp.Partitioned(con, settings.top_values, mean=mean, edges=edges)
+    found = gather.run(table, name, parts, sql_type)
+    numeric = text = None
+    if shape is not None:
+        quantiles = vc.quantiles_from_rows(con, table, {0: name}, 1)[0]
+        numeric = _numeric_stats(wide, shape, quantiles, found.moments, found.buckets)
+    if kind == "text" and filled:
+        step = math.ceil(found.distinct / settings.pattern_max_values)
+        shaped = vp.shapes_from_rows(con, table, name, step, settings.pattern_top, settings.pattern_max_length)
+        text = _text_stats(wide, shaped, step > 1)
+    return _column_profile(0, column, info, rows, wide, found, numeric, text)
+
+
 # --- keys and duplicate rows -----------------------------------------------------------------
 
 
 def _duplicates(
-    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[ColumnProfile], examples: int
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[ColumnProfile], examples: int, parts: int = 1,
+    keys: Sequence[tuple[str, ...]] = (),
 ) -> DuplicateRows:
-    """Rows equal in every column but _row_id. Skipped when a unique non-null column rules them out."""
+    """Rows equal in every column but _row_id. Skipped when a unique non-null column (or a verified
+    key) rules them out; on a large table grouped in `parts` hash partitions of the rows."""
     for column in columns:
         if column.unique and column.null_count == 0:
             return DuplicateRows(rows=0, groups=0, examples=(), method=f"implied: column {column.name!r} is unique")
+    if keys:
+        return DuplicateRows(rows=0, groups=0, examples=(), method=f"implied: key {list(keys[0])!r} is unique")
     if not columns:
         return DuplicateRows(rows=0, groups=0, examples=(), method="no columns")
     group_by = ", ".join(quote_ident(c.name) for c in columns)
+    grouped = (f"SELECT count(*) AS n, min_by({ROW_ID}, {ROW_ID}, {examples}) AS ids FROM {quote_ident(table)} "
+               "{where} GROUP BY " + group_by + " HAVING count(*) > 1")
+    if parts > 1:
+        return _duplicates_partitioned(con, grouped, group_by, examples, parts)
     groups, extra, first = one_row(con.execute(
-        f"WITH g AS MATERIALIZED (SELECT count(*) AS n, min_by({ROW_ID}, {ROW_ID}, {examples}) AS ids "
-        f"FROM {quote_ident(table)} GROUP BY {group_by} HAVING count(*) > 1) "
+        f"WITH g AS MATERIALIZED ({grouped.format(where='')}) "
         f"SELECT count(*), coalesce(sum(n - 1), 0), list(ids ORDER BY ids[1])[1:{examples}] FROM g"
     ))
     return DuplicateRows(
@@ -356,18 +413,44 @@ def _duplicates(
     )
 
 
+def _duplicates_partitioned(
+    con: duckdb.DuckDBPyConnection, grouped: str, group_by: str, examples: int, parts: int
+) -> DuplicateRows:
+    """`_duplicates` one hash partition of the rows at a time: equal rows share a partition, so
+    the partitions' duplicate groups are the table's; only their counts and first row ids are kept."""
+    groups = extra = 0
+    first: list[list[int]] = []
+    for part in range(parts):
+        where = "WHERE " + vp.partition_where(group_by, part, parts)
+        n_groups, n_extra, ids = one_row(con.execute(
+            f"WITH g AS MATERIALIZED ({grouped.format(where=where)}) "
+            f"SELECT count(*), coalesce(sum(n - 1), 0), list(ids ORDER BY ids[1])[1:{examples}] FROM g"))
+        groups, extra, first = groups + int(n_groups), extra + int(n_extra), first + list(ids or ())
+    first = sorted(first, key=lambda ids: ids[0])[:examples]
+    return DuplicateRows(rows=extra, groups=groups, examples=tuple(tuple(ids) for ids in first),
+                         method=f"grouped all columns in {parts} hash partitions")
+
+
 def profile_keys(
     con: duckdb.DuckDBPyConnection, table: str, profiles: ColumnProfiles, settings: StatisticsSettings
 ) -> TableProfile:
     """Candidate keys (every minimal unique column set up to `key_max_columns` columns, ranked; see
-    `phases.profile.key_search`) and duplicate full rows."""
+    `phases.profile.key_search`) and duplicate full rows. On a large table the keys come first: a
+    verified key rules out duplicate rows without grouping every row (and a duplicate row rules
+    out every key, so the search then reports none, as when it is skipped)."""
     columns = profiles.columns
     rows = columns[0].rows if columns else one_row(con.execute(f"SELECT count(*) FROM {quote_ident(table)}"))[0]
-    duplicates = _duplicates(con, table, columns, settings.duplicate_examples)
-    if duplicates.rows:  # a duplicated row makes every column set non-unique
-        search = KeySearch(keys=(), sets_checked=0, complete=True)
-    else:
+    if rows >= settings.large_table_rows:
         search = search_keys(con, table, columns, rows, settings)
+        parts = math.ceil(rows / settings.partition_values)
+        duplicates = _duplicates(con, table, columns, settings.duplicate_examples, parts, search.keys)
+        if duplicates.rows:
+            search = KeySearch(keys=(), sets_checked=0, complete=True)
+    else:
+        duplicates = _duplicates(con, table, columns, settings.duplicate_examples)
+        # a duplicated row makes every column set non-unique
+        search = KeySearch(keys=(), sets_checked=0, complete=True) if duplicates.rows else search_keys(
+            con, table, columns, rows, settings)
     return TableProfile(
         table=profiles.table, rows=rows, columns=tuple(c.name for c in columns), candidate_keys=search.keys,
         chance_unique=tuple(c.name for c in columns if chance_unique(c, rows, settings)),
