@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from phases.artifacts.column_types import COLUMN_TYPES
@@ -42,7 +43,7 @@ from phases.artifacts.temporal_profiles import (
 )
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import round_sig
-from phases.core.sql import batch_values, chunked, columns_per_query, quote_ident
+from phases.core.sql import batch_values, chunked, columns_per_query, quote_ident, quote_literal
 from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
 from phases.profile.temporal_drift import design_effects, drift_unit, measure_drifts, quantile_edges
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
@@ -68,6 +69,7 @@ NUMERIC_TYPES = ("integer", "decimal", "currency", "percent")
 AMOUNT_TYPES = ("currency", "decimal")
 KEY_TYPES = ("text", "integer", "boolean")  # types of columns that may name a series
 _AXIS_VIEW = "_temporal_axis"  # the table with its composed time axis as a column
+_TYPED = "typed"  # the used columns of the typed table: a copy or a view
 
 
 @dataclass(frozen=True)
@@ -361,17 +363,28 @@ def profile_time(ctx: TableContext) -> PhaseOutput:
     settings = ctx.parse_settings(TemporalSettings)
     columns = {c.name: c.type for c in ctx.read(COLUMN_TYPES).columns}
     typed = ctx.path(TYPED_TABLE)
-    wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES + KEY_TYPES]
-    # Only the columns used, held in memory: a dozen scans of a local table beat a dozen parquet decodes.
-    select = ", ".join([quote_ident(c) for c in wanted] + [quote_ident(ROW_ID)])  # the row id picks samples
     with ctx.connect() as con:
-        con.execute(f"CREATE TEMP TABLE typed AS SELECT {select} FROM read_parquet(?)", [str(typed)])
-        profiles = profile_temporal(con, "typed", columns, settings)
+        relation = used_columns(con, typed, columns, settings.copy_max_rows)
+        profiles = profile_temporal(con, relation, columns, settings)
     ctx.write(TEMPORAL_PROFILES, profiles)
     summary = {"date_columns": {p.name: _summary(p) for p in profiles.columns}}
     if profiles.axes:
         summary["axes"] = {p.name: _summary(p) for p in profiles.axes}
     return PhaseOutput(summary=summary)
+
+
+def used_columns(con: duckdb.DuckDBPyConnection, typed: Path, columns: Mapping[str, str], copy_max_rows: int) -> str:
+    """The relation the phase reads: the columns it uses (and the row id, which picks samples) of
+    the typed table. Up to `copy_max_rows` rows they are copied into memory, where a dozen scans
+    beat a dozen parquet decodes; above, a view over the parquet file, which DuckDB reads column by
+    column as each query needs: a copy of tens of millions of rows would fill memory and spill
+    gigabytes to disk before the first question is asked."""
+    wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES + KEY_TYPES]
+    select = ", ".join([quote_ident(c) for c in wanted] + [quote_ident(ROW_ID)])
+    rows = one_row(con.execute("SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata(?)", [str(typed)]))[0]
+    kind = "TABLE" if rows <= copy_max_rows else "VIEW"
+    con.execute(f"CREATE TEMP {kind} {_TYPED} AS SELECT {select} FROM read_parquet({quote_literal(str(typed))})")
+    return _TYPED
 
 
 def _summary(p: ColumnTemporalProfile) -> dict[str, object]:

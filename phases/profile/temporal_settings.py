@@ -13,6 +13,7 @@ class TemporalSettings(Model):
     """config/temporal.yaml; the comments there explain each key."""
 
     reference_date: date | None = None
+    copy_max_rows: int = Field(2_000_000, ge=0, le=1_000_000_000)
     min_distinct_values: int = Field(3, ge=2, le=1000)
     min_granularity_confidence: float = Field(0.9, ge=0.5, le=1.0)
     min_modal_share: float = Field(0.2, ge=0.0, le=1.0)
