@@ -265,24 +265,32 @@ def measure_drift(unit: str | None, column: str, edges: Sequence[float], setting
 def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str, key: str,
                    columns: Sequence[str]) -> dict[str, float]:
     """Per column, 1 + (m - 1) * ICC: m the rows per series and period, ICC the share of the
-    column's variance that lies between series (how alike the rows of one series are)."""
+    column's variance that lies between series (how alike the rows of one series are). The
+    variance within series is the rows' pooled variance around their series' mean, from one
+    GROUP BY series (DuckDB's var_pop is Welford's, stable); the clusters are counted by one
+    GROUP BY series and period: no window over the rows, no DISTINCT per column."""
     if not columns:
         return {}
     d = quote_ident(date_column)
-    values = ", ".join(f"CAST({quote_ident(c)} AS DOUBLE) AS c{j}" for j, c in enumerate(columns))
-    deviations = ", ".join(f"(c{j} - avg(c{j}) OVER (PARTITION BY k)) ** 2 AS w{j}" for j in range(len(columns)))
-    figures = ", ".join(f"var_pop(c{j}), avg(w{j}), count(c{j}), "
-                        f"count(DISTINCT row(k, per)) FILTER (WHERE c{j} IS NOT NULL)" for j in range(len(columns)))
-    row = one_row(con.execute(f"""
-        SELECT {figures} FROM (
-            SELECT *, {deviations} FROM (
-                SELECT {key} AS k, date_trunc('{UNITS[unit].trunc}', CAST({d} AS TIMESTAMP)) AS per, {values}
-                FROM {quote_ident(relation)} WHERE {d} IS NOT NULL AND isfinite({d})))"""))
+    dated = f"FROM {quote_ident(relation)} WHERE {d} IS NOT NULL AND isfinite({d})"
+    values = [f"CAST({quote_ident(c)} AS DOUBLE)" for c in columns]
+    per_series = ", ".join(f"count({v}) AS n{j}, var_pop({v}) AS v{j}" for j, v in enumerate(values))
+    pooled = ", ".join(f"sum(n{j} * v{j}) FILTER (WHERE NOT everything) / sum(n{j}) FILTER (WHERE NOT everything), "
+                       f"max(v{j}) FILTER (WHERE everything)" for j in range(len(columns)))
+    spread = one_row(con.execute(f"""
+        SELECT {pooled} FROM (SELECT GROUPING(s) = 1 AS everything, {per_series}
+                              FROM (SELECT {key} AS s, * {dated}) GROUP BY GROUPING SETS ((s), ()))"""))
+    counts = ", ".join(f"count({v}) AS n{j}" for j, v in enumerate(values))
+    sizes = ", ".join(f"sum(n{j}), count_if(n{j} > 0)" for j in range(len(columns)))
+    clusters = one_row(con.execute(f"""
+        SELECT {sizes} FROM (SELECT {counts} {dated}
+                             GROUP BY {key}, date_trunc('{UNITS[unit].trunc}', CAST({d} AS TIMESTAMP)))"""))
     found = {}
     for j, column in enumerate(columns):
-        total, within, rows, clusters = row[4 * j: 4 * j + 4]
+        within, total = spread[2 * j: 2 * j + 2]
+        rows, groups = clusters[2 * j: 2 * j + 2]
         icc = min(1.0, max(0.0, 1 - within / total)) if total else 0.0
-        size = rows / clusters if clusters else 1.0
+        size = rows / groups if groups else 1.0
         found[column] = rnd(max(1.0, 1 + (size - 1) * icc))
     return found
 
