@@ -220,6 +220,17 @@ def test_relations_report_the_offsets_to_every_other_date_column(con):
     assert relation.top_offsets[0].days == 30
 
 
+def test_above_relations_listed_max_only_relations_on_every_row_and_the_due_dates_own_are_listed(con):
+    role_table(con)
+    every = profile(con, ALL_ROLES)["due"]
+    few = profile(con, ALL_ROLES, DEFAULTS.model_copy(update={"relations_listed_max": 1}))["due"]
+    assert (every.relations_unlisted, len(every.relations)) == (None, 5)
+    assert [r.other for r in few.relations] == ["booked", "period"]  # its own offset; always after the 1st
+    assert few.relations == tuple(r for r in every.relations if r.other in ("booked", "period"))
+    assert few.relations_unlisted == 3
+    assert few.role == every.role
+
+
 # ---------------------------------------------------------------- staleness
 
 @pytest.mark.parametrize(("values", "reference", "behind", "stale"), [

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from phases.artifacts.temporal_profiles import DriftCount
 from phases.profile.temporal import profile_temporal
 from phases.profile.temporal_calendar import compose_axis, date_functions
 from phases.profile.temporal_drift import NOT_MEASURED
@@ -150,3 +151,15 @@ def test_a_table_with_a_date_column_gets_no_composed_axis(con):
     make_table(con, d=dates, year=[d.year for d in dates], month=[d.month for d in dates])
     profiles = profile_temporal(con, "t", {"d": "date", "year": "integer", "month": "integer"}, DEFAULTS)
     assert ([p.name for p in profiles.columns], profiles.axes) == (["d"], ())
+
+
+def test_above_drift_listed_max_only_findings_and_functions_of_the_date_are_listed_the_rest_counted(con):
+    calendar_table(con, n_days=3 * 365, per_day=3)
+    types = {"d": "date"} | dict.fromkeys(CALENDAR_COLUMNS, "integer") | {"measure": "decimal"}
+    every = profile_temporal(con, "t", types, DEFAULTS).columns[0]
+    (few,) = profile_temporal(con, "t", types, DEFAULTS.model_copy(update={"drift_listed_max": 2})).columns
+    assert every.drift_counts is None
+    assert few.drift == tuple(d for d in every.drift if d.found or d.function_of)
+    unlisted = [d for d in every.drift if d not in few.drift]
+    assert few.drift_counts == (DriftCount("analysed", unlisted[0].unit, len(unlisted)),)
+    assert few.drift_counts[0].columns >= 1

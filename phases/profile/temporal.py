@@ -45,7 +45,7 @@ from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import round_sig
 from phases.core.sql import batch_values, chunked, columns_per_query, quote_ident, quote_literal
 from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
-from phases.profile.temporal_drift import design_effects, drift_unit, measure_drifts, quantile_edges
+from phases.profile.temporal_drift import design_effects, drift_unit, listed_drifts, measure_drifts, quantile_edges
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
 from phases.profile.temporal_panel import find_series_key, profile_panel
 from phases.profile.temporal_series import (
@@ -187,6 +187,19 @@ def _relation(other: str, histogram: Mapping[int, int], keep: int = 10) -> Relat
     return Relation(other, rows, rnd(share[1]), rnd(share[0]), rnd(share[-1]), offsets)
 
 
+def listed_relations(relations: tuple[Relation, ...], role: TemporalRole,
+                     most: int) -> tuple[tuple[Relation, ...], int | None]:
+    """Every relation of a column to the others when there are at most `most`; else only those
+    that hold on every row (always after, always on the same day, always before) and the one a due
+    date is offset from, with how many were left out: a table of hundreds of date columns has tens
+    of thousands of pairs, and nothing downstream reads the rest."""
+    if len(relations) <= most:
+        return relations, None
+    listed = tuple(r for r in relations if r.other == role.relative_to
+                   or (r.rows and 1.0 in (r.after_share, r.equal_share, r.before_share)))
+    return listed, len(relations) - len(listed)
+
+
 def decide_role(facts: _Facts, relations: Sequence[Relation], settings: TemporalSettings) -> TemporalRole:
     """Period label when (nearly) every distinct value is a period boundary, most specific
     first; else due date when (nearly) every row sits at a few fixed offsets of zero or more
@@ -296,11 +309,13 @@ def _profile(con: duckdb.DuckDBPyConnection, table: _Table, f: _Facts, role: Tem
     panel, key = _panel(con, table, f, functions, exclude, settings)
     series, drift = _series_and_drift(con, table, f, functions, key, settings)
     span = round_sig((f.high - f.low).total_seconds() / 86400) if f.low is not None and f.high is not None else None
+    listed, counts = listed_drifts(drift, settings.drift_listed_max)
+    others, unlisted = listed_relations(relations, role, settings.relations_listed_max)
     return ColumnTemporalProfile(
         f.name, f.type, f.values, table.rows - f.values, f.distinct,
         format_instant(f.low) if f.low else None, format_instant(f.high) if f.high else None, span,
-        f.granularity, f.completeness, f.gaps, f.weekdays, f.month_days, role, relations, staleness, series, drift,
-        panel=panel)
+        f.granularity, f.completeness, f.gaps, f.weekdays, f.month_days, role, others, staleness, series, listed,
+        panel=panel, drift_counts=counts, relations_unlisted=unlisted)
 
 
 def _with_axis(con: duckdb.DuckDBPyConnection, relation: str, axis: Axis,

@@ -20,13 +20,14 @@ are functions of the date (`phases.profile.temporal_calendar`) are not measured 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
 from typing import TYPE_CHECKING
 
-from phases.artifacts.temporal_profiles import Drift, DriftPair, SeriesDrift
+from phases.artifacts.temporal_profiles import Drift, DriftCount, DriftPair, SeriesDrift
 from phases.core.sql import chunked, columns_per_query, quote_ident
 from phases.profile.temporal_series import ANALYSED, SERIES_UNITS, UNITS, advance, format_instant, rnd
 from phases.shared.narrow import one_row
@@ -260,6 +261,18 @@ def measure_drift(unit: str | None, column: str, edges: Sequence[float], setting
     return Drift(column, unit, ANALYSED, bins, len(found.pairs), max(p.psi for p in found.pairs), bool(found.hits),
                  found.hits[: settings.top_drift_pairs], edge_periods_dropped=found.dropped,
                  typical_psi=found.typical, seasonal_pairs=found.seasonal, design_effect=design_effect)
+
+
+def listed_drifts(drifts: Sequence[Drift], most: int) -> tuple[tuple[Drift, ...], tuple[DriftCount, ...] | None]:
+    """Every drift result of an axis when there are at most `most`; else the ones worth listing
+    (found, or the column is a function of the date), in column order, and how many of the others
+    ended with each status and unit: a wide table's thousands of "no drift" results per axis say
+    nothing a count does not, and every phase that reads the profile would parse them."""
+    if len(drifts) <= most:
+        return tuple(drifts), None
+    listed = tuple(d for d in drifts if d.found or d.function_of is not None)
+    counts = Counter((d.status, d.unit or "") for d in drifts if not (d.found or d.function_of is not None))
+    return listed, tuple(DriftCount(status, unit or None, n) for (status, unit), n in sorted(counts.items()))
 
 
 def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str, key: str,
