@@ -19,7 +19,7 @@ sorted, floats rounded to 10 significant digits, so a rerun on the same input is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -47,7 +47,7 @@ from phases.core.sql import batch_values, chunked, columns_per_query, quote_iden
 from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
 from phases.profile.temporal_drift import design_effects, drift_unit, listed_drifts, measure_drifts, quantile_edges
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
-from phases.profile.temporal_panel import find_series_key, profile_panel
+from phases.profile.temporal_panel import Figures, find_series_key, profile_panel
 from phases.profile.temporal_series import (
     advance,
     analyse_column_series,
@@ -262,6 +262,8 @@ class _Table:
     numerics: Sequence[str]
     keys: Sequence[str]  # columns that may name a series
     edges: Mapping[str, tuple[float, ...]]
+    # group figures of candidate series keys over every row, shared by the time axes set on every row
+    key_figures: Figures = field(default_factory=dict)
 
 
 def _series_and_drift(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functions: Mapping[str, str],
@@ -292,7 +294,9 @@ def _panel(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functio
     candidates = [c for c in table.keys if c not in functions and c not in exclude]
     # Rows with a time: the finite ones and any infinite; distinct times: at most 2 more than the finite ones.
     most_unique = (facts.distinct + 2) / facts.values if facts.values else 1.0
-    key = find_series_key(con, table.relation, facts.name, candidates, settings, most_unique) if facts.values else None
+    every_row = facts.values == table.rows  # no NULL and no infinite time: its rows are the table's
+    key = find_series_key(con, table.relation, facts.name, candidates, settings, most_unique,
+                          table.key_figures if every_row else None) if facts.values else None
     if key is None:
         return None, None
     measured = {c: e for c, e in table.edges.items() if c not in functions and c not in key.columns}

@@ -82,10 +82,24 @@ class _Groups:
 GROUPING_MAX = 64  # DuckDB's GROUPING() takes at most this many columns
 
 
-def _group_figures(con: duckdb.DuckDBPyConnection, relation: str, time: str,
-                   sets: Sequence[tuple[str, ...]]) -> tuple[int, dict[tuple[str, ...], _Groups]]:
+Figures = dict[tuple[str, ...], _Groups]
+
+
+def _group_figures(con: duckdb.DuckDBPyConnection, relation: str, time: str, sets: Sequence[tuple[str, ...]],
+                   known: Figures | None = None) -> tuple[int, Figures]:
     """Rows with a time, and per set of columns its `_Groups` over those rows: one GROUP BY with a
-    grouping set each, over as many queries as GROUPING's limit on columns asks."""
+    grouping set each, over as many queries as GROUPING's limit on columns asks. `known`: figures
+    of sets without the time over every row of the table, for a time set on every row (where they
+    are the same for every such time); the sets it lacks are added to it."""
+    shared = {g: known[g] for g in sets if known is not None and g in known}
+    rows, found = _grouped(con, relation, time, [g for g in sets if g not in shared])
+    if known is not None:
+        known.update({g: f for g, f in found.items() if time not in g})
+    return rows, shared | found
+
+
+def _grouped(con: duckdb.DuckDBPyConnection, relation: str, time: str,
+             sets: Sequence[tuple[str, ...]]) -> tuple[int, Figures]:
     chunks: list[list[tuple[str, ...]]] = [[]]
     for group in dict.fromkeys(sets):
         held = {c for g in chunks[-1] for c in g} | set(group)
@@ -155,14 +169,16 @@ def _first_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: i
 
 
 def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, candidates: Sequence[str],
-                    settings: TemporalSettings, most_unique: float = 1.0) -> SeriesKey | None:
+                    settings: TemporalSettings, most_unique: float = 1.0,
+                    known: Figures | None = None) -> SeriesKey | None:
     """The key naming the series: with the time (nearly) unique, far fewer rows sharing key and
     time than chance would give for a column of its frequencies (a measure with many values is
     (key, time)-unique by chance when few rows share a time), and at least
     `panel_min_rows_per_series` rows per key value on average; the fewest key values win. Pairs
     of the lowest-cardinality columns are tried when no single column qualifies. None when the
     time alone is (nearly) unique or no key qualifies. `most_unique`: what the time's distinct
-    values over its rows can be at most (known from its facts), when that is known."""
+    values over its rows can be at most (known from its facts), when that is known. `known`: see
+    `_group_figures` (only for a time set on every row)."""
     if not candidates:
         return None
     # The time's own test first, from one cheap scan, where it can fail: a time (nearly) unique
@@ -173,7 +189,7 @@ def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, ca
         if rows == 0 or times / rows > settings.panel_max_time_uniqueness:
             return None
     singles = [(c,) for c in candidates]
-    rows, figures = _group_figures(con, relation, time, [(time,), *singles])
+    rows, figures = _group_figures(con, relation, time, [(time,), *singles], known)
     if not rows:
         return None
     single = _first_key(con, relation, time, rows, figures, singles, settings)
@@ -184,7 +200,7 @@ def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, ca
     pairs = list(combinations([c for _, c in small[: settings.panel_max_pair_candidates]], 2))
     if not pairs:
         return None
-    figures = {**figures, **_group_figures(con, relation, time, pairs)[1]}
+    figures = {**figures, **_group_figures(con, relation, time, pairs, known)[1]}
     return _first_key(con, relation, time, rows, figures, pairs, settings)
 
 
