@@ -149,7 +149,10 @@ def _first_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: i
     a key with more values could not win. A long table's candidates of many values (a comment, an
     order number) are then never grouped with the time."""
     times, most = figures[(time,)], rows / settings.panel_min_rows_per_series
-    order = sorted((figures[k].groups, i) for i, k in enumerate(keys) if 2 <= figures[k].groups <= most)
+    # A key of d values and the time of t values form at most d * t distinct pairs: too few for
+    # the uniqueness asked, it fails without being grouped (the fewest-valued ones mostly do).
+    order = sorted((figures[k].groups, i) for i, k in enumerate(keys) if 2 <= figures[k].groups <= most
+                   and figures[k].groups * times.groups / rows >= settings.panel_min_uniqueness)
     batch: list[int] = []
     load = 0
     for position, (distinct, i) in enumerate(order):
