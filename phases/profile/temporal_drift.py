@@ -288,11 +288,10 @@ def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: s
     dated = f"FROM {quote_ident(relation)} WHERE {d} IS NOT NULL AND isfinite({d})"
     values = [f"CAST({quote_ident(c)} AS DOUBLE)" for c in columns]
     per_series = ", ".join(f"count({v}) AS n{j}, var_pop({v}) AS v{j}" for j, v in enumerate(values))
-    pooled = ", ".join(f"sum(n{j} * v{j}) FILTER (WHERE NOT everything) / sum(n{j}) FILTER (WHERE NOT everything), "
-                       f"max(v{j}) FILTER (WHERE everything)" for j in range(len(columns)))
-    spread = one_row(con.execute(f"""
-        SELECT {pooled} FROM (SELECT GROUPING(s) = 1 AS everything, {per_series}
-                              FROM (SELECT {key} AS s, * {dated}) GROUP BY GROUPING SETS ((s), ()))"""))
+    pooled = ", ".join(f"sum(n{j} * v{j}) / sum(n{j})" for j in range(len(columns)))
+    within = one_row(con.execute(f"SELECT {pooled} FROM (SELECT {per_series} {dated} GROUP BY {key})"))
+    # apart, not as a grouping set () of the query above: two hash tables cost twice one
+    total = one_row(con.execute(f"SELECT {', '.join(f'var_pop({v})' for v in values)} {dated}"))
     counts = ", ".join(f"count({v}) AS n{j}" for j, v in enumerate(values))
     sizes = ", ".join(f"sum(n{j}), count_if(n{j} > 0)" for j in range(len(columns)))
     clusters = one_row(con.execute(f"""
@@ -300,9 +299,8 @@ def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: s
                              GROUP BY {key}, date_trunc('{UNITS[unit].trunc}', CAST({d} AS TIMESTAMP)))"""))
     found = {}
     for j, column in enumerate(columns):
-        within, total = spread[2 * j: 2 * j + 2]
         rows, groups = clusters[2 * j: 2 * j + 2]
-        icc = min(1.0, max(0.0, 1 - within / total)) if total else 0.0
+        icc = min(1.0, max(0.0, 1 - within[j] / total[j])) if total[j] else 0.0
         size = rows / groups if groups else 1.0
         found[column] = rnd(max(1.0, 1 + (size - 1) * icc))
     return found
