@@ -102,28 +102,66 @@ def bin_counts(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, 
     return bin_counts_many(con, relation, date_column, unit, {column: edges}, key).get(column, {})
 
 
+def _bin_sql(chunk: Sequence[str], edges: Mapping[str, Sequence[float]], params: list[float]) -> list[str]:
+    """The bin of each column of `chunk` (NULL where the value is), its edges appended to `params`."""
+    bins = []
+    for column in chunk:
+        value = f"CAST({quote_ident(column)} AS DOUBLE)"
+        bins.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE "
+                    f"{_bin_expr(value, edges[column], 0, len(edges[column]), params)} END")
+    return bins
+
+
 def bin_counts_many(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str,
                     edges: Mapping[str, Sequence[float]], key: str | None = None) -> dict[str, dict[str, Counts]]:
     """`bin_counts` of many columns, column -> series -> counts: one scan per chunk of
     `columns_per_query` columns, in long form (a row per row and column, its bin NULL where the
-    value is), instead of one scan per column: a wide table has thousands of date x numeric pairs."""
+    value is), instead of one scan per column: a wide table has thousands of date x numeric pairs.
+    Without a key, see `_bin_counts_per_period`."""
+    measured = sorted(c for c, e in edges.items() if e)
+    if key is None:
+        return _bin_counts_per_period(con, relation, date_column, unit, edges, measured)
     found: dict[str, dict[str, Counts]] = {}
     date = f"CAST({quote_ident(date_column)} AS TIMESTAMP)"
-    for chunk in chunked(sorted(c for c, e in edges.items() if e), columns_per_query(con)):
+    for chunk in chunked(measured, columns_per_query(con)):
         params: list[float] = []
-        bins = []
-        for column in chunk:
-            value = f"CAST({quote_ident(column)} AS DOUBLE)"
-            bins.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE "
-                        f"{_bin_expr(value, edges[column], 0, len(edges[column]), params)} END")
+        bins = _bin_sql(chunk, edges, params)
         sql = f"""SELECT k, j, p, b, count(*) FROM (
-                      SELECT {key or "''"} AS k, date_trunc('{UNITS[unit].trunc}', {date}) AS p,
+                      SELECT {key} AS k, date_trunc('{UNITS[unit].trunc}', {date}) AS p,
                              unnest(range({len(chunk)})) AS j, unnest([{", ".join(bins)}]) AS b
                       FROM {quote_ident(relation)} WHERE {date} IS NOT NULL AND isfinite({date}))
                   WHERE b IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
         for series, j, period, bin_index, n in con.execute(sql, params).fetchall():
             counts = found.setdefault(chunk[j], {}).setdefault(series, {})
             counts.setdefault(period, [0] * (len(edges[chunk[j]]) + 1))[bin_index] = n
+    return found
+
+
+def _bin_counts_per_period(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str,
+                           edges: Mapping[str, Sequence[float]],
+                           measured: Sequence[str]) -> dict[str, dict[str, Counts]]:
+    """`bin_counts_many` of one series (the whole table): a count per column and bin, grouped by
+    period alone (a few dozen groups), which streams; the long form would first make a row per row
+    and column. Chunks hold `columns_per_query` counts (DuckDB plans many aggregates slowly). A
+    period where a column has no value gets no entry, as in the long form."""
+    found: dict[str, dict[str, Counts]] = {}
+    date = f"CAST({quote_ident(date_column)} AS TIMESTAMP)"
+    per_query = max(1, columns_per_query(con) // max(len(e) + 1 for e in edges.values())) if measured else 1
+    for chunk in chunked(measured, per_query):
+        params: list[float] = []
+        bins = ", ".join(f"{b} AS b{j}" for j, b in enumerate(_bin_sql(chunk, edges, params)))
+        counts = ", ".join(f"count_if(b{j} = {b})" for j, c in enumerate(chunk) for b in range(len(edges[c]) + 1))
+        rows = con.execute(f"""
+            SELECT p, {counts} FROM (SELECT date_trunc('{UNITS[unit].trunc}', {date}) AS p, {bins}
+                                     FROM {quote_ident(relation)} WHERE {date} IS NOT NULL AND isfinite({date}))
+            GROUP BY p ORDER BY p""", params).fetchall()
+        for period, *values in rows:
+            at = 0
+            for column in chunk:
+                width = len(edges[column]) + 1
+                if any(values[at:at + width]):
+                    found.setdefault(column, {}).setdefault("", {})[period] = list(values[at:at + width])
+                at += width
     return found
 
 
