@@ -292,10 +292,11 @@ def measure_drift(unit: str | None, column: str, edges: Sequence[float], setting
         return Drift(column, None, "no series: not analysed", bins, 0, None, False, ())
     if not edges:
         return Drift(column, unit, "constant column: not analysed", 1, 0, None, False, ())
-    found = compare_periods(counts, unit, settings, design_effect)
-    if not found.pairs:
+    # no counts (too few dated rows to count): no pair, nothing dropped; a wide table has 1000s of these
+    found = compare_periods(counts, unit, settings, design_effect) if counts else None
+    if found is None or not found.pairs:
         return Drift(column, unit, "too few periods with enough rows: not analysed", bins, 0, None, False, (),
-                     edge_periods_dropped=found.dropped, design_effect=design_effect)
+                     edge_periods_dropped=found.dropped if found else 0, design_effect=design_effect)
     return Drift(column, unit, ANALYSED, bins, len(found.pairs), max(p.psi for p in found.pairs), bool(found.hits),
                  found.hits[: settings.top_drift_pairs], edge_periods_dropped=found.dropped,
                  typical_psi=found.typical, seasonal_pairs=found.seasonal, design_effect=design_effect)
