@@ -12,14 +12,17 @@ import duckdb
 import pytest
 import yaml
 
+from phases.artifacts.column_types import COLUMN_TYPES
+from phases.artifacts.tables import TYPED_TABLE
 from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES
 from phases.core.context import TaskContext
 from phases.core.errors import StateError
 from phases.core.manifest import write_manifest
 from phases.core.sql import quote_ident
 from phases.engine.runner import describe_artifacts
-from phases.profile.temporal import profile_temporal, profile_time
+from phases.profile.temporal import profile_temporal, profile_time, used_columns
 from phases.profile.temporal_settings import TemporalSettings
+from phases.shared.narrow import one_row
 from tests.conftest import phase_context
 
 REPO = Path(__file__).resolve().parent.parent
@@ -217,6 +220,17 @@ def test_relations_report_the_offsets_to_every_other_date_column(con):
     assert relation.top_offsets[0].days == 30
 
 
+def test_above_relations_listed_max_only_relations_on_every_row_and_the_due_dates_own_are_listed(con):
+    role_table(con)
+    every = profile(con, ALL_ROLES)["due"]
+    few = profile(con, ALL_ROLES, DEFAULTS.model_copy(update={"relations_listed_max": 1}))["due"]
+    assert (every.relations_unlisted, len(every.relations)) == (None, 5)
+    assert [r.other for r in few.relations] == ["booked", "period"]  # its own offset; always after the 1st
+    assert few.relations == tuple(r for r in every.relations if r.other in ("booked", "period"))
+    assert few.relations_unlisted == 3
+    assert few.role == every.role
+
+
 # ---------------------------------------------------------------- staleness
 
 @pytest.mark.parametrize(("values", "reference", "behind", "stale"), [
@@ -297,3 +311,18 @@ def test_the_phase_writes_byte_identical_profiles_on_a_rerun(tmp_path):
     profiles = TEMPORAL_PROFILES.load(ctx.out_dir / "temporal_profiles.json")
     assert profiles.rows == 4000
     assert [s.measure for s in profiles.columns[1].series] == ["count", "sum:amount", "mean:amount"] * 2
+
+
+def test_a_table_above_copy_max_rows_is_read_from_its_parquet_with_the_same_profile(tmp_path):
+    ctx = build_context(tmp_path)
+    typed = ctx.path(TYPED_TABLE)
+    columns = {c.name: c.type for c in ctx.read(COLUMN_TYPES).columns}
+    found = {}
+    for limit in (4000, 3999):  # the table's 4,000 rows: copied, then read from the file
+        with duckdb.connect() as con:
+            relation = used_columns(con, typed, columns, limit)
+            kind = one_row(con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
+                                       [relation]))[0]
+            found[kind] = profile_temporal(con, relation, columns, DEFAULTS)
+    assert set(found) == {"LOCAL TEMPORARY", "VIEW"}
+    assert found["VIEW"] == found["LOCAL TEMPORARY"]

@@ -8,10 +8,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from phases.artifacts.temporal_profiles import DriftCount
 from phases.profile.temporal import profile_temporal
-from phases.profile.temporal_calendar import compose_axis, date_functions
+from phases.profile.temporal_calendar import _values_up_to_three, compose_axis, date_functions
 from phases.profile.temporal_drift import NOT_MEASURED
 from phases.profile.temporal_settings import TemporalSettings
+from phases.profile.value_counts import distinct_counts
 from tests.test_temporal import days, make_table
 
 DEFAULTS = TemporalSettings()
@@ -150,3 +152,26 @@ def test_a_table_with_a_date_column_gets_no_composed_axis(con):
     make_table(con, d=dates, year=[d.year for d in dates], month=[d.month for d in dates])
     profiles = profile_temporal(con, "t", {"d": "date", "year": "integer", "month": "integer"}, DEFAULTS)
     assert ([p.name for p in profiles.columns], profiles.axes) == (["d"], ())
+
+
+def test_above_drift_listed_max_only_findings_and_functions_of_the_date_are_listed_the_rest_counted(con):
+    calendar_table(con, n_days=3 * 365, per_day=3)
+    types = {"d": "date"} | dict.fromkeys(CALENDAR_COLUMNS, "integer") | {"measure": "decimal"}
+    every = profile_temporal(con, "t", types, DEFAULTS).columns[0]
+    (few,) = profile_temporal(con, "t", types, DEFAULTS.model_copy(update={"drift_listed_max": 2})).columns
+    assert every.drift_counts is None
+    assert few.drift == tuple(d for d in every.drift if d.found or d.function_of)
+    unlisted = [d for d in every.drift if d not in few.drift]
+    assert few.drift_counts == (DriftCount("analysed", unlisted[0].unit, len(unlisted)),)
+    assert few.drift_counts[0].columns >= 1
+
+
+@pytest.mark.parametrize("where", ["true", "d IS NOT NULL", "false"])
+def test_distinct_values_up_to_three_equal_exact_counts_capped(con, where):
+    con.execute("""CREATE TABLE v AS SELECT * FROM (VALUES
+        (DATE '2024-01-01', NULL, 5, 1.0, 1, 'nan'::DOUBLE), (DATE '2024-01-02', NULL, 5, 2.0, 1, 1.0),
+        (NULL, NULL, 5, 2.0, 2, 2.0), (DATE '2024-01-03', NULL, 5, 1.0, 3, 1.0))
+        t(d, "none", "one", "two", "three", "nan")""")
+    columns = ["none", "one", "two", "three", "nan"]
+    exact = distinct_counts(con, "v", columns, where)
+    assert _values_up_to_three(con, "v", columns, where) == [min(n, 3) for n in exact]

@@ -124,3 +124,15 @@ def test_drift_is_measured_inside_each_series_of_a_dense_panel(con):
     (drift,) = profile.panel.drift
     assert (drift.column, drift.unit, drift.series_analysed, drift.series_drifting, drift.worst) == (
         "value", "week", 3, 1, ("B",))
+
+
+def test_key_figures_shared_by_times_set_on_every_row_give_the_same_key(con):
+    stations_table(con)
+    con.execute("CREATE OR REPLACE TABLE t AS SELECT *, d + 1 AS later FROM t")
+    candidates = ["station", "reading"]
+    known: dict = {}
+    shared = [find_series_key(con, "t", time, candidates, DEFAULTS, known=known) for time in ("d", "later")]
+    alone = [find_series_key(con, "t", time, candidates, DEFAULTS) for time in ("d", "later")]
+    assert shared == alone
+    assert shared[0].columns == ("station",)
+    assert set(known) == {("station",), ("reading",)}  # figures without the time, kept for the next axis

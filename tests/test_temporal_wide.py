@@ -59,6 +59,20 @@ def test_drift_bins_of_many_columns_equal_those_of_one_column_at_a_time(con):
         bin_counts(con, "m", "ts", "day", "x", edges["x"], key="CAST(x % 2 AS VARCHAR)")
 
 
+@pytest.mark.parametrize("per_query", [1, 5, 100])
+def test_drift_bins_counted_per_period_equal_the_long_form_of_one_series(con, per_query):
+    """Without a key the counts come from a GROUP BY period; a constant key takes the long form.
+    x is NULL on every row of one day: that day has no entry for x in either."""
+    con.execute("CREATE TABLE m AS SELECT TIMESTAMP '2024-01-01' + INTERVAL (i) HOUR AS ts, "
+                "CASE WHEN i % 7 = 0 OR i // 24 = 3 THEN NULL ELSE i % 13 END AS x, "
+                "(i * 31) % 101 / 10 AS \"y y\", i % 3 AS z FROM range(2000) r(i)")
+    edges = {"x": (2.0, 5.0, 9.0), "y y": (1.5, 4.0, 7.5, 9.0), "z": (1.0,), "empty": ()}
+    con.execute(f"SET VARIABLE {COLUMNS_VARIABLE} = {per_query}")
+    per_period = bin_counts_many(con, "m", "ts", "day", edges)
+    assert per_period == bin_counts_many(con, "m", "ts", "day", edges, key="''")
+    assert datetime(2024, 1, 4) not in per_period["x"][""] and datetime(2024, 1, 4) in per_period["z"][""]
+
+
 def test_no_drift_is_counted_when_too_few_rows_have_a_date(con):
     con.execute("CREATE TABLE m AS SELECT TIMESTAMP '2024-01-01' + INTERVAL (i) DAY AS ts, i AS x FROM range(50) r(i)")
     settings = TemporalSettings()

@@ -6,10 +6,10 @@ key value: symbol, station, country), the per-series granularity, gaps and drift
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from phases.core.records import JsonArtifact
+from phases.core.records import OMIT_NONE, JsonArtifact
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,16 @@ class Drift:
     # In a panel, rows of one series are alike: the chi-square test counts rows / design_effect
     # (1 + (rows per series and period - 1) * intra-series correlation); 1 without a panel
     design_effect: float = 1.0
+
+
+@dataclass(frozen=True)
+class DriftCount:
+    """How many numeric columns along one axis ended with one drift status and are not listed in
+    `drift` (analysed with no drift found, constant, too few periods with enough rows, no series)."""
+
+    status: str
+    unit: str | None
+    columns: int
 
 
 @dataclass(frozen=True)
@@ -226,12 +236,20 @@ class ColumnTemporalProfile:
     weekday_counts: tuple[int, ...]  # rows per ISO weekday, Monday (1) to Sunday (7)
     month_day_counts: tuple[int, ...]  # rows per day of month 1 to 31
     role: TemporalRole
+    # to every other date column; above `relations_listed_max` others only the relations that hold
+    # on every row and the one a due date is offset from, the rest counted in `relations_unlisted`
     relations: tuple[Relation, ...]
     staleness: Staleness | None
     series: tuple[Series, ...]
+    # The drift of every numeric column; above `drift_listed_max` columns only those where drift was
+    # found or that are functions of the date (not measured), every other one counted by status in
+    # `drift_counts`: a wide table's thousands of "no drift" entries per axis say nothing a count does not
     drift: tuple[Drift, ...]
     parts: tuple[str, ...] = ()  # a composed axis: its columns, coarsest first (year, month, day, hour)
     panel: Panel | None = None  # the table holds several series along this axis, one per key value
+    # the columns not listed in `drift`, per status (sorted); absent when every one is listed
+    drift_counts: tuple[DriftCount, ...] | None = field(default=None, metadata={OMIT_NONE: True})
+    relations_unlisted: int | None = field(default=None, metadata={OMIT_NONE: True})  # absent: every one listed
 
 
 @dataclass(frozen=True)

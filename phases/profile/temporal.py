@@ -19,8 +19,9 @@ sorted, floats rounded to 10 significant digits, so a rerun on the same input is
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from phases.artifacts.column_types import COLUMN_TYPES
@@ -42,11 +43,11 @@ from phases.artifacts.temporal_profiles import (
 )
 from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import round_sig
-from phases.core.sql import batch_values, chunked, columns_per_query, quote_ident
+from phases.core.sql import batch_values, chunked, columns_per_query, quote_ident, quote_literal
 from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
-from phases.profile.temporal_drift import design_effects, drift_unit, measure_drifts, quantile_edges
+from phases.profile.temporal_drift import design_effects, drift_unit, listed_drifts, measure_drifts, quantile_edges
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
-from phases.profile.temporal_panel import find_series_key, profile_panel
+from phases.profile.temporal_panel import Figures, find_series_key, profile_panel
 from phases.profile.temporal_series import (
     advance,
     analyse_column_series,
@@ -68,6 +69,7 @@ NUMERIC_TYPES = ("integer", "decimal", "currency", "percent")
 AMOUNT_TYPES = ("currency", "decimal")
 KEY_TYPES = ("text", "integer", "boolean")  # types of columns that may name a series
 _AXIS_VIEW = "_temporal_axis"  # the table with its composed time axis as a column
+_TYPED = "typed"  # the used columns of the typed table: a copy or a view
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,19 @@ def _relation(other: str, histogram: Mapping[int, int], keep: int = 10) -> Relat
     return Relation(other, rows, rnd(share[1]), rnd(share[0]), rnd(share[-1]), offsets)
 
 
+def listed_relations(relations: tuple[Relation, ...], role: TemporalRole,
+                     most: int) -> tuple[tuple[Relation, ...], int | None]:
+    """Every relation of a column to the others when there are at most `most`; else only those
+    that hold on every row (always after, always on the same day, always before) and the one a due
+    date is offset from, with how many were left out: a table of hundreds of date columns has tens
+    of thousands of pairs, and nothing downstream reads the rest."""
+    if len(relations) <= most:
+        return relations, None
+    listed = tuple(r for r in relations if r.other == role.relative_to
+                   or (r.rows and 1.0 in (r.after_share, r.equal_share, r.before_share)))
+    return listed, len(relations) - len(listed)
+
+
 def decide_role(facts: _Facts, relations: Sequence[Relation], settings: TemporalSettings) -> TemporalRole:
     """Period label when (nearly) every distinct value is a period boundary, most specific
     first; else due date when (nearly) every row sits at a few fixed offsets of zero or more
@@ -247,6 +262,8 @@ class _Table:
     numerics: Sequence[str]
     keys: Sequence[str]  # columns that may name a series
     edges: Mapping[str, tuple[float, ...]]
+    # group figures of candidate series keys over every row, shared by the time axes set on every row
+    key_figures: Figures = field(default_factory=dict)
 
 
 def _series_and_drift(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functions: Mapping[str, str],
@@ -277,7 +294,9 @@ def _panel(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functio
     candidates = [c for c in table.keys if c not in functions and c not in exclude]
     # Rows with a time: the finite ones and any infinite; distinct times: at most 2 more than the finite ones.
     most_unique = (facts.distinct + 2) / facts.values if facts.values else 1.0
-    key = find_series_key(con, table.relation, facts.name, candidates, settings, most_unique) if facts.values else None
+    every_row = facts.values == table.rows  # no NULL and no infinite time: its rows are the table's
+    key = find_series_key(con, table.relation, facts.name, candidates, settings, most_unique,
+                          table.key_figures if every_row else None) if facts.values else None
     if key is None:
         return None, None
     measured = {c: e for c, e in table.edges.items() if c not in functions and c not in key.columns}
@@ -294,11 +313,13 @@ def _profile(con: duckdb.DuckDBPyConnection, table: _Table, f: _Facts, role: Tem
     panel, key = _panel(con, table, f, functions, exclude, settings)
     series, drift = _series_and_drift(con, table, f, functions, key, settings)
     span = round_sig((f.high - f.low).total_seconds() / 86400) if f.low is not None and f.high is not None else None
+    listed, counts = listed_drifts(drift, settings.drift_listed_max)
+    others, unlisted = listed_relations(relations, role, settings.relations_listed_max)
     return ColumnTemporalProfile(
         f.name, f.type, f.values, table.rows - f.values, f.distinct,
         format_instant(f.low) if f.low else None, format_instant(f.high) if f.high else None, span,
-        f.granularity, f.completeness, f.gaps, f.weekdays, f.month_days, role, relations, staleness, series, drift,
-        panel=panel)
+        f.granularity, f.completeness, f.gaps, f.weekdays, f.month_days, role, others, staleness, series, listed,
+        panel=panel, drift_counts=counts, relations_unlisted=unlisted)
 
 
 def _with_axis(con: duckdb.DuckDBPyConnection, relation: str, axis: Axis,
@@ -361,17 +382,28 @@ def profile_time(ctx: TableContext) -> PhaseOutput:
     settings = ctx.parse_settings(TemporalSettings)
     columns = {c.name: c.type for c in ctx.read(COLUMN_TYPES).columns}
     typed = ctx.path(TYPED_TABLE)
-    wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES + KEY_TYPES]
-    # Only the columns used, held in memory: a dozen scans of a local table beat a dozen parquet decodes.
-    select = ", ".join([quote_ident(c) for c in wanted] + [quote_ident(ROW_ID)])  # the row id picks samples
     with ctx.connect() as con:
-        con.execute(f"CREATE TEMP TABLE typed AS SELECT {select} FROM read_parquet(?)", [str(typed)])
-        profiles = profile_temporal(con, "typed", columns, settings)
+        relation = used_columns(con, typed, columns, settings.copy_max_rows)
+        profiles = profile_temporal(con, relation, columns, settings)
     ctx.write(TEMPORAL_PROFILES, profiles)
     summary = {"date_columns": {p.name: _summary(p) for p in profiles.columns}}
     if profiles.axes:
         summary["axes"] = {p.name: _summary(p) for p in profiles.axes}
     return PhaseOutput(summary=summary)
+
+
+def used_columns(con: duckdb.DuckDBPyConnection, typed: Path, columns: Mapping[str, str], copy_max_rows: int) -> str:
+    """The relation the phase reads: the columns it uses (and the row id, which picks samples) of
+    the typed table. Up to `copy_max_rows` rows they are copied into memory, where a dozen scans
+    beat a dozen parquet decodes; above, a view over the parquet file, which DuckDB reads column by
+    column as each query needs: a copy of tens of millions of rows would fill memory and spill
+    gigabytes to disk before the first question is asked."""
+    wanted = [c for c, t in columns.items() if t in DATE_TYPES + NUMERIC_TYPES + KEY_TYPES]
+    select = ", ".join([quote_ident(c) for c in wanted] + [quote_ident(ROW_ID)])
+    rows = one_row(con.execute("SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata(?)", [str(typed)]))[0]
+    kind = "TABLE" if rows <= copy_max_rows else "VIEW"
+    con.execute(f"CREATE TEMP {kind} {_TYPED} AS SELECT {select} FROM read_parquet({quote_literal(str(typed))})")
+    return _TYPED
 
 
 def _summary(p: ColumnTemporalProfile) -> dict[str, object]:

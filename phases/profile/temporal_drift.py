@@ -20,13 +20,14 @@ are functions of the date (`phases.profile.temporal_calendar`) are not measured 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
 from typing import TYPE_CHECKING
 
-from phases.artifacts.temporal_profiles import Drift, DriftPair, SeriesDrift
+from phases.artifacts.temporal_profiles import Drift, DriftCount, DriftPair, SeriesDrift
 from phases.core.sql import chunked, columns_per_query, quote_ident
 from phases.profile.temporal_series import ANALYSED, SERIES_UNITS, UNITS, advance, format_instant, rnd
 from phases.shared.narrow import one_row
@@ -101,28 +102,66 @@ def bin_counts(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, 
     return bin_counts_many(con, relation, date_column, unit, {column: edges}, key).get(column, {})
 
 
+def _bin_sql(chunk: Sequence[str], edges: Mapping[str, Sequence[float]], params: list[float]) -> list[str]:
+    """The bin of each column of `chunk` (NULL where the value is), its edges appended to `params`."""
+    bins = []
+    for column in chunk:
+        value = f"CAST({quote_ident(column)} AS DOUBLE)"
+        bins.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE "
+                    f"{_bin_expr(value, edges[column], 0, len(edges[column]), params)} END")
+    return bins
+
+
 def bin_counts_many(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str,
                     edges: Mapping[str, Sequence[float]], key: str | None = None) -> dict[str, dict[str, Counts]]:
     """`bin_counts` of many columns, column -> series -> counts: one scan per chunk of
     `columns_per_query` columns, in long form (a row per row and column, its bin NULL where the
-    value is), instead of one scan per column: a wide table has thousands of date x numeric pairs."""
+    value is), instead of one scan per column: a wide table has thousands of date x numeric pairs.
+    Without a key, see `_bin_counts_per_period`."""
+    measured = sorted(c for c, e in edges.items() if e)
+    if key is None:
+        return _bin_counts_per_period(con, relation, date_column, unit, edges, measured)
     found: dict[str, dict[str, Counts]] = {}
     date = f"CAST({quote_ident(date_column)} AS TIMESTAMP)"
-    for chunk in chunked(sorted(c for c, e in edges.items() if e), columns_per_query(con)):
+    for chunk in chunked(measured, columns_per_query(con)):
         params: list[float] = []
-        bins = []
-        for column in chunk:
-            value = f"CAST({quote_ident(column)} AS DOUBLE)"
-            bins.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE "
-                        f"{_bin_expr(value, edges[column], 0, len(edges[column]), params)} END")
+        bins = _bin_sql(chunk, edges, params)
         sql = f"""SELECT k, j, p, b, count(*) FROM (
-                      SELECT {key or "''"} AS k, date_trunc('{UNITS[unit].trunc}', {date}) AS p,
+                      SELECT {key} AS k, date_trunc('{UNITS[unit].trunc}', {date}) AS p,
                              unnest(range({len(chunk)})) AS j, unnest([{", ".join(bins)}]) AS b
                       FROM {quote_ident(relation)} WHERE {date} IS NOT NULL AND isfinite({date}))
                   WHERE b IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""
         for series, j, period, bin_index, n in con.execute(sql, params).fetchall():
             counts = found.setdefault(chunk[j], {}).setdefault(series, {})
             counts.setdefault(period, [0] * (len(edges[chunk[j]]) + 1))[bin_index] = n
+    return found
+
+
+def _bin_counts_per_period(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str,
+                           edges: Mapping[str, Sequence[float]],
+                           measured: Sequence[str]) -> dict[str, dict[str, Counts]]:
+    """`bin_counts_many` of one series (the whole table): a count per column and bin, grouped by
+    period alone (a few dozen groups), which streams; the long form would first make a row per row
+    and column. Chunks hold `columns_per_query` counts (DuckDB plans many aggregates slowly). A
+    period where a column has no value gets no entry, as in the long form."""
+    found: dict[str, dict[str, Counts]] = {}
+    date = f"CAST({quote_ident(date_column)} AS TIMESTAMP)"
+    per_query = max(1, columns_per_query(con) // max(len(e) + 1 for e in edges.values())) if measured else 1
+    for chunk in chunked(measured, per_query):
+        params: list[float] = []
+        bins = ", ".join(f"{b} AS b{j}" for j, b in enumerate(_bin_sql(chunk, edges, params)))
+        counts = ", ".join(f"count_if(b{j} = {b})" for j, c in enumerate(chunk) for b in range(len(edges[c]) + 1))
+        rows = con.execute(f"""
+            SELECT p, {counts} FROM (SELECT date_trunc('{UNITS[unit].trunc}', {date}) AS p, {bins}
+                                     FROM {quote_ident(relation)} WHERE {date} IS NOT NULL AND isfinite({date}))
+            GROUP BY p ORDER BY p""", params).fetchall()
+        for period, *values in rows:
+            at = 0
+            for column in chunk:
+                width = len(edges[column]) + 1
+                if any(values[at:at + width]):
+                    found.setdefault(column, {}).setdefault("", {})[period] = list(values[at:at + width])
+                at += width
     return found
 
 
@@ -253,36 +292,55 @@ def measure_drift(unit: str | None, column: str, edges: Sequence[float], setting
         return Drift(column, None, "no series: not analysed", bins, 0, None, False, ())
     if not edges:
         return Drift(column, unit, "constant column: not analysed", 1, 0, None, False, ())
-    found = compare_periods(counts, unit, settings, design_effect)
-    if not found.pairs:
+    # no counts (too few dated rows to count): no pair, nothing dropped; a wide table has 1000s of these
+    found = compare_periods(counts, unit, settings, design_effect) if counts else None
+    if found is None or not found.pairs:
         return Drift(column, unit, "too few periods with enough rows: not analysed", bins, 0, None, False, (),
-                     edge_periods_dropped=found.dropped, design_effect=design_effect)
+                     edge_periods_dropped=found.dropped if found else 0, design_effect=design_effect)
     return Drift(column, unit, ANALYSED, bins, len(found.pairs), max(p.psi for p in found.pairs), bool(found.hits),
                  found.hits[: settings.top_drift_pairs], edge_periods_dropped=found.dropped,
                  typical_psi=found.typical, seasonal_pairs=found.seasonal, design_effect=design_effect)
 
 
+def listed_drifts(drifts: Sequence[Drift], most: int) -> tuple[tuple[Drift, ...], tuple[DriftCount, ...] | None]:
+    """Every drift result of an axis when there are at most `most`; else the ones worth listing
+    (found, or the column is a function of the date), in column order, and how many of the others
+    ended with each status and unit: a wide table's thousands of "no drift" results per axis say
+    nothing a count does not, and every phase that reads the profile would parse them."""
+    if len(drifts) <= most:
+        return tuple(drifts), None
+    listed = tuple(d for d in drifts if d.found or d.function_of is not None)
+    counts = Counter((d.status, d.unit or "") for d in drifts if not (d.found or d.function_of is not None))
+    return listed, tuple(DriftCount(status, unit or None, n) for (status, unit), n in sorted(counts.items()))
+
+
 def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str, key: str,
                    columns: Sequence[str]) -> dict[str, float]:
     """Per column, 1 + (m - 1) * ICC: m the rows per series and period, ICC the share of the
-    column's variance that lies between series (how alike the rows of one series are)."""
+    column's variance that lies between series (how alike the rows of one series are). The
+    variance within series is the rows' pooled variance around their series' mean, from one
+    GROUP BY series (DuckDB's var_pop is Welford's, stable); the clusters are counted by one
+    GROUP BY series and period: no window over the rows, no DISTINCT per column."""
     if not columns:
         return {}
     d = quote_ident(date_column)
-    values = ", ".join(f"CAST({quote_ident(c)} AS DOUBLE) AS c{j}" for j, c in enumerate(columns))
-    deviations = ", ".join(f"(c{j} - avg(c{j}) OVER (PARTITION BY k)) ** 2 AS w{j}" for j in range(len(columns)))
-    figures = ", ".join(f"var_pop(c{j}), avg(w{j}), count(c{j}), "
-                        f"count(DISTINCT row(k, per)) FILTER (WHERE c{j} IS NOT NULL)" for j in range(len(columns)))
-    row = one_row(con.execute(f"""
-        SELECT {figures} FROM (
-            SELECT *, {deviations} FROM (
-                SELECT {key} AS k, date_trunc('{UNITS[unit].trunc}', CAST({d} AS TIMESTAMP)) AS per, {values}
-                FROM {quote_ident(relation)} WHERE {d} IS NOT NULL AND isfinite({d})))"""))
+    dated = f"FROM {quote_ident(relation)} WHERE {d} IS NOT NULL AND isfinite({d})"
+    values = [f"CAST({quote_ident(c)} AS DOUBLE)" for c in columns]
+    per_series = ", ".join(f"count({v}) AS n{j}, var_pop({v}) AS v{j}" for j, v in enumerate(values))
+    pooled = ", ".join(f"sum(n{j} * v{j}) / sum(n{j})" for j in range(len(columns)))
+    within = one_row(con.execute(f"SELECT {pooled} FROM (SELECT {per_series} {dated} GROUP BY {key})"))
+    # apart, not as a grouping set () of the query above: two hash tables cost twice one
+    total = one_row(con.execute(f"SELECT {', '.join(f'var_pop({v})' for v in values)} {dated}"))
+    counts = ", ".join(f"count({v}) AS n{j}" for j, v in enumerate(values))
+    sizes = ", ".join(f"sum(n{j}), count_if(n{j} > 0)" for j in range(len(columns)))
+    clusters = one_row(con.execute(f"""
+        SELECT {sizes} FROM (SELECT {counts} {dated}
+                             GROUP BY {key}, date_trunc('{UNITS[unit].trunc}', CAST({d} AS TIMESTAMP)))"""))
     found = {}
     for j, column in enumerate(columns):
-        total, within, rows, clusters = row[4 * j: 4 * j + 4]
-        icc = min(1.0, max(0.0, 1 - within / total)) if total else 0.0
-        size = rows / clusters if clusters else 1.0
+        rows, groups = clusters[2 * j: 2 * j + 2]
+        icc = min(1.0, max(0.0, 1 - within[j] / total[j])) if total[j] else 0.0
+        size = rows / groups if groups else 1.0
         found[column] = rnd(max(1.0, 1 + (size - 1) * icc))
     return found
 

@@ -70,66 +70,118 @@ def poisson_at_most(k: int, mean: float) -> float:
     return min(1.0, sum(math.exp(-mean + i * math.log(mean) - math.lgamma(i + 1)) for i in range(k + 1)))
 
 
-def _key_tests(con: duckdb.DuckDBPyConnection, relation: str, time: str,
-               keys: Sequence[tuple[str, ...]]) -> tuple[int, int, list[_KeyTest]]:
-    """One GROUP BY with two grouping sets per candidate key (the key; the key and the time) and
-    one for the time: rows with a time, distinct times, and per key its test figures. Collisions
-    expected by chance: pairs of rows sharing a time, times the chance that two rows drawn from
-    the key's own frequencies agree (the sum of its squared shares)."""
-    columns = sorted({c for k in keys for c in k} | {time})
-    index = {c: i for i, c in enumerate(columns)}
-    sets = [(time,)] + [s for k in keys for s in (k, (*k, time))]
+@dataclass(frozen=True)
+class _Groups:
+    """Figures of one GROUP BY set: groups, and over its groups the sum of n² and of n(n-1)/2."""
 
-    def gid(group: tuple[str, ...]) -> int:
-        return 2 ** len(columns) - 1 - sum(2 ** (len(columns) - 1 - index[c]) for c in group)
-
-    grouping = ", ".join("(" + ", ".join(quote_ident(c) for c in group) + ")" for group in sets)
-    found = {row[0]: row[1:] for row in con.execute(f"""
-        SELECT gid, count(*), sum(n), sum(n * n), sum(n * (n - 1) // 2)
-        FROM (SELECT GROUPING({", ".join(quote_ident(c) for c in columns)}) AS gid, count(*) AS n
-              FROM {quote_ident(relation)} WHERE {quote_ident(time)} IS NOT NULL GROUP BY GROUPING SETS ({grouping}))
-        GROUP BY gid""").fetchall()}
-    if gid((time,)) not in found:
-        return 0, 0, []
-    times, rows, _, sharing = found[gid((time,))]
-    tests = []
-    for k in keys:
-        distinct, _, square, _ = found[gid(k)]
-        pairs, _, _, collisions = found[gid((*k, time))]
-        tests.append(_KeyTest(int(distinct), int(pairs), int(collisions), float(sharing) * float(square) / rows ** 2))
-    return int(rows), int(times), tests
+    groups: int
+    square: int
+    sharing: int
 
 
 GROUPING_MAX = 64  # DuckDB's GROUPING() takes at most this many columns
 
 
-def _key_tests_chunked(con: duckdb.DuckDBPyConnection, relation: str, time: str,
-                       keys: Sequence[tuple[str, ...]]) -> tuple[int, int, list[_KeyTest]]:
-    """`_key_tests` over as many queries as GROUPING's limit on columns asks (one up to 63 columns)."""
+Figures = dict[tuple[str, ...], _Groups]
+
+
+def _group_figures(con: duckdb.DuckDBPyConnection, relation: str, time: str, sets: Sequence[tuple[str, ...]],
+                   known: Figures | None = None) -> tuple[int, Figures]:
+    """Rows with a time, and per set of columns its `_Groups` over those rows: one GROUP BY with a
+    grouping set each, over as many queries as GROUPING's limit on columns asks. `known`: figures
+    of sets without the time over every row of the table, for a time set on every row (where they
+    are the same for every such time); the sets it lacks are added to it."""
+    shared = {g: known[g] for g in sets if known is not None and g in known}
+    rows, found = _grouped(con, relation, time, [g for g in sets if g not in shared])
+    if known is not None:
+        known.update({g: f for g, f in found.items() if time not in g})
+    return rows, shared | found
+
+
+def _grouped(con: duckdb.DuckDBPyConnection, relation: str, time: str,
+             sets: Sequence[tuple[str, ...]]) -> tuple[int, Figures]:
     chunks: list[list[tuple[str, ...]]] = [[]]
-    for key in keys:
-        held = {c for k in chunks[-1] for c in k} | set(key) | {time}
-        if chunks[-1] and len(held) > GROUPING_MAX - 1:
+    for group in dict.fromkeys(sets):
+        held = {c for g in chunks[-1] for c in g} | set(group)
+        if chunks[-1] and len(held) > GROUPING_MAX:
             chunks.append([])
-        chunks[-1].append(key)
-    rows, times, tests = 0, 0, []
+        chunks[-1].append(group)
+    rows, found = 0, {}
     for chunk in chunks:
-        rows, times, found = _key_tests(con, relation, time, chunk)
-        if not found and chunk:
-            return rows, times, []
-        tests += found
-    return rows, times, tests
+        columns = sorted({c for g in chunk for c in g})
+        index = {c: i for i, c in enumerate(columns)}
+
+        def gid(group: tuple[str, ...], columns: Sequence[str] = columns, index: dict[str, int] = index) -> int:
+            return 2 ** len(columns) - 1 - sum(2 ** (len(columns) - 1 - index[c]) for c in group)
+
+        grouping = ", ".join("(" + ", ".join(quote_ident(c) for c in group) + ")" for group in chunk)
+        figures = {row[0]: row[1:] for row in con.execute(f"""
+            SELECT gid, count(*), sum(n), sum(n * n), sum(n * (n - 1) // 2)
+            FROM (SELECT GROUPING({", ".join(quote_ident(c) for c in columns)}) AS gid, count(*) AS n
+                  FROM {quote_ident(relation)} WHERE {quote_ident(time)} IS NOT NULL
+                  GROUP BY GROUPING SETS ({grouping}))
+            GROUP BY gid""").fetchall()}
+        for group in chunk:
+            if gid(group) in figures:  # absent when no row has a time
+                groups, n, square, sharing = figures[gid(group)]
+                rows = int(n)
+                found[group] = _Groups(int(groups), int(square), int(sharing))
+    return rows, found
+
+
+def _key_tests(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: int, times: _Groups,
+               keys: Sequence[tuple[str, ...]], distinct: Mapping[tuple[str, ...], _Groups]) -> list[_KeyTest]:
+    """The test figures of each key, from the grouping sets (key, time). Collisions expected by
+    chance: pairs of rows sharing a time, times the chance that two rows drawn from the key's own
+    frequencies agree (the sum of its squared shares)."""
+    _, pairs = _group_figures(con, relation, time, [(*k, time) for k in keys])
+    return [_KeyTest(distinct[k].groups, pairs[(*k, time)].groups, pairs[(*k, time)].sharing,
+                     float(times.sharing) * float(distinct[k].square) / rows ** 2) for k in keys]
+
+
+def _first_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: int,
+               figures: Mapping[tuple[str, ...], _Groups], keys: Sequence[tuple[str, ...]],
+               settings: TemporalSettings) -> SeriesKey | None:
+    """The passing key with the fewest values (the first in `keys` on a tie), exactly, from the
+    values of each key and of the time (`figures`). The (key, time) sets, which hold up to a group
+    per row, are grouped only for keys that may pass on their values, fewest values first, in
+    batches of about one scan's worth of groups, stopping at the first batch with a passing key:
+    a key with more values could not win. A long table's candidates of many values (a comment, an
+    order number) are then never grouped with the time."""
+    times, most = figures[(time,)], rows / settings.panel_min_rows_per_series
+    # A key of d values and the time of t values form at most d * t distinct pairs: too few for
+    # the uniqueness asked, it fails without being grouped (the fewest-valued ones mostly do).
+    order = sorted((figures[k].groups, i) for i, k in enumerate(keys) if 2 <= figures[k].groups <= most
+                   and figures[k].groups * times.groups / rows >= settings.panel_min_uniqueness)
+    batch: list[int] = []
+    load = 0
+    for position, (distinct, i) in enumerate(order):
+        batch.append(i)
+        load += min(rows, distinct * times.groups)
+        if load < rows and position + 1 < len(order):
+            continue
+        tests = _key_tests(con, relation, time, rows, times, [keys[j] for j in batch], figures)
+        passing = [(t.distinct, j, t.unique_pairs / rows) for j, t in zip(batch, tests, strict=True)
+                   if t.unique_pairs / rows >= settings.panel_min_uniqueness
+                   and poisson_at_most(t.collisions, t.expected) <= settings.panel_max_p_value]
+        if passing:
+            _, j, unique = min(passing)
+            return SeriesKey(keys[j], rnd(unique), rnd(rows / times.groups))
+        batch, load = [], 0
+    return None
 
 
 def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, candidates: Sequence[str],
-                    settings: TemporalSettings, most_unique: float = 1.0) -> SeriesKey | None:
+                    settings: TemporalSettings, most_unique: float = 1.0,
+                    known: Figures | None = None) -> SeriesKey | None:
     """The key naming the series: with the time (nearly) unique, far fewer rows sharing key and
     time than chance would give for a column of its frequencies (a measure with many values is
     (key, time)-unique by chance when few rows share a time), and at least
     `panel_min_rows_per_series` rows per key value on average; the fewest key values win. Pairs
     of the lowest-cardinality columns are tried when no single column qualifies. None when the
     time alone is (nearly) unique or no key qualifies. `most_unique`: what the time's distinct
-    values over its rows can be at most (known from its facts), when that is known."""
+    values over its rows can be at most (known from its facts), when that is known. `known`: see
+    `_group_figures` (only for a time set on every row)."""
     if not candidates:
         return None
     # The time's own test first, from one cheap scan, where it can fail: a time (nearly) unique
@@ -139,24 +191,20 @@ def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, ca
         rows, times = one_row(con.execute(f"SELECT count({t}), count(DISTINCT {t}) FROM {quote_ident(relation)}"))
         if rows == 0 or times / rows > settings.panel_max_time_uniqueness:
             return None
-    rows, times, tests = _key_tests_chunked(con, relation, time, [(c,) for c in candidates])
-    most = rows / settings.panel_min_rows_per_series
-
-    def best(keys: Sequence[tuple[str, ...]], found: Sequence[_KeyTest]) -> SeriesKey | None:
-        passing = [(t.distinct, i, t.unique_pairs / rows) for i, t in enumerate(found)
-                   if 2 <= t.distinct <= most and t.unique_pairs / rows >= settings.panel_min_uniqueness
-                   and poisson_at_most(t.collisions, t.expected) <= settings.panel_max_p_value]
-        if not passing:
-            return None
-        _, i, unique = min(passing)
-        return SeriesKey(keys[i], rnd(unique), rnd(rows / times))
-
-    single = best([(c,) for c in candidates], tests)
+    singles = [(c,) for c in candidates]
+    rows, figures = _group_figures(con, relation, time, [(time,), *singles], known)
+    if not rows:
+        return None
+    single = _first_key(con, relation, time, rows, figures, singles, settings)
     if single is not None:
         return single
-    small = sorted((t.distinct, c) for c, t in zip(candidates, tests, strict=True) if 2 <= t.distinct <= most)
+    most = rows / settings.panel_min_rows_per_series
+    small = sorted((figures[k].groups, k[0]) for k in singles if 2 <= figures[k].groups <= most)
     pairs = list(combinations([c for _, c in small[: settings.panel_max_pair_candidates]], 2))
-    return best(pairs, _key_tests(con, relation, time, pairs)[2]) if pairs else None
+    if not pairs:
+        return None
+    figures = {**figures, **_group_figures(con, relation, time, pairs, known)[1]}
+    return _first_key(con, relation, time, rows, figures, pairs, settings)
 
 
 @dataclass(frozen=True)

@@ -391,9 +391,13 @@ def _change_points(y: Sequence[float], sigma: float, settings: TemporalSettings)
     center = sum(y) / len(y)
     prefix = _Prefix([v - center for v in y])
     segments = [(0, len(y))]
+    splits: dict[tuple[int, int], tuple[float, int, float, float] | None] = {}  # a kept segment's split is the same
     while len(segments) <= settings.max_level_shifts:
+        for seg in segments:
+            if seg not in splits and seg[1] - seg[0] >= 2 * m:
+                splits[seg] = _best_split(prefix, seg[0], seg[1], m, sigma)
         candidates = [(split, seg) for seg in segments if seg[1] - seg[0] >= 2 * m
-                      for split in [_best_split(prefix, seg[0], seg[1], m, sigma)] if split]
+                      for split in [splits[seg]] if split]
         if not candidates:
             break
         (z, tau, left, right), seg = max(candidates, key=lambda c: (c[0][0], -c[0][1]))

@@ -13,6 +13,7 @@ class TemporalSettings(Model):
     """config/temporal.yaml; the comments there explain each key."""
 
     reference_date: date | None = None
+    copy_max_rows: int = Field(2_000_000, ge=0, le=1_000_000_000)
     min_distinct_values: int = Field(3, ge=2, le=1000)
     min_granularity_confidence: float = Field(0.9, ge=0.5, le=1.0)
     min_modal_share: float = Field(0.2, ge=0.0, le=1.0)
@@ -20,6 +21,7 @@ class TemporalSettings(Model):
     period_label_min_share: float = Field(0.95, ge=0.5, le=1.0)
     due_offset_min_share: float = Field(0.8, ge=0.5, le=1.0)
     due_offset_max_values: int = Field(5, ge=1, le=10)
+    relations_listed_max: int = Field(50, ge=0, le=100_000)
     stale_after_periods: int = Field(2, ge=0, le=10000)
     min_series_periods: int = Field(8, ge=4, le=100)
     max_series_periods: int = Field(1500, ge=50, le=5000)
@@ -40,6 +42,7 @@ class TemporalSettings(Model):
     drift_min_psi: float = Field(0.25, ge=0.0, le=10.0)
     drift_max_p_value: float = Field(0.001, gt=0.0, le=1.0)
     top_drift_pairs: int = Field(5, ge=0, le=100)
+    drift_listed_max: int = Field(50, ge=0, le=100_000)
     drift_edge_min_share: float = Field(0.5, ge=0.0, le=1.0)
     drift_min_ratio: float = Field(3.0, ge=1.0, le=100.0)
     drift_persistence_periods: int = Field(3, ge=2, le=24)
