@@ -292,6 +292,16 @@ def test_a_level_that_steps_from_one_group_of_rows_to_the_next_is_no_jump(tmp_pa
     assert shifts_of(ev, typed, s) == []  # the rows before the step are batch B1, those after B2
 
 
+def test_the_group_that_steps_is_found_among_groups_that_do_not(tmp_path, s):
+    text = shifted_days(value_jump=3.0, rows_jump=1).splitlines()
+    regions = [text[0] + ",region"] + [f"{line},{'NE'[i % 2]}" for i, line in enumerate(text[1:])]
+    ev, typed = measure(tmp_path / "regions", {"sales": "\n".join(regions) + "\n"})
+    assert [o.target for o in shifts_of(ev, typed, s)] == ["sales.amount"]  # both regions on both sides
+    both = [f"{regions[0]},batch"] + [f"{line},{'B1' if line < '2024-04-10' else 'B2'}" for line in regions[1:]]
+    ev, typed = measure(tmp_path / "both", {"sales": "\n".join(both) + "\n"})
+    assert shifts_of(ev, typed, s) == []  # the batch steps, whatever the region does
+
+
 def mix_change_days() -> str:
     """200 days from 2024-01-01: 6 receipts (+) and 6 payments (-) a day, each kind at a steady
     level; from day 100 the receipts stop. The mean per day turns negative with the mix."""

@@ -97,23 +97,35 @@ def scale_change(shift: LevelShift, ratio: float) -> bool:
     return max(before / after, after / before) >= ratio
 
 
+GROUPS_PER_QUERY = 100  # category columns compared in one scan of the rows around a shift
+
+
 def group_boundary(con: Any, path: Path, axis: ColumnTemporalProfile, column: str, period: str, window: float,
                    groups: list[str]) -> str | None:
     """The first of `groups` (category columns) whose values on the rows within `window` days
     before `period` and those within `window` days from it do not overlap: the shift steps from one
-    group to another."""
-    d, start, source = date_sql(axis), _day(period), f"read_parquet({quote_literal(str(path))})"
+    group to another. All groups are compared in one scan (per GROUPS_PER_QUERY): the rows of the
+    window in long form (side, group, value as text, NULLs left out), then per group the values
+    seen before, after, and on both sides. A query per group took 20 s on a wide file."""
+    d, start = date_sql(axis), _day(period)
     low, high = (quote_literal((start + dt.timedelta(days=k * window)).isoformat()) for k in (-1, 1))
     at = quote_literal(start.isoformat())
-    for group in groups:
-        g = quote_ident(group)
-        side = (f"SELECT DISTINCT {g} FROM {source} WHERE {quote_ident(column)} IS NOT NULL AND {g} IS NOT NULL "
-                f"AND {d} >= CAST({{}} AS DATE) AND {d} < CAST({{}} AS DATE)")
-        before, after = side.format(low, at), side.format(at, high)
-        row = con.execute(f"SELECT (SELECT count(*) FROM ({before})), (SELECT count(*) FROM ({after})), "
-                          f"(SELECT count(*) FROM ({before} INTERSECT {after}))").fetchone()
-        if row is not None and row[0] and row[1] and not row[2]:
-            return group
+    for offset in range(0, len(groups), GROUPS_PER_QUERY):
+        chunk = groups[offset:offset + GROUPS_PER_QUERY]
+        values = ", ".join(f"CAST({quote_ident(g)} AS VARCHAR) AS g{i}" for i, g in enumerate(chunk))
+        rows = con.execute(f"""
+            WITH w AS (SELECT {d} >= CAST({at} AS DATE) AS after, {values}
+                       FROM read_parquet({quote_literal(str(path))})
+                       WHERE {quote_ident(column)} IS NOT NULL AND {d} >= CAST({low} AS DATE)
+                         AND {d} < CAST({high} AS DATE)),
+            seen AS (SELECT name, v, bool_or(NOT after) AS before, bool_or(after) AS after
+                     FROM (UNPIVOT w ON {", ".join(f"g{i}" for i in range(len(chunk)))} INTO NAME name VALUE v)
+                     GROUP BY name, v)
+            SELECT CAST(name[2:] AS INTEGER), count_if(before), count_if(after), count_if(before AND after)
+            FROM seen GROUP BY name""").fetchall()
+        apart = {i for i, before, after, both in rows if before and after and not both}
+        if apart:
+            return chunk[min(apart)]
     return None
 
 
