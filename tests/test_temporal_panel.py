@@ -126,6 +126,19 @@ def test_drift_is_measured_inside_each_series_of_a_dense_panel(con):
         "value", "week", 3, 1, ("B",))
 
 
+def test_a_pair_key_on_a_second_time_set_on_every_row_reuses_every_figure(con):
+    """Series named by (region, product): no column alone is a key, so pairs are grouped; on the
+    second time axis every pair's figures are known already and nothing is left to group."""
+    rows = [(r, p, d) for r in "NS" for p in "xyz" for d in days(date(2024, 1, 1), 40)]
+    make_table(con, region=[r for r, _, _ in rows], product=[p for _, p, _ in rows], d=[d for *_, d in rows])
+    con.execute("CREATE OR REPLACE TABLE t AS SELECT *, d + 1 AS later FROM t")
+    known: dict = {}
+    shared = [find_series_key(con, "t", time, ["region", "product"], DEFAULTS, known=known) for time in ("d", "later")]
+    alone = [find_series_key(con, "t", time, ["region", "product"], DEFAULTS) for time in ("d", "later")]
+    assert shared == alone
+    assert shared[1] is not None and shared[1].columns == ("region", "product")
+
+
 def test_key_figures_shared_by_times_set_on_every_row_give_the_same_key(con):
     stations_table(con)
     con.execute("CREATE OR REPLACE TABLE t AS SELECT *, d + 1 AS later FROM t")

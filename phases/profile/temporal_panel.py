@@ -100,6 +100,9 @@ def _group_figures(con: duckdb.DuckDBPyConnection, relation: str, time: str, set
 
 def _grouped(con: duckdb.DuckDBPyConnection, relation: str, time: str,
              sets: Sequence[tuple[str, ...]]) -> tuple[int, Figures]:
+    if not sets:  # every set's figures known already (a second time axis): only the rows with a time
+        count = con.execute(f"SELECT count(*) FROM {quote_ident(relation)} WHERE {quote_ident(time)} IS NOT NULL")
+        return int(one_row(count)[0]), {}
     chunks: list[list[tuple[str, ...]]] = [[]]
     for group in dict.fromkeys(sets):
         held = {c for g in chunks[-1] for c in g} | set(group)
