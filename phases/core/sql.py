@@ -85,6 +85,17 @@ def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
 
 
 @contextmanager
+def dropped_after(con: duckdb.DuckDBPyConnection, *tables: str) -> Iterator[None]:
+    """Temp tables a step creates, dropped when it ends, also when it fails (a task's connection
+    lives on: a large temp table left behind holds memory or spill until the task ends)."""
+    try:
+        yield
+    finally:
+        for table in tables:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+@contextmanager
 def wide_projection(con: duckdb.DuckDBPyConnection, width: int) -> Iterator[None]:
     """For one statement that must project `width` columns at once (a COPY of a whole table):
     above the connection's `columns_per_query`, DuckDB's common-subexpression optimiser is off,

@@ -16,11 +16,9 @@ sums of the deviations from the pass-1 mean (shifted afterwards, see `_central`)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from phases.core.sql import quote_ident
+from phases.core.sql import dropped_after, quote_ident
 from phases.profile import value_counts as vc
 from phases.profile.value_counts import VC, Distribution
 
@@ -43,15 +41,6 @@ def partition_where(expr: str, part: int, parts: int) -> str:
     return f"hash({expr}) % {parts} = {part}"
 
 
-@contextmanager
-def _temp(con: duckdb.DuckDBPyConnection, *names: str) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for name in names:
-            con.execute(f"DROP TABLE IF EXISTS {name}")
-
-
 def _create_part(con: duckdb.DuckDBPyConnection, table: str, name: str, part: int, parts: int) -> None:
     c = quote_ident(name)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {VC} AS SELECT 0 AS pos, {c} AS v, count(*) AS n "
@@ -70,7 +59,7 @@ class Partitioned:
 
     def run(self, table: str, name: str, parts: int, sql_type: str) -> Distribution:
         con = self.con
-        with _temp(con, TOPS, VC):
+        with dropped_after(con, TOPS, VC):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {TOPS} (v {sql_type}, n BIGINT)")
             for part in range(parts):
                 _create_part(con, table, name, part, parts)

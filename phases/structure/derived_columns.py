@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from phases.artifacts.derived_columns import DerivedColumn, DerivedSearch, Mismatch, Operand
 from phases.core.records import json_scalar, round_scaled, round_sig
+from phases.core.sql import dropped_after
 from phases.shared.narrow import finite, one_row
 from phases.structure.derived_sample import (
     FAMILY,
@@ -340,10 +341,8 @@ def _screen(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], 
         return list(candidates)
     sample = sample_sql(relation, [c.sql for c in cols], s.sample_rows)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SCREEN} AS {sample}")
-    try:
+    with dropped_after(con, SCREEN):
         sampled = verify(con, SCREEN, cols, candidates, s)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {SCREEN}")
     promising = {m.candidate for m in sampled
                  if m.compared == 0 or m.matched >= s.candidate_min_match_rate * m.compared}
     return [c for c in candidates if c in promising]

@@ -131,6 +131,8 @@ def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings, mixed: b
     formulas within one group are never formed (most of the work across a relationship)."""
     # the group a target must be in: any (-1 = both) when the operands span both groups
     need = "CASE WHEN ci IS NOT NULL AND bg <> cg THEN -1 ELSE 1 - bg END" if mixed else "-1"
+    # each target once as 'any group' (-1), and with `mixed` once more under its own group
+    targets = f"SELECT *, -1 AS need FROM {LONG}" + (f" UNION ALL SELECT *, g AS need FROM {LONG}" if mixed else "")
     rows = con.execute(f"""
         WITH p AS (SELECT b.r, b.i AS bi, c.i AS ci, b.v AS bv, c.v AS cv, b.z OR c.z AS anyz, b.g AS bg, c.g AS cg
                    FROM {LONG} b JOIN {LONG} c ON b.r = c.r AND b.i <> c.i WHERE NOT (b.z AND c.z)),
@@ -142,7 +144,7 @@ def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings, mixed: b
               UNION ALL SELECT r, 'product', bi, ci, anyz, bv * cv, bg, cg FROM p WHERE bi < ci AND NOT anyz
               UNION ALL SELECT r, 'ratio', bi, ci, anyz, bv / cv, bg, cg FROM p WHERE NOT anyz AND cv <> 0),
         f AS (SELECT *, {need} AS need FROM f0),
-        t AS (SELECT *, -1 AS need FROM {LONG} UNION ALL SELECT *, g AS need FROM {LONG} WHERE {str(mixed).lower()})
+        t AS ({targets})
         SELECT a.i, f.op, f.bi, f.ci, count_if(NOT f.anyz), count(*)
         FROM f JOIN t a ON a.r = f.r AND a.need = f.need
         WHERE NOT a.z AND a.i <> f.bi AND a.i IS DISTINCT FROM f.ci AND (f.op NOT IN ('copy', 'negation') OR a.i > f.bi)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from phases.core.sql import batch_values
+from phases.core.sql import batch_values, dropped_after
 from phases.shared.narrow import one_row
 from phases.structure.derived_columns import ROW_ID, Col, sample_sql
 
@@ -41,7 +41,7 @@ def spearman(
     index = [(cols.index(x), cols.index(y)) for x, y in pairs]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS "
                 + sample_sql(relation, [f"{c.sql}::DOUBLE AS v{i}" for i, c in enumerate(cols)], sample_rows))
-    try:
+    with dropped_after(con, SAMPLE, LONG, NEED, USE, PAIR):
         counts = one_row(con.execute(f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
                                      f"FROM {SAMPLE}"))
         nullable = {i for i in range(len(cols)) if counts[i + 1] < counts[0]}
@@ -54,9 +54,6 @@ def spearman(
         result: dict[int, tuple[float | None, int]] = {}
         for batch in _batches(list(by_key.items()), index, int(counts[0]), batch_values(con)):
             result |= _rank_batch(con, batch, index)
-    finally:
-        for table in (SAMPLE, LONG, NEED, USE, PAIR):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
     return [(*result.get(k, (None, 0)), rows > sample_rows) for k in range(len(pairs))]
 
 
