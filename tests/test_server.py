@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -315,3 +316,16 @@ def test_context_compare_and_a_parquet_preview(shop):
                     params={"table": "orders", "limit": 2, "offset": 3}).json()
     assert page["total"] == 120 and [r[1] for r in page["rows"]] == ["O0004", "O0005"]
     assert page["columns"][0] == ["_row_id", "BIGINT"]
+
+
+def test_a_project_root_stays_importable_until_its_last_concurrent_load_ends(tmp_path):
+    from phases.interfaces.doit_bridge import importable
+
+    root = str(tmp_path)
+    first, second = importable(tmp_path), importable(tmp_path)
+    first.__enter__()
+    second.__enter__()  # a request's load while a run's load is going on
+    first.__exit__(None, None, None)
+    assert root in sys.path  # the run that ended first must not take it from the other
+    second.__exit__(None, None, None)
+    assert root not in sys.path

@@ -35,21 +35,36 @@ from phases.interfaces.results import ArtifactSummary, EventKind, Outcome, TaskE
 DODO = "dodo.py"
 
 
+_PATH_LOCK = threading.Lock()
+_PATH_USERS: dict[str, int] = {}  # project root -> loads using it now (only those this module put on sys.path)
+
+
 @contextmanager
 def importable(root: Path) -> Iterator[None]:
-    """A project may keep phase modules at its root (doit puts the dodo folder on sys.path too)."""
+    """A project may keep phase modules at its root (doit puts the dodo folder on sys.path too).
+    Counted per root: the HTTP server loads one project in several threads at once (a run, a
+    request), and the first to finish must not take the root off sys.path under the others (a
+    run then failed with "cannot import module 'demo_phases'")."""
     entry = str(root)
-    added = entry not in sys.path
-    if added:
-        sys.path.insert(0, entry)
+    with _PATH_LOCK:
+        if entry in _PATH_USERS:
+            _PATH_USERS[entry] += 1
+        elif entry not in sys.path:
+            sys.path.insert(0, entry)
+            _PATH_USERS[entry] = 1
     try:
         yield
     finally:
-        if added and entry in sys.path:
-            sys.path.remove(entry)
+        with _PATH_LOCK:
+            if entry in _PATH_USERS:
+                _PATH_USERS[entry] -= 1
+                if not _PATH_USERS[entry]:
+                    del _PATH_USERS[entry]
+                    if entry in sys.path:
+                        sys.path.remove(entry)
 
 
-# Loading a project parses phase modules with `ast` and dodo.py imports it; CPython 3.11's
+# Loading a project reads phase modules and dodo.py imports it; CPython 3.11's
 # parser is not safe in two threads at once ("AST constructor recursion depth mismatch"), and
 # the HTTP server answers requests in worker threads, so loads take turns.
 _LOADING = threading.RLock()
