@@ -295,7 +295,7 @@ def _read_routes(router: APIRouter, server: Server) -> None:
             if source is not None:
                 explore.check_source(api.open_project(root), source)
             found = api.history(source, limit, root=root)
-            return models.History(entries=[models.HistoryEntry(**e.__dict__) for e in found.entries])
+            return models.History(entries=list(found.entries))
 
         return await server.json(f"history:{source}:{limit}", compute)
 

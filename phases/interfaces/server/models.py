@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from phases.artifacts.metrics import Metrics
 from phases.engine.status import State
-from phases.interfaces.api import EntropyComparison
+from phases.interfaces.api import EntropyComparison, HistoryEntry
 from phases.interfaces.explore import (
     ArtifactPreview,
     ColumnView,
@@ -159,18 +159,6 @@ class ResetCreate(BaseModel):
 
 class ResetDone(BaseModel):
     tasks: tuple[str, ...]  # the forgotten tasks
-
-
-class HistoryEntry(BaseModel):
-    task: str
-    source: str
-    phase: str
-    table: str | None
-    started_at: datetime
-    duration_s: float
-    success: bool
-    error: str | None
-    peak_rss_mb: float | None = None  # the task process's peak resident memory (None: not recorded)
 
 
 class History(BaseModel):
