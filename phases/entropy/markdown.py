@@ -117,18 +117,24 @@ def _amount(entry: MetricEntry) -> str:
 
 
 def _metrics(doc: ContextDocument) -> list[str]:
-    """One bullet per metric: value and verdict of its year, the months' verdicts, the caveats."""
-    lines = []
+    """One bullet per metric: value and verdict of its year, the months' verdicts, the caveats.
+    Metrics refused outright for one reason share a bullet (a source that is no ledger would
+    otherwise repeat 'concept debit missing' once per ledger metric)."""
+    lines: list[str] = []
+    refused: dict[str, list[MetricEntry]] = {}
     for m in doc.metrics:
-        head = f"- {md_text(m.label)} ({md_code(m.metric)})"
         if m.period is None:
-            lines.append(f"{head}: **refuse**: {md_text(shorten(m.caveats[0], 200))}")
+            refused.setdefault(m.caveats[0], []).append(m)
             continue
+        head = f"- {md_text(m.label)} ({md_code(m.metric)})"
         months = ", ".join(f"{n} {verdict.replace('_', ' ')}" for verdict, n in m.months.items())
         text = f"{head} {m.period}: {_amount(m)}, **{m.verdict.replace('_', ' ')}**"
         text += f" (months: {months})" if months else ""
         shown = m.caveats[:1] if m.verdict == "refuse" else m.caveats  # one reason is enough not to use it
         lines.append("\n".join([text, *(f"  - {md_text(shorten(c, 200))}" for c in shown)]))
+    for reason, group in refused.items():  # after the values an agent can use
+        names = ", ".join(f"{md_text(m.label)} ({md_code(m.metric)})" for m in group)
+        lines.append(f"- {names}: **refuse**: {md_text(shorten(reason, 200))}")
     return lines
 
 
