@@ -145,6 +145,7 @@ class RelationshipEntry:
     join_safe: bool  # no finding about the relationship
     issues: tuple[str, ...]
     likely: bool = False  # found likely but not verified by the relationships phase: not a declared join
+    unverified_because: str | None = None  # for a likely one: why the relationships phase did not accept it
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from phases.artifacts.context_document import (
     VolumeAnomalyEntry,
 )
 from phases.artifacts.entropy_scores import ColumnEntropy, EntropyObject, EntropyScores
+from phases.artifacts.relationships import Relationship
 from phases.core.context import SourceContext
 from phases.core.manifest import Failure, write_atomically
 from phases.core.sql import quote_literal
@@ -189,6 +190,7 @@ def build_context(ev: Evidence, scores: EntropyScores, s: EntropySettings,
         confidence=r.confidence, orphan_rows=r.orphan_rows, null_rows=r.null_rows,
         fans_out=r.fans_out, join_safe=not rel_objects.get(r.id) and r not in likely,
         issues=tuple(rel_objects.get(r.id, [])), likely=r in likely,
+        unverified_because=_unverified_because(r) if r in likely else None,
     ) for r in (*ev.relationships.relationships, *likely))
     ambiguous = tuple(AmbiguousJoin(tables=(start, end), shortest_paths=len(paths),
                                     paths=tuple(tuple(step.relationship for step in path.steps)
@@ -257,3 +259,9 @@ def _cycles(ev: Evidence) -> tuple[CycleEntry, ...]:
                             metric_sql={m.name: m.sql for m in c.metrics},
                             not_measured=tuple(f"{m.name}: {m.reason}" for m in c.skipped), missing=c.missing)
                  for c in ev.cycles.cycles)
+
+
+def _unverified_because(r: Relationship) -> str | None:
+    """The relationships phase's reason for leaving a likely reference unaccepted (free text)."""
+    reason = r.evidence.get("unverified_because")
+    return str(reason) if reason else None

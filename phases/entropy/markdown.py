@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from phases.artifacts.context_document import ColumnEntry, ContextDocument, MetricEntry
+from phases.artifacts.context_document import ColumnEntry, ContextDocument, MetricEntry, RelationshipEntry
 from phases.core.sql import readable_ident
 from phases.entropy.settings import EntropySettings
 
@@ -82,13 +82,19 @@ def _table_rows(doc: ContextDocument) -> list[str]:
 def _joins(doc: ContextDocument) -> list[str]:
     joins = [f"- {md_code(rel.from_)} -> {md_code(rel.to)} ({rel.cardinality}"
              f"{', likely, not verified' if rel.likely else ''}): "
-             + ("safe" if rel.join_safe else "CAREFUL: " + "; ".join(md_text(i) for i in rel.issues or (
-                 f"{rel.orphan_rows} rows without a match",)))
+             + ("safe" if rel.join_safe else "CAREFUL: " + "; ".join(md_text(i) for i in _join_cautions(rel)))
              for rel in sorted(doc.relationships, key=lambda rel: (rel.join_safe, rel.likely))]
     joins += [f"- {md_code(a.tables[0])} reaches {md_code(a.tables[1])} along {a.shortest_paths} equally short paths "
               f"({md_text('; '.join(' / '.join(p) for p in a.paths))}): choose one explicitly"
               for a in doc.ambiguous_joins]
     return joins
+
+
+def _join_cautions(rel: RelationshipEntry) -> tuple[str, ...]:
+    """What makes a join unsafe; a likely one says first why it is no declared join (its values
+    may match by construction, as a count of the parent's rows matching its last row's number)."""
+    why = (f"not verified: {rel.unverified_because}",) if rel.likely and rel.unverified_because else ()
+    return (*why, *(rel.issues or (f"{rel.orphan_rows} rows without a match",)))
 
 
 def _cycles(doc: ContextDocument) -> list[str]:
@@ -111,18 +117,24 @@ def _amount(entry: MetricEntry) -> str:
 
 
 def _metrics(doc: ContextDocument) -> list[str]:
-    """One bullet per metric: value and verdict of its year, the months' verdicts, the caveats."""
-    lines = []
+    """One bullet per metric: value and verdict of its year, the months' verdicts, the caveats.
+    Metrics refused outright for one reason share a bullet (a source that is no ledger would
+    otherwise repeat 'concept debit missing' once per ledger metric)."""
+    lines: list[str] = []
+    refused: dict[str, list[MetricEntry]] = {}
     for m in doc.metrics:
-        head = f"- {md_text(m.label)} ({md_code(m.metric)})"
         if m.period is None:
-            lines.append(f"{head}: **refuse**: {md_text(shorten(m.caveats[0], 200))}")
+            refused.setdefault(m.caveats[0], []).append(m)
             continue
+        head = f"- {md_text(m.label)} ({md_code(m.metric)})"
         months = ", ".join(f"{n} {verdict.replace('_', ' ')}" for verdict, n in m.months.items())
         text = f"{head} {m.period}: {_amount(m)}, **{m.verdict.replace('_', ' ')}**"
         text += f" (months: {months})" if months else ""
         shown = m.caveats[:1] if m.verdict == "refuse" else m.caveats  # one reason is enough not to use it
         lines.append("\n".join([text, *(f"  - {md_text(shorten(c, 200))}" for c in shown)]))
+    for reason, group in refused.items():  # after the values an agent can use
+        names = ", ".join(f"{md_text(m.label)} ({md_code(m.metric)})" for m in group)
+        lines.append(f"- {names}: **refuse**: {md_text(shorten(reason, 200))}")
     return lines
 
 
