@@ -4,6 +4,7 @@ values, domain validations, aggregation behaviour)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,16 @@ def time_roles(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     return out
 
 
+def _excess_z(mismatch: float, allowed: float, rows: int) -> float:
+    """How many standard errors the broken share of a relation across a join lies above the share of
+    honest exceptions allowed (a partial payment): 0 when it does not exceed it. A relation
+    compared on thousands of rows and broken on a tenth of them is broken beyond chance; the same
+    share of ten rows is not."""
+    if rows <= 0 or mismatch <= allowed or allowed <= 0:
+        return 0.0
+    return (mismatch - allowed) / math.sqrt(allowed * (1 - allowed) / rows)
+
+
 def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any
                         ) -> list[EntropyObject]:
     c = s.computational
@@ -120,10 +131,19 @@ def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Pa
             mismatch = scope.mismatch
         else:
             scope = None
+        score = ramp(mismatch, start, full)
+        if across:
+            compared = scope.rows if scope is not None else d.rows_compared
+            z = _excess_z(mismatch, start, compared)
+            evidence["excess_z"] = round(z, 2)
+            if z >= c.cross_table_break_min_z:
+                summary += (f"; more than the {pct(start)} of honest exceptions allowed, by {z:.0f} standard errors: "
+                            "sums and filters differ depending on which of the two columns is used")
+                score = max(score, c.cross_table_break_score)
         targets = {(d.table, d.column)} | ({(o.table, o.column) for o in d.operands} if across else set())
         for table, column in sorted(targets):
             out.append(finding(
-                table, column, "derived_consistency", "derived_mismatch", ramp(mismatch, start, full), summary,
+                table, column, "derived_consistency", "derived_mismatch", score, summary,
                 evidence,
                 (fix(f"recompute {d.column} or find why {wrong} rows differ before using either side", 1.0,
                      "medium"),),

@@ -185,6 +185,8 @@ class Computational(Ramp):
     mismatch_full: float = Unit
     cross_table_mismatch_start: float = Unit
     cross_table_mismatch_full: float = Unit
+    cross_table_break_min_z: float = Field(ge=0, le=1000)
+    cross_table_break_score: float = Unit
     match_absolute_tolerance: float = Field(ge=0, le=1_000_000)
     match_relative_tolerance: float = Field(ge=0, le=0.5)
     validation_error_score: float = Unit
