@@ -168,7 +168,7 @@ def coverage(con: Any, path: Path, temporal: TemporalProfiles | None, profiles: 
         before = before if _chance_of_end(before, p) <= n.coverage_max_chance else 0
         after = after if _chance_of_end(after, p) <= n.coverage_max_chance else 0
         ends, unrecorded, expected, covered = (0, 0, 0.0, profiles[c].rows - before - after)
-        if axis.series:
+        if axis.series and before + after < profiles[c].null_count:  # NULLs left for the series' ends to explain
             ends, unrecorded, expected, covered = _series_ends(con, source, axis, c, lo, hi)
             if ends < expected + n.coverage_min_z * math.sqrt(max(expected, 1.0)):
                 ends, unrecorded = 0, 0  # as many as scattered NULLs would leave at the ends: no coverage

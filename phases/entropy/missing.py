@@ -16,15 +16,18 @@ by design, and damped, when the data explains them:
   relationship: a reference that is NULL on a substantial share of its rows. A reference that is
   set almost everywhere and NULL on a few rows has gaps, not an optional parent.
 
-When the explaining column is ordered (a year, a date) and the NULLs fill one end of it, they are
-a coverage gap ("not recorded before 2004"): that is reported, not damped.
+NULLs that fill one end of the time axis, or one end of each series of a panel (a column recorded
+only from 2004 on, a country that reports from 1995 on), are coverage (entropy.coverage, chance
+corrected): a note that states the period and the counts, damped below `investigate`, because a
+question over the recorded period is answered right and the context says where that period is. The
+NULLs left inside the recorded period still count as below.
 
 Unexplained NULLs make SQL answers wrong only where a query relies on the value being there: in a
-key or a reference (an inner join drops the row), an identifier, a dimension (the breakdown by it
-no longer adds up to the total), and a measure that is summed (SUM skips the row and the total
-silently covers the recorded rows only). In any other column (a reading that is averaged, a
-ratio, a free-text attribute, a date) AVG and filters treat a NULL as "not recorded", which is
-what it is: there the NULLs are a note in the context (how many),
+key or a reference (an inner join drops the row), an identifier, and a measure that is summed (SUM
+skips the row and the total silently covers the recorded rows only). In any other column (a
+dimension, whose NULLs are a group of their own in GROUP BY so the breakdown still adds up; a
+reading that is averaged; a ratio; a free-text attribute; a date) AVG, GROUP BY and filters treat a
+NULL as "not recorded", which is what it is: there the NULLs are a note in the context (how many),
 damped below `investigate`, not a reason to distrust the column. A column whose annotation is
 unknown keeps the full score, and so does an empty one: it answers nothing.
 """
