@@ -45,7 +45,7 @@ from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.entropy_scores import EntropyObject
 from phases.core.sql import quote_ident, quote_literal
 from phases.entropy.base import finding, fix, pct
-from phases.entropy.coverage import Axis, Coverage, coverage, described
+from phases.entropy.coverage import Coverage, coverage, described
 from phases.entropy.evidence import Evidence
 from phases.entropy.settings import EntropySettings, Nulls, ramp
 
@@ -299,17 +299,6 @@ def _null_finding(table: str, p: ColumnProfile, n: Nulls, j: Judged) -> EntropyO
     return finding(table, p.name, "nulls", "null_ratio", score, summary, evidence, (resolution,))
 
 
-def _coverages(con: Any, path: Path, ev: Evidence, table: str, profiles: Mapping[str, ColumnProfile],
-               columns: list[str], patterns: Mapping[str, Pattern], n: Nulls) -> dict[str, Coverage]:
-    """Coverage along the table's time axis; without one, along the ordered column (a year) whose
-    categories leave a column NULL at one end."""
-    found = coverage(con, path, ev.temporal.get(table), profiles, columns, n)
-    for column, pattern in sorted(patterns.items()):
-        if pattern.edge is not None and column not in found:
-            found.update(coverage(con, path, None, profiles, [column], n, axis=Axis(pattern.column, (), (), False)))
-    return found
-
-
 def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
     n = s.nulls
     refs = references(ev)
@@ -320,7 +309,8 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
         names = [p.name for p in with_nulls]
         patterns = null_patterns(con, typed[table], profiles, names, n) if present else {}
         slots = list_slots(con, typed[table], with_nulls) if present else {}
-        covered = _coverages(con, typed[table], ev, table, profiles, names, patterns, n) if present else {}
+        # coverage is a matter of time: along the table's time axis, never along any ordered column
+        covered = coverage(con, typed[table], ev.temporal.get(table), profiles, names, n) if present else {}
         keys = ev.relationships.primary_keys.get(table, ())
         key = set(keys[0]) if keys else set()
         for p in with_nulls:
