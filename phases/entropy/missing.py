@@ -241,7 +241,10 @@ def _coverage_finding(table: str, p: ColumnProfile, n: Nulls, j: Judged, cov: Co
     else:
         score = _score(p.null_ratio, n) * n.coverage_damping
         evidence["harmless"] = True
-        summary += "; questions over the recorded period are answered right, questions across it mix in the rest"
+        summary += ("; questions over the recorded period are answered right, questions across it mix in the rest"
+                    if not cov.inside else
+                    "; the column is no key, reference or summed measure, so AVG, GROUP BY and filters read the NULLs "
+                    "inside as not recorded")
     return finding(table, p.name, "nulls", "null_ratio", score, summary, evidence,
                    (fix(f"restrict questions about {p.name} to the period where it was recorded", 0.8),))
 
