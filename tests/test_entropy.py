@@ -344,8 +344,8 @@ def test_a_copy_broken_on_a_tenth_of_many_rows_is_broken_beyond_chance(tmp_path,
     for i in range(invoices):
         amount = 100 + i * 13.5
         inv.append(f"I-{i:04d},{amount:.2f}")
-        broken = (7 + i % 13) * 3.1 if i % 10 == 3 else 0  # no common factor: not a conversion
-        pay.append(f"P-{i:04d},I-{i:04d},{amount + broken:.2f}")
+        other = 100 + ((i * 37 + 11) % invoices) * 13.5  # another invoice's amount: no common factor
+        pay.append(f"P-{i:04d},I-{i:04d},{other if i % 10 == 3 else amount:.2f}")
     ev, typed = measure(tmp_path, {"invoices": "\n".join(inv) + "\n", "payments": "\n".join(pay) + "\n"})
     with duckdb.connect() as con:
         o = only(derived_consistency(ev, s, typed, con), "payments.amount", "derived_mismatch")

@@ -102,6 +102,17 @@ def _excess_z(mismatch: float, allowed: float, rows: int) -> float:
     return (mismatch - allowed) / math.sqrt(allowed * (1 - allowed) / rows)
 
 
+def _breaks_beyond_chance(mismatch: float, compared: int, conversion: Any, allowed: float) -> tuple[float, str]:
+    """The z of the breaks of a copy across a join that no constant factor explains (a discount or
+    a currency on one side is the units finding's), above the honest exceptions allowed, and the
+    words for it."""
+    explained = conversion.rows / conversion.compared if conversion is not None and conversion.compared else 0.0
+    left = max(0.0, mismatch - explained)
+    z = _excess_z(left, allowed, compared)
+    return z, (f"; more than the {pct(allowed)} of honest exceptions allowed, by {z:.0f} standard errors: "
+               "sums and filters differ depending on which of the two columns is used")
+
+
 def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any
                         ) -> list[EntropyObject]:
     c = s.computational
@@ -131,14 +142,14 @@ def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Pa
             mismatch = scope.mismatch
         else:
             scope = None
+        conversion = join.constant_factor(ev, s, con, scope, typed) if join else None
         score = ramp(mismatch, start, full)
         if across:
             compared = scope.rows if scope is not None else d.rows_compared
-            z = _excess_z(mismatch, start, compared)
+            z, text = _breaks_beyond_chance(mismatch, compared, conversion, start)
             evidence["excess_z"] = round(z, 2)
             if z >= c.cross_table_break_min_z:
-                summary += (f"; more than the {pct(start)} of honest exceptions allowed, by {z:.0f} standard errors: "
-                            "sums and filters differ depending on which of the two columns is used")
+                summary += text
                 score = max(score, c.cross_table_break_score)
         targets = {(d.table, d.column)} | ({(o.table, o.column) for o in d.operands} if across else set())
         for table, column in sorted(targets):
@@ -148,7 +159,6 @@ def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Pa
                 (fix(f"recompute {d.column} or find why {wrong} rows differ before using either side", 1.0,
                      "medium"),),
             ))
-        conversion = join.constant_factor(ev, s, con, scope, typed) if join else None
         if conversion is not None:
             out += conversion_findings(d, conversion, s)
     return out
