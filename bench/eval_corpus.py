@@ -20,8 +20,10 @@ and its JSON outputs are scored against bench/corpus/<dataset>/truth.yaml:
   should_not_flag columns that are not ready; flags right: flagged should_flag columns over
   flagged columns judged by the truth (flags on columns the truth does not judge are counted apart);
   flag recall: should_flag columns that are flagged; nulls told: should_flag columns judged for their
-  NULLs ('nulls: ...') that are flagged or, ready, carry the NULL count as a note in the context
-  (NULLs that leave SQL answers right are a note, not a readiness hit: issue 12).
+  NULLs ('nulls: ...') that are flagged or, ready, carry the NULL count as a note in the context,
+  and `note` columns ('nulls: ...': NULLs that leave SQL answers right, a fact the context states:
+  a coverage period, a dimension's NULL group, an averaged reading's gaps) that carry the note;
+  a `note` column that is flagged counts as a false alarm, as a should_not_flag one does (issue 12).
 - additive errors: columns labelled `additive` whose truth says not to sum them.
 - types: columns whose type matches the truth; nulls exact: columns whose profiled NULL count
   equals the CSV's empty fields (a value turned into NULL by a null token, or a cast failure,
@@ -92,6 +94,7 @@ class Column:
     additive: bool | None = None
     should_flag: str | None = None
     should_not_flag: str | None = None
+    note: str | None = None  # a fact the context must state as a note, not a flag (NULLs that leave SQL right)
 
 
 @dataclass
@@ -123,7 +126,8 @@ def load_truth(name: str) -> Truth:
     for table, spec in doc["tables"].items():
         columns = {}
         for column, c in spec["columns"].items():
-            columns[column] = Column(c.get("type"), c.get("additive"), c.get("should_flag"), c.get("should_not_flag"))
+            columns[column] = Column(c.get("type"), c.get("additive"), c.get("should_flag"), c.get("should_not_flag"),
+                                     c.get("note"))
         pk = tuple(spec["primary_key"]) if spec.get("primary_key") else None
         tables[table] = Table(spec.get("rows"), pk, [tuple(k) for k in spec.get("candidate_keys", [])], columns,
                               spec.get("duplicate_rows", 0))
@@ -433,7 +437,7 @@ def score(truth: Truth, state: Path, data: Path | None = None) -> Score:
         return s
     s.source_readiness = (context.get("readiness") or {}).get("level", "-")
     d.update(flags_wrong=[], flags_unknown=[], flags_missed=[], additive_errors=[], additive_missed=[], types_wrong=[],
-             columns_unmatched=[], nulls_differ=[], duplicates_unreported=[])
+             columns_unmatched=[], nulls_differ=[], duplicates_unreported=[], notes_missed=[])
     empties = empty_fields(data, truth.tables) if data is not None and data.is_dir() else {}
     for name, table in truth.tables.items():
         if table.duplicate_rows:
@@ -454,7 +458,8 @@ def score(truth: Truth, state: Path, data: Path | None = None) -> Score:
         dims = ", ".join(i.get("dimension", "?") for i in col.get("issues", [])[:3])
         where = f"{table}.{column}"
         s.not_ready += flagged
-        if c.should_not_flag is not None:
+        calm = c.should_not_flag if c.should_not_flag is not None else c.note
+        if calm is not None:
             s.should_not += 1
         if c.should_flag is not None:
             s.should_flag += 1
@@ -462,18 +467,24 @@ def score(truth: Truth, state: Path, data: Path | None = None) -> Score:
             if c.should_flag is not None:
                 s.flags_right += 1
                 s.flagged_should += 1
-            elif c.should_not_flag is not None:
+            elif calm is not None:
                 s.flags_wrong += 1
                 s.false_alarms += 1
-                d["flags_wrong"].append(f"{where} [{col.get('readiness')}: {dims}] truth: {c.should_not_flag}")
+                d["flags_wrong"].append(f"{where} [{col.get('readiness')}: {dims}] truth: {calm}")
             else:
                 s.flags_unknown += 1
                 d["flags_unknown"].append(f"{where} [{col.get('readiness')}: {dims}]")
         elif c.should_flag is not None:
             d["flags_missed"].append(f"{where}: {c.should_flag}")
+        noted = any(i.get("dimension") == "nulls" for i in col.get("issues", []))
         if c.should_flag is not None and c.should_flag.startswith("nulls"):
             s.nulls_should += 1
-            s.nulls_told += flagged or any(i.get("dimension") == "nulls" for i in col.get("issues", []))
+            s.nulls_told += flagged or noted
+        elif c.note is not None and c.note.startswith("nulls"):
+            s.nulls_should += 1
+            s.nulls_told += noted
+            if not noted:
+                d["notes_missed"].append(f"{where}: {c.note}")
         if (table, column) in empties and isinstance((col.get("stats") or {}).get("nulls"), int):
             s.nulls_checked += 1
             if col["stats"]["nulls"] == empties[(table, column)]:
@@ -583,6 +594,7 @@ def print_details(row: dict) -> None:
                        ("keys_alternate", "alternate key chosen (counted right)"),
                        ("flags_wrong", "flag on a clean column"), ("flags_missed", "flag missed"),
                        ("flags_unknown", "flag on an unjudged column"),
+                       ("notes_missed", "NULLs to be told as a note, not in the context"),
                        ("additive_errors", "additive, must not be summed"),
                        ("additive_missed", "additive, not labelled so"), ("types_wrong", "type differs"),
                        ("nulls_differ", "NULL count differs from the CSV's empty fields"),

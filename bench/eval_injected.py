@@ -11,6 +11,9 @@ pipeline. Then, per rate (pooled over the seeds):
 
 - recall: an injection is found when one of its columns is `investigate` or `blocked` with a
   matching dimension among its top findings (bench/eval_entropy.py's MATCHING and judgement);
+  NULLs injected into a column where NULLs leave SQL answers right (a dimension, whose NULLs are a
+  group of their own; a reading that is averaged) are found when the context states them as a
+  note with at least the injected count (issue 12: a fact stated precisely is a note), never strictly;
   duplicate rows, which have no column, are found when the context or a finding of their table
   mentions duplicates. Strict recall also asks that the matching finding alone scores at least
   the `investigate` threshold (config/thresholds.yaml): found by its own finding, not because
@@ -113,6 +116,14 @@ def investigate_threshold(repo: Path) -> float:
     return float(doc["readiness"]["investigate"])
 
 
+def _noted_nulls(record: dict, names: list[str], objects: list[dict]) -> bool:
+    """NULLs injected into a column where NULLs leave SQL answers right (a dimension's NULL group,
+    a reading that is averaged) are a note stating their count, not a flag (issue 12): found when
+    the note counts at least the injected NULLs."""
+    return any(o.get("dimension") == "nulls" and o.get("target") in names and (o.get("evidence") or {}).get("harmless")
+               and (o.get("evidence") or {}).get("null_count", 0) >= record["rows"] for o in objects)
+
+
 def judge(record: dict, columns: dict[str, dict], objects: list[dict], context: dict, threshold: float) -> Verdict:
     key = f"{record['kind']} {record['table']}.{'/'.join(record.get('original_columns', record['columns']))}"
     if record["kind"] == "duplicate_rows":
@@ -131,6 +142,10 @@ def judge(record: dict, columns: dict[str, dict], objects: list[dict], context: 
         if flagged(column) and hit:
             found, matched = True, hit[0]
             break
+    if not found and record["kind"] == "nulls":
+        noted = _noted_nulls(record, names, objects)
+        if noted:
+            found, matched = True, "nulls (note)"
     # a finding on the column, or on a relationship whose child side it is
     scores = [o["score"] for o in objects if o.get("dimension") in want
               and str(o.get("target", "")).split("->", 1)[0] in names]

@@ -336,6 +336,23 @@ def test_a_copy_across_a_join_is_judged_where_it_applies(tmp_path, s):
     assert only(found, "invoices.amount").score == o.score  # both sides of a broken reconciliation
 
 
+@pytest.mark.parametrize(("invoices", "flagged"), [(600, True), (40, False)])
+def test_a_copy_broken_on_a_tenth_of_many_rows_is_broken_beyond_chance(tmp_path, s, invoices, flagged):
+    """One payment in ten no longer equals its invoice: over 600 rows far more breaks than the honest
+    exceptions allowed explain (investigate); over 40 rows chance could give as many."""
+    inv, pay = ["invoice_id,amount"], ["payment_id,invoice_id,amount"]
+    for i in range(invoices):
+        amount = 100 + i * 13.5
+        inv.append(f"I-{i:04d},{amount:.2f}")
+        other = 100 + ((i * 37 + 11) % invoices) * 13.5  # another invoice's amount: no common factor
+        pay.append(f"P-{i:04d},I-{i:04d},{other if i % 10 == 3 else amount:.2f}")
+    ev, typed = measure(tmp_path, {"invoices": "\n".join(inv) + "\n", "payments": "\n".join(pay) + "\n"})
+    with duckdb.connect() as con:
+        o = only(derived_consistency(ev, s, typed, con), "payments.amount", "derived_mismatch")
+    assert o.evidence["mismatching_rows"] == invoices // 10
+    assert (s.weights["derived_consistency"] * o.score >= s.readiness.investigate) is flagged
+
+
 def test_the_markdown_keeps_the_most_uncertain_columns_when_it_must_cut(measured, s):
     from phases.entropy.document import build_context
     from phases.entropy.markdown import render_markdown

@@ -214,6 +214,13 @@ def test_breaks_that_share_one_factor_are_converted_values_named_by_the_source_r
     plain = only(unnamed, "payments.paid")  # no exchange rates to name it: a discount is as likely
     assert plain.evidence["rate_pair"] is None and "discount" in plain.summary
     assert plain.score == pytest.approx(s.semantic.mixed_units_score * s.semantic.conversion_unexplained_damping)
+    # the factor explains every break: no broken copy beyond the conversion the units finding reports
+    mismatch = only([o for o in derived_consistency(ev, s, typed, duckdb.connect()) if o.dimension != "units"],
+                    "payments.paid")
+    c = s.computational
+    assert mismatch.evidence["excess_z"] == 0  # the share of broken rows alone scores it
+    assert mismatch.score == pytest.approx(ramp(12 / 48, c.cross_table_mismatch_start, c.cross_table_mismatch_full),
+                                           abs=1e-4)
 
 
 def test_a_row_formula_whose_breaks_share_one_factor_blames_its_target_for_units(tmp_path, s):

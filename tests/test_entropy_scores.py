@@ -93,11 +93,11 @@ def test_nulls_a_category_or_an_indicator_decides_are_by_design(found, s, column
     assert weighted(o, s) < s.readiness.investigate
 
 
-def test_nulls_at_one_end_of_the_years_are_a_coverage_gap_not_a_design(found, s):
+def test_nulls_at_one_end_of_the_years_are_a_coverage_note_stating_the_period(found, s):
     depth = found["readings.depth"]
-    assert (depth.evidence["explained_by"], depth.evidence["coverage"]) == ("year", "before 2004")
-    assert "not recorded before year 2004" in depth.summary
-    assert weighted(depth, s) >= s.readiness.investigate
+    assert (depth.evidence["axis"], depth.evidence["first_recorded"], depth.evidence["before"]) == ("year", "2004", 120)
+    assert "120 before 2004" in depth.summary and depth.evidence["inside"] == 0
+    assert weighted(depth, s) < s.readiness.investigate  # the context states the period: a note
 
 
 def test_a_further_slot_of_a_list_is_null_where_the_list_was_shorter(found, s):
@@ -142,7 +142,7 @@ def test_references_an_optional_relation_the_roots_of_a_hierarchy_and_gaps_in_a_
     (dict(role="measure", aggregation="point_in_time"), False),  # summed across entities at one time
     (dict(role="measure", aggregation=None), False),  # counts that may be summed: undecided
     (dict(role="identifier"), False),
-    (dict(role="dimension"), False),  # GROUP BY puts them in a group no filter names
+    (dict(role="dimension"), True),  # a group of their own in GROUP BY: the breakdown still adds up
     (dict(role="attribute", references="stations.id"), False),
 ])
 def test_unexplained_nulls_are_a_note_unless_a_join_or_a_sum_needs_the_value(measured, s, fields, harmless):

@@ -296,3 +296,20 @@ def test_a_key_word_in_the_name_makes_integers_a_reference_whatever_measure_word
     assert decide_role(keyed, amount, None, RoleSettings(), 1000).role != "measure"
     plain = facts_with_values(ontology, "refunded_cash", [3, 17, 42])
     assert decide_role(plain, amount, None, RoleSettings(), 1000).role == "measure"
+
+
+def test_an_event_table_other_tables_refer_to_keeps_its_amounts_additive(tmp_path):
+    """Payments (each with its own payment date) referenced by two tables are on the parent side as a
+    dimension is, but their rows are events: the amount adds up, whoever refers to them."""
+    rnd = random.Random(3)
+    payments = [[f"PAY-{i:04d}", (dt.date(2024, 1, 1) + dt.timedelta(days=i % 300)).isoformat(),
+                 f"{rnd.randint(1000, 900000) / 100:.2f}"] for i in range(1, 301)]
+    bank = [[f"B{i:04d}", f"PAY-{1 + (i * 7) % 300:04d}", rnd.choice(["ok", "late"])] for i in range(1, 601)]
+    notes = [[f"N{i:04d}", f"PAY-{1 + (i * 11) % 300:04d}", rnd.choice(["x", "y", "z"])] for i in range(1, 401)]
+    result = run(build(tmp_path, {
+        "payments": csv_text(["payment_id", "payment_date", "amount"], payments),
+        "bank_lines": csv_text(["line_id", "payment_id", "state"], bank),
+        "payment_notes": csv_text(["note_id", "payment_id", "kind"], notes),
+    }))
+    assert col(result, "payments", "payment_date").time_role == "event"
+    assert col(result, "payments", "amount").aggregation == "additive"

@@ -4,6 +4,7 @@ values, domain validations, aggregation behaviour)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,27 @@ def time_roles(ev: Evidence, s: EntropySettings) -> list[EntropyObject]:
     return out
 
 
+def _excess_z(mismatch: float, allowed: float, rows: int) -> float:
+    """How many standard errors the broken share of a relation across a join lies above the share of
+    honest exceptions allowed (a partial payment): 0 when it does not exceed it. A relation
+    compared on thousands of rows and broken on a tenth of them is broken beyond chance; the same
+    share of ten rows is not."""
+    if rows <= 0 or mismatch <= allowed or allowed <= 0:
+        return 0.0
+    return (mismatch - allowed) / math.sqrt(allowed * (1 - allowed) / rows)
+
+
+def _breaks_beyond_chance(mismatch: float, compared: int, conversion: Any, allowed: float) -> tuple[float, str]:
+    """The z of the breaks of a copy across a join that no constant factor explains (a discount or
+    a currency on one side is the units finding's), above the honest exceptions allowed, and the
+    words for it."""
+    explained = conversion.rows / conversion.compared if conversion is not None and conversion.compared else 0.0
+    left = max(0.0, mismatch - explained)
+    z = _excess_z(left, allowed, compared)
+    return z, (f"; more than the {pct(allowed)} of honest exceptions allowed, by {z:.0f} standard errors: "
+               "sums and filters differ depending on which of the two columns is used")
+
+
 def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any
                         ) -> list[EntropyObject]:
     c = s.computational
@@ -120,15 +142,23 @@ def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Pa
             mismatch = scope.mismatch
         else:
             scope = None
+        conversion = join.constant_factor(ev, s, con, scope, typed) if join else None
+        score = ramp(mismatch, start, full)
+        if across:
+            compared = scope.rows if scope is not None else d.rows_compared
+            z, text = _breaks_beyond_chance(mismatch, compared, conversion, start)
+            evidence["excess_z"] = round(z, 2)
+            if z >= c.cross_table_break_min_z:
+                summary += text
+                score = max(score, c.cross_table_break_score)
         targets = {(d.table, d.column)} | ({(o.table, o.column) for o in d.operands} if across else set())
         for table, column in sorted(targets):
             out.append(finding(
-                table, column, "derived_consistency", "derived_mismatch", ramp(mismatch, start, full), summary,
+                table, column, "derived_consistency", "derived_mismatch", score, summary,
                 evidence,
                 (fix(f"recompute {d.column} or find why {wrong} rows differ before using either side", 1.0,
                      "medium"),),
             ))
-        conversion = join.constant_factor(ev, s, con, scope, typed) if join else None
         if conversion is not None:
             out += conversion_findings(d, conversion, s)
     return out

@@ -16,15 +16,18 @@ by design, and damped, when the data explains them:
   relationship: a reference that is NULL on a substantial share of its rows. A reference that is
   set almost everywhere and NULL on a few rows has gaps, not an optional parent.
 
-When the explaining column is ordered (a year, a date) and the NULLs fill one end of it, they are
-a coverage gap ("not recorded before 2004"): that is reported, not damped.
+NULLs that fill one end of the time axis, or one end of each series of a panel (a column recorded
+only from 2004 on, a country that reports from 1995 on), are coverage (entropy.coverage, chance
+corrected): a note that states the period and the counts, damped below `investigate`, because a
+question over the recorded period is answered right and the context says where that period is. The
+NULLs left inside the recorded period still count as below.
 
 Unexplained NULLs make SQL answers wrong only where a query relies on the value being there: in a
-key or a reference (an inner join drops the row), an identifier, a dimension (the breakdown by it
-no longer adds up to the total), and a measure that is summed (SUM skips the row and the total
-silently covers the recorded rows only). In any other column (a reading that is averaged, a
-ratio, a free-text attribute, a date) AVG and filters treat a NULL as "not recorded", which is
-what it is: there the NULLs are a note in the context (how many),
+key or a reference (an inner join drops the row), an identifier, and a measure that is summed (SUM
+skips the row and the total silently covers the recorded rows only). In any other column (a
+dimension, whose NULLs are a group of their own in GROUP BY so the breakdown still adds up; a
+reading that is averaged; a ratio; a free-text attribute; a date) AVG, GROUP BY and filters treat a
+NULL as "not recorded", which is what it is: there the NULLs are a note in the context (how many),
 damped below `investigate`, not a reason to distrust the column. A column whose annotation is
 unknown keeps the full score, and so does an empty one: it answers nothing.
 """
@@ -42,6 +45,7 @@ from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.entropy_scores import EntropyObject
 from phases.core.sql import quote_ident, quote_literal
 from phases.entropy.base import finding, fix, pct
+from phases.entropy.coverage import Coverage, coverage, described
 from phases.entropy.evidence import Evidence
 from phases.entropy.settings import EntropySettings, Nulls, ramp
 
@@ -172,48 +176,103 @@ def _shown(where: tuple[str, ...]) -> str:
     return ", ".join(repr(w) for w in where[:5]) + (" ..." if len(where) > 5 else "")
 
 
-# roles a join, a lookup or a breakdown needs set on every row: a NULL in a dimension puts rows in a
-# group no filter names, so the per-category answers no longer add up to the total
-RELIED_ON = ("key", "foreign_key", "identifier", "dimension")
+# roles a join or a lookup needs set on every row: an inner join or an equality filter drops a NULL
+JOINED = ("key", "foreign_key", "identifier")
+
+
+def joined(annotation: ColumnAnnotation | None, in_key: bool) -> bool:
+    """Whether the column is one a join or a lookup relies on: its NULLs make rows vanish."""
+    return in_key or (annotation is not None and (annotation.role in JOINED or bool(annotation.references)))
 
 
 def harmless(annotation: ColumnAnnotation | None, in_key: bool) -> bool:
-    """Whether unexplained NULLs in the column leave SQL answers right: it is no key, reference,
-    identifier or dimension, and no measure an agent may sum: a measure is harmless only when it is
-    known to be averaged (non-additive); an additive one, a stock summed across entities at one
-    time, and counts whose aggregation is undecided are summed. Unknown annotation: not harmless."""
-    if annotation is None or in_key or annotation.role in RELIED_ON or annotation.references:
+    """Whether unexplained NULLs in the column leave SQL answers right: it is no key, reference or
+    identifier, and no measure an agent may sum. A dimension's NULLs are a group of their own in a
+    GROUP BY, so the breakdown still adds up to the total; only a filter on a value skips them,
+    which the count in the context tells. A measure is harmless only when it is known to be
+    averaged (non-additive); an additive one, a stock summed across entities at one time, and
+    counts whose aggregation is undecided are summed. Unknown annotation: not harmless."""
+    if annotation is None or joined(annotation, in_key):
         return False
     return annotation.role != "measure" or annotation.aggregation == "non_additive"
 
 
-def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | None,
-                  reference: bool | None, slot: str | None = None, note: bool = False) -> EntropyObject:
-    """One column's NULLs: unexplained, a coverage gap, by structure, a further slot of a list, an
-    optional reference, or (`note`) NULLs that leave answers right."""
+@dataclass(frozen=True)
+class Judged:
+    """What the detector knows of one column besides its profile."""
+
+    pattern: Pattern | None = None
+    reference: bool | None = None  # None: no reference; else whether it refers to its own table
+    slot: str | None = None
+    note: bool = False  # unexplained NULLs would leave answers right
+    joined: bool = False  # a join or lookup relies on the column
+    coverage: Coverage | None = None
+    dimension: bool = False
+
+
+def _counted(p: ColumnProfile) -> str:
+    return f"{p.null_count} of {p.rows} values ({pct(p.null_ratio)}) are NULL"
+
+
+def _score(share: float, n: Nulls) -> float:
+    return n.any_score + (n.max_score - n.any_score) * ramp(share, n.start, n.full)
+
+
+def _coverage_finding(table: str, p: ColumnProfile, n: Nulls, j: Judged, cov: Coverage) -> EntropyObject:
+    """NULLs at the ends of the time axis (or of each series) are a note stating the period; NULLs
+    left inside the recorded period of a column an agent sums or joins on still count, on the share
+    of the recorded period they leave out."""
+    evidence: dict[str, Any] = {"null_count": p.null_count, "rows": p.rows, "null_ratio": p.null_ratio,
+                                "optional_reference": False, "coverage": described(cov), "axis": cov.axis,
+                                "before": cov.before, "after": cov.after, "series_ends": cov.series_ends,
+                                "inside": cov.inside, "covered_rows": cov.covered_rows}
+    if cov.first is not None:
+        evidence["first_recorded"] = cov.first
+    if cov.last is not None:
+        evidence["last_recorded"] = cov.last
+    if cov.series:
+        evidence["series"] = list(cov.series)
+    summary = f"{_counted(p)}: {described(cov)}"
+    if cov.inside and not j.note:
+        share = cov.inside / cov.covered_rows if cov.covered_rows else 1.0
+        score = _score(share, n)
+        summary += (f"; the {cov.inside} inside it ({pct(share)} of its rows) are silently left out of SUM and COUNT "
+                    "over the recorded period")
+    else:
+        score = _score(p.null_ratio, n) * n.coverage_damping
+        evidence["harmless"] = True
+        summary += ("; questions over the recorded period are answered right, questions across it mix in the rest"
+                    if not cov.inside else
+                    "; the column is no key, reference or summed measure, so AVG, GROUP BY and filters read the NULLs "
+                    "inside as not recorded")
+    return finding(table, p.name, "nulls", "null_ratio", score, summary, evidence,
+                   (fix(f"restrict questions about {p.name} to the period where it was recorded", 0.8),))
+
+
+def _null_finding(table: str, p: ColumnProfile, n: Nulls, j: Judged) -> EntropyObject:
+    """One column's NULLs: by structure, a further slot of a list, an optional reference, a
+    coverage of part of the time axis, NULLs that leave answers right (a note), or unexplained."""
+    pattern, reference = j.pattern, j.reference
     share = p.null_ratio
-    score = n.any_score + (n.max_score - n.any_score) * ramp(share, n.start, n.full)
-    counted = f"{p.null_count} of {p.rows} values ({pct(share)}) are NULL"
+    score = _score(share, n)
+    counted = _counted(p)
     evidence: dict[str, Any] = {"null_count": p.null_count, "rows": p.rows, "null_ratio": share,
                                 "optional_reference": False}
     resolution = fix("declare what a NULL means here (unknown, not applicable, zero)", 0.8)
     if pattern is not None:
         evidence.update(explained_by=pattern.column, gain=pattern.gain, purity=pattern.purity,
                         null_where=list(pattern.null_where[:20]))
-    if pattern is not None and pattern.edge is not None:
-        evidence["coverage"] = pattern.edge
-        summary = (f"{counted}: not recorded {pattern.edge.replace(' ', f' {pattern.column} ', 1)}; comparisons "
-                   f"across {pattern.column!r} mix recorded and unrecorded periods")
-        resolution = fix(f"restrict questions about {p.name} to the rows where it was recorded", 0.8)
-    elif pattern is not None:
+    if j.coverage is not None and reference is None and not j.joined:
+        return _coverage_finding(table, p, n, j, j.coverage)
+    if pattern is not None and pattern.edge is None:
         score *= n.structural_damping
         summary = (f"{counted}, by structure: where {pattern.column!r} is {_shown(pattern.null_where) or 'rare'} "
                    f"({pct(pattern.purity)} of rows follow it); filter on {pattern.column!r} rather than reading "
                    "NULL as zero or unknown")
-    elif slot is not None:
+    elif j.slot is not None:
         score *= n.structural_damping
-        evidence["slot_after"] = slot
-        summary = (f"{counted}: a further slot of the list in {slot!r}, set only where {slot!r} is and holding "
+        evidence["slot_after"] = j.slot
+        summary = (f"{counted}: a further slot of the list in {j.slot!r}, set only where {j.slot!r} is and holding "
                    "the same values; NULL means the list was shorter")
     elif reference:
         score *= n.optional_reference_damping
@@ -226,7 +285,12 @@ def _null_finding(table: str, p: ColumnProfile, n: Nulls, pattern: Pattern | Non
     elif reference is not None:
         summary = (f"{counted} in a reference that is set everywhere else: an inner join silently drops these rows, "
                    "and COUNT and filters skip them")
-    elif note:
+    elif j.note and j.dimension:
+        score *= n.harmless_damping
+        evidence["harmless"] = True
+        summary = (f"{counted}: a group of their own in GROUP BY {p.name!r}, so the breakdown still adds up to the "
+                   "total; a filter on a value of it, and COUNT(column), skip these rows")
+    elif j.note:
         score *= n.harmless_damping
         evidence["harmless"] = True
         summary = (f"{counted}: values not recorded; the column is no key, reference, category or summed measure, "
@@ -245,13 +309,20 @@ def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any)
     for table, profiles in ev.profiles.items():
         with_nulls = [p for p in profiles.values() if p.rows and p.null_count]
         present = with_nulls and table in typed
-        patterns = null_patterns(con, typed[table], profiles, [p.name for p in with_nulls], n) if present else {}
+        names = [p.name for p in with_nulls]
+        patterns = null_patterns(con, typed[table], profiles, names, n) if present else {}
         slots = list_slots(con, typed[table], with_nulls) if present else {}
+        # coverage is a matter of time: along the table's time axis, never along any ordered column
+        covered = coverage(con, typed[table], ev.temporal.get(table), profiles, names, n) if present else {}
         keys = ev.relationships.primary_keys.get(table, ())
         key = set(keys[0]) if keys else set()
-        out += [_null_finding(table, p, n, patterns.get(p.name), refs.get((table, p.name)), slots.get(p.name),
-                              harmless(ev.annotation(table, p.name), p.name in key) and p.null_count < p.rows)
-                for p in with_nulls]
+        for p in with_nulls:
+            a = ev.annotation(table, p.name)
+            in_key = p.name in key
+            judged = Judged(patterns.get(p.name), refs.get((table, p.name)), slots.get(p.name),
+                            harmless(a, in_key) and p.null_count < p.rows, joined(a, in_key), covered.get(p.name),
+                            a is not None and a.role == "dimension")
+            out.append(_null_finding(table, p, n, judged))
     for table, profile in ev.table_profiles.items():
         if profile.rows == 0:
             out.append(finding(

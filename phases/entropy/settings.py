@@ -107,6 +107,9 @@ class Nulls(Ramp):
     structural_min_gain: float = Field(gt=0, le=1)
     structural_damping: float = Unit
     harmless_damping: float = Unit
+    coverage_damping: float = Unit
+    coverage_max_chance: float = Field(gt=0, le=1)
+    coverage_min_z: float = Field(ge=0, le=100)
     structural_max_categories: int = Field(ge=2, le=10_000)
     structural_min_rows_per_category: int = Field(ge=1, le=1_000_000)
     structural_max_candidates: int = Field(ge=0, le=100)
@@ -182,6 +185,8 @@ class Computational(Ramp):
     mismatch_full: float = Unit
     cross_table_mismatch_start: float = Unit
     cross_table_mismatch_full: float = Unit
+    cross_table_break_min_z: float = Field(ge=0, le=1000)
+    cross_table_break_score: float = Unit
     match_absolute_tolerance: float = Field(ge=0, le=1_000_000)
     match_relative_tolerance: float = Field(ge=0, le=0.5)
     validation_error_score: float = Unit

@@ -237,7 +237,12 @@ def _records_events(t: TableFacts, tables: Mapping[str, TableFacts], decisions: 
                     ontology: Ontology, settings: SemanticSettings) -> bool:
     """The table's rows are events or periods: it has a date or a calendar part, or references a table
     that has a date (a date dimension: facts keyed by date surrogates hold no date themselves). A
-    dimension that other tables share records none: its dates and money describe its rows."""
+    dimension that other tables share records none: its dates and money describe its rows, unless
+    one of its dates is an event time (a payment's date): then its rows are events whoever refers to
+    them, and that does not change when a damaged key turns a reference around."""
+    if any(time_role_of(d.role, ontology.concepts[d.concept].spec if d.concept else None) == "event"
+           for d in decisions):
+        return True
     if shared_dimension(t, tables, settings.tables):
         return False
     if any(d.role == "timestamp" or d.col.text_date_share >= settings.roles.text_date_min_share
