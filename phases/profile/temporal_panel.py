@@ -13,7 +13,7 @@ inside each series where the series are long enough.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import combinations
@@ -30,7 +30,15 @@ from phases.artifacts.temporal_profiles import (
 )
 from phases.core.sql import quote_ident
 from phases.profile.temporal_drift import drift_unit, measure_series_drifts
-from phases.profile.temporal_gaps import DAY_US, GAP_STATS, GAPS, Candidate, build_gap_table, measure_granularity
+from phases.profile.temporal_gaps import (
+    DAY_US,
+    GAP_STATS,
+    GAPS,
+    Candidate,
+    build_gap_table,
+    measure_granularity,
+    series_name_sql,
+)
 from phases.profile.temporal_series import choose_series_units, format_instant, rnd
 from phases.shared.narrow import one_row
 
@@ -42,8 +50,17 @@ if TYPE_CHECKING:
 
 def key_sql(columns: Sequence[str]) -> str:
     """The series name of a row: its key values as text, joined by " | " (NULL spelled out)."""
-    parts = [f"coalesce(CAST({quote_ident(c)} AS VARCHAR), 'NULL')" for c in columns]
-    return parts[0] if len(parts) == 1 else f"concat_ws(' | ', {', '.join(parts)})"
+    return series_name_sql([quote_ident(c) for c in columns])
+
+
+def key_parts(columns: Sequence[str], texts: Collection[str]) -> tuple[str, ...]:
+    """SQL expressions whose values together tell the series apart exactly as their names
+    (`key_sql`) do, to group rows on without casting every value to text: each column itself,
+    a text column with NULL spelled out (the name does not tell NULL from 'NULL'). With two text
+    columns or more, " | " inside a value could make two keys one name: then the name itself."""
+    if sum(c in texts for c in columns) > 1:
+        return (key_sql(columns),)
+    return tuple(f"coalesce({quote_ident(c)}, 'NULL')" if c in texts else quote_ident(c) for c in columns)
 
 
 @dataclass(frozen=True)
@@ -176,7 +193,7 @@ def _first_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: i
 
 def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, candidates: Sequence[str],
                     settings: TemporalSettings, most_unique: float = 1.0,
-                    known: Figures | None = None) -> SeriesKey | None:
+                    known: Figures | None = None, narrow: str | None = None) -> SeriesKey | None:
     """The key naming the series: with the time (nearly) unique, far fewer rows sharing key and
     time than chance would give for a column of its frequencies (a measure with many values is
     (key, time)-unique by chance when few rows share a time), and at least
@@ -184,14 +201,16 @@ def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, ca
     of the lowest-cardinality columns are tried when no single column qualifies. None when the
     time alone is (nearly) unique or no key qualifies. `most_unique`: what the time's distinct
     values over its rows can be at most (known from its facts), when that is known. `known`: see
-    `_group_figures` (only for a time set on every row)."""
+    `_group_figures` (only for a time set on every row). `narrow`: a relation holding the time
+    column and the same rows, cheaper to read for the time's own test."""
     if not candidates:
         return None
     # The time's own test first, from one cheap scan, where it can fail: a time (nearly) unique
     # rules out a panel before thousands of candidate keys of a wide table are grouped with it.
     if most_unique > settings.panel_max_time_uniqueness:
         t = quote_ident(time)
-        rows, times = one_row(con.execute(f"SELECT count({t}), count(DISTINCT {t}) FROM {quote_ident(relation)}"))
+        rows, times = one_row(con.execute(f"SELECT count({t}), count(DISTINCT {t}) "
+                                          f"FROM {quote_ident(narrow or relation)}"))
         if rows == 0 or times / rows > settings.panel_max_time_uniqueness:
             return None
     singles = [(c,) for c in candidates]
@@ -263,7 +282,8 @@ class _Within:
         return Completeness(expected, self.distinct, rnd(self.distinct / expected))
 
 
-def _within(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: str, settings: TemporalSettings) -> _Within:
+def _within(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: Sequence[str],
+            settings: TemporalSettings) -> _Within:
     build_gap_table(con, relation, time, key)
     stats = one_row(con.execute(GAP_STATS))
     granularity, candidate, missing = measure_granularity(con, stats, settings)
@@ -273,15 +293,15 @@ def _within(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: str, 
     return _Within(stats[0], granularity, missing, series, gaps)
 
 
-def _episodes(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: str, found: _Within,
-              settings: TemporalSettings) -> tuple[str, _Within] | None:
+def _episodes(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: tuple[str, ...], found: _Within,
+              settings: TemporalSettings) -> tuple[tuple[str, ...], _Within] | None:
     """Series mostly missing between their first and last times are recurring episodes (a storm
     name reused every few years): split by calendar year when that makes them complete."""
     completeness = found.completeness
     if completeness is None or completeness.ratio >= settings.panel_min_completeness \
             or found.granularity.unit in ("year", "quarter"):
         return None
-    by_year = f"concat_ws(' | ', {key}, CAST(year(CAST({quote_ident(time)} AS TIMESTAMP)) AS VARCHAR))"
+    by_year = (*key, f"year(CAST({quote_ident(time)} AS TIMESTAMP))")
     split = _within(con, relation, time, by_year, settings)
     if split.completeness is None or split.completeness.ratio < settings.panel_min_completeness:
         return None
@@ -289,14 +309,17 @@ def _episodes(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: str
 
 
 def profile_panel(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_date: bool, key: SeriesKey,
-                  edges: Mapping[str, tuple[float, ...]], settings: TemporalSettings) -> tuple[Panel, str]:
+                  edges: Mapping[str, tuple[float, ...]], settings: TemporalSettings,
+                  texts: Collection[str] = ()) -> tuple[Panel, str]:
     """Granularity, gaps and completeness inside each series of `key`, pooled and per series, and
-    the drift of the numeric columns in `edges` inside each series; and the SQL naming a row's series."""
-    k = key_sql(key.columns)
-    found = _within(con, relation, time, k, settings)
-    split = _episodes(con, relation, time, k, found, settings)
+    the drift of the numeric columns in `edges` inside each series; and the SQL to GROUP BY a row's
+    series with (`key_parts`: `texts` are the text columns of the table)."""
+    parts = key_parts(key.columns, texts)
+    found = _within(con, relation, time, parts, settings)
+    split = _episodes(con, relation, time, parts, found, settings)
     if split is not None:
-        k, found = split
+        parts, found = split
+    k = series_name_sql(parts)
     series, granularity = found.series, found.granularity
     present = [s.present for s in series]
     conforming = sum(s.off_step == 0 for s in series) / len(series)
@@ -305,7 +328,7 @@ def profile_panel(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_d
                   max(present), granularity, rnd(conforming), found.completeness, sum(s.missing > 0 for s in series),
                   found.missing, found.gaps, _least_complete(series, settings.top_series), drift,
                   "year" if split else None)
-    return panel, k
+    return panel, ", ".join(parts)
 
 
 def _series_drift(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_date: bool, key: str,
