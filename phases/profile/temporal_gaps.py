@@ -35,7 +35,8 @@ def series_name_sql(parts: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"concat_ws(' | ', {', '.join(names)})"
 
 
-def build_gap_table(con: duckdb.DuckDBPyConnection, relation: str, column: str, key: Sequence[str] = ()) -> None:
+def build_gap_table(con: duckdb.DuckDBPyConnection, relation: str, column: str, key: Sequence[str] = (),
+                    distinct: bool = True) -> None:
     """Distinct values with the gap to the previous one, in microseconds, in calendar months
     (trustworthy only when both ends sit at the same place in their months: `aligned`), and
     in business days (weekdays after the previous value up to this one, Monday-based count
@@ -43,7 +44,8 @@ def build_gap_table(con: duckdb.DuckDBPyConnection, relation: str, column: str, 
     `key` (SQL expressions whose values together name a series), the values and gaps of each
     series, its name in `k` (`series_name_sql`). The rows are made distinct and ordered per
     series on the key's own values, and named after: casting millions of numbers to text to
-    group them costs more than the grouping."""
+    group them costs more than the grouping. `distinct`: False when the rows of `relation` are
+    distinct (series, value) pairs already."""
     col = quote_ident(column)
     parts = ", ".join(f"{p} AS _g{i}" for i, p in enumerate(key)) if key else "'' AS _g0"
     groups = ", ".join(f"_g{i}" for i in range(max(len(key), 1)))
@@ -58,7 +60,8 @@ def build_gap_table(con: duckdb.DuckDBPyConnection, relation: str, column: str, 
                    AND CAST(p AS TIME) = CAST(v AS TIME) AS aligned,
                {weekdays.format(x=x_v)} - {weekdays.format(x=x_p)} AS bd
         FROM (SELECT {groups}, lag(v) OVER (PARTITION BY {groups} ORDER BY v) AS p, v
-              FROM (SELECT DISTINCT {parts}, CAST({col} AS TIMESTAMP) AS v FROM {quote_ident(relation)}
+              FROM (SELECT {"DISTINCT" if distinct else ""} {parts}, CAST({col} AS TIMESTAMP) AS v
+                    FROM {quote_ident(relation)}
                     WHERE {col} IS NOT NULL AND isfinite({col})))""")
 
 

@@ -68,6 +68,7 @@ class SeriesKey:
     columns: tuple[str, ...]
     uniqueness: float
     rows_per_time: float
+    pairs: bool = False  # its (key, time) groups are in the table PAIRS (see `_pair_groups`)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class _Groups:
 
 
 GROUPING_MAX = 64  # DuckDB's GROUPING() takes at most this many columns
+PAIRS = "_temporal_pairs"  # the (key, time) groups of the last key tested alone, with their rows
 
 
 Figures = dict[tuple[str, ...], _Groups]
@@ -154,9 +156,24 @@ def _key_tests(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: i
     """The test figures of each key, from the grouping sets (key, time). Collisions expected by
     chance: pairs of rows sharing a time, times the chance that two rows drawn from the key's own
     frequencies agree (the sum of its squared shares)."""
-    _, pairs = _group_figures(con, relation, time, [(*k, time) for k in keys])
+    if len(keys) == 1:
+        pairs = {(*keys[0], time): _pair_groups(con, relation, time, keys[0])}
+    else:
+        _, pairs = _group_figures(con, relation, time, [(*k, time) for k in keys])
     return [_KeyTest(distinct[k].groups, pairs[(*k, time)].groups, pairs[(*k, time)].sharing,
                      float(times.sharing) * float(distinct[k].square) / rows ** 2) for k in keys]
+
+
+def _pair_groups(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: tuple[str, ...]) -> _Groups:
+    """The figures of the set (key, time) from its groups, kept in the table PAIRS: when the key
+    names the series, the gap table is made from them without grouping the rows again (`_within`).
+    A plain GROUP BY costs less than one grouping set."""
+    columns = ", ".join(quote_ident(c) for c in (*key, time))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PAIRS} AS SELECT {columns}, count(*) AS _n "
+                f"FROM {quote_ident(relation)} WHERE {quote_ident(time)} IS NOT NULL GROUP BY ALL")
+    groups, square, sharing = one_row(con.execute(
+        f"SELECT count(*), coalesce(sum(_n * _n), 0), coalesce(sum(_n * (_n - 1) // 2), 0) FROM {PAIRS}"))
+    return _Groups(int(groups), int(square), int(sharing))
 
 
 def _first_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: int,
@@ -186,7 +203,7 @@ def _first_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: i
                    and poisson_at_most(t.collisions, t.expected) <= settings.panel_max_p_value]
         if passing:
             _, j, unique = min(passing)
-            return SeriesKey(keys[j], rnd(unique), rnd(rows / times.groups))
+            return SeriesKey(keys[j], rnd(unique), rnd(rows / times.groups), len(batch) == 1)
         batch, load = [], 0
     return None
 
@@ -283,8 +300,8 @@ class _Within:
 
 
 def _within(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: Sequence[str],
-            settings: TemporalSettings) -> _Within:
-    build_gap_table(con, relation, time, key)
+            settings: TemporalSettings, distinct: bool = True) -> _Within:
+    build_gap_table(con, relation, time, key, distinct)
     stats = one_row(con.execute(GAP_STATS))
     granularity, candidate, missing = measure_granularity(con, stats, settings)
     series = _per_series(con, candidate)
@@ -315,7 +332,8 @@ def profile_panel(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_d
     the drift of the numeric columns in `edges` inside each series; and the SQL to GROUP BY a row's
     series with (`key_parts`: `texts` are the text columns of the table)."""
     parts = key_parts(key.columns, texts)
-    found = _within(con, relation, time, parts, settings)
+    grouped = _grouped_already(con, key, parts, time)
+    found = _within(con, PAIRS if grouped else relation, time, parts, settings, not grouped)
     split = _episodes(con, relation, time, parts, found, settings)
     if split is not None:
         parts, found = split
@@ -329,6 +347,18 @@ def profile_panel(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_d
                   found.missing, found.gaps, _least_complete(series, settings.top_series), drift,
                   "year" if split else None)
     return panel, ", ".join(parts)
+
+
+def _grouped_already(con: duckdb.DuckDBPyConnection, key: SeriesKey, parts: Sequence[str], time: str) -> bool:
+    """Whether the rows of PAIRS are the distinct (series, time) of the gap table already: the key
+    was tested alone, its parts are its columns themselves (no text spelled NULL, which merges
+    NULL and 'NULL'), and the time is a date or a timestamp without time zone, whose cast to
+    TIMESTAMP keeps distinct values distinct."""
+    if not key.pairs or tuple(parts) != tuple(quote_ident(c) for c in key.columns):
+        return False
+    kind = con.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                       [PAIRS, time]).fetchall()
+    return [row[0] for row in kind] in (["DATE"], ["TIMESTAMP"])
 
 
 def _series_drift(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_date: bool, key: str,
