@@ -98,22 +98,34 @@ class _Facts:
     month_days: tuple[int, ...]
 
 
-def _calendar_profile(con: duckdb.DuckDBPyConnection, relation: str,
-                      column: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+Calendar = tuple[tuple[int, ...], tuple[int, ...]]  # rows per ISO weekday, per day of month
+
+
+def _calendar_profile(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> Calendar:
     """Rows per ISO weekday and per day of month, from one GROUP BY of at most 217 groups."""
-    col = quote_ident(column)
-    weekdays, month_days = [0] * 7, [0] * 31
-    for weekday, day, n in con.execute(
-            f"SELECT isodow({col}), day({col}), count(*) FROM {quote_ident(relation)} "
-            f"WHERE {col} IS NOT NULL AND isfinite({col}) GROUP BY ALL").fetchall():
-        weekdays[weekday - 1] += n
-        month_days[day - 1] += n
-    return tuple(weekdays), tuple(month_days)
+    return calendar_profiles(con, relation, [column])[column]
+
+
+def calendar_profiles(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str]) -> dict[str, Calendar]:
+    """`_calendar_profile` of many date columns, in long form, one query per chunk of
+    `columns_per_query`: a short table of hundreds of date columns would otherwise pay a query's
+    fixed cost for each."""
+    found: dict[str, Calendar] = {}
+    for chunk in chunked(columns, columns_per_query(con)):
+        weekdays, month_days = [[0] * 7 for _ in chunk], [[0] * 31 for _ in chunk]
+        values = ", ".join(f"CASE WHEN isfinite({quote_ident(c)}) THEN {quote_ident(c)} END" for c in chunk)
+        for j, weekday, day, n in con.execute(
+                f"SELECT j, isodow(v), day(v), count(*) FROM (SELECT unnest(range({len(chunk)})) AS j, "
+                f"unnest([{values}]) AS v FROM {quote_ident(relation)}) WHERE v IS NOT NULL GROUP BY ALL").fetchall():
+            weekdays[j][weekday - 1] += n
+            month_days[j][day - 1] += n
+        found.update((c, (tuple(weekdays[j]), tuple(month_days[j]))) for j, c in enumerate(chunk))
+    return found
 
 
 def column_facts(con: duckdb.DuckDBPyConnection, relation: str, column: str, kind: str,
-                 settings: TemporalSettings) -> _Facts:
-    """Everything about one date column that needs no other column."""
+                 settings: TemporalSettings, calendar: Calendar | None = None) -> _Facts:
+    """Everything about one date column that needs no other column (its `calendar` when known)."""
     build_gap_table(con, relation, column)
     stats = one_row(con.execute(GAP_STATS))
     granularity, candidate, missing = measure_granularity(con, stats, settings)
@@ -123,7 +135,7 @@ def column_facts(con: duckdb.DuckDBPyConnection, relation: str, column: str, kin
         completeness = Completeness(expected, stats[0], rnd(stats[0] / expected))
     gaps = largest_gaps(con, candidate, settings.top_gaps)
     con.execute(f"DROP TABLE {GAPS}")
-    weekdays, month_days = _calendar_profile(con, relation, column)
+    weekdays, month_days = calendar or _calendar_profile(con, relation, column)
     boundaries = dict(zip(("month_start", "quarter_start", "year_start", "month_end"), stats[5:9], strict=True))
     return _Facts(column, kind, sum(weekdays), stats[0], stats[1], stats[2], boundaries, granularity,
                   completeness, gaps, weekdays, month_days)
@@ -397,7 +409,9 @@ def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Map
                    quantile_edges(con, relation, numerics, settings.drift_bins,
                                   quantile_sample(rows, settings.drift_quantile_rows)),
                    axes=_narrow(con, relation, len(columns), rows, dates + amounts))
-    facts = [column_facts(con, table.short, c, columns[c], settings) for c in dates]
+    # a short table's date columns are counted together (as their offsets are: `measure_relations`)
+    calendars = calendar_profiles(con, table.short, dates) if rows * len(dates) <= batch_values(con) else {}
+    facts = [column_facts(con, table.short, c, columns[c], settings, calendars.get(c)) for c in dates]
     relations = measure_relations(con, table.short, dates, rows)
     roles = {f.name: decide_role(f, relations[f.name], settings) for f in facts}
     reference, source = choose_reference(facts, roles, settings.reference_date)
