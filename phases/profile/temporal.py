@@ -54,7 +54,7 @@ from phases.profile.temporal_drift import (
     quantile_edges,
 )
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
-from phases.profile.temporal_panel import Figures, find_series_key, profile_panel
+from phases.profile.temporal_panel import PAIRS, Figures, find_series_key, profile_panel
 from phases.profile.temporal_series import (
     advance,
     analyse_column_series,
@@ -329,6 +329,7 @@ def _panel(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functio
     key = find_series_key(con, table.relation, facts.name, candidates, settings, most_unique,
                           table.key_figures if every_row else None, table.short) if facts.values else None
     if key is None:
+        con.execute(f"DROP TABLE IF EXISTS {PAIRS}")  # the groups of the last key tested, which failed
         return None, None
     measured = {c: e for c, e in table.edges.items() if c not in functions and c not in key.columns}
     return profile_panel(con, table.relation, facts.name, facts.type == "date", key, measured, settings, table.texts)

@@ -334,6 +334,7 @@ def profile_panel(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_d
     parts = key_parts(key.columns, texts)
     grouped = _grouped_already(con, key, parts, time)
     found = _within(con, PAIRS if grouped else relation, time, parts, settings, not grouped)
+    con.execute(f"DROP TABLE IF EXISTS {PAIRS}")  # as large as the gap table, and not read again
     split = _episodes(con, relation, time, parts, found, settings)
     if split is not None:
         parts, found = split
