@@ -45,9 +45,16 @@ from phases.core.context import PhaseOutput, TableContext
 from phases.core.records import round_sig
 from phases.core.sql import batch_values, chunked, columns_per_query, quote_ident, quote_literal
 from phases.profile.temporal_calendar import Axis, compose_axis, date_functions
-from phases.profile.temporal_drift import design_effects, drift_unit, listed_drifts, measure_drifts, quantile_edges
+from phases.profile.temporal_drift import (
+    Variances,
+    design_effects,
+    drift_unit,
+    listed_drifts,
+    measure_drifts,
+    quantile_edges,
+)
 from phases.profile.temporal_gaps import GAP_STATS, GAPS, build_gap_table, largest_gaps, measure_granularity
-from phases.profile.temporal_panel import Figures, find_series_key, profile_panel
+from phases.profile.temporal_panel import PAIRS, Figures, find_series_key, profile_panel
 from phases.profile.temporal_series import (
     advance,
     analyse_column_series,
@@ -70,6 +77,7 @@ AMOUNT_TYPES = ("currency", "decimal")
 KEY_TYPES = ("text", "integer", "boolean")  # types of columns that may name a series
 _AXIS_VIEW = "_temporal_axis"  # the table with its composed time axis as a column
 _TYPED = "typed"  # the used columns of the typed table: a copy or a view
+_NARROW = "_temporal_narrow"  # the date and amount columns of a wide table (`_narrow`)
 
 
 @dataclass(frozen=True)
@@ -90,22 +98,34 @@ class _Facts:
     month_days: tuple[int, ...]
 
 
-def _calendar_profile(con: duckdb.DuckDBPyConnection, relation: str,
-                      column: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+Calendar = tuple[tuple[int, ...], tuple[int, ...]]  # rows per ISO weekday, per day of month
+
+
+def _calendar_profile(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> Calendar:
     """Rows per ISO weekday and per day of month, from one GROUP BY of at most 217 groups."""
-    col = quote_ident(column)
-    weekdays, month_days = [0] * 7, [0] * 31
-    for weekday, day, n in con.execute(
-            f"SELECT isodow({col}), day({col}), count(*) FROM {quote_ident(relation)} "
-            f"WHERE {col} IS NOT NULL AND isfinite({col}) GROUP BY ALL").fetchall():
-        weekdays[weekday - 1] += n
-        month_days[day - 1] += n
-    return tuple(weekdays), tuple(month_days)
+    return calendar_profiles(con, relation, [column])[column]
+
+
+def calendar_profiles(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str]) -> dict[str, Calendar]:
+    """`_calendar_profile` of many date columns, in long form, one query per chunk of
+    `columns_per_query`: a short table of hundreds of date columns would otherwise pay a query's
+    fixed cost for each."""
+    found: dict[str, Calendar] = {}
+    for chunk in chunked(columns, columns_per_query(con)):
+        weekdays, month_days = [[0] * 7 for _ in chunk], [[0] * 31 for _ in chunk]
+        values = ", ".join(f"CASE WHEN isfinite({quote_ident(c)}) THEN {quote_ident(c)} END" for c in chunk)
+        for j, weekday, day, n in con.execute(
+                f"SELECT j, isodow(v), day(v), count(*) FROM (SELECT unnest(range({len(chunk)})) AS j, "
+                f"unnest([{values}]) AS v FROM {quote_ident(relation)}) WHERE v IS NOT NULL GROUP BY ALL").fetchall():
+            weekdays[j][weekday - 1] += n
+            month_days[j][day - 1] += n
+        found.update((c, (tuple(weekdays[j]), tuple(month_days[j]))) for j, c in enumerate(chunk))
+    return found
 
 
 def column_facts(con: duckdb.DuckDBPyConnection, relation: str, column: str, kind: str,
-                 settings: TemporalSettings) -> _Facts:
-    """Everything about one date column that needs no other column."""
+                 settings: TemporalSettings, calendar: Calendar | None = None) -> _Facts:
+    """Everything about one date column that needs no other column (its `calendar` when known)."""
     build_gap_table(con, relation, column)
     stats = one_row(con.execute(GAP_STATS))
     granularity, candidate, missing = measure_granularity(con, stats, settings)
@@ -115,7 +135,7 @@ def column_facts(con: duckdb.DuckDBPyConnection, relation: str, column: str, kin
         completeness = Completeness(expected, stats[0], rnd(stats[0] / expected))
     gaps = largest_gaps(con, candidate, settings.top_gaps)
     con.execute(f"DROP TABLE {GAPS}")
-    weekdays, month_days = _calendar_profile(con, relation, column)
+    weekdays, month_days = calendar or _calendar_profile(con, relation, column)
     boundaries = dict(zip(("month_start", "quarter_start", "year_start", "month_end"), stats[5:9], strict=True))
     return _Facts(column, kind, sum(weekdays), stats[0], stats[1], stats[2], boundaries, granularity,
                   completeness, gaps, weekdays, month_days)
@@ -261,15 +281,25 @@ class _Table:
     amounts: Sequence[str]
     numerics: Sequence[str]
     keys: Sequence[str]  # columns that may name a series
+    texts: frozenset[str]  # ... those of them that are text
     edges: Mapping[str, tuple[float, ...]]
     # group figures of candidate series keys over every row, shared by the time axes set on every row
     key_figures: Figures = field(default_factory=dict)
+    # the date and amount columns alone, which most queries of an axis read (see `_narrow`)
+    axes: str = ""
+    # variances over every row for the design effects, shared likewise (see `design_effects`)
+    variances: Variances = field(default_factory=dict)
+
+    @property
+    def short(self) -> str:
+        """The relation the queries of one axis that need no other column than dates and amounts read."""
+        return self.axes or self.relation
 
 
 def _series_and_drift(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functions: Mapping[str, str],
                       key: str | None, settings: TemporalSettings) -> tuple[tuple[Series, ...], tuple[Drift, ...]]:
     """The count and amount series of one axis, and the drift of every numeric column along it
-    (judged against the clustering of rows in series when `key` names them)."""
+    (judged against the clustering of rows in series when `key`, SQL to GROUP BY, tells them apart)."""
     if facts.low is None or facts.high is None:  # both or neither: the min and max of the same values
         return (), ()
     g = facts.granularity
@@ -277,10 +307,11 @@ def _series_and_drift(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Fac
     units = choose_series_units(g.unit, g.step, span, facts.type == "date", settings)
     step = advance(facts.high, g.unit, g.step) - facts.high if g.unit != "irregular" else timedelta(0)
     bounds = {u: b for u in units for b in [series_bounds(facts.low, facts.high, step, u)] if b[0] < b[1]}
-    series = analyse_column_series(con, table.relation, facts.name, bounds, table.amounts, settings)
+    series = analyse_column_series(con, table.short, facts.name, bounds, table.amounts, settings)
     unit = drift_unit(units, span, facts.values, settings)
     measured = [c for c in sorted(table.edges) if c not in functions and table.edges[c]]
-    effects = design_effects(con, table.relation, facts.name, unit, key, measured) if key and unit else {}
+    shared = table.variances if facts.values == table.rows else None  # every row has a time: see design_effects
+    effects = design_effects(con, table.relation, facts.name, unit, key, measured, shared) if key and unit else {}
     drift = measure_drifts(con, table.relation, facts.name, unit, table.edges, settings, functions, effects,
                            facts.values)
     return series, drift
@@ -288,7 +319,7 @@ def _series_and_drift(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Fac
 
 def _panel(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functions: Mapping[str, str],
            exclude: Sequence[str], settings: TemporalSettings) -> tuple[Panel | None, str | None]:
-    """The series of a table with several, along one axis, and the SQL naming a row's series;
+    """The series of a table with several, along one axis, and the SQL to GROUP BY a row's series;
     None for a single series. Columns that are functions of the date, or parts of the axis,
     cannot name a series."""
     candidates = [c for c in table.keys if c not in functions and c not in exclude]
@@ -296,11 +327,12 @@ def _panel(con: duckdb.DuckDBPyConnection, table: _Table, facts: _Facts, functio
     most_unique = (facts.distinct + 2) / facts.values if facts.values else 1.0
     every_row = facts.values == table.rows  # no NULL and no infinite time: its rows are the table's
     key = find_series_key(con, table.relation, facts.name, candidates, settings, most_unique,
-                          table.key_figures if every_row else None) if facts.values else None
+                          table.key_figures if every_row else None, table.short) if facts.values else None
     if key is None:
+        con.execute(f"DROP TABLE IF EXISTS {PAIRS}")  # the groups of the last key tested, which failed
         return None, None
     measured = {c: e for c, e in table.edges.items() if c not in functions and c not in key.columns}
-    return profile_panel(con, table.relation, facts.name, facts.type == "date", key, measured, settings)
+    return profile_panel(con, table.relation, facts.name, facts.type == "date", key, measured, settings, table.texts)
 
 
 def _profile(con: duckdb.DuckDBPyConnection, table: _Table, f: _Facts, role: TemporalRole,
@@ -346,8 +378,22 @@ def _composed_axis(con: duckdb.DuckDBPyConnection, table: _Table, columns: Mappi
     role = decide_role(f, (), settings)
     reference = reference if reference is not None or f.high is None else f.high
     staleness = measure_staleness(f, reference, settings)
-    found = _profile(con, replace(table, relation=view), f, role, (), staleness, axis.parts, settings)
+    on_axis = replace(table, relation=view, axes="", variances={})
+    found = _profile(con, on_axis, f, role, (), staleness, axis.parts, settings)
     return (replace(found, name=axis.name, parts=axis.parts),), reference
+
+
+def _narrow(con: duckdb.DuckDBPyConnection, relation: str, width: int, rows: int, used: Sequence[str]) -> str:
+    """A copy of the `used` columns of a wide and short table, or "" for none. Most queries of an
+    axis read its date and the amounts alone, and DuckDB binds every column of the relation a
+    query names: on a table of 2,000 columns that is most of a small query's cost, paid by the
+    dozen queries of each of hundreds of date columns. Wide: more columns than one query reads
+    (`columns_per_query`); short: the copy's values within `batch_values`."""
+    if not used or width <= columns_per_query(con) or rows * len(used) > batch_values(con):
+        return ""
+    con.execute(f"CREATE TEMP TABLE {_NARROW} AS SELECT {', '.join(quote_ident(c) for c in used)} "
+                f"FROM {quote_ident(relation)}")
+    return _NARROW
 
 
 def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Mapping[str, str],
@@ -358,12 +404,16 @@ def profile_temporal(con: duckdb.DuckDBPyConnection, relation: str, columns: Map
     rows = one_row(con.execute(f"SELECT count(*) FROM {quote_ident(relation)}"))[0]
     dates = sorted(c for c, t in columns.items() if t in DATE_TYPES)
     numerics = sorted(c for c, t in columns.items() if t in NUMERIC_TYPES)
-    table = _Table(relation, rows, [c for c, t in columns.items() if t in AMOUNT_TYPES][: settings.max_amount_columns],
-                   numerics, [c for c, t in columns.items() if t in KEY_TYPES],
+    amounts = [c for c, t in columns.items() if t in AMOUNT_TYPES][: settings.max_amount_columns]
+    table = _Table(relation, rows, amounts, numerics, [c for c, t in columns.items() if t in KEY_TYPES],
+                   frozenset(c for c, t in columns.items() if t == "text"),
                    quantile_edges(con, relation, numerics, settings.drift_bins,
-                                  quantile_sample(rows, settings.drift_quantile_rows)))
-    facts = [column_facts(con, relation, c, columns[c], settings) for c in dates]
-    relations = measure_relations(con, relation, dates, rows)
+                                  quantile_sample(rows, settings.drift_quantile_rows)),
+                   axes=_narrow(con, relation, len(columns), rows, dates + amounts))
+    # a short table's date columns are counted together (as their offsets are: `measure_relations`)
+    calendars = calendar_profiles(con, table.short, dates) if rows * len(dates) <= batch_values(con) else {}
+    facts = [column_facts(con, table.short, c, columns[c], settings, calendars.get(c)) for c in dates]
+    relations = measure_relations(con, table.short, dates, rows)
     roles = {f.name: decide_role(f, relations[f.name], settings) for f in facts}
     reference, source = choose_reference(facts, roles, settings.reference_date)
     profiles = tuple(_profile(con, table, f, roles[f.name], relations[f.name],

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import median
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from phases.artifacts.temporal_profiles import Drift, DriftCount, DriftPair, SeriesDrift
 from phases.core.sql import chunked, columns_per_query, quote_ident
@@ -314,13 +314,19 @@ def listed_drifts(drifts: Sequence[Drift], most: int) -> tuple[tuple[Drift, ...]
     return listed, tuple(DriftCount(status, unit or None, n) for (status, unit), n in sorted(counts.items()))
 
 
+Variances = dict[tuple[str, tuple[str, ...]], tuple[Any, ...]]  # var_pop is NULL on no values
+
+
 def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str, key: str,
-                   columns: Sequence[str]) -> dict[str, float]:
+                   columns: Sequence[str], shared: Variances | None = None) -> dict[str, float]:
     """Per column, 1 + (m - 1) * ICC: m the rows per series and period, ICC the share of the
     column's variance that lies between series (how alike the rows of one series are). The
     variance within series is the rows' pooled variance around their series' mean, from one
     GROUP BY series (DuckDB's var_pop is Welford's, stable); the clusters are counted by one
-    GROUP BY series and period: no window over the rows, no DISTINCT per column."""
+    GROUP BY series and period: no window over the rows, no DISTINCT per column. `key`: the SQL
+    expressions (comma-separated) to GROUP BY a row's series with. `shared`: the
+    variances of a date set on every row, which every such date of the table shares (its rows
+    are all the rows), keyed by the series and the columns; what it lacks is added."""
     if not columns:
         return {}
     d = quote_ident(date_column)
@@ -328,9 +334,11 @@ def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: s
     values = [f"CAST({quote_ident(c)} AS DOUBLE)" for c in columns]
     per_series = ", ".join(f"count({v}) AS n{j}, var_pop({v}) AS v{j}" for j, v in enumerate(values))
     pooled = ", ".join(f"sum(n{j} * v{j}) / sum(n{j})" for j in range(len(columns)))
-    within = one_row(con.execute(f"SELECT {pooled} FROM (SELECT {per_series} {dated} GROUP BY {key})"))
+    cache = shared if shared is not None else {}
+    within = _variances(con, cache, (key, tuple(columns)),
+                        f"SELECT {pooled} FROM (SELECT {per_series} {dated} GROUP BY {key})")
     # apart, not as a grouping set () of the query above: two hash tables cost twice one
-    total = one_row(con.execute(f"SELECT {', '.join(f'var_pop({v})' for v in values)} {dated}"))
+    total = _variances(con, cache, ("", tuple(columns)), f"SELECT {', '.join(f'var_pop({v})' for v in values)} {dated}")
     counts = ", ".join(f"count({v}) AS n{j}" for j, v in enumerate(values))
     sizes = ", ".join(f"sum(n{j}), count_if(n{j} > 0)" for j in range(len(columns)))
     clusters = one_row(con.execute(f"""
@@ -339,10 +347,18 @@ def design_effects(con: duckdb.DuckDBPyConnection, relation: str, date_column: s
     found = {}
     for j, column in enumerate(columns):
         rows, groups = clusters[2 * j: 2 * j + 2]
-        icc = min(1.0, max(0.0, 1 - within[j] / total[j])) if total[j] else 0.0
+        inside, spread = within[j], total[j]
+        icc = min(1.0, max(0.0, 1 - inside / spread)) if spread else 0.0
         size = rows / groups if groups else 1.0
         found[column] = rnd(max(1.0, 1 + (size - 1) * icc))
     return found
+
+
+def _variances(con: duckdb.DuckDBPyConnection, cache: Variances, name: tuple[str, tuple[str, ...]],
+               sql: str) -> tuple[Any, ...]:
+    if name not in cache:
+        cache[name] = tuple(one_row(con.execute(sql)))
+    return cache[name]
 
 
 def measure_series_drifts(con: duckdb.DuckDBPyConnection, relation: str, date_column: str, unit: str | None,

@@ -28,25 +28,40 @@ _FIXED_US = (("week", 7 * DAY_US), ("day", DAY_US), ("hour", 3_600_000_000), ("m
              ("second", 1_000_000))
 
 
-def build_gap_table(con: duckdb.DuckDBPyConnection, relation: str, column: str, key: str | None = None) -> None:
+def series_name_sql(parts: Sequence[str]) -> str:
+    """A series' name from the SQL expressions of its key parts: each as text (NULL spelled out),
+    joined by " | "."""
+    names = [f"coalesce(CAST({p} AS VARCHAR), 'NULL')" for p in parts]
+    return names[0] if len(names) == 1 else f"concat_ws(' | ', {', '.join(names)})"
+
+
+def build_gap_table(con: duckdb.DuckDBPyConnection, relation: str, column: str, key: Sequence[str] = (),
+                    distinct: bool = True) -> None:
     """Distinct values with the gap to the previous one, in microseconds, in calendar months
     (trustworthy only when both ends sit at the same place in their months: `aligned`), and
     in business days (weekdays after the previous value up to this one, Monday-based count
     from 0001-01-01, a Monday, so integer division never meets a negative number). With a
-    `key` (an SQL expression naming a series), the values and gaps of each series, in `k`."""
+    `key` (SQL expressions whose values together name a series), the values and gaps of each
+    series, its name in `k` (`series_name_sql`). The rows are made distinct and ordered per
+    series on the key's own values, and named after: casting millions of numbers to text to
+    group them costs more than the grouping. `distinct`: False when the rows of `relation` are
+    distinct (series, value) pairs already."""
     col = quote_ident(column)
-    k = key or "''"
+    parts = ", ".join(f"{p} AS _g{i}" for i, p in enumerate(key)) if key else "'' AS _g0"
+    groups = ", ".join(f"_g{i}" for i in range(max(len(key), 1)))
+    name = series_name_sql([f"_g{i}" for i in range(len(key))]) if key else "_g0"
     weekdays = "(5 * ({x} // 7) + least({x} % 7, 5))"
     x_v = "(date_diff('day', DATE '0001-01-01', CAST(v AS DATE)) + 1)"
     x_p = "(date_diff('day', DATE '0001-01-01', CAST(p AS DATE)) + 1)"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {GAPS} AS
-        SELECT k, p, v, epoch_us(v) - epoch_us(p) AS g, date_diff('month', p, v) AS mg,
+        SELECT {name} AS k, p, v, epoch_us(v) - epoch_us(p) AS g, date_diff('month', p, v) AS mg,
                (day(p) = day(v) OR (CAST(p AS DATE) = last_day(p) AND CAST(v AS DATE) = last_day(v)))
                    AND CAST(p AS TIME) = CAST(v AS TIME) AS aligned,
                {weekdays.format(x=x_v)} - {weekdays.format(x=x_p)} AS bd
-        FROM (SELECT k, lag(v) OVER (PARTITION BY k ORDER BY v) AS p, v
-              FROM (SELECT DISTINCT {k} AS k, CAST({col} AS TIMESTAMP) AS v FROM {quote_ident(relation)}
+        FROM (SELECT {groups}, lag(v) OVER (PARTITION BY {groups} ORDER BY v) AS p, v
+              FROM (SELECT {"DISTINCT" if distinct else ""} {parts}, CAST({col} AS TIMESTAMP) AS v
+                    FROM {quote_ident(relation)}
                     WHERE {col} IS NOT NULL AND isfinite({col})))""")
 
 

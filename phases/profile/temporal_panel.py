@@ -13,7 +13,7 @@ inside each series where the series are long enough.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import combinations
@@ -30,7 +30,15 @@ from phases.artifacts.temporal_profiles import (
 )
 from phases.core.sql import quote_ident
 from phases.profile.temporal_drift import drift_unit, measure_series_drifts
-from phases.profile.temporal_gaps import DAY_US, GAP_STATS, GAPS, Candidate, build_gap_table, measure_granularity
+from phases.profile.temporal_gaps import (
+    DAY_US,
+    GAP_STATS,
+    GAPS,
+    Candidate,
+    build_gap_table,
+    measure_granularity,
+    series_name_sql,
+)
 from phases.profile.temporal_series import choose_series_units, format_instant, rnd
 from phases.shared.narrow import one_row
 
@@ -42,8 +50,17 @@ if TYPE_CHECKING:
 
 def key_sql(columns: Sequence[str]) -> str:
     """The series name of a row: its key values as text, joined by " | " (NULL spelled out)."""
-    parts = [f"coalesce(CAST({quote_ident(c)} AS VARCHAR), 'NULL')" for c in columns]
-    return parts[0] if len(parts) == 1 else f"concat_ws(' | ', {', '.join(parts)})"
+    return series_name_sql([quote_ident(c) for c in columns])
+
+
+def key_parts(columns: Sequence[str], texts: Collection[str]) -> tuple[str, ...]:
+    """SQL expressions whose values together tell the series apart exactly as their names
+    (`key_sql`) do, to group rows on without casting every value to text: each column itself,
+    a text column with NULL spelled out (the name does not tell NULL from 'NULL'). With two text
+    columns or more, " | " inside a value could make two keys one name: then the name itself."""
+    if sum(c in texts for c in columns) > 1:
+        return (key_sql(columns),)
+    return tuple(f"coalesce({quote_ident(c)}, 'NULL')" if c in texts else quote_ident(c) for c in columns)
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,7 @@ class SeriesKey:
     columns: tuple[str, ...]
     uniqueness: float
     rows_per_time: float
+    pairs: bool = False  # its (key, time) groups are in the table PAIRS (see `_pair_groups`)
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,7 @@ class _Groups:
 
 
 GROUPING_MAX = 64  # DuckDB's GROUPING() takes at most this many columns
+PAIRS = "_temporal_pairs"  # the (key, time) groups of the last key tested alone, with their rows
 
 
 Figures = dict[tuple[str, ...], _Groups]
@@ -137,9 +156,24 @@ def _key_tests(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: i
     """The test figures of each key, from the grouping sets (key, time). Collisions expected by
     chance: pairs of rows sharing a time, times the chance that two rows drawn from the key's own
     frequencies agree (the sum of its squared shares)."""
-    _, pairs = _group_figures(con, relation, time, [(*k, time) for k in keys])
+    if len(keys) == 1:
+        pairs = {(*keys[0], time): _pair_groups(con, relation, time, keys[0])}
+    else:
+        _, pairs = _group_figures(con, relation, time, [(*k, time) for k in keys])
     return [_KeyTest(distinct[k].groups, pairs[(*k, time)].groups, pairs[(*k, time)].sharing,
                      float(times.sharing) * float(distinct[k].square) / rows ** 2) for k in keys]
+
+
+def _pair_groups(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: tuple[str, ...]) -> _Groups:
+    """The figures of the set (key, time) from its groups, kept in the table PAIRS: when the key
+    names the series, the gap table is made from them without grouping the rows again (`_within`).
+    A plain GROUP BY costs less than one grouping set."""
+    columns = ", ".join(quote_ident(c) for c in (*key, time))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {PAIRS} AS SELECT {columns}, count(*) AS _n "
+                f"FROM {quote_ident(relation)} WHERE {quote_ident(time)} IS NOT NULL GROUP BY ALL")
+    groups, square, sharing = one_row(con.execute(
+        f"SELECT count(*), coalesce(sum(_n * _n), 0), coalesce(sum(_n * (_n - 1) // 2), 0) FROM {PAIRS}"))
+    return _Groups(int(groups), int(square), int(sharing))
 
 
 def _first_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: int,
@@ -169,14 +203,14 @@ def _first_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, rows: i
                    and poisson_at_most(t.collisions, t.expected) <= settings.panel_max_p_value]
         if passing:
             _, j, unique = min(passing)
-            return SeriesKey(keys[j], rnd(unique), rnd(rows / times.groups))
+            return SeriesKey(keys[j], rnd(unique), rnd(rows / times.groups), len(batch) == 1)
         batch, load = [], 0
     return None
 
 
 def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, candidates: Sequence[str],
                     settings: TemporalSettings, most_unique: float = 1.0,
-                    known: Figures | None = None) -> SeriesKey | None:
+                    known: Figures | None = None, narrow: str | None = None) -> SeriesKey | None:
     """The key naming the series: with the time (nearly) unique, far fewer rows sharing key and
     time than chance would give for a column of its frequencies (a measure with many values is
     (key, time)-unique by chance when few rows share a time), and at least
@@ -184,14 +218,16 @@ def find_series_key(con: duckdb.DuckDBPyConnection, relation: str, time: str, ca
     of the lowest-cardinality columns are tried when no single column qualifies. None when the
     time alone is (nearly) unique or no key qualifies. `most_unique`: what the time's distinct
     values over its rows can be at most (known from its facts), when that is known. `known`: see
-    `_group_figures` (only for a time set on every row)."""
+    `_group_figures` (only for a time set on every row). `narrow`: a relation holding the time
+    column and the same rows, cheaper to read for the time's own test."""
     if not candidates:
         return None
     # The time's own test first, from one cheap scan, where it can fail: a time (nearly) unique
     # rules out a panel before thousands of candidate keys of a wide table are grouped with it.
     if most_unique > settings.panel_max_time_uniqueness:
         t = quote_ident(time)
-        rows, times = one_row(con.execute(f"SELECT count({t}), count(DISTINCT {t}) FROM {quote_ident(relation)}"))
+        rows, times = one_row(con.execute(f"SELECT count({t}), count(DISTINCT {t}) "
+                                          f"FROM {quote_ident(narrow or relation)}"))
         if rows == 0 or times / rows > settings.panel_max_time_uniqueness:
             return None
     singles = [(c,) for c in candidates]
@@ -263,8 +299,9 @@ class _Within:
         return Completeness(expected, self.distinct, rnd(self.distinct / expected))
 
 
-def _within(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: str, settings: TemporalSettings) -> _Within:
-    build_gap_table(con, relation, time, key)
+def _within(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: Sequence[str],
+            settings: TemporalSettings, distinct: bool = True) -> _Within:
+    build_gap_table(con, relation, time, key, distinct)
     stats = one_row(con.execute(GAP_STATS))
     granularity, candidate, missing = measure_granularity(con, stats, settings)
     series = _per_series(con, candidate)
@@ -273,15 +310,15 @@ def _within(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: str, 
     return _Within(stats[0], granularity, missing, series, gaps)
 
 
-def _episodes(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: str, found: _Within,
-              settings: TemporalSettings) -> tuple[str, _Within] | None:
+def _episodes(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: tuple[str, ...], found: _Within,
+              settings: TemporalSettings) -> tuple[tuple[str, ...], _Within] | None:
     """Series mostly missing between their first and last times are recurring episodes (a storm
     name reused every few years): split by calendar year when that makes them complete."""
     completeness = found.completeness
     if completeness is None or completeness.ratio >= settings.panel_min_completeness \
             or found.granularity.unit in ("year", "quarter"):
         return None
-    by_year = f"concat_ws(' | ', {key}, CAST(year(CAST({quote_ident(time)} AS TIMESTAMP)) AS VARCHAR))"
+    by_year = (*key, f"year(CAST({quote_ident(time)} AS TIMESTAMP))")
     split = _within(con, relation, time, by_year, settings)
     if split.completeness is None or split.completeness.ratio < settings.panel_min_completeness:
         return None
@@ -289,14 +326,19 @@ def _episodes(con: duckdb.DuckDBPyConnection, relation: str, time: str, key: str
 
 
 def profile_panel(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_date: bool, key: SeriesKey,
-                  edges: Mapping[str, tuple[float, ...]], settings: TemporalSettings) -> tuple[Panel, str]:
+                  edges: Mapping[str, tuple[float, ...]], settings: TemporalSettings,
+                  texts: Collection[str] = ()) -> tuple[Panel, str]:
     """Granularity, gaps and completeness inside each series of `key`, pooled and per series, and
-    the drift of the numeric columns in `edges` inside each series; and the SQL naming a row's series."""
-    k = key_sql(key.columns)
-    found = _within(con, relation, time, k, settings)
-    split = _episodes(con, relation, time, k, found, settings)
+    the drift of the numeric columns in `edges` inside each series; and the SQL to GROUP BY a row's
+    series with (`key_parts`: `texts` are the text columns of the table)."""
+    parts = key_parts(key.columns, texts)
+    grouped = _grouped_already(con, key, parts, time)
+    found = _within(con, PAIRS if grouped else relation, time, parts, settings, not grouped)
+    con.execute(f"DROP TABLE IF EXISTS {PAIRS}")  # as large as the gap table, and not read again
+    split = _episodes(con, relation, time, parts, found, settings)
     if split is not None:
-        k, found = split
+        parts, found = split
+    k = series_name_sql(parts)
     series, granularity = found.series, found.granularity
     present = [s.present for s in series]
     conforming = sum(s.off_step == 0 for s in series) / len(series)
@@ -305,7 +347,19 @@ def profile_panel(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_d
                   max(present), granularity, rnd(conforming), found.completeness, sum(s.missing > 0 for s in series),
                   found.missing, found.gaps, _least_complete(series, settings.top_series), drift,
                   "year" if split else None)
-    return panel, k
+    return panel, ", ".join(parts)
+
+
+def _grouped_already(con: duckdb.DuckDBPyConnection, key: SeriesKey, parts: Sequence[str], time: str) -> bool:
+    """Whether the rows of PAIRS are the distinct (series, time) of the gap table already: the key
+    was tested alone, its parts are its columns themselves (no text spelled NULL, which merges
+    NULL and 'NULL'), and the time is a date or a timestamp without time zone, whose cast to
+    TIMESTAMP keeps distinct values distinct."""
+    if not key.pairs or tuple(parts) != tuple(quote_ident(c) for c in key.columns):
+        return False
+    kind = con.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                       [PAIRS, time]).fetchall()
+    return [row[0] for row in kind] in (["DATE"], ["TIMESTAMP"])
 
 
 def _series_drift(con: duckdb.DuckDBPyConnection, relation: str, time: str, is_date: bool, key: str,
