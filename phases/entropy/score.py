@@ -56,7 +56,8 @@ DETECTORS = (
 
 
 def detect(ev: Evidence, settings: EntropySettings, typed: Mapping[str, str], con: Any) -> list[EntropyObject]:
-    """Every detector's objects for one source."""
+    """Every detector's objects for one source. `typed`: each table's typed rows as a SQL relation
+    of `con` (a name from phases.core.sql.typed_relations, or a read_parquet(...) expression)."""
     objects = [o for detector in DETECTORS for o in detector(ev, settings)]
     # the detectors that measure on the typed tables themselves
     for measuring in (nulls, outliers, level_shifts, derived_consistency, formula_conversions):
