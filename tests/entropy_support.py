@@ -20,6 +20,7 @@ from phases.artifacts.temporal_profiles import TEMPORAL_PROFILES
 from phases.core.config import parse_model, read_yaml
 from phases.core.manifest import read_manifest
 from phases.core.records import JsonArtifact, from_json
+from phases.core.sql import quote_literal
 from phases.entropy.evidence import Evidence, TableImport
 from phases.entropy.settings import EntropySettings
 from tests.conftest import run_upstream
@@ -38,9 +39,10 @@ def settings(**changes: dict) -> EntropySettings:
     return parse_model(EntropySettings, data, "config/thresholds.yaml")
 
 
-def measure(root: Path, tables: Mapping[str, str | bytes], source: str = "s") -> tuple[Evidence, dict[str, Path]]:
+def measure(root: Path, tables: Mapping[str, str | bytes], source: str = "s") -> tuple[Evidence, dict[str, str]]:
     """Write `tables` (name -> CSV text) as a source, run the measuring phases in-process and
-    load what they wrote as an Evidence (without annotations, slices, cycles, validations)."""
+    load what they wrote as an Evidence (without annotations, slices, cycles, validations), with
+    each typed table as the SQL relation the detectors read (here its Parquet file itself)."""
     run_upstream(root, tables, MEASURED, source)
     names = sorted(tables)
     state = root / "state" / source
@@ -65,7 +67,7 @@ def measure(root: Path, tables: Mapping[str, str | bytes], source: str = "s") ->
         correlations=CORRELATIONS.load(state / "correlations" / CORRELATIONS.file),
         derived=DERIVED_COLUMNS.load(state / "correlations" / DERIVED_COLUMNS.file),
     )
-    return evidence, {t: state / "typing" / t / TYPED_TABLE.file for t in names}
+    return evidence, {t: f"read_parquet({quote_literal(str(state / 'typing' / t / TYPED_TABLE.file))})" for t in names}
 
 
 def with_annotations(ev: Evidence, annotations: Annotations) -> Evidence:

@@ -22,12 +22,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.temporal_profiles import ColumnTemporalProfile, TemporalProfiles
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import quote_ident
 from phases.entropy.settings import Nulls
 
 
@@ -148,7 +147,7 @@ def _series_ends(con: Any, source: str, axis: Axis, column: str, lo: Any, hi: An
     return int(ends), unrecorded, expected, int(covered)
 
 
-def coverage(con: Any, path: Path, temporal: TemporalProfiles | None, profiles: Mapping[str, ColumnProfile],
+def coverage(con: Any, source: str, temporal: TemporalProfiles | None, profiles: Mapping[str, ColumnProfile],
              columns: list[str], n: Nulls, axis: Axis | None = None) -> dict[str, Coverage]:
     """For each of `columns` (with NULLs, not part of the axis), where its NULLs lie along `axis`
     or else the table's time axis; empty when the table has none."""
@@ -159,7 +158,6 @@ def coverage(con: Any, path: Path, temporal: TemporalProfiles | None, profiles: 
     columns = [c for c in columns if c not in used and 0 < profiles[c].null_count < profiles[c].rows]
     if not columns:
         return {}
-    source = f"read_parquet({quote_literal(str(path))})"
     out = {}
     for c, (lo, hi, before, after) in _globals(con, source, axis, columns).items():
         if lo is None:

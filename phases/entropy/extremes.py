@@ -24,7 +24,7 @@ from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject
 from phases.artifacts.quality_findings import Finding
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import quote_ident
 from phases.entropy.base import finding, fix, pct
 from phases.entropy.evidence import Evidence
 from phases.entropy.settings import EntropySettings, Outliers, ramp
@@ -44,7 +44,7 @@ def _detached(f: Finding, o: Outliers) -> tuple[int, float]:
     return best
 
 
-def _mass(con: Any, path: Any, column: str, e: Mapping[str, Any]) -> tuple[float, int]:
+def _mass(con: Any, source: str, column: str, e: Mapping[str, Any]) -> tuple[float, int]:
     """What the far-out values add beyond the fence, as a share of the column's total (sum of |x|),
     and the number of values."""
     x = f"TRY_CAST({quote_ident(column)} AS DOUBLE)"
@@ -54,12 +54,12 @@ def _mass(con: Any, path: Any, column: str, e: Mapping[str, Any]) -> tuple[float
     else:
         excess = f"CASE WHEN {x} > {hi!r} THEN {x} - {hi!r} WHEN {x} < {lo!r} THEN {lo!r} - {x} ELSE 0 END"
     beyond, total, values = con.execute(
-        f"SELECT sum({excess}), sum(abs({x})), count({x}) FROM read_parquet({quote_literal(str(path))})"
+        f"SELECT sum({excess}), sum(abs({x})), count({x}) FROM {source}"
     ).fetchone()
     return (float(beyond or 0) / float(total) if total else 0.0), int(values or 0)
 
 
-def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, Any], con: Any) -> list[EntropyObject]:
+def outliers(ev: Evidence, s: EntropySettings, typed: Mapping[str, str], con: Any) -> list[EntropyObject]:
     """Detached extremes in any measure, and far-out tails that distort a sum."""
     o = s.outliers
     out = []

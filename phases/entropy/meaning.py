@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject
@@ -113,7 +112,7 @@ def _breaks_beyond_chance(mismatch: float, compared: int, conversion: Any, allow
                "sums and filters differ depending on which of the two columns is used")
 
 
-def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any
+def derived_consistency(ev: Evidence, s: EntropySettings, typed: Mapping[str, str], con: Any
                         ) -> list[EntropyObject]:
     c = s.computational
     out = []

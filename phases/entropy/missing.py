@@ -37,13 +37,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from phases.artifacts.annotations import ColumnAnnotation
 from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.entropy_scores import EntropyObject
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import quote_ident
 from phases.entropy.base import finding, fix, pct
 from phases.entropy.coverage import Coverage, coverage, described
 from phases.entropy.evidence import Evidence
@@ -105,7 +104,7 @@ def _edge(groups: list[tuple[Any, int, int]]) -> str | None:
     return None
 
 
-def null_patterns(con: Any, path: Path, profiles: Mapping[str, ColumnProfile], columns: list[str],
+def null_patterns(con: Any, source: str, profiles: Mapping[str, ColumnProfile], columns: list[str],
                   n: Nulls) -> dict[str, Pattern]:
     """For each of `columns`, the low-cardinality column whose categories best decide where it
     is NULL, when it decides it beyond chance (lambda at least `structural_min_gain`). Text,
@@ -122,7 +121,7 @@ def null_patterns(con: Any, path: Path, profiles: Mapping[str, ColumnProfile], c
         counts = ", ".join(f"count(*) FILTER (WHERE {quote_ident(c)} IS NULL)" for c in others)
         rows = con.execute(
             f"SELECT {quote_ident(cat.name)}, count(*), {counts} "
-            f"FROM read_parquet({quote_literal(str(path))}) GROUP BY 1"
+            f"FROM {source} GROUP BY 1"
         ).fetchall()
         total = sum(r[1] for r in rows)
         for i, column in enumerate(others, start=2):
@@ -145,7 +144,7 @@ def null_patterns(con: Any, path: Path, profiles: Mapping[str, ColumnProfile], c
 MAX_SLOT_COLUMNS = 40  # text columns with NULLs compared pairwise for list slots (one scan per table)
 
 
-def list_slots(con: Any, path: Path, columns: list[ColumnProfile]) -> dict[str, str]:
+def list_slots(con: Any, source: str, columns: list[ColumnProfile]) -> dict[str, str]:
     """Text columns that are further slots of a list spread over columns (bottom1 .. bottom7,
     phone1 .. phone3): set only on rows where another text column with fewer NULLs is set, and
     holding the same kind of values (at least half of their distinct values occur there). Their
@@ -155,7 +154,6 @@ def list_slots(con: Any, path: Path, columns: list[ColumnProfile]) -> dict[str, 
     pairs = [(x, y) for x in text for y in text if x.null_count > y.null_count]
     if not pairs:
         return {}
-    source = f"read_parquet({quote_literal(str(path))})"
     broken = con.execute("SELECT " + ", ".join(
         f"count_if({quote_ident(x.name)} IS NOT NULL AND {quote_ident(y.name)} IS NULL)" for x, y in pairs)
         + f" FROM {source}").fetchone()
@@ -302,7 +300,7 @@ def _null_finding(table: str, p: ColumnProfile, n: Nulls, j: Judged) -> EntropyO
     return finding(table, p.name, "nulls", "null_ratio", score, summary, evidence, (resolution,))
 
 
-def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
+def nulls(ev: Evidence, s: EntropySettings, typed: Mapping[str, str], con: Any) -> list[EntropyObject]:
     n = s.nulls
     refs = references(ev)
     out = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject
@@ -54,7 +53,7 @@ class CopyJoin:
     bad: str  # the two differ beyond the tolerance
 
     @classmethod
-    def of(cls, ev: Evidence, d: Any, typed: Mapping[str, Path], s: EntropySettings) -> CopyJoin | None:
+    def of(cls, ev: Evidence, d: Any, typed: Mapping[str, str], s: EntropySettings) -> CopyJoin | None:
         rel = next((r for r in ev.relationships.relationships if r.id == d.via), None)
         if rel is None or rel.child_table not in typed or rel.parent_table not in typed or len(d.operands) != 1:
             return None
@@ -68,8 +67,8 @@ class CopyJoin:
         c = s.computational
         bad = (f"abs({t} - {o}) > greatest({c.match_absolute_tolerance!r}, "
                f"{c.match_relative_tolerance!r} * greatest(abs({t}), abs({o})))")
-        relation = (f"read_parquet({quote_literal(str(typed[rel.child_table]))}) c "
-                    f"JOIN read_parquet({quote_literal(str(typed[rel.parent_table]))}) p ON {on} "
+        relation = (f"{typed[rel.child_table]} c "
+                    f"JOIN {typed[rel.parent_table]} p ON {on} "
                     f"WHERE {t} IS NOT NULL AND {o} IS NOT NULL")
         return cls(rel.child_table, rel.parent_table, relation, t, o, bad)
 
@@ -100,7 +99,7 @@ class CopyJoin:
         return best
 
     def constant_factor(self, ev: Evidence, s: EntropySettings, con: Any, scope: Scope | None,
-                        typed: Mapping[str, Path]) -> Conversion | None:
+                        typed: Mapping[str, str]) -> Conversion | None:
         """The one ratio target/operand (rounded to 3 significant digits) behind at least
         `conversion_min_share` of the breaks, when it is not 1: a fixed conversion."""
         m = s.semantic
@@ -121,7 +120,7 @@ class CopyJoin:
         return Conversion(factor, rows, int(breaks), int(compared), _rate_pair(ev, con, factor, typed))
 
 
-def _rate_pair(ev: Evidence, con: Any, factor: float, typed: Mapping[str, Path]) -> str | None:
+def _rate_pair(ev: Evidence, con: Any, factor: float, typed: Mapping[str, str]) -> str | None:
     """The exchange-rate pairs of the source (a column with concept exchange_rate, beside two
     currency columns) whose rates, or their inverses, span the factor (within 5%), e.g.
     "EUR->USD or CHF->USD"; None when none does."""
@@ -134,7 +133,7 @@ def _rate_pair(ev: Evidence, con: Any, factor: float, typed: Mapping[str, Path])
             continue
         a, b, r = (quote_ident(x) for x in (*currencies, rate.column))
         for low, high, pair in con.execute(
-            f"SELECT min({r}), max({r}), {a} || '->' || {b} FROM read_parquet({quote_literal(str(typed[rate.table]))}) "
+            f"SELECT min({r}), max({r}), {a} || '->' || {b} FROM {typed[rate.table]} "
             f"WHERE {r} > 0 GROUP BY {a}, {b} ORDER BY 3"
         ).fetchall():
             name = "/".join(sorted(str(pair).split("->")))  # EUR->USD and USD->EUR are one pair
@@ -150,7 +149,7 @@ def conversion_findings(d: Any, conv: Conversion, s: EntropySettings) -> list[En
     return _conversion_objects(d.formula, d.via, conv, targets, s)
 
 
-def formula_conversions(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any
+def formula_conversions(ev: Evidence, s: EntropySettings, typed: Mapping[str, str], con: Any
                         ) -> list[EntropyObject]:
     """A within-row formula check (net = debit - credit) whose breaks share one factor: the target
     holds values converted at one rate on those rows (its operands agree with each other, so the

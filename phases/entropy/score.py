@@ -15,13 +15,13 @@ be compared with this one (`dataraum entropy --compare`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from phases.artifacts.context_document import CONTEXT_DOCUMENT
 from phases.artifacts.entropy_scores import ENTROPY_SCORES, EntropyObject, EntropyScores
 from phases.artifacts.tables import TYPED_TABLE
 from phases.core.context import PhaseOutput, SourceContext
+from phases.core.sql import typed_relations
 from phases.entropy.aggregate import aggregate
 from phases.entropy.document import write_documents
 from phases.entropy.evidence import Evidence, load_evidence
@@ -55,8 +55,9 @@ DETECTORS = (
 )
 
 
-def detect(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
-    """Every detector's objects for one source."""
+def detect(ev: Evidence, settings: EntropySettings, typed: Mapping[str, str], con: Any) -> list[EntropyObject]:
+    """Every detector's objects for one source. `typed`: each table's typed rows as a SQL relation
+    of `con` (a name from phases.core.sql.typed_relations, or a read_parquet(...) expression)."""
     objects = [o for detector in DETECTORS for o in detector(ev, settings)]
     # the detectors that measure on the typed tables themselves
     for measuring in (nulls, outliers, level_shifts, derived_consistency, formula_conversions):
@@ -64,7 +65,7 @@ def detect(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], c
     return objects
 
 
-def score(ev: Evidence, settings: EntropySettings, typed: Mapping[str, Path], con: Any) -> EntropyScores:
+def score(ev: Evidence, settings: EntropySettings, typed: Mapping[str, str], con: Any) -> EntropyScores:
     return aggregate(ev.source, ev.columns(), ev.tables, detect(ev, settings, typed, con), settings)
 
 
@@ -87,8 +88,10 @@ def history_rows(scores: EntropyScores) -> tuple[dict[str, Any], ...]:
 def score_entropy(ctx: SourceContext) -> PhaseOutput:
     settings = ctx.parse_settings(EntropySettings)
     ev = load_evidence(ctx)
+    files = ctx.paths(TYPED_TABLE)
+    cells = {t: p.rows * len(ev.profiles.get(t, {})) for t, p in ev.table_profiles.items()}
     with ctx.connect() as con:
-        scores = score(ev, settings, ctx.paths(TYPED_TABLE), con)
+        scores = score(ev, settings, typed_relations(con, files, cells, "__entropy_t"), con)
     ctx.write(ENTROPY_SCORES, scores)
     if CONTEXT_DOCUMENT.name in ctx.spec.outputs:  # a project's pipeline.yaml from before the context phase
         write_documents(ctx, ev, scores, settings)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from phases.artifacts.entropy_scores import EntropyObject
@@ -76,13 +75,13 @@ def date_sql(axis: ColumnTemporalProfile) -> str:
     return f"make_date({year}, {month}, {day})"
 
 
-def gap_across(con: Any, path: Path, axis: ColumnTemporalProfile, column: str, period: str) -> float | None:
+def gap_across(con: Any, source: str, axis: ColumnTemporalProfile, column: str, period: str) -> float | None:
     """Days between the last date before `period` and the first date from it, over the rows where
     `column` is set (None when one side has none)."""
     d, start = date_sql(axis), quote_literal(_day(period).isoformat())
     row = con.execute(
         f"SELECT max(_d) FILTER (WHERE _d < CAST({start} AS DATE)), min(_d) FILTER (WHERE _d >= CAST({start} AS DATE)) "
-        f"FROM (SELECT {d} AS _d FROM read_parquet({quote_literal(str(path))}) WHERE {quote_ident(column)} IS NOT NULL)"
+        f"FROM (SELECT {d} AS _d FROM {source} WHERE {quote_ident(column)} IS NOT NULL)"
     ).fetchone()
     return None if row is None or row[0] is None or row[1] is None else float((row[1] - row[0]).days)
 
@@ -100,7 +99,7 @@ def scale_change(shift: LevelShift, ratio: float) -> bool:
 GROUPS_PER_QUERY = 100  # category columns compared in one scan of the rows around a shift
 
 
-def group_boundary(con: Any, path: Path, axis: ColumnTemporalProfile, column: str, period: str, window: float,
+def group_boundary(con: Any, source: str, axis: ColumnTemporalProfile, column: str, period: str, window: float,
                    groups: list[str]) -> str | None:
     """The first of `groups` (category columns) whose values on the rows within `window` days
     before `period` and those within `window` days from it do not overlap: the shift steps from one
@@ -115,7 +114,7 @@ def group_boundary(con: Any, path: Path, axis: ColumnTemporalProfile, column: st
         values = ", ".join(f"CAST({quote_ident(g)} AS VARCHAR) AS g{i}" for i, g in enumerate(chunk))
         rows = con.execute(f"""
             WITH w AS (SELECT {d} >= CAST({at} AS DATE) AS after, {values}
-                       FROM read_parquet({quote_literal(str(path))})
+                       FROM {source}
                        WHERE {quote_ident(column)} IS NOT NULL AND {d} >= CAST({low} AS DATE)
                          AND {d} < CAST({high} AS DATE)),
             seen AS (SELECT name, v, bool_or(NOT after) AS before, bool_or(after) AS after
@@ -151,18 +150,18 @@ def _candidates(axis: ColumnTemporalProfile, t: Temporal) -> dict[str, tuple[flo
     return best
 
 
-def _axis_shifts(table: str, axis: ColumnTemporalProfile, t: Temporal, path: Path | None, con: Any,
+def _axis_shifts(table: str, axis: ColumnTemporalProfile, t: Temporal, source: str | None, con: Any,
                  groups: list[str]) -> list[EntropyObject]:
     out = []
     step = max(axis.granularity.median_gap_days or 0.0, 0.0)
     for column, (z, worst, series, kind) in sorted(_candidates(axis, t).items()):
         allowed = t.level_shift_max_gap_steps * max(step, UNIT_DAYS.get(series.unit, 1.0))
-        gap = gap_across(con, path, axis, column, worst.period) if path is not None else None
+        gap = gap_across(con, source, axis, column, worst.period) if source is not None else None
         rescaled = scale_change(worst, t.level_shift_scale_ratio)
         if gap is not None and gap > allowed and not rescaled:
             continue  # two stretches of data: the level may have moved while nothing was recorded
         others = [g for g in groups if g != column and g not in axis.parts]
-        if path is not None and not rescaled and group_boundary(con, path, axis, column, worst.period, allowed,
+        if source is not None and not rescaled and group_boundary(con, source, axis, column, worst.period, allowed,
                                                                   others):
             continue  # the rows after the shift are of other groups than those before it
         out.append(finding(
@@ -180,7 +179,7 @@ def _axis_shifts(table: str, axis: ColumnTemporalProfile, t: Temporal, path: Pat
     return out
 
 
-def level_shifts(ev: Evidence, s: EntropySettings, typed: Mapping[str, Path], con: Any) -> list[EntropyObject]:
+def level_shifts(ev: Evidence, s: EntropySettings, typed: Mapping[str, str], con: Any) -> list[EntropyObject]:
     """One finding per measure and time axis for its strongest lasting level shift."""
     out = []
     for table, profiles in ev.temporal.items():

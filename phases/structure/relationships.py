@@ -41,7 +41,7 @@ from phases.artifacts.table_profile import TABLE_PROFILE, TableProfile
 from phases.artifacts.tables import TYPED_TABLE
 from phases.core.context import PhaseOutput, SourceContext
 from phases.core.records import round_sig
-from phases.core.sql import batch_values, quote_literal
+from phases.core.sql import typed_relations
 from phases.shared.narrow import finite
 from phases.structure import fk_measure
 from phases.structure.fk_evidence import Candidate, expected_cycles, single_value_decades
@@ -310,14 +310,9 @@ def discover_relationships(ctx: SourceContext) -> PhaseOutput:
     typed = ctx.paths(TYPED_TABLE)
     columns, profiles = ctx.read_tables(COLUMN_PROFILES), ctx.read_tables(TABLE_PROFILE)
     with ctx.connect() as con:
-        inputs = {}
-        for i, table in enumerate(sorted(typed)):
-            view = f"__rel_t{i}"
-            profile = profiles[table]
-            kind = "TABLE" if profile.rows * (len(profile.columns) + 1) <= batch_values(con) else "VIEW"
-            con.execute(f"CREATE TEMP {kind} {view} AS SELECT * FROM read_parquet({quote_literal(typed[table])})")
-            inputs[table] = TableInput(view=view, table_profile=profiles[table],
-                                       column_profiles=columns[table].by_name)
+        cells = {t: p.rows * (len(p.columns) + 1) for t, p in profiles.items()}
+        inputs = {table: TableInput(view=view, table_profile=profiles[table], column_profiles=columns[table].by_name)
+                  for table, view in typed_relations(con, typed, cells, "__rel_t").items()}
         report = find_relationships(con, ctx.source.name, inputs, settings)
     ctx.write(RELATIONSHIPS, report)
     return PhaseOutput(
