@@ -33,6 +33,7 @@ from phases.core.sql import quote_ident, quote_literal
 from phases.entropy.base import finding, fix
 from phases.entropy.evidence import Evidence
 from phases.entropy.settings import EntropySettings, Temporal, ramp
+from phases.shared.calendar_parts import parts_timestamp
 
 EVERY = {"day": "daily", "business_day": "business-daily", "week": "weekly", "month": "monthly",
          "quarter": "quarterly", "year": "yearly"}
@@ -67,12 +68,11 @@ def persistent_shifts(shifts: Iterable[LevelShift]) -> list[LevelShift]:
 
 
 def date_sql(axis: ColumnTemporalProfile) -> str:
-    """The axis as a SQL date: the column itself, or a date composed of its calendar-part columns
-    (year, month, day; coarsest first, a missing part is 1)."""
+    """The axis as a SQL date: the column itself, or the date of its calendar-part columns as
+    temporal composes them."""
     if not axis.parts:
         return f"CAST({quote_ident(axis.name)} AS DATE)"
-    year, month, day = ([f"CAST({quote_ident(p)} AS INTEGER)" for p in axis.parts[:3]] + ["1", "1"])[:3]
-    return f"make_date({year}, {month}, {day})"
+    return f"CAST({parts_timestamp(axis.parts)} AS DATE)"
 
 
 def gap_across(con: Any, source: str, axis: ColumnTemporalProfile, column: str, period: str) -> float | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from phases.core.sql import chunked, columns_per_query, quote_ident
 from phases.profile.value_counts import distinct_counts
+from phases.shared.calendar_parts import parts_timestamp
 from phases.shared.narrow import one_row
 
 if TYPE_CHECKING:
@@ -148,9 +149,7 @@ class Axis:
 
     def sql(self) -> str:
         """The timestamp of a row (NULL when a part is NULL)."""
-        given = [f"CAST({quote_ident(p)} AS BIGINT)" for p in self.parts]
-        y, m, d, h = given + ["1", "1", "0"][len(given) - 1:]  # a year alone is its 1 January
-        return f"make_timestamp({y}, {m}, {d}, {h}, 0, 0)"
+        return parts_timestamp(self.parts)
 
 
 _PARTS = (("month", 1, 12), ("day", 1, 31), ("hour", 0, 23))
