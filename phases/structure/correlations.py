@@ -191,7 +191,7 @@ def measure_associations(
     measured: list[tuple[str, Col, Col, float | None, int, bool]] = []
     for (x, y), (r, n) in zip(plan.numeric_pairs, pearson(con, relation, plan.numeric_pairs), strict=True):
         measured.append(("pearson", x, y, r, n, False))
-    ranked = spearman(con, relation, plan.numeric_pairs, s.spearman_sample_rows, rows)
+    ranked = spearman(con, relation, plan.numeric_pairs, s.spearman_sample_rows, rows, s.min_strength)
     for (x, y), (rho, n, sampled) in zip(plan.numeric_pairs, ranked, strict=True):
         measured.append(("spearman", x, y, rho, n, sampled))
     for x, y in plan.categorical_pairs:

@@ -8,21 +8,32 @@ most groups are a single pair: ranking each group in its own query cost one quer
 (2,700 on a 24-table schema, a third of the correlations phase). Here the sample is held in long
 form (row, column, value) and many groups are ranked in one query, partitioned by group, as many
 as fit `batch_values` ranked values.
+
+That exact ranking costs rows x 2 ranked values per pair, so it is kept for the pairs whose
+value is claimed (listed at `min_strength` or more). First every column is ranked once on all of
+its sampled values, and one aggregate per pair gives r' = Pearson's r of these global ranks on
+the pair's complete rows, with a bound on how far r' can be from rho (see `screen_bound`). A
+pair whose |r'| plus its bound stays below `min_strength` cannot be listed whatever rho is, and
+is not ranked again; its count of complete rows is exact, and r' is NaN exactly when rho is (a
+column constant on those rows). Every listed rho is computed exactly as before.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from phases.core.sql import batch_values, dropped_after
+from phases.core.sql import batch_values, chunked, dropped_after
 from phases.shared.narrow import one_row
 from phases.structure.derived_columns import ROW_ID, Col, sample_sql
 
 if TYPE_CHECKING:
     import duckdb
 
-SAMPLE, LONG = "__rank_sample", "__rank_long"
+SAMPLE, LONG, GLOBAL = "__rank_sample", "__rank_long", "__rank_global"
+SCREEN_BATCH = 50  # pairs per screening aggregate (4 aggregates each)
+MARGIN = 1e-6  # far above float error in r', far below the 10 significant digits a value is rounded to
 # per batch: the columns each group needs present, the columns it ranks, its pairs
 NEED, USE, PAIR = "__rank_need", "__rank_use", "__rank_pair"
 
@@ -31,30 +42,100 @@ Group = tuple[tuple[int, ...], list[int]]  # (columns with NULLs in the sample, 
 
 
 def spearman(
-    con: duckdb.DuckDBPyConnection, relation: str, pairs: Sequence[Pair], sample_rows: int, rows: int
+    con: duckdb.DuckDBPyConnection, relation: str, pairs: Sequence[Pair], sample_rows: int, rows: int,
+    min_strength: float = 0.0,
 ) -> list[tuple[float | None, int, bool]]:
     """(rho, rows used, sampled) per pair, on at most `sample_rows` rows of `relation` (the same
-    rows on every run)."""
+    rows on every run). Rho is exact for every pair whose |rho| may reach `min_strength`; for the
+    others the value is the screen's r', within its bound of rho and below `min_strength`."""
     if not pairs:
         return []
     cols = list(dict.fromkeys(c for pair in pairs for c in pair))
     index = [(cols.index(x), cols.index(y)) for x, y in pairs]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS "
                 + sample_sql(relation, [f"{c.sql}::DOUBLE AS v{i}" for i, c in enumerate(cols)], sample_rows))
-    with dropped_after(con, SAMPLE, LONG, NEED, USE, PAIR):
+    with dropped_after(con, SAMPLE, GLOBAL, LONG, NEED, USE, PAIR):
         counts = one_row(con.execute(f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
                                      f"FROM {SAMPLE}"))
-        nullable = {i for i in range(len(cols)) if counts[i + 1] < counts[0]}
-        by_key: dict[tuple[int, ...], list[int]] = {}
-        for k, (i, j) in enumerate(index):
-            by_key.setdefault(tuple(sorted({i, j} & nullable)), []).append(k)
-        parts = [f"SELECT {ROW_ID} AS r, {i} AS i, v{i} AS v FROM {SAMPLE} WHERE v{i} IS NOT NULL"
-                 for i in range(len(cols))]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {LONG} AS {' UNION ALL '.join(parts)}")
-        result: dict[int, tuple[float | None, int]] = {}
-        for batch in _batches(list(by_key.items()), index, int(counts[0]), batch_values(con)):
-            result |= _rank_batch(con, batch, index)
-    return [(*result.get(k, (None, 0)), rows > sample_rows) for k in range(len(pairs))]
+        screened = _screen(con, int(counts[0]), index, [int(n) for n in counts[1:]]) if min_strength > 0 else {}
+        exact = [k for k in range(len(pairs)) if k not in screened or _may_reach(screened[k], min_strength)]
+        result = _exact(con, cols, index, exact, counts)
+    sampled = rows > sample_rows
+    return [(*result[k], sampled) if k in result else (screened[k][0], screened[k][1], sampled)
+            for k in range(len(pairs))]
+
+
+def _exact(con: duckdb.DuckDBPyConnection, cols: Sequence[Col], index: Sequence[tuple[int, int]],
+           chosen: Sequence[int], counts: Sequence[int]) -> dict[int, tuple[float | None, int]]:
+    """Rho and complete rows of the `chosen` pairs, each ranked on its own complete rows."""
+    if not chosen:
+        return {}
+    nullable = {i for i in range(len(cols)) if counts[i + 1] < counts[0]}
+    by_key: dict[tuple[int, ...], list[int]] = {}
+    for k in chosen:
+        by_key.setdefault(tuple(sorted(set(index[k]) & nullable)), []).append(k)
+    used = sorted({i for k in chosen for i in index[k]})
+    parts = [f"SELECT {ROW_ID} AS r, {i} AS i, v{i} AS v FROM {SAMPLE} WHERE v{i} IS NOT NULL" for i in used]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {LONG} AS {' UNION ALL '.join(parts)}")
+    result: dict[int, tuple[float | None, int]] = {k: (None, 0) for k in chosen}
+    for batch in _batches(list(by_key.items()), index, int(counts[0]), batch_values(con)):
+        result |= _rank_batch(con, batch, index)
+    return result
+
+
+# --- the screen -------------------------------------------------------------------------------
+
+Screened = tuple[float | None, int, float]  # (r' on global ranks, complete rows, bound on |rho - r'|)
+
+
+def _screen(con: duckdb.DuckDBPyConnection, rows: int, index: Sequence[tuple[int, int]],
+            present: Sequence[int]) -> dict[int, Screened]:
+    """Per pair: r', its complete rows and the bound, from every column ranked once (average
+    ranks of ties, as the exact ranking gives them) and a few aggregates per pair. `present`:
+    each column's values among the `rows` sampled rows."""
+    width = len(present)
+    # the average rank of a tie is (first + last) / 2: rank() is the first, and as NULLs sort last,
+    # cume_dist() times the sampled rows is the last (one sort per column, no partition by value)
+    ranks = [f"CASE WHEN v{i} IS NOT NULL THEN (rank() OVER w{i} + round(cume_dist() OVER w{i} * {rows})) / 2 END "
+             f"AS g{i}" for i in range(width)]
+    windows = ", ".join(f"w{i} AS (ORDER BY v{i} ASC NULLS LAST)" for i in range(width))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {GLOBAL} AS SELECT {', '.join(ranks)} FROM {SAMPLE} WINDOW {windows}")
+    found: dict[int, Screened] = {}
+    for batch in chunked(list(enumerate(index)), SCREEN_BATCH):
+        exprs = [f"corr(g{j}, g{i}), regr_count(g{j}, g{i}), regr_sxx(g{j}, g{i}), regr_syy(g{j}, g{i})"
+                 for _, (i, j) in batch]
+        row = one_row(con.execute(f"SELECT {', '.join(exprs)} FROM {GLOBAL}"))
+        for at, (k, (i, j)) in enumerate(batch):
+            r, m, sxx, syy = row[4 * at:4 * at + 4]
+            m = int(m)
+            bound = screen_bound(m, present[i] - m, sxx) + screen_bound(m, present[j] - m, syy) if m else math.inf
+            found[k] = (r, m, bound)
+    return found
+
+
+def screen_bound(m: int, k: int, squares: float | None) -> float:
+    """How far a column's global ranks, restricted to a pair's m complete rows, can be from its
+    ranks among those rows, as unit vectors (then |rho - r'| is at most the sum of both columns').
+    On those rows global = own + c, where c counts the column's k values outside them that are
+    smaller (ties half), so 0 <= c <= k and c never decreases with the value. Hence cov(own, c) >= 0,
+    var(c) <= k^2/4 and sd(own) >= sd(global) - k/2, so corr(own, global) >= q =
+    sqrt(a / (a + k^2/4)) with a = (sd(global) - k/2)^2, and the distance is sqrt(2 - 2q)."""
+    if k <= 0:
+        return 0.0
+    spread = math.sqrt(max(squares or 0.0, 0.0) / m) - k / 2
+    if spread <= 0:
+        return math.inf
+    a = spread * spread
+    return math.sqrt(max(0.0, 2 - 2 * math.sqrt(a / (a + k * k / 4))))
+
+
+def _may_reach(screened: Screened, min_strength: float) -> bool:
+    """Whether the pair's exact |rho| may reach min_strength. A NaN r' means a column is constant
+    on the complete rows, where rho is NaN too; a missing one is left to the exact ranking."""
+    r, _, bound = screened
+    if r is None:
+        return True
+    return not math.isnan(r) and abs(r) + bound + MARGIN >= min_strength
 
 
 def _batches(groups: list[Group], index: Sequence[tuple[int, int]], rows: int, budget: int) -> list[list[Group]]:
