@@ -34,7 +34,7 @@ from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.correlations import FunctionalDependency, TableDependencies, Violation
 from phases.core.config import ColumnType, Model
 from phases.core.records import json_scalar, round_sig
-from phases.core.sql import quote_ident
+from phases.core.sql import dropped_after, quote_ident
 from phases.shared.narrow import finite, one_row
 
 if TYPE_CHECKING:
@@ -70,33 +70,58 @@ class _Scan:
     violating: dict[str, int]  # per dependent that is not constant there
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where determinants are scanned."""
+
+    relation: str
+    whole: bool  # the profiled table itself, whose profiles' counts hold (not a sample of it)
+
+
 def _scan(
-    con: duckdb.DuckDBPyConnection, relation: str, determinant: Sequence[ColumnProfile],
+    con: duckdb.DuckDBPyConnection, where: _Where, determinant: Sequence[ColumnProfile],
     dependents: Sequence[ColumnProfile],
 ) -> _Scan:
-    """Violating rows of X -> Y for every dependent Y: one GROUP BY (X, Y) each, in one statement.
-    (GROUPING SETS would read the table once, but took 7 times as long in DuckDB 2.0.)"""
-    xs = ", ".join(quote_ident(x.name) for x in determinant)
+    """Violating rows of X -> Y for every dependent Y not constant where X is present. On the whole
+    table a single determinant's values and rows are its profile's, and a determinant without
+    NULLs needs no check for constant dependents (they are constant in the table, and were
+    never dependents)."""
     present = " AND ".join(f"{quote_ident(x.name)} IS NOT NULL" for x in determinant)
-    groups, rows = one_row(con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n "
-                                       f"FROM {relation} WHERE {present} GROUP BY {xs})"))
+    if where.whole and len(determinant) == 1:
+        groups, rows = determinant[0].distinct_count, determinant[0].non_null_count
+    else:
+        xs = ", ".join(quote_ident(x.name) for x in determinant)
+        groups, rows = one_row(con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n "
+                                           f"FROM {where.relation} WHERE {present} GROUP BY {xs})"))
     if not dependents or not rows:
         return _Scan(tuple(determinant), groups, int(rows), {})
-    ys = [quote_ident(y.name) for y in dependents]
-    constant = one_row(con.execute("SELECT " + ", ".join(
-        f"min({y}) IS NOT DISTINCT FROM max({y}) AND count({y}) IN (0, count(*))" for y in ys
-    ) + f" FROM {relation} WHERE {present}"))
+    ys = list(dependents)
+    if not (where.whole and all(x.null_count == 0 for x in determinant)):
+        constant = one_row(con.execute("SELECT " + ", ".join(
+            f"min({y}) IS NOT DISTINCT FROM max({y}) AND count({y}) IN (0, count(*))"
+            for y in (quote_ident(y.name) for y in ys)
+        ) + f" FROM {where.relation} WHERE {present}"))
+        ys = [y for j, y in enumerate(ys) if not constant[j]]
+    return _Scan(tuple(determinant), groups, int(rows), _violating(con, where.relation, determinant, ys) if ys else {})
+
+
+def _violating(
+    con: duckdb.DuckDBPyConnection, relation: str, determinant: Sequence[ColumnProfile],
+    dependents: Sequence[ColumnProfile],
+) -> dict[str, int]:
+    """Violating rows of X -> Y per dependent: one GROUP BY (X, Y) each, in one statement.
+    (GROUPING SETS would read the table once, but took 7 times as long in DuckDB 2.0.)"""
+    present = " AND ".join(f"{quote_ident(x.name)} IS NOT NULL" for x in determinant)
     aliased = ", ".join(f"{quote_ident(x.name)} AS x{i}" for i, x in enumerate(determinant))
     by_x = ", ".join(f"x{i}" for i in range(len(determinant)))  # aliases: a column may be called "n"
     branches = [
         f"SELECT {j}, sum(total - top) FROM (SELECT sum(n) AS total, max(n) AS top FROM "
-        f"(SELECT {aliased}, {y} AS y, count(*) AS n FROM {relation} WHERE {present} GROUP BY ALL) GROUP BY {by_x})"
-        for j, y in enumerate(ys) if not constant[j]
+        f"(SELECT {aliased}, {quote_ident(y.name)} AS y, count(*) AS n FROM {relation} WHERE {present} GROUP BY ALL) "
+        f"GROUP BY {by_x})"
+        for j, y in enumerate(dependents)
     ]
-    violating: dict[str, int] = {}
-    if branches:
-        violating = {dependents[j].name: int(v) for j, v in con.execute(" UNION ALL ".join(branches)).fetchall()}
-    return _Scan(tuple(determinant), groups, int(rows), violating)
+    found = dict(con.execute(" UNION ALL ".join(branches)).fetchall())
+    return {y.name: int(found.get(j) or 0) for j, y in enumerate(dependents)}
 
 
 def _violations(
@@ -174,7 +199,7 @@ class _Discovery:
 
 
 def _discover(
-    con: duckdb.DuckDBPyConnection, source: str, source_rows: int, profiles: Sequence[ColumnProfile],
+    con: duckdb.DuckDBPyConnection, source: _Where, source_rows: int, profiles: Sequence[ColumnProfile],
     determinants: Sequence[ColumnProfile], s: DependencySettings, slack: float,
 ) -> _Discovery:
     """Scan every determinant, then the pairs of determinants that do not determine each other.
@@ -214,7 +239,7 @@ def _confirm(
     for determinant, dependents in by_determinant.values():
         names = set(dependents)
         ys = [p for p in profiles if p.name in names]
-        scan = _scan(con, relation, determinant, ys)
+        scan = _scan(con, _Where(relation, True), determinant, ys)
         if len(determinant) == 1 or scan.groups <= s.max_determinant_ratio * scan.rows:
             confirmed += _accepted(scan, s, 1.0)
     keys: list[tuple[str, ...]] = []
@@ -235,14 +260,13 @@ def find_dependencies(
     eligible = _eligible(profiles, single_keys, s)
     determinants, left_out = eligible[: s.max_determinants], eligible[s.max_determinants:]
     sampled = rows > s.sample_rows
-    if sampled:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS SELECT * FROM {relation} "
-                    f"ORDER BY hash({ROW_ID}), {ROW_ID} LIMIT {s.sample_rows}")
-    try:
-        discovery = _discover(con, SAMPLE if sampled else relation, min(rows, s.sample_rows), profiles,
-                              determinants, s, slack=2.0 if sampled else 1.0)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {SAMPLE}")
+    searched, slack = min(rows, s.sample_rows), 2.0 if sampled else 1.0
+    with dropped_after(con, SAMPLE):
+        if sampled:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS SELECT * FROM {relation} "
+                        f"ORDER BY hash({ROW_ID}), {ROW_ID} LIMIT {s.sample_rows}")
+        where = _Where(SAMPLE, False) if sampled else _Where(relation, True)
+        discovery = _discover(con, where, searched, profiles, determinants, s, slack)
     key_pairs: list[tuple[str, ...]]
     if sampled:
         found, key_pairs = _confirm(con, relation, rows, discovery, profiles, s)
