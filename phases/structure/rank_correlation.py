@@ -57,7 +57,7 @@ def spearman(
     with dropped_after(con, SAMPLE, GLOBAL, LONG, NEED, USE, PAIR):
         counts = one_row(con.execute(f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
                                      f"FROM {SAMPLE}"))
-        screened = _screen(con, int(counts[0]), index, [int(n) for n in counts[1:]]) if min_strength > 0 else {}
+        screened = _screen(con, index, [int(n) for n in counts[1:]]) if min_strength > 0 else {}
         exact = [k for k in range(len(pairs)) if k not in screened or _may_reach(screened[k], min_strength)]
         result = _exact(con, cols, index, exact, counts)
     sampled = rows > sample_rows
@@ -88,18 +88,21 @@ def _exact(con: duckdb.DuckDBPyConnection, cols: Sequence[Col], index: Sequence[
 Screened = tuple[float | None, int, float]  # (r' on global ranks, complete rows, bound on |rho - r'|)
 
 
-def _screen(con: duckdb.DuckDBPyConnection, rows: int, index: Sequence[tuple[int, int]],
-            present: Sequence[int]) -> dict[int, Screened]:
+def _screen(con: duckdb.DuckDBPyConnection, index: Sequence[tuple[int, int]], present: Sequence[int]
+            ) -> dict[int, Screened]:
     """Per pair: r', its complete rows and the bound, from every column ranked once (average
     ranks of ties, as the exact ranking gives them) and a few aggregates per pair. `present`:
-    each column's values among the `rows` sampled rows."""
+    each column's values in the sample."""
     width = len(present)
-    # the average rank of a tie is (first + last) / 2: rank() is the first, and as NULLs sort last,
-    # cume_dist() times the sampled rows is the last (one sort per column, no partition by value)
-    ranks = [f"CASE WHEN v{i} IS NOT NULL THEN (rank() OVER w{i} + round(cume_dist() OVER w{i} * {rows})) / 2 END "
-             f"AS g{i}" for i in range(width)]
-    windows = ", ".join(f"w{i} AS (ORDER BY v{i} ASC NULLS LAST)" for i in range(width))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {GLOBAL} AS SELECT {', '.join(ranks)} FROM {SAMPLE} WINDOW {windows}")
+    # the average rank of a tie is (first + last) / 2: rank() is the first, cume_dist() times the
+    # column's values the last. Ranked in long form (one sort for all columns, where a window per
+    # column in a wide table sorts every column's rows again), then turned back into rows.
+    values = " UNION ALL ".join(f"SELECT {ROW_ID} AS r, {i} AS i, v{i} AS v FROM {SAMPLE} WHERE v{i} IS NOT NULL"
+                                for i in range(width))
+    by_row = ", ".join(f"max(g) FILTER (i = {i}) AS g{i}" for i in range(width))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {GLOBAL} AS SELECT {by_row} FROM ("
+                f"SELECT r, i, (rank() OVER w + round(cume_dist() OVER w * count(*) OVER (PARTITION BY i))) / 2 AS g "
+                f"FROM ({values}) WINDOW w AS (PARTITION BY i ORDER BY v)) GROUP BY r")
     found: dict[int, Screened] = {}
     for batch in chunked(list(enumerate(index)), SCREEN_BATCH):
         exprs = [f"corr(g{j}, g{i}), regr_count(g{j}, g{i}), regr_sxx(g{j}, g{i}), regr_syy(g{j}, g{i})"
