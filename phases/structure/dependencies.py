@@ -10,7 +10,9 @@ Cost: per determinant (and determinant pair), one GROUP BY (X, Y) per dependent 
 statement, give the violating rows of X -> Y (every row that disagrees with its group's most
 common Y: the g3 measure); zero means X -> Y holds exactly. Dependents are pre-filtered from the
 profiles' exact distinct counts: each value of Y beyond distinct(X) costs at least one violating
-row, so a Y with many more values than X cannot depend on it, and is never grouped. Above
+row, so a Y with many more values than X cannot depend on it, and is never grouped; nor is a
+Y whose most frequent value is too rare: each group of X keeps at most that many rows of its
+most common Y. Above
 `sample_rows` rows the search runs on a deterministic sample (the smallest hashes of _row_id),
 allowing twice the violations, and what it finds is measured again on every row: an exact
 dependency cannot be missed that way, since it holds on any sample. Examples of violations take
@@ -179,6 +181,15 @@ def _could_depend(
     return y.distinct_count - absent <= values + (1 - s.min_confidence) * rows
 
 
+def _may_agree(y: ColumnProfile, values: int, present: int, slack: float, s: DependencySettings) -> bool:
+    """Whether Y's most frequent value (or NULL) is frequent enough for Y to depend on a
+    determinant with at most `values` values, present on at least `present` rows: each group keeps
+    at most that many rows of its most common Y, so at least present - values x frequency rows
+    violate, and more than the allowed share of them rules Y out without grouping."""
+    frequency = max(y.top_values[0].count if y.top_values else y.non_null_count, y.null_count)
+    return present * (1 - slack * (1 - s.min_confidence)) <= values * frequency + 1
+
+
 def _pairs(determinants: Sequence[ColumnProfile], exact: set[tuple[str, str]],
            s: DependencySettings) -> list[tuple[ColumnProfile, ColumnProfile]]:
     """Determinant pairs, smallest distinct product first; a pair where one column determines the
@@ -209,7 +220,8 @@ def _discover(
     found: list[tuple[_Scan, str]] = []
     for x in determinants:
         ys = [y for y in dependents if y.name != x.name
-              and _could_depend(y, x.distinct_count, x.non_null_count, x.null_count, s)]
+              and _could_depend(y, x.distinct_count, x.non_null_count, x.null_count, s)
+              and _may_agree(y, x.distinct_count, source_rows - x.null_count, slack, s)]
         found += _accepted(_scan(con, source, [x], ys), s, slack)
     singles = {(scan.determinant[0].name, y) for scan, y in found}
     exact = {(scan.determinant[0].name, y) for scan, y in found if scan.violating[y] == 0}
@@ -217,7 +229,8 @@ def _discover(
     for a, b in discovery.pairs:
         values = min(a.distinct_count * b.distinct_count, a.non_null_count, b.non_null_count)
         ys = [y for y in dependents if y.name not in (a.name, b.name) and (a.name, y.name) not in singles
-              and (b.name, y.name) not in singles and _could_depend(y, values, rows, a.null_count + b.null_count, s)]
+              and (b.name, y.name) not in singles and _could_depend(y, values, rows, a.null_count + b.null_count, s)
+              and _may_agree(y, values, source_rows - a.null_count - b.null_count, slack, s)]
         scan = _scan(con, source, [a, b], ys)
         if scan.groups == source_rows and a.null_count == b.null_count == 0:
             discovery.key_pairs.append((a, b))  # a key determines everything: it is reported as a key

@@ -15,7 +15,10 @@ its sampled values, and one aggregate per pair gives r' = Pearson's r of these g
 the pair's complete rows, with a bound on how far r' can be from rho (see `screen_bound`). A
 pair whose |r'| plus its bound stays below `min_strength` cannot be listed whatever rho is, and
 is not ranked again; its count of complete rows is exact, and r' is NaN exactly when rho is (a
-column constant on those rows). Every listed rho is computed exactly as before.
+column constant on those rows). Every other rho is ranked exactly as before, except for pairs
+without NULLs in the sample: their complete rows are all sampled rows, where the global ranks
+are their own, so r' is rho (the same sums in another order: they may differ in the 16th digit,
+not in the 10 that are kept).
 """
 
 from __future__ import annotations
@@ -57,8 +60,14 @@ def spearman(
     with dropped_after(con, SAMPLE, GLOBAL, LONG, NEED, USE, PAIR):
         counts = one_row(con.execute(f"SELECT count(*), {', '.join(f'count(v{i})' for i in range(len(cols)))} "
                                      f"FROM {SAMPLE}"))
-        screened = _screen(con, index, [int(n) for n in counts[1:]]) if min_strength > 0 else {}
-        exact = [k for k in range(len(pairs)) if k not in screened or _may_reach(screened[k], min_strength)]
+        # a pair without NULLs in the sample is complete on every sampled row, where the global
+        # ranks are its own: its r' is rho (bound 0), and it is never ranked again
+        chosen = [k for k, (i, j) in enumerate(index)
+                  if min_strength > 0 or min(counts[i + 1], counts[j + 1]) == counts[0]]
+        found = _screen(con, [index[k] for k in chosen], [int(n) for n in counts[1:]])
+        screened = {chosen[at]: value for at, value in found.items()}
+        exact = [k for k in range(len(pairs)) if k not in screened or _may_reach(screened[k], min_strength)
+                 and screened[k][2] > 0]
         result = _exact(con, cols, index, exact, counts)
     sampled = rows > sample_rows
     return [(*result[k], sampled) if k in result else (screened[k][0], screened[k][1], sampled)
@@ -92,14 +101,16 @@ def _screen(con: duckdb.DuckDBPyConnection, index: Sequence[tuple[int, int]], pr
             ) -> dict[int, Screened]:
     """Per pair: r', its complete rows and the bound, from every column ranked once (average
     ranks of ties, as the exact ranking gives them) and a few aggregates per pair. `present`:
-    each column's values in the sample."""
-    width = len(present)
+    each column's values in the sample (by column index)."""
+    used = sorted({i for pair in index for i in pair})
+    if not used:
+        return {}
     # the average rank of a tie is (first + last) / 2: rank() is the first, cume_dist() times the
     # column's values the last. Ranked in long form (one sort for all columns, where a window per
     # column in a wide table sorts every column's rows again), then turned back into rows.
     values = " UNION ALL ".join(f"SELECT {ROW_ID} AS r, {i} AS i, v{i} AS v FROM {SAMPLE} WHERE v{i} IS NOT NULL"
-                                for i in range(width))
-    by_row = ", ".join(f"max(g) FILTER (i = {i}) AS g{i}" for i in range(width))
+                                for i in used)
+    by_row = ", ".join(f"max(g) FILTER (i = {i}) AS g{i}" for i in used)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {GLOBAL} AS SELECT {by_row} FROM ("
                 f"SELECT r, i, (rank() OVER w + round(cume_dist() OVER w * count(*) OVER (PARTITION BY i))) / 2 AS g "
                 f"FROM ({values}) WINDOW w AS (PARTITION BY i ORDER BY v)) GROUP BY r")
