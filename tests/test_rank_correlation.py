@@ -1,6 +1,6 @@
 """Spearman's rho of many pairs at once (phases.structure.rank_correlation): each pair ranked on
-its own complete rows, the same whether all groups share one query or each has its own; the
-screen's bound holds, and screening changes no rho that reaches min_strength."""
+its own complete rows; the screen's bound holds, and screening changes no rho that reaches
+min_strength."""
 
 from __future__ import annotations
 
@@ -30,11 +30,8 @@ def expected(x: list[float | None], y: list[float | None]) -> tuple[float, int]:
     return pystats.correlation(average_ranks(xs), average_ranks(ys)), len(complete)
 
 
-@pytest.mark.parametrize("budget", [None, 1])  # None: one query for every group; 1: a query per group
-def test_every_pair_is_ranked_on_its_own_complete_rows_in_any_batching(con, budget):
+def test_every_pair_is_ranked_on_its_own_complete_rows(con):
     make_table(con, {name: ("DOUBLE", values) for name, values in COLUMNS.items()})
-    if budget is not None:
-        con.execute(f"SET VARIABLE dataraum_batch_values = {budget}")
     cols = {name: Col("t", name, name, None, i) for i, name in enumerate(COLUMNS)}  # type: ignore[arg-type]
     pairs = list(combinations(COLUMNS, 2))
     found = spearman(con, "t", [(cols[x], cols[y]) for x, y in pairs], sample_rows=1000, rows=12)
