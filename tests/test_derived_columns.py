@@ -13,6 +13,7 @@ from phases.artifacts.derived_columns import DerivedColumn, Operand
 from phases.core.sql import quote_ident
 from phases.structure.correlations import Join, analyse_join, table_cols
 from phases.structure.derived_columns import search_child_sums, search_derived_columns
+from phases.structure.derived_sample import DerivedSettings, bucket_width, match_sql
 from tests.test_correlations import analyse, make_table, profiles_of, settings
 
 N = 40
@@ -271,3 +272,22 @@ def test_a_division_by_a_column_that_is_one_wherever_it_matches_is_no_relation(c
     total = [r if i < 12 else r * 3 for i, r in enumerate(RATE)]
     found = derived(con, {"flag": ("DOUBLE", flag), "rate": ("DOUBLE", RATE), "total": ("DOUBLE", total)})
     assert [f for f in found if "flag" in f] == []
+
+
+@pytest.mark.parametrize("spread", [0.0, 0.5, 3.0, 250.0, 2_450_000.0, float("nan")])
+def test_every_value_a_target_may_match_lies_in_its_bucket_or_the_two_beside_it(con, spread):
+    """The sample search compares a target only with formulas in neighbouring buckets of
+    bucket_width: every pair that match_sql accepts must be among them (values near the tolerance,
+    on both sides of zero and of bucket edges)."""
+    s = DerivedSettings()
+    width = bucket_width(spread, s)
+    con.execute("CREATE TABLE v AS SELECT a, a + d * t AS f FROM (SELECT unnest(?::DOUBLE[]) AS a), "
+                "(SELECT unnest([-1.0, -0.999, -0.5, 0.5, 0.999, 1.0, 1.001]) AS d), "
+                "(SELECT unnest(?::DOUBLE[]) AS t)",
+                [[-1e6, -700.3, -16.0, -0.004, 0.0, 0.003, 1.0, 15.999, 16.0, 255.9, 2_450_123.0],
+                 [0.005, 0.25, 1.0, 2_450.0, 1e9]])
+    spread_sql = f"CAST('{spread!r}' AS DOUBLE)"
+    far = con.execute(f"SELECT count(*), count_if(abs(floor(a / CAST('{width!r}' AS DOUBLE)) - "
+                      f"floor(f / CAST('{width!r}' AS DOUBLE))) > 1) FROM v "
+                      f"WHERE {match_sql('a', 'f', s, spread_sql)}").fetchone()
+    assert far is not None and far[0] > 0 and far[1] == 0

@@ -87,6 +87,7 @@ class CorrelationSettings(Model):
     dependencies: DependencySettings = DependencySettings()
     derived: DerivedSettings = DerivedSettings()
     cross_table: CrossTableSettings = CrossTableSettings()
+    memory_table_max_cells: int = Field(5_000_000, ge=0, le=10**9)
 
 
 # --- records ----------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def measure_associations(
     measured: list[tuple[str, Col, Col, float | None, int, bool]] = []
     for (x, y), (r, n) in zip(plan.numeric_pairs, pearson(con, relation, plan.numeric_pairs), strict=True):
         measured.append(("pearson", x, y, r, n, False))
-    ranked = spearman(con, relation, plan.numeric_pairs, s.spearman_sample_rows, rows)
+    ranked = spearman(con, relation, plan.numeric_pairs, s.spearman_sample_rows, rows, s.min_strength)
     for (x, y), (rho, n, sampled) in zip(plan.numeric_pairs, ranked, strict=True):
         measured.append(("spearman", x, y, rho, n, sampled))
     for x, y in plan.categorical_pairs:
@@ -372,7 +373,11 @@ def correlate_source(
     views = {}
     for i, (table, path) in enumerate(sorted(typed.items())):
         views[table] = f"__corr_t{i}"
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {views[table]} AS SELECT * FROM read_parquet({quote_literal(path)})")
+        # a small table is read from Parquet once, not by each of the phase's hundreds of queries
+        cells = sum(p.rows for p in profiles[table].values())
+        kind = "TABLE" if cells <= settings.memory_table_max_cells else "VIEW"
+        con.execute(f"CREATE OR REPLACE TEMP {kind} {views[table]} AS "
+                    f"SELECT * FROM read_parquet({quote_literal(path)})")
     tables, associations, derived, searches, uses = [], [], [], [], []
     for table in sorted(typed):
         record, found, more, search = analyse_table(con, views[table], table, profiles[table],

@@ -10,7 +10,9 @@ Cost: per determinant (and determinant pair), one GROUP BY (X, Y) per dependent 
 statement, give the violating rows of X -> Y (every row that disagrees with its group's most
 common Y: the g3 measure); zero means X -> Y holds exactly. Dependents are pre-filtered from the
 profiles' exact distinct counts: each value of Y beyond distinct(X) costs at least one violating
-row, so a Y with many more values than X cannot depend on it, and is never grouped. Above
+row, so a Y with many more values than X cannot depend on it, and is never grouped; nor is a
+Y whose most frequent value is too rare: each group of X keeps at most that many rows of its
+most common Y. Above
 `sample_rows` rows the search runs on a deterministic sample (the smallest hashes of _row_id),
 allowing twice the violations, and what it finds is measured again on every row: an exact
 dependency cannot be missed that way, since it holds on any sample. Examples of violations take
@@ -34,7 +36,7 @@ from phases.artifacts.column_profiles import ColumnProfile
 from phases.artifacts.correlations import FunctionalDependency, TableDependencies, Violation
 from phases.core.config import ColumnType, Model
 from phases.core.records import json_scalar, round_sig
-from phases.core.sql import quote_ident
+from phases.core.sql import dropped_after, quote_ident
 from phases.shared.narrow import finite, one_row
 
 if TYPE_CHECKING:
@@ -70,33 +72,58 @@ class _Scan:
     violating: dict[str, int]  # per dependent that is not constant there
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where determinants are scanned."""
+
+    relation: str
+    whole: bool  # the profiled table itself, whose profiles' counts hold (not a sample of it)
+
+
 def _scan(
-    con: duckdb.DuckDBPyConnection, relation: str, determinant: Sequence[ColumnProfile],
+    con: duckdb.DuckDBPyConnection, where: _Where, determinant: Sequence[ColumnProfile],
     dependents: Sequence[ColumnProfile],
 ) -> _Scan:
-    """Violating rows of X -> Y for every dependent Y: one GROUP BY (X, Y) each, in one statement.
-    (GROUPING SETS would read the table once, but took 7 times as long in DuckDB 2.0.)"""
-    xs = ", ".join(quote_ident(x.name) for x in determinant)
+    """Violating rows of X -> Y for every dependent Y not constant where X is present. On the whole
+    table a single determinant's values and rows are its profile's, and a determinant without
+    NULLs needs no check for constant dependents (they are constant in the table, and were
+    never dependents)."""
     present = " AND ".join(f"{quote_ident(x.name)} IS NOT NULL" for x in determinant)
-    groups, rows = one_row(con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n "
-                                       f"FROM {relation} WHERE {present} GROUP BY {xs})"))
+    if where.whole and len(determinant) == 1:
+        groups, rows = determinant[0].distinct_count, determinant[0].non_null_count
+    else:
+        xs = ", ".join(quote_ident(x.name) for x in determinant)
+        groups, rows = one_row(con.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n "
+                                           f"FROM {where.relation} WHERE {present} GROUP BY {xs})"))
     if not dependents or not rows:
         return _Scan(tuple(determinant), groups, int(rows), {})
-    ys = [quote_ident(y.name) for y in dependents]
-    constant = one_row(con.execute("SELECT " + ", ".join(
-        f"min({y}) IS NOT DISTINCT FROM max({y}) AND count({y}) IN (0, count(*))" for y in ys
-    ) + f" FROM {relation} WHERE {present}"))
+    ys = list(dependents)
+    if not (where.whole and all(x.null_count == 0 for x in determinant)):
+        constant = one_row(con.execute("SELECT " + ", ".join(
+            f"min({y}) IS NOT DISTINCT FROM max({y}) AND count({y}) IN (0, count(*))"
+            for y in (quote_ident(y.name) for y in ys)
+        ) + f" FROM {where.relation} WHERE {present}"))
+        ys = [y for j, y in enumerate(ys) if not constant[j]]
+    return _Scan(tuple(determinant), groups, int(rows), _violating(con, where.relation, determinant, ys) if ys else {})
+
+
+def _violating(
+    con: duckdb.DuckDBPyConnection, relation: str, determinant: Sequence[ColumnProfile],
+    dependents: Sequence[ColumnProfile],
+) -> dict[str, int]:
+    """Violating rows of X -> Y per dependent: one GROUP BY (X, Y) each, in one statement.
+    (GROUPING SETS would read the table once, but took 7 times as long in DuckDB 2.0.)"""
+    present = " AND ".join(f"{quote_ident(x.name)} IS NOT NULL" for x in determinant)
     aliased = ", ".join(f"{quote_ident(x.name)} AS x{i}" for i, x in enumerate(determinant))
     by_x = ", ".join(f"x{i}" for i in range(len(determinant)))  # aliases: a column may be called "n"
     branches = [
         f"SELECT {j}, sum(total - top) FROM (SELECT sum(n) AS total, max(n) AS top FROM "
-        f"(SELECT {aliased}, {y} AS y, count(*) AS n FROM {relation} WHERE {present} GROUP BY ALL) GROUP BY {by_x})"
-        for j, y in enumerate(ys) if not constant[j]
+        f"(SELECT {aliased}, {quote_ident(y.name)} AS y, count(*) AS n FROM {relation} WHERE {present} GROUP BY ALL) "
+        f"GROUP BY {by_x})"
+        for j, y in enumerate(dependents)
     ]
-    violating: dict[str, int] = {}
-    if branches:
-        violating = {dependents[j].name: int(v) for j, v in con.execute(" UNION ALL ".join(branches)).fetchall()}
-    return _Scan(tuple(determinant), groups, int(rows), violating)
+    found = dict(con.execute(" UNION ALL ".join(branches)).fetchall())
+    return {y.name: int(found.get(j) or 0) for j, y in enumerate(dependents)}
 
 
 def _violations(
@@ -154,6 +181,15 @@ def _could_depend(
     return y.distinct_count - absent <= values + (1 - s.min_confidence) * rows
 
 
+def _may_agree(y: ColumnProfile, values: int, present: int, slack: float, s: DependencySettings) -> bool:
+    """Whether Y's most frequent value (or NULL) is frequent enough for Y to depend on a
+    determinant with at most `values` values, present on at least `present` rows: each group keeps
+    at most that many rows of its most common Y, so at least present - values x frequency rows
+    violate, and more than the allowed share of them rules Y out without grouping."""
+    frequency = max(y.top_values[0].count if y.top_values else y.non_null_count, y.null_count)
+    return present * (1 - slack * (1 - s.min_confidence)) <= values * frequency + 1
+
+
 def _pairs(determinants: Sequence[ColumnProfile], exact: set[tuple[str, str]],
            s: DependencySettings) -> list[tuple[ColumnProfile, ColumnProfile]]:
     """Determinant pairs, smallest distinct product first; a pair where one column determines the
@@ -174,7 +210,7 @@ class _Discovery:
 
 
 def _discover(
-    con: duckdb.DuckDBPyConnection, source: str, source_rows: int, profiles: Sequence[ColumnProfile],
+    con: duckdb.DuckDBPyConnection, source: _Where, source_rows: int, profiles: Sequence[ColumnProfile],
     determinants: Sequence[ColumnProfile], s: DependencySettings, slack: float,
 ) -> _Discovery:
     """Scan every determinant, then the pairs of determinants that do not determine each other.
@@ -184,7 +220,8 @@ def _discover(
     found: list[tuple[_Scan, str]] = []
     for x in determinants:
         ys = [y for y in dependents if y.name != x.name
-              and _could_depend(y, x.distinct_count, x.non_null_count, x.null_count, s)]
+              and _could_depend(y, x.distinct_count, x.non_null_count, x.null_count, s)
+              and _may_agree(y, x.distinct_count, source_rows - x.null_count, slack, s)]
         found += _accepted(_scan(con, source, [x], ys), s, slack)
     singles = {(scan.determinant[0].name, y) for scan, y in found}
     exact = {(scan.determinant[0].name, y) for scan, y in found if scan.violating[y] == 0}
@@ -192,7 +229,8 @@ def _discover(
     for a, b in discovery.pairs:
         values = min(a.distinct_count * b.distinct_count, a.non_null_count, b.non_null_count)
         ys = [y for y in dependents if y.name not in (a.name, b.name) and (a.name, y.name) not in singles
-              and (b.name, y.name) not in singles and _could_depend(y, values, rows, a.null_count + b.null_count, s)]
+              and (b.name, y.name) not in singles and _could_depend(y, values, rows, a.null_count + b.null_count, s)
+              and _may_agree(y, values, source_rows - a.null_count - b.null_count, slack, s)]
         scan = _scan(con, source, [a, b], ys)
         if scan.groups == source_rows and a.null_count == b.null_count == 0:
             discovery.key_pairs.append((a, b))  # a key determines everything: it is reported as a key
@@ -214,7 +252,7 @@ def _confirm(
     for determinant, dependents in by_determinant.values():
         names = set(dependents)
         ys = [p for p in profiles if p.name in names]
-        scan = _scan(con, relation, determinant, ys)
+        scan = _scan(con, _Where(relation, True), determinant, ys)
         if len(determinant) == 1 or scan.groups <= s.max_determinant_ratio * scan.rows:
             confirmed += _accepted(scan, s, 1.0)
     keys: list[tuple[str, ...]] = []
@@ -235,14 +273,13 @@ def find_dependencies(
     eligible = _eligible(profiles, single_keys, s)
     determinants, left_out = eligible[: s.max_determinants], eligible[s.max_determinants:]
     sampled = rows > s.sample_rows
-    if sampled:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS SELECT * FROM {relation} "
-                    f"ORDER BY hash({ROW_ID}), {ROW_ID} LIMIT {s.sample_rows}")
-    try:
-        discovery = _discover(con, SAMPLE if sampled else relation, min(rows, s.sample_rows), profiles,
-                              determinants, s, slack=2.0 if sampled else 1.0)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {SAMPLE}")
+    searched, slack = min(rows, s.sample_rows), 2.0 if sampled else 1.0
+    with dropped_after(con, SAMPLE):
+        if sampled:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE} AS SELECT * FROM {relation} "
+                        f"ORDER BY hash({ROW_ID}), {ROW_ID} LIMIT {s.sample_rows}")
+        where = _Where(SAMPLE, False) if sampled else _Where(relation, True)
+        discovery = _discover(con, where, searched, profiles, determinants, s, slack)
     key_pairs: list[tuple[str, ...]]
     if sampled:
         found, key_pairs = _confirm(con, relation, rows, discovery, profiles, s)

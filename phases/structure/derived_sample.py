@@ -9,6 +9,7 @@ days, and every pair of dates a few years apart would "match".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -105,15 +106,31 @@ class Candidate:
 
 
 def _load_sample(con: duckdb.DuckDBPyConnection, relation: str, cols: Sequence[Col], rows: int,
-                 groups: Sequence[int]) -> int:
-    """The sample in long form: (r, i, v, z, sp, g) with v the value as DOUBLE, 0 where NULL (z),
-    sp the column's spread and g its group (see find_candidates)."""
+                 groups: Sequence[int], s: DerivedSettings) -> int:
+    """The sample in long form: (r, i, v, z, sp, w, g) with v the value as DOUBLE, 0 where NULL (z),
+    sp the column's spread, w its bucket width (see bucket_width) and g its group (see
+    find_candidates)."""
     aliases = [f"{c.sql} AS v{i}" for i, c in enumerate(cols)]
     parts = [f"SELECT {ROW_ID} AS r, {i} AS i, coalesce(v{i}::DOUBLE, 0) AS v, v{i} IS NULL AS z, "
-             f"CAST({cols[i].spread!r} AS DOUBLE) AS sp, {groups[i]} AS g FROM s" for i in range(len(cols))]
+             f"CAST({cols[i].spread!r} AS DOUBLE) AS sp, CAST('{bucket_width(cols[i].spread, s)!r}' AS DOUBLE) AS w, "
+             f"{groups[i]} AS g FROM s" for i in range(len(cols))]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {LONG} AS WITH s AS ({sample_sql(relation, aliases, rows)}) "
                 + " UNION ALL ".join(parts))
     return int(one_row(con.execute(f"SELECT count(DISTINCT r) FROM {LONG}"))[0])
+
+
+def bucket_width(spread: float, s: DerivedSettings) -> float:
+    """A power of 16 at least the largest difference `match_sql` lets a target of this spread
+    have from a formula's value, max(absolute tolerance, relative tolerance x spread): a target
+    then only meets formulas in its own bucket of that width or the two beside it. Every formula
+    is bucketed once per width in use, so widths are coarse (a power of 2 each cost more)."""
+    relative = s.relative_tolerance * spread
+    if not math.isfinite(relative):
+        return math.inf  # no bound known: every value in one bucket
+    widest = max(s.absolute_tolerance, relative)
+    if widest <= 0:
+        return 1.0  # equal values share any bucket
+    return math.ldexp(1.0, -(-math.frexp(widest)[1] // 4) * 4)  # the exponent rounded up to a multiple of 4
 
 
 def match_sql(a: str, f: str, s: DerivedSettings, spread: str) -> str:
@@ -128,7 +145,10 @@ def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings, mixed: b
     """(candidate, matches with every operand present, matches with NULL as 0) in the sample, for
     candidates with at least `min_sample_matches` non-zero matches. With `mixed`, only candidates
     whose columns span both groups: the target joins its operands on (row, group), so the
-    formulas within one group are never formed (most of the work across a relationship)."""
+    formulas within one group are never formed (most of the work across a relationship). A
+    target meets only the formulas in its bucket or the two beside it (at its column's width):
+    the others are farther from it than any tolerance allows, and comparing every formula with
+    every target of a row cost rows x columns^3 comparisons."""
     # the group a target must be in: any (-1 = both) when the operands span both groups
     need = "CASE WHEN ci IS NOT NULL AND bg <> cg THEN -1 ELSE 1 - bg END" if mixed else "-1"
     # each target once as 'any group' (-1), and with `mixed` once more under its own group
@@ -143,10 +163,11 @@ def _sample_matches(con: duckdb.DuckDBPyConnection, s: DerivedSettings, mixed: b
               UNION ALL SELECT r, 'difference', bi, ci, anyz, bv - cv, bg, cg FROM p
               UNION ALL SELECT r, 'product', bi, ci, anyz, bv * cv, bg, cg FROM p WHERE bi < ci AND NOT anyz
               UNION ALL SELECT r, 'ratio', bi, ci, anyz, bv / cv, bg, cg FROM p WHERE NOT anyz AND cv <> 0),
-        f AS (SELECT *, {need} AS need FROM f0),
-        t AS ({targets})
+        f AS (SELECT f0.*, {need} AS need, ws.w, floor(f0.f / ws.w) AS bucket
+              FROM f0, (SELECT DISTINCT w FROM {LONG}) ws),
+        t AS (SELECT t0.*, floor(t0.v / t0.w) + d.d AS bucket FROM ({targets}) t0, (VALUES (-1), (0), (1)) d(d))
         SELECT a.i, f.op, f.bi, f.ci, count_if(NOT f.anyz), count(*)
-        FROM f JOIN t a ON a.r = f.r AND a.need = f.need
+        FROM f JOIN t a ON a.r = f.r AND a.need = f.need AND a.w = f.w AND a.bucket = f.bucket
         WHERE NOT a.z AND a.i <> f.bi AND a.i IS DISTINCT FROM f.ci AND (f.op NOT IN ('copy', 'negation') OR a.i > f.bi)
           AND {match_sql('a.v', 'f.f', s, 'a.sp')}
         GROUP BY ALL HAVING count_if(a.v <> 0) >= {s.min_sample_matches}
@@ -218,7 +239,7 @@ def find_candidates(
     forms of one relation (`a = b - c`, `b = a + c`, `c = b - a`) only the one that matches the most
     sampled rows is verified: they hold on the same rows, up to NULLs read as 0."""
     rows = max(MIN_SAMPLE_ROWS, min(s.sample_rows, s.search_budget // len(cols) ** 3))
-    sampled = _load_sample(con, relation, cols, rows, groups or [0] * len(cols))
+    sampled = _load_sample(con, relation, cols, rows, groups or [0] * len(cols), s)
     try:
         found = _sample_matches(con, s, mixed=groups is not None)
         rated = [r for r in _sample_rates(con, found) if r[1] >= s.candidate_min_match_rate]
@@ -243,5 +264,8 @@ def form_order(c: Candidate, cols: Sequence[Col]) -> tuple[int, int, int, int]:
     """Among forms that match as many rows: the latest target, then sum, difference, product,
     ratio, then operands in column order."""
     return (-cols[c.target].order, OPERATIONS.index(c.operation), c.left, -1 if c.right is None else c.right)
+
+
+
 
 
