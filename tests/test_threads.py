@@ -11,9 +11,16 @@ import duckdb
 import pytest
 
 from phases.core import threads
-from phases.core.threads import SHARE_ENV, current_share, follow, refresh
+from phases.core.threads import SHARE_ENV, current_share, follow
 from phases.engine import launch
 from phases.engine.launch import run_phase_process
+
+
+def refresh() -> None:
+    """Apply the share now (the watchdog does not wait for it)."""
+    worker = threads.refresh()
+    if worker is not None:
+        worker.join()
 
 
 def threads_of(con: duckdb.DuckDBPyConnection) -> int:
@@ -27,6 +34,7 @@ def share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "threads"
     monkeypatch.setenv(SHARE_ENV, str(path))
     monkeypatch.setattr(threads, "_followed", type(threads._followed)())
+    monkeypatch.setattr(threads, "_busy", False)
     return path
 
 
@@ -62,6 +70,23 @@ def test_a_pending_result_survives_a_change_of_threads(share: Path):
     share.write_text("2\n")
     refresh()
     assert pending.fetchone() == (99999,) and len(pending.fetchall()) == 99999
+
+
+def test_a_drop_waiting_for_a_running_query_never_blocks_the_caller(share: Path):
+    con = duckdb.connect(config={"threads": 2})
+    follow(con, 2)
+    running = threading.Thread(target=lambda: con.execute(
+        "SELECT count(DISTINCT hash(range % 1000003)) FROM range(20000000)").fetchall())
+    running.start()
+    time.sleep(0.2)
+    share.write_text("1\n")
+    started = time.monotonic()
+    worker = threads.refresh()
+    assert time.monotonic() - started < 0.1 and worker is not None
+    assert threads.refresh() is None  # one at a time
+    running.join()
+    worker.join()
+    assert threads_of(con) == 1
 
 
 def test_the_share_file_follows_the_tasks_of_the_run(monkeypatch: pytest.MonkeyPatch):

@@ -9,9 +9,10 @@ task process of the run starts or ends; a task's connections (TaskContext.connec
 here, and `refresh()`, called by the task process's watchdog thread a few times a second, sets
 their threads to the share when it changed. `SET threads` is a setting of the database
 instance, so it is issued on a cursor of its own and never disturbs a query or a pending result
-of the phase's connection; a rise takes effect at once (DuckDB starts the threads), a drop once
-the running query's tasks end. Results do not depend on the thread count (the phases order and
-round what they write), so this changes only the time a task takes."""
+of the phase's connection. A rise takes effect at once for the running query's next pipelines
+(DuckDB fixes a pipeline's tasks when it starts it), a drop once the running query's tasks end.
+Results do not depend on the thread count (the phases order and round what they write), so this
+changes only the time a task takes."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ SHARE_ENV = "DATARAUM_THREADS_FILE"  # set by the launcher: the file holding the
 _lock = threading.Lock()
 # each followed connection of this task process -> the threads it has now
 _followed: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, int] = weakref.WeakKeyDictionary()
+_busy = False  # a thread is setting threads now
 
 
 def current_share() -> int | None:
@@ -50,23 +52,40 @@ def follow(con: duckdb.DuckDBPyConnection, threads: int) -> None:
         _followed[con] = threads
 
 
-def refresh() -> None:
-    """Give every followed connection the run's current share where it differs. Cheap (one
-    small file read) when nothing changed; safe from any thread, and never raises: a connection
-    the phase closed meanwhile is forgotten."""
+def refresh() -> threading.Thread | None:
+    """Give every followed connection the run's current share where it differs; the thread doing
+    it, if any. Cheap (one small file read) when nothing changed; safe from any thread, and it
+    never blocks its caller (the watchdog, whose other job is to end an orphaned task): a drop of
+    threads waits in DuckDB until the running query's tasks end, so it happens on a thread of its
+    own, one at a time."""
+    global _busy
     share = current_share()
     if share is None:
-        return
+        return None
     with _lock:
         stale = [con for con, threads in _followed.items() if threads != share]
-    for con in stale:
-        try:
-            with contextlib.closing(con.cursor()) as cursor:
-                cursor.execute(f"SET threads = {int(share)}")
-        except Exception:  # closed by the phase (or its database is going): nothing left to follow
+        if _busy or not stale:
+            return None
+        _busy = True
+    worker = threading.Thread(target=_apply, args=(stale, share), daemon=True, name="dataraum-threads")
+    worker.start()
+    return worker
+
+
+def _apply(connections: list[duckdb.DuckDBPyConnection], share: int) -> None:
+    global _busy
+    try:
+        for con in connections:
+            try:
+                with contextlib.closing(con.cursor()) as cursor:
+                    cursor.execute(f"SET threads = {int(share)}")
+            except Exception:  # closed by the phase (or its database is going): nothing left to follow
+                with _lock:
+                    _followed.pop(con, None)
+                continue
             with _lock:
-                _followed.pop(con, None)
-            continue
+                if con in _followed:
+                    _followed[con] = share
+    finally:
         with _lock:
-            if con in _followed:
-                _followed[con] = share
+            _busy = False
