@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from phases.core.errors import ConfigError
-from phases.core.threads import current_share
+from phases.core.threads import THREADS_ENV, cores, current_share
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -206,17 +206,6 @@ def _bytes(value: str) -> float:
     if found is None:
         raise ValueError(f"{value!r} is not a size; write a number and a unit, e.g. 2GB or 512MiB")
     return float(found.group(1)) * _UNITS[found.group(2).upper()]
-
-
-THREADS_ENV = "DATARAUM_TASK_THREADS"  # set by the launcher: the threads `auto` gives one task
-
-
-def cores() -> int:
-    """The processors this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class DuckDBSettings(Model):

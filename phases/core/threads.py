@@ -26,6 +26,15 @@ if TYPE_CHECKING:
     import duckdb
 
 SHARE_ENV = "DATARAUM_THREADS_FILE"  # set by the launcher: the file holding the run's current threads per task
+THREADS_ENV = "DATARAUM_TASK_THREADS"  # set by the launcher: the threads `auto` gave the task at its start
+
+
+def cores() -> int:
+    """The processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 _lock = threading.Lock()
 # each followed connection of this task process -> the threads it has now

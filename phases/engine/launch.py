@@ -41,8 +41,8 @@ from multiprocessing import spawn
 from pathlib import Path
 from typing import Any
 
-from phases.core.config import THREADS_ENV, cores
-from phases.core.threads import SHARE_ENV, refresh
+from phases.core.layout import STATE_DIR
+from phases.core.threads import SHARE_ENV, THREADS_ENV, cores, refresh
 
 # The module the warm server imports by name: importing it imports everything tasks need.
 WARM_MODULE = "phases.engine.warm"
@@ -143,6 +143,15 @@ def _spawned(module: str, argv: list[str], environ: dict[str, str]) -> Finished:
     env = {**environ, PARENT_ENV: str(os.getpid())}
     proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, env=env)
     return Finished(proc.returncode, proc.stdout, proc.stderr)
+
+
+def first_run(root: Path) -> bool:
+    """Whether no task of the project has run yet (state/ holds no source's folder), so that
+    every task will: the warm server can start before the tasks are even loaded. (doit's own
+    record file exists by the time dodo.py generates tasks, so it cannot tell.) Cheap and
+    light on imports: the `dataraum` command asks it before it imports anything else."""
+    state = root / STATE_DIR
+    return not state.is_dir() or not any(p.is_dir() and not p.name.startswith(".") for p in state.iterdir())
 
 
 def start_warm() -> None:

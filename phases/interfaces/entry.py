@@ -10,6 +10,7 @@ not started here the run starts it when its first task needs it (as before)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_FILES = ("dodo.py", "config")  # what makes a folder a project (phases.interfaces.locate)
@@ -17,24 +18,23 @@ HIDDEN = ".dataraum"  # the project `dataraum run FOLDER` keeps beside the data
 
 
 def main() -> None:
-    if _runs_every_task(sys.argv[1:]):
-        from phases.engine.launch import start_warm
+    # phases.engine.launch imports the standard library and two small modules of the package only
+    from phases.engine.launch import first_run, start_warm
 
+    if _runs_every_task(sys.argv[1:], first_run):
         start_warm()
     from phases.interfaces.cli import main as cli_main
 
     cli_main()
 
 
-def _runs_every_task(args: list[str]) -> bool:
+def _runs_every_task(args: list[str], first_run: Callable[[Path], bool]) -> bool:
     """Whether the command line is a local `run` that will run every task it asks for."""
     words = [a for i, a in enumerate(args) if not a.startswith("-") and not (i and args[i - 1] in _VALUED)]
     if not words or words[0] != "run" or any(a in ("--executor", "--scheduler", "-h", "--help") for a in args):
         return False
     if "--force" in args:
         return True
-    from phases.engine.dodo import first_run
-
     root = _given_root(args) or _project_of(Path(words[1]) if len(words) > 1 else Path.cwd())
     return root is None or first_run(root)
 
