@@ -4,6 +4,7 @@ CSV, made by tpchgen-cli) and on a wide file (bench/make_wide.py: 2,000 columns 
 interleaved (every dataset once, then again) and repeated; ydata-profiling too when importable.
 
     python bench/bench_vs_floor.py [--repeat 2] [--scales 0.01 0.1 1] [--jobs 1 2] [--work DIR]
+                                   [--baseline OTHER_CHECKOUT/.venv/bin/python]
 
 Prints per dataset the floor and each run's seconds (min / median), the ratio of the medians
 to the floor's, the peak RSS of the largest task, and per phase the seconds (summed over its
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -72,15 +74,16 @@ def ydata(folder: Path) -> float:
 # --- the pipeline -----------------------------------------------------------------------------
 
 
-def pipeline(folder: Path, root: Path, jobs: int, timeout: float) -> tuple[float, bool]:
+def pipeline(folder: Path, root: Path, jobs: int, timeout: float, python: str = sys.executable) -> tuple[float, bool]:
     """`dataraum run -j JOBS` in a fresh project whose one source is `folder`: (seconds, ok); a run
-    still going after `timeout` seconds is stopped (its tasks die with it) and counts as failed."""
+    still going after `timeout` seconds is stopped (its tasks die with it) and counts as failed.
+    `python`: the interpreter whose installed package runs (another checkout's, for a baseline)."""
     shutil.rmtree(root, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "phases", "init", str(root)], check=True, capture_output=True)
+    subprocess.run([python, "-m", "phases", "init", str(root)], check=True, capture_output=True)
     (root / "config" / "sources.yaml").write_text(f"sources:\n  bench:\n    path: {folder}\n")
     start = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, "-m", "phases", "run", "-j", str(jobs), "--plain"], cwd=root,
+        proc = subprocess.run([python, "-m", "phases", "run", "-j", str(jobs), "--plain"], cwd=root,
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return time.perf_counter() - start, False
@@ -188,6 +191,8 @@ def main() -> None:
     parser.add_argument("--wide-columns", type=int, default=2000, help="0: no wide file")
     parser.add_argument("--work", type=Path, default=Path("/tmp/dataraum-bench-floor"))
     parser.add_argument("--timeout", type=float, default=900, help="seconds one pipeline run may take")
+    parser.add_argument("--baseline", help="another checkout's python (e.g. ../main/.venv/bin/python): its "
+                        "pipeline runs too, interleaved with this one's, as 'base -jN'")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ydata", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -211,15 +216,20 @@ def main() -> None:
                 times[name]["floor"].append(seconds)
             if with_ydata and (seconds := timed_subprocess("ydata", folder)) is not None:
                 times[name]["ydata"].append(seconds)
-            for jobs in args.jobs:
-                root = args.work / "projects" / f"{folder.name}-j{jobs}"
-                seconds, ok = pipeline(folder, root, jobs, args.timeout)
-                times[name][f"-j{jobs}"].append(seconds)
-                phases[name][f"-j{jobs}"] = per_phase(root)
-                timelines[name][f"-j{jobs}"] = timeline(root)
+            runs = [(f"-j{jobs}", jobs, sys.executable) for jobs in args.jobs]
+            if args.baseline:  # alternate which goes first, so neither always meets the same load
+                base = [(f"base -j{jobs}", jobs, args.baseline) for jobs in args.jobs]
+                runs = [run for pair in zip(runs, base, strict=True) for run in (pair[::-1] if round_ % 2 else pair)]
+            for kind, jobs, python in runs:
+                root = args.work / "projects" / f"{folder.name}{kind.replace(' ', '-')}"
+                seconds, ok = pipeline(folder, root, jobs, args.timeout, python)
+                times[name][kind].append(seconds)
+                phases[name][kind] = per_phase(root)
+                timelines[name][kind] = timeline(root)
                 failed |= set() if ok else {name}
-                print(json.dumps({"round": round_ + 1, "dataset": name, "jobs": jobs, "seconds": round(seconds, 2),
-                                  "ok": ok, "floor": times[name]["floor"][-1:]}), flush=True)
+                print(json.dumps({"round": round_ + 1, "dataset": name, "run": kind, "seconds": round(seconds, 2),
+                                  "ok": ok, "floor": times[name]["floor"][-1:],
+                                  "load": round(os.getloadavg()[0], 1)}), flush=True)
     report(times, phases, failed)
     for name, per_run in timelines.items():
         for run, parts in per_run.items():

@@ -1,5 +1,5 @@
 """`python -m phases`: the dataraum command line."""
 
-from phases.interfaces.cli import main
+from phases.interfaces.entry import main
 
 main()

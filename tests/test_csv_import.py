@@ -407,6 +407,21 @@ def test_the_same_file_gives_a_byte_identical_raw_parquet(tmp_path):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
+def test_raw_parquet_keeps_the_file_order_and_its_bytes_whatever_the_thread_count(tmp_path):
+    path = tmp_path / "long.csv"  # more rows than a Parquet row group holds, so threads may split the work
+    path.write_text("k,v\n" + "".join(f"{i},v{i % 97}\n" for i in range(250_000)), encoding="utf-8")
+    files = []
+    for threads in (1, 2, 4):
+        con = duckdb.connect(config={"threads": threads})
+        load(path, tmp_path / f"t{threads}", con=con)
+        files.append((tmp_path / f"t{threads}" / "raw.parquet").read_bytes())
+    assert files[0] == files[1] == files[2]
+    stored = duckdb.connect().execute(  # as stored, without sorting: row ids and values in the file's order
+        "SELECT count(*) FILTER (WHERE _row_id <> k::BIGINT + 1), count(*) FROM read_parquet(?)",
+        [str(tmp_path / "t2" / "raw.parquet")]).fetchone()
+    assert stored == (0, 250_000)
+
+
 def test_outputs_have_the_promised_schema_even_when_empty(tmp_path):
     run(tmp_path, "id,name\n")
     con = duckdb.connect()

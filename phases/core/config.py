@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from phases.core.errors import ConfigError
+from phases.core.threads import THREADS_ENV, cores, current_share
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -207,19 +208,8 @@ def _bytes(value: str) -> float:
     return float(found.group(1)) * _UNITS[found.group(2).upper()]
 
 
-THREADS_ENV = "DATARAUM_TASK_THREADS"  # set by the launcher: the threads `auto` gives one task
-
-
-def cores() -> int:
-    """The processors this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 class DuckDBSettings(Model):
-    # per task: a number, or auto (the run's idle cores when the task starts; see phases.engine.launch)
+    # per task: a number, or auto (the run's idle cores, followed while the task runs; see phases.core.threads)
     threads: Literal["auto"] | Annotated[int, Field(ge=1, le=256)] = "auto"
     memory_limit: str = "2GB"  # per task
     spill_limit: str = "20GB"  # per task: DuckDB's max_temp_directory_size, so a task fails before it fills the disk
@@ -240,10 +230,14 @@ class DuckDBSettings(Model):
         return value
 
     def task_threads(self) -> int:
-        """The DuckDB threads of this task: the number given, or for `auto` what the launcher
-        chose when it started the task (all cores when no launcher did)."""
+        """The DuckDB threads of this task: the number given, or for `auto` the run's share of
+        the cores now (phases.core.threads), else what the launcher chose when it started the
+        task (all cores when no launcher did)."""
         if self.threads != "auto":
             return self.threads
+        share = current_share()
+        if share is not None:
+            return share
         given = os.environ.get(THREADS_ENV, "")
         return int(given) if given.isdigit() and int(given) > 0 else cores()
 

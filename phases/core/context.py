@@ -20,6 +20,7 @@ from phases.core.manifest import Failure, Manifest
 from phases.core.records import ArtifactSpec, JsonArtifact, from_json
 from phases.core.sources import TableRef
 from phases.core.sql import COLUMNS_VARIABLE, VALUES_VARIABLE
+from phases.core.threads import follow
 
 if TYPE_CHECKING:
     import duckdb
@@ -127,9 +128,10 @@ class TaskContext:
         import duckdb
 
         spill = self.out_dir / ".duckdb_tmp"
+        threads = self.runtime.duckdb.task_threads()
         con = duckdb.connect(
             config={
-                "threads": self.runtime.duckdb.task_threads(),
+                "threads": threads,
                 "memory_limit": self.runtime.duckdb.memory_limit,
                 "temp_directory": str(spill),
                 "max_temp_directory_size": self.runtime.duckdb.spill_limit,
@@ -137,6 +139,8 @@ class TaskContext:
         )
         con.execute(f"SET VARIABLE {COLUMNS_VARIABLE} = {int(self.runtime.duckdb.columns_per_query)}")
         con.execute(f"SET VARIABLE {VALUES_VARIABLE} = {int(self.runtime.duckdb.batch_values)}")
+        if self.runtime.duckdb.threads == "auto":
+            follow(con, threads)  # its threads follow the run's free cores while the task runs
         return con
 
 

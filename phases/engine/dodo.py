@@ -12,9 +12,9 @@ from typing import Any
 from doit.exceptions import InvalidDodoFile
 
 from phases.core.errors import ConfigError
-from phases.core.layout import DOIT_DB, state_dir
+from phases.core.layout import DOIT_DB
 from phases.engine import dask_executor
-from phases.engine.launch import start_warm
+from phases.engine.launch import first_run, start_warm
 from phases.engine.project import load_project
 from phases.engine.reporter import project_reporter
 from phases.engine.tasks import generate_tasks
@@ -57,14 +57,6 @@ def pipeline_tasks(root: Path) -> Callable[[], Iterator[dict[str, Any]]]:
             raise InvalidDodoFile(str(exc)) from None  # in-process callers (dataraum, the API) read this
 
     return task_pipeline
-
-
-def first_run(root: Path) -> bool:
-    """Whether no task of the project has run yet (state/ holds no source's folder), so that
-    every task will: the warm server can start before the tasks are even loaded. (doit's own
-    record file exists by the time dodo.py generates tasks, so it cannot tell.)"""
-    state = state_dir(root)
-    return not state.is_dir() or not any(p.is_dir() and not p.name.startswith(".") for p in state.iterdir())
 
 
 # doit's commands that run no task (`doit` alone, `doit run ...` and `doit TASK ...` run tasks).

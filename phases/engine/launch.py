@@ -21,11 +21,13 @@ The one entry point, for any executor that runs a task's phase on this machine:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,7 +41,8 @@ from multiprocessing import spawn
 from pathlib import Path
 from typing import Any
 
-from phases.core.config import THREADS_ENV, cores
+from phases.core.layout import STATE_DIR
+from phases.core.threads import SHARE_ENV, THREADS_ENV, cores, refresh
 
 # The module the warm server imports by name: importing it imports everything tasks need.
 WARM_MODULE = "phases.engine.warm"
@@ -49,6 +52,7 @@ PARENT_ENV = "DATARAUM_PARENT_PID"  # the pid of the process the task process mu
 _lock = threading.Lock()
 _context: multiprocessing.context.ForkServerContext | None = None
 _running = 0  # task processes this run has started and not yet seen end
+_share_file: str | None = None  # the file holding the threads per task now (phases.core.threads)
 _served: str | None = None  # the fingerprint of the code the running server imported
 _owner: int | None = None  # the process that set up the server (a forked copy must not use it)
 _launching = threading.local()  # .task: this thread is starting a task process (see _install_main_skip)
@@ -72,7 +76,7 @@ def run_phase_process(entry: Callable[[list[str]], int], argv: list[str],
     if remote is not None:
         return remote(entry, argv)
     with _slot() as threads:
-        environ = {**os.environ, **(env or {}), THREADS_ENV: str(threads)}
+        environ = {**os.environ, **(env or {}), THREADS_ENV: str(threads), SHARE_ENV: str(_share_file)}
         context = _warm_context()
         if context is None:
             return _spawned(entry.__module__, argv, environ)
@@ -102,24 +106,52 @@ def _exit_code(status: Path, exitcode: int | None) -> int:
 @contextmanager
 def _slot() -> Iterator[int]:
     """Count a task process of this run while it runs, and give it the DuckDB threads that
-    `threads: auto` means when it starts: the cores shared among the tasks running then, this
-    one included (a task alone on the critical path of a serial chain gets every core; under
-    -j 2 on 2 cores two tasks get one each). A task keeps its threads when others start later."""
+    `threads: auto` means: the cores shared among the tasks running, this one included (a task
+    alone on the critical path of a serial chain gets every core; under -j 2 on 2 cores two
+    tasks get one each). The share is rewritten into the run's share file at every start and
+    end, and the running tasks follow it (phases.core.threads): a task that outlives its
+    siblings takes over their cores."""
     global _running
     with _lock:
         _running += 1
-        threads = max(1, cores() // _running)
+        threads = _publish_share()
     try:
         yield threads
     finally:
         with _lock:
             _running -= 1
+            _publish_share()
+
+
+def _publish_share() -> int:
+    """Write the threads per task for the tasks running now into the share file (atomically: a
+    task process reads it at any moment); return it. Called under `_lock`."""
+    global _share_file
+    threads = max(1, cores() // max(1, _running))
+    if _share_file is None:
+        folder = tempfile.mkdtemp(prefix="dataraum-cores-")
+        atexit.register(shutil.rmtree, folder, True)
+        _share_file = os.path.join(folder, "threads")
+    staged = f"{_share_file}.{threading.get_ident()}"
+    with open(staged, "w", encoding="ascii") as handle:
+        handle.write(f"{threads}\n")
+    os.replace(staged, _share_file)
+    return threads
 
 
 def _spawned(module: str, argv: list[str], environ: dict[str, str]) -> Finished:
     env = {**environ, PARENT_ENV: str(os.getpid())}
     proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, env=env)
     return Finished(proc.returncode, proc.stdout, proc.stderr)
+
+
+def first_run(root: Path) -> bool:
+    """Whether no task of the project has run yet (state/ holds no source's folder), so that
+    every task will: the warm server can start before the tasks are even loaded. (doit's own
+    record file exists by the time dodo.py generates tasks, so it cannot tell.) Cheap and
+    light on imports: the `dataraum` command asks it before it imports anything else."""
+    state = root / STATE_DIR
+    return not state.is_dir() or not any(p.is_dir() and not p.name.startswith(".") for p in state.iterdir())
 
 
 def start_warm() -> None:
@@ -239,8 +271,10 @@ def _forked_main(entry: Callable[[list[str]], int], argv: list[str], stdout: str
     sys.exit(code)
 
 
-def _die_with(pid: int, every: float = 0.5) -> None:
-    """Kill this process once `pid` (the run) is gone, as an orphaned task must not run on."""
+def _die_with(pid: int, every: float = 0.25) -> None:
+    """Kill this process once `pid` (the run) is gone, as an orphaned task must not run on; and
+    while it lives, keep the task's DuckDB threads at the run's share of the cores (a file read
+    per tick: the watchdog's wake-ups serve both)."""
     while True:
         time.sleep(every)
         try:
@@ -249,6 +283,7 @@ def _die_with(pid: int, every: float = 0.5) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         except PermissionError:  # alive, owned by someone else: cannot happen for our own run
             pass
+        refresh()
 
 
 def _read(path: Path) -> str:

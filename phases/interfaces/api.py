@@ -147,6 +147,8 @@ def run_pipeline(
     events: list[dict[str, Any]] = []
 
     def emit(event: TaskEvent) -> None:
+        if event.kind == "start":
+            runs.prefetch_history()  # a task runs: the history store's import overlaps it
         events.append(event.to_json())
         if on_event is not None:
             on_event(event)

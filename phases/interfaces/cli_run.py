@@ -11,8 +11,7 @@ import click
 from rich.text import Text
 
 from phases.engine import dask_executor
-from phases.engine.dodo import first_run
-from phases.engine.launch import start_warm
+from phases.engine.launch import first_run, start_warm
 from phases.engine.reporter import context_line, summary_line
 from phases.interfaces import api
 from phases.interfaces.cli_common import note, options, project_root

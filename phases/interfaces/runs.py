@@ -5,8 +5,11 @@ replayed."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import secrets
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,6 +67,20 @@ def counts_of(tasks: Sequence[RunTask]) -> dict[str, int]:
     for task in tasks:
         counts[task.outcome] = counts.get(task.outcome, 0) + 1
     return dict(sorted(counts.items()))
+
+
+_prefetching = False  # the store's import has been started
+
+
+def prefetch_history() -> None:
+    """Import the history store (SQLAlchemy's ORM, about a third of a second) on a thread of its
+    own while the run's tasks work in their processes, instead of after the last one: a command
+    such as `dataraum run` does not import it otherwise, and `record_run` needs it at the end."""
+    global _prefetching
+    if not _prefetching and "phases.engine.store" not in sys.modules:
+        _prefetching = True
+        threading.Thread(target=importlib.import_module, args=("phases.engine.store",), daemon=True,
+                         name="dataraum-prefetch").start()
 
 
 def record_run(root: Path, run_id: str, started_at: datetime, duration_s: float, request: RunRequest,
