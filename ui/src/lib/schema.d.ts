@@ -1091,6 +1091,8 @@ export interface components {
             orphan_rows: number;
             /** To */
             to: string;
+            /** Unverified Because */
+            unverified_because?: string | null;
         };
         /** RelationshipView */
         RelationshipView: {
