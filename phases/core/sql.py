@@ -95,19 +95,26 @@ def dropped_after(con: duckdb.DuckDBPyConnection, *tables: str) -> Iterator[None
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def typed_relation(con: duckdb.DuckDBPyConnection, name: str, file: object, cells: int | None,
+                   max_cells: int | None = None) -> None:
+    """Temp relation `name` (SQL text) over a typed Parquet file, for the many queries of one task.
+    A table of at most `max_cells` cells (rows x columns; default `batch_values`) is copied into
+    memory once: each query on the file reads its metadata and binds every column again (30 ms
+    on a file of 2,000 columns), and a phase asks hundreds of small questions of a wide table. A
+    larger one, or one of unknown size (`cells` None), is a view, read column by column as each
+    query needs."""
+    limit = batch_values(con) if max_cells is None else max_cells
+    kind = "TABLE" if cells is not None and cells <= limit else "VIEW"
+    con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS SELECT * FROM read_parquet({quote_literal(str(file))})")
+
+
 def typed_relations(con: duckdb.DuckDBPyConnection, files: Mapping[str, object], cells: Mapping[str, int],
-                    prefix: str) -> dict[str, str]:
-    """Per table, the name of a temp relation over its typed Parquet file (`files`), for the many
-    queries of one task. A table of at most `batch_values` cells (`cells`: rows x columns) is
-    copied into memory once: each query on the file reads its metadata and binds every column
-    again (30 ms on a file of 2,000 columns), and a phase asks hundreds of small questions of a
-    wide table. A larger one is a view, read column by column as each query needs."""
+                    prefix: str, max_cells: int | None = None) -> dict[str, str]:
+    """`typed_relation` for each table of `files`, named `prefix` and a number: table -> name."""
     names = {}
     for i, table in enumerate(sorted(files)):
-        name = f"{prefix}{i}"
-        kind = "TABLE" if cells.get(table, batch_values(con) + 1) <= batch_values(con) else "VIEW"
-        con.execute(f"CREATE TEMP {kind} {name} AS SELECT * FROM read_parquet({quote_literal(str(files[table]))})")
-        names[table] = name
+        names[table] = f"{prefix}{i}"
+        typed_relation(con, names[table], files[table], cells.get(table), max_cells)
     return names
 
 

@@ -30,7 +30,7 @@ from phases.artifacts.tables import TYPED_TABLE
 from phases.artifacts.validations import VALIDATIONS, CheckResult, Validations
 from phases.core.context import PhaseOutput, SourceContext
 from phases.core.errors import PhaseError
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import quote_ident, typed_relation
 from phases.domain import validation_checks as checks
 from phases.domain import validation_ledger as ledger
 from phases.domain.validation_env import Env
@@ -94,11 +94,8 @@ def validate_domain(ctx: SourceContext) -> PhaseOutput:
         for table, path in typed.items():
             artifact = manifests[table].artifacts.get(TYPED_TABLE.name)
             cells = (artifact.rows or 0) * len(artifact.columns or ()) if artifact else None
-            # Every check query binds every column of the tables it names: over Parquet that is a
-            # metadata read per reference, which dominates a wide table of few rows. A table small
-            # in cells is copied into memory once instead (same rows, same types).
-            kind = "TABLE" if cells is not None and cells <= settings.memory_table_max_cells else "VIEW"
-            con.execute(f"CREATE {kind} {quote_ident(table)} AS SELECT * FROM read_parquet({quote_literal(path)})")
+            # the checks name the tables themselves; a small one is copied into memory once
+            typed_relation(con, quote_ident(table), path, cells, settings.memory_table_max_cells)
         env = Env(con=con, settings=settings, annotations=annotations, relationships=relationships.relationships,
                   profiles={t: p for t, p in profiles.items() if t in typed})
         results = run_checks(env, settings.checks)

@@ -35,7 +35,7 @@ from phases.artifacts.tables import TYPED_TABLE
 from phases.core.config import ColumnType, Model
 from phases.core.context import PhaseOutput, SourceContext
 from phases.core.records import round_scaled
-from phases.core.sql import quote_ident, quote_literal
+from phases.core.sql import quote_ident, typed_relations
 from phases.shared.narrow import finite, one_row
 from phases.structure.dependencies import (
     DependencySettings,
@@ -370,14 +370,9 @@ def correlate_source(
     joins: Sequence[Join], settings: CorrelationSettings,
 ) -> tuple[Correlations, DerivedColumns]:
     """Both artifacts for a source: each table, then each relationship that can be followed."""
-    views = {}
-    for i, (table, path) in enumerate(sorted(typed.items())):
-        views[table] = f"__corr_t{i}"
-        # a small table is read from Parquet once, not by each of the phase's hundreds of queries
-        cells = sum(p.rows for p in profiles[table].values())
-        kind = "TABLE" if cells <= settings.memory_table_max_cells else "VIEW"
-        con.execute(f"CREATE OR REPLACE TEMP {kind} {views[table]} AS "
-                    f"SELECT * FROM read_parquet({quote_literal(path)})")
+    # a small table is read from Parquet once, not by each of the phase's hundreds of queries
+    cells = {table: sum(p.rows for p in profiles[table].values()) for table in typed}
+    views = typed_relations(con, typed, cells, "__corr_t", settings.memory_table_max_cells)
     tables, associations, derived, searches, uses = [], [], [], [], []
     for table in sorted(typed):
         record, found, more, search = analyse_table(con, views[table], table, profiles[table],
